@@ -1,0 +1,46 @@
+# `make run` and `make test` are all a fresh machine needs (Python 3.11+, make).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+export FLASK_APP := wsgi:app
+export PYTHONPATH := $(CURDIR)
+
+PO_FILES := $(wildcard feedback_app/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: run setup test bench messages clean
+
+run: setup
+	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# Idempotent: a second run only checks that everything is in place.
+setup: $(VENV)/.installed $(MO_FILES)
+	$(BIN)/flask db upgrade
+	$(BIN)/flask catalogue load
+	$(BIN)/flask users demo
+	$(BIN)/flask classifier ensure
+
+test: $(VENV)/.installed $(MO_FILES)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed $(MO_FILES)
+	$(BIN)/python -m bench
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+%.mo: %.po
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
+
+# For developers: refresh the catalogue of strings after changing templates or code.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o feedback_app/translations/messages.pot .
+	$(BIN)/pybabel update -i feedback_app/translations/messages.pot -d feedback_app/translations
+
+clean:
+	rm -rf $(VENV) $(MO_FILES)

@@ -1,0 +1,115 @@
+"""`make bench`: speed figures, each a ratio against a baseline timed in the same run.
+
+Machines here are shared and noisy, so absolute timings mean little; a ratio of two things
+measured side by side does. Each figure is the median of several repetitions.
+"""
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from config import TestConfig
+from feedback_app import create_app
+from feedback_app.catalogue.services import load_reference_data
+from feedback_app.extensions import db
+from feedback_app.intake import services as intake
+from feedback_app.models import Initiative, Status, Submission
+from feedback_app.moderation import services as moderation
+from feedback_app import routing
+
+ROWS = 200_000
+REPEAT = 7
+
+
+def median_seconds(fn, repeat=REPEAT) -> float:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def report(name: str, measured: float, baseline: float, what: str) -> None:
+    print(f"{name:<34} {measured / baseline:6.3f}x   ({what}; {measured * 1e3:.2f} ms vs {baseline * 1e3:.2f} ms)")
+
+
+def fill(n: int) -> None:
+    initiative = db.session.execute(select(Initiative)).scalars().first()
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    batch = []
+    for i in range(n):
+        batch.append(dict(
+            reference=f"SCF-2000-{i:07d}", tracking_token_hash="0" * 64, body="bench view about buses",
+            language="en", initiative_id=initiative.id, topic_area_code=initiative.area_code,
+            status=Status.NEEDS_REVIEW if i % 3 else Status.ROUTED, visibility="pending",
+            predicted_area_code="mobility", predicted_bureau_code="TLB", bureau_code=None if i % 3 else "TLB",
+            created_at=start + timedelta(seconds=i), updated_at=start, version=1,
+        ))
+        if len(batch) == 10_000:
+            db.session.execute(insert(Submission), batch)
+            batch = []
+    if batch:
+        db.session.execute(insert(Submission), batch)
+    db.session.commit()
+
+
+def main() -> None:
+    from flask_migrate import upgrade
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        app = create_app(config)
+        with app.app_context():
+            upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+            load_reference_data()
+            print(f"Filling {ROWS:,} submissions...")
+            fill(ROWS)
+            deep = db.session.execute(
+                select(Submission.id).where(Submission.status == Status.NEEDS_REVIEW).order_by(Submission.id).offset(ROWS // 2).limit(1)
+            ).scalar_one()
+            filters = moderation.QueueFilter(status=Status.NEEDS_REVIEW)
+
+            def keyset():
+                moderation.queue(filters, after=deep, size=20)
+                db.session.rollback()
+
+            def offset():
+                db.session.execute(
+                    select(Submission).where(Submission.status == Status.NEEDS_REVIEW)
+                    .order_by(Submission.id).offset(ROWS // 2).limit(21)
+                ).scalars().all()
+                db.session.rollback()
+
+            report("queue deep page: keyset/offset", median_seconds(keyset), median_seconds(offset),
+                   f"page {ROWS // 40:,} of the review queue, {ROWS:,} rows")
+
+            routing.train_version(activate=True, evaluate=False, label="bench")
+            initiative = db.session.execute(select(Initiative)).scalars().first()
+            data = intake.NewSubmission(body="The MTR trains are too crowded in the morning.", language="en",
+                                        topic_area=initiative.area_code, initiative_id=initiative.id)
+            intake.submit(data)  # warm the model cache
+
+            def submit_and_route():
+                intake.submit(data)
+
+            def store_only():
+                original = routing.route_submission
+                routing.route_submission = lambda _id: None
+                try:
+                    intake.submit(data)
+                finally:
+                    routing.route_submission = original
+
+            report("submit: store+route/store only", median_seconds(submit_and_route, 15), median_seconds(store_only, 15),
+                   "one view through intake, with and without classification")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""The Smart City Feedback application."""
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask
+
+from config import INSTANCE_DIR, Config
+
+
+def create_app(config: type | dict | None = None) -> Flask:
+    app = Flask(__name__, template_folder="../templates", instance_path=str(INSTANCE_DIR))
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    ensure_secret_key(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_error_pages(app)
+    register_commands(app)
+    return app
+
+
+def ensure_secret_key(app: Flask) -> None:
+    """Single-node convenience: keep a generated key under instance/ when none is configured."""
+    if app.config.get("SECRET_KEY"):
+        return
+    key_file = INSTANCE_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def register_extensions(app: Flask) -> None:
+    from . import i18n
+    from .auth.login import configure_login
+    from .database import configure_engine
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    configure_login(login_manager)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .auth import bp as auth_bp
+    from .bureau import bp as bureau_bp
+    from .catalogue import bp as catalogue_bp
+    from .intake import bp as intake_bp
+    from .moderation import bp as moderation_bp
+    from .public import bp as public_bp
+
+    app.register_blueprint(catalogue_bp)
+    app.register_blueprint(intake_bp)
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp, url_prefix="/account")
+    app.register_blueprint(moderation_bp, url_prefix="/moderation")
+    app.register_blueprint(bureau_bp, url_prefix="/bureau")
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .templating import register
+
+    register(app)
+
+
+def register_error_pages(app: Flask) -> None:
+    from .errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .commands import register
+
+    register(app)

@@ -1,0 +1,60 @@
+"""A bureau's inbox. Every query starts from visible_to(officer): no other road to the data."""
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import joinedload
+
+from .. import workflow
+from ..database import write_transaction
+from ..extensions import db
+from ..models import Answer, Status, Submission, User
+from ..pagination import KeysetPage, keyset_page
+
+INBOX_STATUSES = (Status.ROUTED, Status.ANSWERED, Status.CLOSED)
+
+
+class NotVisible(LookupError):
+    """The submission does not exist or belongs to another bureau; both look the same."""
+
+
+def visible_to(officer: User) -> Select:
+    return select(Submission).where(
+        Submission.bureau_code == officer.bureau_code,
+        Submission.bureau_code.is_not(None),
+        Submission.status.in_(INBOX_STATUSES),
+    )
+
+
+def inbox(officer: User, *, status: str | None, after: int | None, size: int) -> KeysetPage[Submission]:
+    stmt = visible_to(officer).options(joinedload(Submission.initiative))
+    stmt = stmt.where(Submission.status == (status or Status.ROUTED))
+    return keyset_page(stmt, Submission.id, after=after, size=size)
+
+
+def get_visible(officer: User, sub_id: int, *, for_update: bool = False) -> Submission:
+    stmt = visible_to(officer).where(Submission.id == sub_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    sub = db.session.execute(stmt).scalar_one_or_none()
+    if sub is None:
+        raise NotVisible(sub_id)
+    return sub
+
+
+def answer(officer: User, sub_id: int, body: str) -> None:
+    with write_transaction():
+        sub = get_visible(officer, sub_id, for_update=True)
+        db.session.add(Answer(submission_id=sub.id, bureau_code=officer.bureau_code, author_id=officer.id, body=body))
+        workflow.transition(sub, Status.ANSWERED, actor=officer, action="answered")
+
+
+def send_back(officer: User, sub_id: int, reason: str) -> None:
+    with write_transaction():
+        sub = get_visible(officer, sub_id, for_update=True)
+        workflow.transition(sub, Status.NEEDS_REVIEW, actor=officer, action="sent_back", reason=reason)
+
+
+def close(officer: User, sub_id: int, note: str | None) -> None:
+    with write_transaction():
+        sub = get_visible(officer, sub_id, for_update=True)
+        workflow.transition(sub, Status.CLOSED, actor=officer, action="closed", reason=note or None)

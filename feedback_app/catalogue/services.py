@@ -1,0 +1,153 @@
+"""The catalogue: smart areas, bureaus and Blueprint initiatives (reference data)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, or_, select
+
+from ..database import write_transaction
+from ..extensions import db
+from ..models import Bureau, Initiative, SmartArea
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+INITIATIVE_STATUSES = {"listed", "in_service", "ended"}
+
+
+class ReferenceDataError(ValueError):
+    pass
+
+
+@dataclass
+class LoadReport:
+    areas: int
+    bureaus: int
+    initiatives: int
+
+
+def _read(directory: Path, name: str) -> list[dict]:
+    path = directory / name
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ReferenceDataError(f"{path}: {exc}") from exc
+
+
+def _require(row: dict, fields: tuple[str, ...], where: str) -> None:
+    missing = [f for f in fields if not str(row.get(f) or "").strip()]
+    if missing:
+        raise ReferenceDataError(f"{where}: missing {', '.join(missing)}")
+
+
+def load_reference_data(directory: Path = DATA_DIR) -> LoadReport:
+    """Insert or update every area, bureau and initiative from the data files.
+
+    Safe to re-run: rows are matched by code. Everything is checked before anything is
+    written, and all of it is written in one transaction.
+    """
+    areas = _read(directory, "areas.json")
+    bureaus = _read(directory, "bureaus.json")
+    initiatives = _read(directory, "initiatives.json")
+
+    area_codes = set()
+    for i, row in enumerate(areas):
+        _require(row, ("code", "name_en", "name_zh", "description_en", "description_zh"), f"areas[{i}]")
+        area_codes.add(row["code"])
+    bureau_codes = set()
+    for i, row in enumerate(bureaus):
+        _require(row, ("code", "name_en", "name_zh", "remit_en", "remit_zh"), f"bureaus[{i}]")
+        bureau_codes.add(row["code"])
+    seen = set()
+    for i, row in enumerate(initiatives):
+        where = f"initiatives[{i}] ({row.get('code')})"
+        _require(row, ("code", "area", "lead_bureau", "title_en", "title_zh", "summary_en", "summary_zh", "status"), where)
+        if row["area"] not in area_codes:
+            raise ReferenceDataError(f"{where}: unknown area {row['area']}")
+        if row["lead_bureau"] not in bureau_codes:
+            raise ReferenceDataError(f"{where}: unknown bureau {row['lead_bureau']}")
+        if row["status"] not in INITIATIVE_STATUSES:
+            raise ReferenceDataError(f"{where}: unknown status {row['status']}")
+        if row["code"] in seen:
+            raise ReferenceDataError(f"{where}: duplicate code")
+        seen.add(row["code"])
+
+    with write_transaction():
+        for position, row in enumerate(areas, start=1):
+            area = db.session.get(SmartArea, row["code"]) or SmartArea(code=row["code"])
+            area.position = row.get("position", position)
+            for field in ("name_en", "name_zh", "description_en", "description_zh"):
+                setattr(area, field, row[field])
+            db.session.add(area)
+        for row in bureaus:
+            bureau = db.session.get(Bureau, row["code"]) or Bureau(code=row["code"])
+            for field in ("name_en", "name_zh", "remit_en", "remit_zh"):
+                setattr(bureau, field, row[field])
+            db.session.add(bureau)
+        db.session.flush()
+        existing = {i.code: i for i in db.session.execute(select(Initiative)).scalars()}
+        for row in initiatives:
+            initiative = existing.get(row["code"]) or Initiative(code=row["code"])
+            initiative.area_code = row["area"]
+            initiative.lead_bureau_code = row["lead_bureau"]
+            for field in ("title_en", "title_zh", "summary_en", "summary_zh", "status"):
+                setattr(initiative, field, row[field])
+            db.session.add(initiative)
+    return LoadReport(len(areas), len(bureaus), len(initiatives))
+
+
+def list_areas() -> list[SmartArea]:
+    return list(db.session.execute(select(SmartArea).order_by(SmartArea.position)).scalars())
+
+
+def list_bureaus() -> list[Bureau]:
+    return list(db.session.execute(select(Bureau).order_by(Bureau.code)).scalars())
+
+
+def get_area(code: str) -> SmartArea | None:
+    return db.session.get(SmartArea, code)
+
+
+def get_initiative(code: str) -> Initiative | None:
+    return db.session.execute(select(Initiative).where(Initiative.code == code)).scalar_one_or_none()
+
+
+def initiative_counts() -> dict[str, int]:
+    rows = db.session.execute(select(Initiative.area_code, func.count()).group_by(Initiative.area_code))
+    return dict(rows.all())
+
+
+@dataclass
+class InitiativePage:
+    items: list[Initiative]
+    page: int
+    pages: int
+    total: int
+
+
+def search_initiatives(
+    *, area: str | None = None, bureau: str | None = None, text: str | None = None, page: int = 1, per_page: int = 20
+) -> InitiativePage:
+    """Filter the catalogue (a few hundred rows, so page numbers are fine here)."""
+    stmt = select(Initiative)
+    if area:
+        stmt = stmt.where(Initiative.area_code == area)
+    if bureau:
+        stmt = stmt.where(Initiative.lead_bureau_code == bureau)
+    if text and text.strip():
+        pattern = f"%{text.strip().lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Initiative.title_en).like(pattern),
+                func.lower(Initiative.summary_en).like(pattern),
+                Initiative.title_zh.like(pattern),
+                Initiative.summary_zh.like(pattern),
+            )
+        )
+    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    items = db.session.execute(
+        stmt.order_by(Initiative.title_en).limit(per_page).offset((page - 1) * per_page)
+    ).scalars()
+    return InitiativePage(list(items), page, pages, total)

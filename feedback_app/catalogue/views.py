@@ -1,0 +1,45 @@
+from flask import abort, render_template, request
+
+from ..public import services as public
+from . import bp, services
+
+
+@bp.get("/")
+def home():
+    return render_template(
+        "catalogue/home.html", areas=services.list_areas(), counts=services.initiative_counts()
+    )
+
+
+@bp.get("/areas/<code>")
+def area(code):
+    area = services.get_area(code) or abort(404)
+    q = request.args.get("q", "").strip()[:100]
+    page = services.search_initiatives(area=code, text=q, page=request.args.get("page", 1, type=int))
+    return render_template("catalogue/area.html", area=area, page=page, q=q)
+
+
+@bp.get("/initiatives")
+def initiatives():
+    q = request.args.get("q", "").strip()[:100]
+    area = request.args.get("area") or None
+    bureau = request.args.get("bureau") or None
+    page = services.search_initiatives(
+        area=area, bureau=bureau, text=q, page=request.args.get("page", 1, type=int)
+    )
+    return render_template(
+        "catalogue/initiatives.html", page=page, q=q, area=area, bureau=bureau,
+        areas=services.list_areas(), bureaus=services.list_bureaus(),
+    )
+
+
+@bp.get("/initiatives/<code>")
+def initiative(code):
+    initiative = services.get_initiative(code) or abort(404)
+    views = public.published_views(initiative.id, after=request.args.get("after", type=int))
+    return render_template("catalogue/initiative.html", initiative=initiative, views=views)
+
+
+@bp.get("/bureaus")
+def bureaus():
+    return render_template("catalogue/bureaus.html", bureaus=services.list_bureaus())

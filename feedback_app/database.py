@@ -1,0 +1,59 @@
+"""Database engine set-up and the one way services open a write transaction.
+
+SQLite: WAL lets readers run beside one writer; the busy timeout makes a second writer wait
+instead of failing. pysqlite by default opens transactions lazily with a plain BEGIN, so two
+read-then-write transactions both read, then one fails with "database is locked" (or, worse,
+acts on a stale read). We take over transaction control and start write transactions with
+BEGIN IMMEDIATE, which takes the write lock before the first read.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .extensions import db
+
+_IMMEDIATE = "sqlite_begin_immediate"
+
+
+def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Stop pysqlite from issuing its own BEGIN; we emit it in the "begin" hook below.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_transaction():
+    """Run the block as one write transaction: commit on success, roll back on any error.
+
+    A read transaction the request already holds (e.g. from loading the signed-in user) is
+    ended first, so the write transaction starts fresh and, on SQLite, with BEGIN IMMEDIATE.
+    """
+    session = db.session
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={_IMMEDIATE: True})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

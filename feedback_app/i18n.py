@@ -1,0 +1,75 @@
+"""Language choice and bilingual display helpers."""
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_babel import get_locale, lazy_gettext as _l
+
+LANGUAGE_COOKIE = "lang"
+LANGUAGE_NAMES = {"en": "English", "zh_Hant": "繁體中文"}
+
+STATUS_LABELS = {
+    "received": _l("Received"),
+    "needs_review": _l("Waiting for review"),
+    "routed": _l("Sent to bureau"),
+    "answered": _l("Answered"),
+    "rejected": _l("Not accepted"),
+    "closed": _l("Closed"),
+}
+VISIBILITY_LABELS = {
+    "pending": _l("Not yet published"),
+    "published": _l("Published"),
+    "hidden": _l("Hidden"),
+}
+REJECTION_LABELS = {
+    "spam": _l("Spam"),
+    "abusive": _l("Abusive"),
+    "off_topic": _l("Off-topic"),
+    "duplicate": _l("Duplicate"),
+}
+INITIATIVE_STATUS_LABELS = {
+    "listed": _l("In the Blueprint"),
+    "in_service": _l("In service"),
+    "ended": _l("Ended"),
+}
+ACTION_LABELS = {
+    "submitted": _l("View received"),
+    "auto_routed": _l("Sent to the responsible bureau"),
+    "queued_for_review": _l("Waiting for a moderator to check it"),
+    "classification_failed": _l("Waiting for a moderator to check it"),
+    "route_confirmed": _l("Route confirmed by a moderator"),
+    "route_changed": _l("Sent to a different bureau by a moderator"),
+    "rejected": _l("Not accepted by a moderator"),
+    "visibility_published": _l("Published"),
+    "visibility_hidden": _l("Hidden from the public"),
+    "answered": _l("Answered by the bureau"),
+    "sent_back": _l("Returned for re-routing"),
+    "closed": _l("Closed"),
+    "reopened": _l("Reopened for review"),
+}
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in languages:
+        return chosen
+    # Browsers send zh-HK / zh-TW / zh; all of them read Traditional Chinese here.
+    best = request.accept_languages.best_match(["en", "zh-HK", "zh-TW", "zh-Hant", "zh"])
+    return "zh_Hant" if best and best.startswith("zh") else "en"
+
+
+def is_chinese() -> bool:
+    return str(get_locale()).startswith("zh")
+
+
+def localized(obj, field: str) -> str:
+    """obj.<field>_zh in Chinese, obj.<field>_en otherwise (falling back to English)."""
+    if is_chinese():
+        value = getattr(obj, f"{field}_zh", None)
+        if value:
+            return value
+    return getattr(obj, f"{field}_en")
+
+
+def current_locale() -> str:
+    return str(get_locale())

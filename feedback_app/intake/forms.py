@@ -1,0 +1,48 @@
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+GENERAL = ""  # the select value for "a general view on this smart area"
+
+
+class SubmissionForm(FlaskForm):
+    initiative = SelectField(
+        _l("Which initiative is your view about?"),
+        validate_choice=False,
+        description=_l("Choose “General view” if it is about the smart area as a whole."),
+    )
+    body = TextAreaField(
+        _l("Your view or suggestion"),
+        validators=[DataRequired(message=_l("Please write your view."))],
+    )
+    name = StringField(
+        _l("Your name (optional)"),
+        validators=[Optional(), Length(max=120, message=_l("Please keep your name under %(max)d characters."))],
+    )
+    email = EmailField(
+        _l("E-mail address (optional)"),
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email(message=_l("This does not look like an e-mail address, e.g. name@example.com."), check_deliverability=False),
+        ],
+        description=_l("Only if you want the bureau to be able to contact you about this view."),
+    )
+    submit = SubmitField(_l("Send my view"))
+
+    def validate_body(self, field):
+        text = (field.data or "").strip()
+        field.data = text
+        low, high = current_app.config["SUBMISSION_MIN_LENGTH"], current_app.config["SUBMISSION_MAX_LENGTH"]
+        if len(text) < low:
+            raise ValidationError(_l("Please write at least %(min)d characters so the bureau can understand your view.", min=low))
+        if len(text) > high:
+            raise ValidationError(
+                _l("Please keep your view under %(max)d characters (it has %(count)d).", max=high, count=len(text))
+            )
+
+    def validate_initiative(self, field):
+        if field.data not in {value for value, _label in field.choices}:
+            raise ValidationError(_l("Please choose an initiative from the list."))

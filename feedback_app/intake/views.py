@@ -1,0 +1,63 @@
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import get_locale, gettext as _
+from flask_login import current_user
+
+from ..catalogue import services as catalogue
+from ..extensions import csrf, limiter
+from ..i18n import localized
+from . import bp, services
+from .forms import GENERAL, SubmissionForm
+
+
+def _submission_limit():
+    return current_app.config["SUBMISSION_RATE_LIMIT"]
+
+
+def _form_for(area, initiative_code):
+    form = SubmissionForm()
+    initiatives = catalogue.search_initiatives(area=area.code, per_page=1000).items
+    form.initiative.choices = [(GENERAL, _("General view on %(area)s", area=localized(area, "name")))] + [
+        (i.code, localized(i, "title")) for i in sorted(initiatives, key=lambda i: localized(i, "title"))
+    ]
+    if not form.is_submitted():
+        form.initiative.data = initiative_code or GENERAL
+    return form
+
+
+def _handle(area, initiative_code=None):
+    form = _form_for(area, initiative_code)
+    if form.validate_on_submit():
+        initiative = catalogue.get_initiative(form.initiative.data) if form.initiative.data else None
+        receipt = services.submit(
+            services.NewSubmission(
+                body=form.body.data,
+                language=str(get_locale()),
+                topic_area=area.code,
+                initiative_id=initiative.id if initiative else None,
+                name=(form.name.data or "").strip() or None,
+                email=(form.email.data or "").strip() or None,
+            ),
+            user=current_user if current_user.is_authenticated else None,
+        )
+        flash(_("Thank you. Your view has been received."), "success")
+        return redirect(url_for("public.track", reference=receipt.reference, token=receipt.tracking_token, new=1))
+    status = 400 if form.is_submitted() else 200
+    return render_template("intake/submit.html", form=form, area=area, initiative_code=initiative_code), status
+
+
+# The form checks its own CSRF token, so a stale or missing token is reported on the form,
+# with what the resident typed kept, instead of on a bare error page.
+@bp.route("/areas/<code>/views/new", methods=["GET", "POST"])
+@csrf.exempt
+@limiter.limit(_submission_limit, methods=["POST"])
+def submit_general(code):
+    area = catalogue.get_area(code) or abort(404)
+    return _handle(area)
+
+
+@bp.route("/initiatives/<code>/views/new", methods=["GET", "POST"])
+@csrf.exempt
+@limiter.limit(_submission_limit, methods=["POST"])
+def submit_on_initiative(code):
+    initiative = catalogue.get_initiative(code) or abort(404)
+    return _handle(initiative.area, initiative.code)

@@ -1,0 +1,269 @@
+"""Typed SQLAlchemy 2.0 models. The schema changes only through migrations/."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(db.TypeDecorator):
+    """Timezone-aware UTC datetimes on both databases (SQLite stores no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given; use utcnow()")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Role(enum.StrEnum):
+    RESIDENT = "resident"
+    MODERATOR = "moderator"
+    OFFICER = "officer"
+    ADMIN = "admin"
+
+
+class Status(enum.StrEnum):
+    RECEIVED = "received"
+    NEEDS_REVIEW = "needs_review"
+    ROUTED = "routed"
+    ANSWERED = "answered"
+    REJECTED = "rejected"
+    CLOSED = "closed"
+
+
+class Visibility(enum.StrEnum):
+    PENDING = "pending"
+    PUBLISHED = "published"
+    HIDDEN = "hidden"
+
+
+class RejectionReason(enum.StrEnum):
+    SPAM = "spam"
+    ABUSIVE = "abusive"
+    OFF_TOPIC = "off_topic"
+    DUPLICATE = "duplicate"
+
+
+class SmartArea(db.Model):
+    __tablename__ = "smart_area"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name_en: Mapped[str] = mapped_column(String(120))
+    name_zh: Mapped[str] = mapped_column(String(120))
+    description_en: Mapped[str] = mapped_column(Text)
+    description_zh: Mapped[str] = mapped_column(Text)
+
+
+class Bureau(db.Model):
+    __tablename__ = "bureau"
+
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    name_en: Mapped[str] = mapped_column(String(160))
+    name_zh: Mapped[str] = mapped_column(String(80))
+    remit_en: Mapped[str] = mapped_column(Text)
+    remit_zh: Mapped[str] = mapped_column(Text)
+
+
+class Initiative(db.Model):
+    __tablename__ = "initiative"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(120), unique=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("smart_area.code"), index=True)
+    lead_bureau_code: Mapped[str] = mapped_column(ForeignKey("bureau.code"), index=True)
+    title_en: Mapped[str] = mapped_column(String(300))
+    title_zh: Mapped[str] = mapped_column(String(200))
+    summary_en: Mapped[str] = mapped_column(Text)
+    summary_zh: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+
+    area: Mapped[SmartArea] = relationship(lazy="joined")
+    lead_bureau: Mapped[Bureau] = relationship(lazy="joined")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default=Role.RESIDENT)
+    bureau_code: Mapped[str | None] = mapped_column(ForeignKey("bureau.code"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of the login cookie; bumping it (logout, password or role change, deactivation)
+    # makes every cookie issued before invalid, on every app node.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    bureau: Mapped[Bureau | None] = relationship()
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+
+class ClassifierVersion(db.Model):
+    """A trained model stored in the database, so every app node loads the same one."""
+
+    __tablename__ = "classifier_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(60), unique=True)
+    artifact: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    training_data_hash: Mapped[str] = mapped_column(String(64))
+    meta: Mapped[dict] = mapped_column(JSON, default=dict)
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReferenceCounter(db.Model):
+    """One row per year; incremented atomically to number submissions SCF-<year>-<n>."""
+
+    __tablename__ = "reference_counter"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Submission(db.Model):
+    __tablename__ = "submission"
+    __table_args__ = (
+        # Lists page by id (ids grow with arrival), filtered by these columns.
+        Index("ix_submission_status_id", "status", "id"),
+        Index("ix_submission_bureau_status_id", "bureau_code", "status", "id"),
+        Index("ix_submission_area_status_id", "area_code", "status", "id"),
+        Index("ix_submission_initiative_visibility_id", "initiative_id", "visibility", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    tracking_token_hash: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str | None] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(254))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    initiative_id: Mapped[int | None] = mapped_column(ForeignKey("initiative.id"))
+    # The smart area the resident wrote about (the initiative's, or the one they chose).
+    topic_area_code: Mapped[str] = mapped_column(ForeignKey("smart_area.code"))
+
+    status: Mapped[str] = mapped_column(String(20), default=Status.RECEIVED)
+    visibility: Mapped[str] = mapped_column(String(20), default=Visibility.PENDING)
+    rejection_reason: Mapped[str | None] = mapped_column(String(20))
+
+    # What the classifier said, kept even after a moderator changes the route.
+    predicted_area_code: Mapped[str | None] = mapped_column(String(20))
+    predicted_area_p: Mapped[float | None] = mapped_column(Float)
+    predicted_bureau_code: Mapped[str | None] = mapped_column(String(10))
+    predicted_bureau_p: Mapped[float | None] = mapped_column(Float)
+    classifier_version_id: Mapped[int | None] = mapped_column(ForeignKey("classifier_version.id"))
+    classification_error: Mapped[str | None] = mapped_column(Text)
+
+    # The current route.
+    area_code: Mapped[str | None] = mapped_column(ForeignKey("smart_area.code"))
+    bureau_code: Mapped[str | None] = mapped_column(ForeignKey("bureau.code"))
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Optimistic locking: two moderators deciding at once cannot silently overwrite each other.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    initiative: Mapped[Initiative | None] = relationship()
+    topic_area: Mapped[SmartArea] = relationship(foreign_keys=[topic_area_code])
+    area: Mapped[SmartArea | None] = relationship(foreign_keys=[area_code])
+    bureau: Mapped[Bureau | None] = relationship(foreign_keys=[bureau_code])
+    classifier_version: Mapped[ClassifierVersion | None] = relationship()
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="submission", order_by="Answer.created_at"
+    )
+
+
+class Answer(db.Model):
+    """A bureau's public answer to a submission."""
+
+    __tablename__ = "answer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    bureau_code: Mapped[str] = mapped_column(ForeignKey("bureau.code"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="answers")
+    bureau: Mapped[Bureau] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Append-only history: who did what to a submission, before -> after, when."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    before: Mapped[dict] = mapped_column(JSON, default=dict)
+    after: Mapped[dict] = mapped_column(JSON, default=dict)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class AuditRecordImmutable(Exception):
+    pass
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _refuse_audit_change(mapper, connection, target):
+    raise AuditRecordImmutable("audit events are append-only")

@@ -1,0 +1,37 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, SubmitField, TextAreaField
+from wtforms.widgets import HiddenInput
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from ..i18n import REJECTION_LABELS
+
+
+class DecisionForm(FlaskForm):
+    # The version the moderator saw; a decision on an older version is refused as stale.
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
+class RouteForm(DecisionForm):
+    area = SelectField(_l("Smart area"), validators=[DataRequired()])
+    bureau = SelectField(_l("Bureau"), validators=[DataRequired()])
+    submit = SubmitField(_l("Route to this bureau"))
+
+
+class RejectForm(DecisionForm):
+    reason = SelectField(
+        _l("Reason"),
+        choices=[(code, label) for code, label in REJECTION_LABELS.items()],
+        validators=[DataRequired()],
+    )
+    note = TextAreaField(_l("Note (optional, kept in the audit log)"), validators=[Optional(), Length(max=1000)])
+    submit = SubmitField(_l("Reject"))
+
+
+class VisibilityForm(DecisionForm):
+    visibility = SelectField(
+        _l("Public visibility"),
+        choices=[("published", _l("Publish")), ("hidden", _l("Hide"))],
+        validators=[DataRequired()],
+    )
+    submit = SubmitField(_l("Save visibility"))

@@ -1,0 +1,108 @@
+"""The review queue: moderators confirm or correct routes, reject, publish or hide."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import workflow
+from ..database import write_transaction
+from ..extensions import db
+from ..models import Bureau, RejectionReason, SmartArea, Status, Submission, User, Visibility
+from ..pagination import KeysetPage, keyset_page
+
+# "received" is listed too: a submission whose routing could not even be recorded waits there.
+QUEUE_STATUSES = (Status.NEEDS_REVIEW, Status.RECEIVED)
+
+
+class StaleDecision(Exception):
+    """Someone else changed the submission since the moderator opened it."""
+
+
+class InvalidDecision(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    status: str | None = None  # None = the review queue (needs review + received)
+    area: str | None = None
+    bureau: str | None = None
+
+
+def queue(filters: QueueFilter, *, after: int | None, size: int) -> KeysetPage[Submission]:
+    stmt = select(Submission).options(joinedload(Submission.initiative))
+    if filters.status:
+        stmt = stmt.where(Submission.status == filters.status)
+    else:
+        stmt = stmt.where(Submission.status.in_(QUEUE_STATUSES))
+    if filters.area:
+        stmt = stmt.where(Submission.predicted_area_code == filters.area)
+    if filters.bureau:
+        stmt = stmt.where(Submission.predicted_bureau_code == filters.bureau)
+    return keyset_page(stmt, Submission.id, after=after, size=size)
+
+
+def get(sub_id: int) -> Submission | None:
+    return db.session.get(Submission, sub_id)
+
+
+def _load_for_decision(sub_id: int, version: int) -> Submission:
+    sub = db.session.get(Submission, sub_id, with_for_update=True)
+    if sub is None:
+        raise LookupError(sub_id)
+    if sub.version != version:
+        raise StaleDecision()
+    return sub
+
+
+def _commit_decision(fn):
+    """Run a decision in a write transaction; a concurrent change surfaces as StaleDecision."""
+    try:
+        with write_transaction():
+            fn()
+    except StaleDataError as exc:
+        raise StaleDecision() from exc
+
+
+def route(sub_id: int, *, area: str, bureau: str, actor: User, version: int) -> None:
+    if db.session.get(SmartArea, area) is None or db.session.get(Bureau, bureau) is None:
+        raise InvalidDecision("unknown smart area or bureau")
+
+    def decide():
+        sub = _load_for_decision(sub_id, version)
+        confirmed = area == sub.predicted_area_code and bureau == sub.predicted_bureau_code
+        action = "route_confirmed" if confirmed else "route_changed"
+        if sub.status in (Status.ANSWERED, Status.CLOSED):
+            raise InvalidDecision("an answered or closed view keeps its route")
+        workflow.transition(sub, Status.ROUTED, actor=actor, action=action, area=area, bureau=bureau)
+
+    _commit_decision(decide)
+
+
+def reject(sub_id: int, *, reason: RejectionReason, note: str | None, actor: User, version: int) -> None:
+    reason = RejectionReason(reason)
+
+    def decide():
+        sub = _load_for_decision(sub_id, version)
+        sub.rejection_reason = reason
+        workflow.transition(sub, Status.REJECTED, actor=actor, action="rejected", reason=" — ".join(filter(None, [reason.value, note])))
+        if sub.visibility == Visibility.PUBLISHED:
+            workflow.set_visibility(sub, Visibility.HIDDEN, actor=actor, reason="rejected")
+
+    _commit_decision(decide)
+
+
+def set_visibility(sub_id: int, *, visibility: Visibility, actor: User, version: int) -> None:
+    visibility = Visibility(visibility)
+
+    def decide():
+        sub = _load_for_decision(sub_id, version)
+        if visibility == Visibility.PUBLISHED and sub.status == Status.REJECTED:
+            raise InvalidDecision("a rejected view cannot be published")
+        if sub.visibility != visibility:
+            workflow.set_visibility(sub, visibility, actor=actor)
+
+    _commit_decision(decide)

@@ -1,0 +1,110 @@
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..auth.login import role_required
+from ..catalogue import services as catalogue
+from ..i18n import localized
+from ..intake import services as intake
+from ..models import Role
+from ..pagination import parse_after
+from ..workflow import TransitionNotAllowed
+from . import bp, services
+from .forms import RejectForm, RouteForm, VisibilityForm
+
+MODERATORS = (Role.MODERATOR, Role.ADMIN)
+
+
+def _route_choices(form: RouteForm) -> RouteForm:
+    form.area.choices = [(a.code, localized(a, "name")) for a in catalogue.list_areas()]
+    form.bureau.choices = [(b.code, f"{b.code} — {localized(b, 'name')}") for b in catalogue.list_bureaus()]
+    return form
+
+
+@bp.get("/queue")
+@role_required(*MODERATORS)
+def queue():
+    filters = services.QueueFilter(
+        status=request.args.get("status") or None,
+        area=request.args.get("area") or None,
+        bureau=request.args.get("bureau") or None,
+    )
+    page = services.queue(filters, after=parse_after(request.args.get("after")), size=current_app.config["PAGE_SIZE"])
+    return render_template(
+        "moderation/queue.html", page=page, filters=filters,
+        areas=catalogue.list_areas(), bureaus=catalogue.list_bureaus(),
+    )
+
+
+def _render_item(sub, *, route_form=None, reject_form=None, visibility_form=None, status=200):
+    route_form = route_form or _route_choices(
+        RouteForm(
+            formdata=None,
+            version=sub.version,
+            area=sub.area_code or sub.predicted_area_code,
+            bureau=sub.bureau_code or sub.predicted_bureau_code,
+        )
+    )
+    reject_form = reject_form or RejectForm(formdata=None, version=sub.version)
+    visibility_form = visibility_form or VisibilityForm(
+        formdata=None, version=sub.version, visibility="hidden" if sub.visibility == "published" else "published"
+    )
+    return render_template(
+        "moderation/item.html", sub=sub, history=intake.history(sub),
+        route_form=route_form, reject_form=reject_form, visibility_form=visibility_form,
+    ), status
+
+
+@bp.get("/submissions/<int:sub_id>")
+@role_required(*MODERATORS)
+def item(sub_id):
+    sub = services.get(sub_id) or abort(404)
+    return _render_item(sub)
+
+
+def _decide(sub_id, form, decide, done_message, form_name):
+    sub = services.get(sub_id) or abort(404)
+    if not form.validate_on_submit():
+        return _render_item(sub, **{form_name: form}, status=400)
+    try:
+        decide(sub)
+    except services.StaleDecision:
+        flash(_("Someone else decided on this view first. Here is what they did; please check before deciding again."), "warning")
+    except (services.InvalidDecision, TransitionNotAllowed):
+        flash(_("That decision is not possible for a view in this state."), "error")
+    else:
+        flash(done_message, "success")
+    return redirect(url_for(".item", sub_id=sub_id))
+
+
+@bp.post("/submissions/<int:sub_id>/route")
+@role_required(*MODERATORS)
+def route(sub_id):
+    form = _route_choices(RouteForm())
+    return _decide(
+        sub_id, form,
+        lambda sub: services.route(sub.id, area=form.area.data, bureau=form.bureau.data, actor=current_user, version=form.version.data),
+        _("The view has been routed."), "route_form",
+    )
+
+
+@bp.post("/submissions/<int:sub_id>/reject")
+@role_required(*MODERATORS)
+def reject(sub_id):
+    form = RejectForm()
+    return _decide(
+        sub_id, form,
+        lambda sub: services.reject(sub.id, reason=form.reason.data, note=form.note.data, actor=current_user, version=form.version.data),
+        _("The view has been rejected."), "reject_form",
+    )
+
+
+@bp.post("/submissions/<int:sub_id>/visibility")
+@role_required(*MODERATORS)
+def visibility(sub_id):
+    form = VisibilityForm()
+    return _decide(
+        sub_id, form,
+        lambda sub: services.set_visibility(sub.id, visibility=form.visibility.data, actor=current_user, version=form.version.data),
+        _("Public visibility saved."), "visibility_form",
+    )

@@ -1,0 +1,36 @@
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+
+from ..i18n import LANGUAGE_COOKIE
+from ..intake import services as intake
+from . import bp
+
+
+@bp.get("/track/<reference>/<token>")
+def track(reference, token):
+    sub = intake.find_tracked(reference, token) or abort(404)
+    response = make_response(
+        render_template(
+            "public/track.html", sub=sub, history=intake.history(sub), is_new=request.args.get("new") == "1"
+        )
+    )
+    # The secret link must not leak to other sites or caches.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/privacy")
+def privacy():
+    return render_template("public/privacy.html")
+
+
+@bp.get("/language/<code>")
+def set_language(code):
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    target = request.args.get("next") or url_for("catalogue.home")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("catalogue.home")
+    response = redirect(target)
+    response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response

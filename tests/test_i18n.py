@@ -1,0 +1,34 @@
+"""English and Traditional Chinese, with a language choice that persists."""
+
+
+def test_language_switch_persists(client):
+    assert "Smart Mobility" in client.get("/").get_data(as_text=True)
+    response = client.get("/language/zh_Hant?next=/areas/mobility")
+    assert response.status_code == 302 and response.headers["Location"] == "/areas/mobility"
+    page = client.get("/areas/mobility").get_data(as_text=True)
+    assert "智慧出行" in page
+    assert 'lang="zh-Hant-HK"' in page
+    # The choice holds on the next page too, and interface text is translated, not only data.
+    home = client.get("/").get_data(as_text=True)
+    assert "智慧出行" in home and "Smart areas" not in home
+
+
+def test_browser_language_is_used_without_a_choice(client):
+    page = client.get("/", headers={"Accept-Language": "zh-HK,zh;q=0.9"}).get_data(as_text=True)
+    assert 'lang="zh-Hant-HK"' in page
+
+
+def test_unknown_language_is_not_found(client):
+    assert client.get("/language/fr").status_code == 404
+
+
+def test_validation_messages_are_translated(client):
+    client.get("/language/zh_Hant")
+    from . import factories
+    from .conftest import csrf_token
+
+    initiative = factories.initiative()
+    url = f"/initiatives/{initiative.code}/views/new"
+    token = csrf_token(client.get(url).get_data(as_text=True))
+    html = client.post(url, data={"csrf_token": token, "initiative": initiative.code, "body": ""}).get_data(as_text=True)
+    assert "Please write your view." not in html

@@ -1,0 +1,82 @@
+"""Every rule of the submission form: a clear message by the field, what was typed kept, nothing stored."""
+import pytest
+from sqlalchemy import func, select
+
+from feedback_app.extensions import db
+from feedback_app.models import AuditEvent, Submission
+
+from . import factories
+
+
+def _count():
+    return db.session.execute(select(func.count()).select_from(Submission)).scalar_one()
+
+
+def _post(browser, data, initiative=None):
+    initiative = initiative or factories.initiative()
+    url = f"/initiatives/{initiative.code}/views/new"
+    return browser.submit_form(url, {"initiative": initiative.code, **data})
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"body": ""}, "Please write your view."),
+        ({"body": "   \n  "}, "Please write your view."),
+        ({"body": "too short"}, "Please write at least 10 characters"),
+        ({"body": "x" * 5001}, "Please keep your view under 5000 characters (it has 5001)."),
+        ({"body": "A perfectly fine view about buses.", "email": "not-an-email"}, "This does not look like an e-mail address"),
+        ({"body": "A perfectly fine view about buses.", "name": "n" * 121}, "Please keep your name under 120 characters."),
+        ({"body": "A perfectly fine view about buses.", "initiative": "no-such-initiative"}, "Please choose an initiative from the list."),
+    ],
+)
+def test_bad_input_is_explained_kept_and_not_stored(browser, data, message):
+    response = _post(browser, {"name": "Typed Name", **data})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert message in html
+    assert 'aria-invalid="true"' in html
+    if data.get("body", "").strip():
+        assert data["body"][:50] in html  # what the resident typed is still in the form
+    if "name" not in data:
+        assert 'value="Typed Name"' in html
+    assert _count() == 0
+    assert db.session.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == 0
+
+
+def test_missing_csrf_token_keeps_the_text_and_stores_nothing(client):
+    initiative = factories.initiative()
+    body = "My view about the bus stop at Nathan Road that I do not want to lose."
+    response = client.post(f"/initiatives/{initiative.code}/views/new", data={"initiative": initiative.code, "body": body})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "security token" in html
+    assert body in html
+    assert _count() == 0
+
+
+def test_unknown_initiative_or_area_page_is_not_found(client):
+    assert client.get("/initiatives/no-such-initiative/views/new").status_code == 404
+    assert client.get("/areas/no-such-area/views/new").status_code == 404
+
+
+def test_name_and_email_are_optional(browser):
+    response = _post(browser, {"body": "More bus lanes on Hennessy Road, please."})
+    assert response.status_code == 200
+    sub = db.session.execute(select(Submission)).scalar_one()
+    assert sub.name is None and sub.email is None
+
+
+def test_general_view_on_a_smart_area(browser):
+    response = browser.submit_form("/areas/environment/views/new", {"initiative": "", "body": "Please put more recycling bins for plastic in public housing estates."})
+    assert response.status_code == 200
+    sub = db.session.execute(select(Submission)).scalar_one()
+    assert sub.initiative_id is None and sub.topic_area_code == "environment"
+
+
+def test_form_states_why_personal_data_is_asked(client):
+    initiative = factories.initiative()
+    html = client.get(f"/initiatives/{initiative.code}/views/new").get_data(as_text=True)
+    assert "Personal Information Collection Statement" in html
+    assert "optional" in html
+    assert client.get("/privacy").status_code == 200

@@ -1,0 +1,32 @@
+"""The schema exists only through migrations, and the models agree with them."""
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+
+from feedback_app.extensions import db
+from feedback_app.models import AuditEvent
+
+from . import factories
+
+
+def test_models_and_migrations_agree(app, backend):
+    # The app fixture's database was built by `upgrade` to head from a blank database.
+    with db.engine.connect() as conn:
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, db.metadata)
+    assert version == "0002"
+    assert diff == [], f"models differ from migrations on {backend}: {diff}"
+    assert "submission" in inspect(db.engine).get_table_names()
+
+
+def test_audit_events_cannot_be_rewritten_even_in_sql(app):
+    factories.submission()
+    event_id = db.session.execute(select(AuditEvent.id)).scalars().first()
+    for statement in (f"UPDATE audit_event SET action = 'forged' WHERE id = {event_id}",
+                      f"DELETE FROM audit_event WHERE id = {event_id}"):
+        with pytest.raises(Exception, match="append-only"):
+            db.session.execute(text(statement))
+        db.session.rollback()
+    assert db.session.get(AuditEvent, event_id).action == "submitted"

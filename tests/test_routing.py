@@ -1,0 +1,66 @@
+"""Routing never loses a submission, whatever the classifier does."""
+from sqlalchemy import select
+
+from feedback_app import routing
+from feedback_app.extensions import db
+from feedback_app.models import AuditEvent, ClassifierVersion, Status, Submission
+
+from . import factories
+
+
+def test_classifier_that_raises_leaves_the_submission_queued(app, browser, monkeypatch):
+    def broken(text):
+        raise RuntimeError("model exploded")
+
+    monkeypatch.setattr(routing, "predict", broken)
+    initiative = factories.initiative()
+    response = browser.submit_form(f"/initiatives/{initiative.code}/views/new",
+                                   {"initiative": initiative.code, "body": factories.TRANSPORT_VIEW})
+    assert response.status_code == 200  # the resident sees the receipt, not an error page
+    assert "Your view has been received" in response.get_data(as_text=True)
+    sub = db.session.execute(select(Submission)).scalar_one()
+    assert sub.status == Status.NEEDS_REVIEW
+    assert "model exploded" in sub.classification_error
+    assert [e.action for e in db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()] == [
+        "submitted", "classification_failed"]
+
+
+def test_no_active_model_queues_the_submission(app):
+    db.session.execute(ClassifierVersion.__table__.update().values(is_active=False))
+    db.session.commit()
+    sub = factories.submission()
+    assert sub.status == Status.NEEDS_REVIEW
+    assert "no classifier version is active" in sub.classification_error
+
+
+def test_tampered_artifact_is_not_loaded(app):
+    version = db.session.execute(select(ClassifierVersion)).scalar_one()
+    version.sha256 = "0" * 64
+    db.session.commit()
+    routing._models.clear()
+    sub = factories.submission()
+    assert sub.status == Status.NEEDS_REVIEW
+    assert "ArtifactIntegrityError" in sub.classification_error
+
+
+def test_view_with_personal_data_is_not_routed_automatically(app):
+    sub = factories.submission(factories.TRANSPORT_VIEW + " My number is 9876 5432.")
+    assert sub.status == Status.NEEDS_REVIEW
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "queued_for_review")).scalar_one()
+    assert event.reason == "contains personal data"
+
+
+def test_chinese_view_is_routed(app):
+    sub = factories.submission("港鐵車廂在繁忙時間太擠迫，希望政府要求港鐵增加班次，並改善巴士與港鐵的轉乘安排。")
+    assert sub.predicted_bureau_code == "TLB"
+    assert sub.predicted_area_code == "mobility"
+
+
+def test_moderator_decisions_become_training_labels(app, browser, moderator):
+    app.config["ROUTING_BUREAU_THRESHOLD"] = 1.01
+    sub = factories.submission()
+    browser.login(moderator.email)
+    browser.submit_form(f"/moderation/submissions/{sub.id}", {"area": "living", "bureau": "HB", "version": sub.version},
+                        action=f"/moderation/submissions/{sub.id}/route")
+    labels = routing.moderated_examples()
+    assert [(e.text, e.area, e.bureau) for e in labels] == [(sub.body, "living", "HB")]
