@@ -58,6 +58,9 @@ class Config:
     # predictions reach these probabilities; anything less waits for a moderator.
     ROUTING_AREA_THRESHOLD = _env_float("ROUTING_AREA_THRESHOLD", 0.45)
     ROUTING_BUREAU_THRESHOLD = _env_float("ROUTING_BUREAU_THRESHOLD", 0.55)
+    # Training picks, per class, the probability at which cross-validated predictions reach
+    # this precision; a class's threshold is never below the floors above.
+    ROUTING_TARGET_PRECISION = _env_float("ROUTING_TARGET_PRECISION", 0.9)
 
     SUBMISSION_MIN_LENGTH = _env_int("SUBMISSION_MIN_LENGTH", 10)
     SUBMISSION_MAX_LENGTH = _env_int("SUBMISSION_MAX_LENGTH", 5000)

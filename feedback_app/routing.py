@@ -63,18 +63,24 @@ def _model(version: ClassifierVersion) -> classifier.Model:
         return model
 
 
-def predict(text: str) -> tuple[classifier.Prediction, int]:
+def predict(text: str) -> tuple[classifier.Prediction, classifier.Model, int]:
     version = _active_version()
-    return _model(version).predict([text], top_k=3)[0], version.id
+    model = _model(version)
+    return model.predict([text], top_k=3)[0], model, version.id
 
 
-def decide(prediction: classifier.Prediction, text: str) -> Decision:
-    config = current_app.config
+def threshold(model: classifier.Model, target: str, code: str) -> float:
+    """The configured floor, raised to the class's own threshold where validation chose one."""
+    floor = current_app.config[f"ROUTING_{target.upper()}_THRESHOLD"]
+    return max(floor, model.threshold(target, code) or 0.0)
+
+
+def decide(prediction: classifier.Prediction, model: classifier.Model, text: str) -> Decision:
     if find_personal_data(text):
         return Decision(False, "contains personal data")
-    if prediction.area_p < config["ROUTING_AREA_THRESHOLD"]:
+    if prediction.area_p < threshold(model, "area", prediction.area):
         return Decision(False, "smart area uncertain")
-    if prediction.bureau_p < config["ROUTING_BUREAU_THRESHOLD"]:
+    if prediction.bureau_p < threshold(model, "bureau", prediction.bureau):
         return Decision(False, "bureau uncertain")
     return Decision(True, None)
 
@@ -83,7 +89,7 @@ def route_submission(submission_id: int) -> None:
     """Classify a stored submission and route or queue it. Never raises."""
     try:
         text = db.session.get(Submission, submission_id).body
-        prediction, version_id = predict(text)
+        prediction, model, version_id = predict(text)
         with write_transaction():
             sub = db.session.get(Submission, submission_id)
             sub.predicted_area_code = prediction.area
@@ -91,7 +97,7 @@ def route_submission(submission_id: int) -> None:
             sub.predicted_bureau_code = prediction.bureau
             sub.predicted_bureau_p = prediction.bureau_p
             sub.classifier_version_id = version_id
-            decision = decide(prediction, text)
+            decision = decide(prediction, model, text)
             if decision.route:
                 workflow.transition(
                     sub, Status.ROUTED, actor=None, action="auto_routed",
@@ -144,8 +150,9 @@ def training_examples() -> list[classifier.Example]:
 
 def train_version(*, activate: bool, evaluate: bool = True, label: str | None = None) -> ClassifierVersion:
     examples = training_examples()
-    metrics = classifier.evaluate(examples) if evaluate else {}
-    model = classifier.train(examples)
+    target = current_app.config["ROUTING_TARGET_PRECISION"]
+    metrics = classifier.evaluate(examples, target_precision=target) if evaluate else {}
+    model = classifier.train(examples, thresholds=metrics.get("thresholds"))
     artifact = classifier.to_bytes(model)
     label = label or datetime.now(timezone.utc).strftime("v%Y%m%d-%H%M%S")
     with write_transaction():

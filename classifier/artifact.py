@@ -1,0 +1,89 @@
+"""Model files: skops serialisation, checked against a SHA-256 before anything is loaded."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+
+import skops.io as sio
+
+from .model import Model
+
+# Everything a model file may contain beyond what skops trusts by default. A file asking for
+# any other type is refused rather than loaded.
+TRUSTED_TYPES = frozenset({
+    "classifier.text.chinese_terms",
+    "classifier.text.english_terms",
+    "numpy.float32",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.pipeline.FeatureUnion",
+})
+
+
+class ArtifactError(ValueError):
+    """A model file that cannot be used: corrupt, tampered with, or of unknown types."""
+
+
+class ArtifactIntegrityError(ArtifactError):
+    pass
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def to_bytes(model: Model) -> bytes:
+    return sio.dumps({
+        "features": model.features,
+        "area": model.area_model,
+        "bureau": model.bureau_model,
+        "metadata": json.dumps(model.metadata, sort_keys=True),
+    })
+
+
+def from_bytes(data: bytes, *, sha256: str) -> Model:
+    """Load a model, but only if its bytes hash to `sha256` and it holds only trusted types."""
+    if not hmac.compare_digest(sha256_hex(data), sha256.lower()):
+        raise ArtifactIntegrityError("model artifact does not match its recorded SHA-256")
+    try:
+        untrusted = set(sio.get_untrusted_types(data=data))
+        unexpected = untrusted - TRUSTED_TYPES
+        if unexpected:
+            raise ArtifactError(f"model artifact holds unexpected types: {sorted(unexpected)}")
+        content = sio.loads(data, trusted=sorted(untrusted))
+        return Model(content["features"], content["area"], content["bureau"], json.loads(content["metadata"]))
+    except ArtifactError:
+        raise
+    except Exception as exc:  # skops raises many kinds of error for a damaged file
+        raise ArtifactError(f"model artifact cannot be read: {exc}") from exc
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+def save(model: Model, path: str | Path) -> str:
+    """Write the model and, beside it, `<file>.json` with its SHA-256 and metadata."""
+    path = Path(path)
+    data = to_bytes(model)
+    digest = sha256_hex(data)
+    path.write_bytes(data)
+    _sidecar(path).write_text(
+        json.dumps({"sha256": digest, "metadata": model.metadata}, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    return digest
+
+
+def load(path: str | Path) -> Model:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+        recorded = json.loads(_sidecar(path).read_text(encoding="utf-8"))["sha256"]
+    except FileNotFoundError as exc:
+        raise ArtifactError(f"{exc.filename}: no such file (a model needs its .json beside it)") from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ArtifactError(f"{_sidecar(path)}: unreadable model metadata ({exc})") from exc
+    return from_bytes(data, sha256=recorded)

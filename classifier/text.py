@@ -1,0 +1,62 @@
+"""Text features that work for English and Chinese without downloaded language data.
+
+English: lower-cased words, Snowball-stemmed (NLTK's stemmer needs no corpus), as unigrams
+and bigrams. Chinese: there are no spaces to split on, so overlapping character bigrams and
+trigrams of each run of CJK characters. Simplified Chinese is converted to Traditional first
+(OpenCC ships its dictionaries), so both scripts share one vocabulary.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from nltk.stem.snowball import EnglishStemmer
+
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_STEMMER = EnglishStemmer(ignore_stopwords=False)
+_STOPWORDS = frozenset(
+    "a an and are as at be been but by can could do does for from had has have i if in into is it its "
+    "me my no not of on or our please so that the their them there these they this to us was we were "
+    "what when where which who will with would you your".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _to_traditional():
+    import opencc  # imported lazily: loading its dictionaries takes a moment
+
+    return opencc.OpenCC("s2t").convert
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width letters and digits become ASCII), Simplified → Traditional, lower case."""
+    text = unicodedata.normalize("NFKC", text)
+    if _CJK_RUN.search(text):
+        text = _to_traditional()(text)
+    return text.lower()
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return _STEMMER.stem(word)
+
+
+def english_terms(text: str) -> list[str]:
+    words = [_stem(w) for w in _WORD.findall(normalise(text)) if w not in _STOPWORDS]
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+
+
+def chinese_terms(text: str) -> list[str]:
+    terms = []
+    for run in _CJK_RUN.findall(normalise(text)):
+        for n in (2, 3):
+            terms.extend(run[i:i + n] for i in range(len(run) - n + 1))
+        if len(run) == 1:
+            terms.append(run)
+    return terms
+
+
+def has_chinese(text: str) -> bool:
+    return bool(_CJK_RUN.search(text))

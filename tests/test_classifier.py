@@ -1,0 +1,169 @@
+"""The classifier library on its own: features, prediction, thresholds, artifacts, CLI."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import classifier
+from classifier.cli import InputError, read_texts
+from classifier.text import chinese_terms, english_terms, normalise
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def model(model_artifact):
+    return classifier.from_bytes(model_artifact, sha256=classifier.sha256_hex(model_artifact))
+
+
+@pytest.fixture(scope="module")
+def model_file(model, tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "model.skops"
+    classifier.save(model, path)
+    return path
+
+
+def run_cli(*args, stdin=""):
+    return subprocess.run(
+        [sys.executable, "-m", "classifier", *args], input=stdin, capture_output=True, text=True, cwd=ROOT,
+    )
+
+
+def test_english_terms_are_stemmed_words_and_bigrams():
+    terms = english_terms("The buses are arriving late")
+    assert "buse" in terms or "bus" in terms
+    assert "arriv" in terms
+    assert "the" not in terms
+    assert any(" " in t for t in terms)
+
+
+def test_chinese_terms_are_character_ngrams_and_scripts_are_unified():
+    assert "巴士" in chinese_terms("巴士遲到")
+    assert normalise("医院轮候时间太长") == normalise("醫院輪候時間太長")
+    assert chinese_terms("医院") == chinese_terms("醫院")
+
+
+def test_the_library_does_not_import_flask():
+    code = "import sys, classifier; sys.exit('flask' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+@pytest.mark.parametrize("text, area, bureau", [
+    ("The MTR and bus arrival times on HKeMobility are often wrong at my stop in Sha Tin.", "mobility", "TLB"),
+    ("公立醫院急症室輪候時間太長，希望醫管局改善。", "living", "HHB"),
+    ("公立医院急症室轮候时间太长，希望医管局改善。", "living", "HHB"),
+    ("My son's secondary school needs better STEM teaching and more computers for e-learning.", "people", "EDB"),
+])
+def test_clear_views_go_to_the_obvious_place(model, text, area, bureau):
+    prediction = model.predict([text])[0]
+    assert (prediction.area, prediction.bureau) == (area, bureau)
+
+
+def test_predictions_carry_ranked_probabilities(model):
+    [p] = model.predict(["Please add more recycling bins for plastic bottles in our estate."], top_k=3)
+    assert len(p.bureau_top) == 3 and len(p.area_top) == 3
+    assert p.bureau_top[0] == (p.bureau, p.bureau_p)
+    assert p.area_top[0] == (p.area, p.area_p)
+    probabilities = [prob for _, prob in p.bureau_top]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert 0 < p.bureau_p <= 1 and set(model.metadata["bureaus"]) == set(classifier.BUREAUS)
+
+
+def test_explain_names_the_words_behind_a_prediction(model):
+    explanation = model.explain("Franchised bus routes in Tuen Mun are always late")
+    assert explanation.bureau == "TLB"
+    assert any("bus" in term for term, _ in explanation.bureau_terms)
+
+
+def test_thresholds_reach_the_target_precision_on_validation_predictions():
+    classes = np.array(["A", "B"])
+    # Confident A predictions are right, unsure ones wrong; B is too rare to trust.
+    p_a = [0.95, 0.9, 0.85, 0.8, 0.75, 0.6, 0.55]
+    labels = np.array(["A", "A", "A", "A", "A", "B", "B", "B"])
+    probabilities = np.array([[p, 1 - p] for p in p_a] + [[0.2, 0.8]])
+    thresholds = classifier.choose_thresholds(labels, classes, probabilities, target_precision=0.9)
+    assert thresholds["A"] == 0.75
+    assert thresholds["B"] > 1  # never routed without review
+
+
+def test_artifact_loads_only_with_its_hash(model_artifact):
+    with pytest.raises(classifier.ArtifactIntegrityError):
+        classifier.from_bytes(model_artifact, sha256="0" * 64)
+    tampered = model_artifact[:-1] + bytes([model_artifact[-1] ^ 1])
+    with pytest.raises(classifier.ArtifactIntegrityError):
+        classifier.from_bytes(tampered, sha256=classifier.sha256_hex(model_artifact))
+    with pytest.raises(classifier.ArtifactError):
+        classifier.from_bytes(b"not a model", sha256=classifier.sha256_hex(b"not a model"))
+
+
+def test_saved_model_round_trips_with_its_metadata(model, model_file):
+    loaded = classifier.load(model_file)
+    assert loaded.metadata["training_data_hash"] == model.metadata["training_data_hash"]
+    text = "Water pipes burst again on our street"
+    assert loaded.predict([text])[0] == model.predict([text])[0]
+
+
+def test_bad_training_line_is_reported_with_its_place(tmp_path):
+    path = tmp_path / "corpus_bad.jsonl"
+    path.write_text('{"text": "ok text", "area": "living", "bureau": "HB"}\n{"text": "x", "area": "moon"}\n')
+    with pytest.raises(classifier.DataError, match=r"corpus_bad.jsonl:2: unknown area 'moon'"):
+        classifier.load_examples([path])
+
+
+def test_training_data_hash_changes_with_the_data():
+    a = [classifier.Example("bus is late", "mobility", "TLB")]
+    b = [classifier.Example("bus is late", "mobility", "HB")]
+    assert classifier.data_hash(a) != classifier.data_hash(b)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("not json", "line 1: not valid JSON"),
+    ('["text"]', 'line 1: expected an object with a "text" string'),
+    ('{"text": 3}', 'line 1: expected an object with a "text" string'),
+    ('{"text": "  "}', 'line 1: "text" is empty'),
+])
+def test_predict_input_errors_name_the_line(line, message):
+    with pytest.raises(InputError, match=message):
+        read_texts([line + "\n"])
+
+
+def test_cli_predict_writes_one_line_per_input(model_file):
+    texts = ["The bus to the airport was full", "公屋輪候時間太長", "eTAX login keeps failing"]
+    result = run_cli("predict", "--model", str(model_file), stdin="".join(json.dumps({"text": t}) + "\n" for t in texts))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 3
+    for row in rows:
+        assert set(row) == {"area", "area_p", "bureau", "bureau_p", "bureau_top3", "area_top3"}
+        assert row["area"] in classifier.AREAS and row["bureau"] in classifier.BUREAUS
+        assert row["bureau_top3"][0] == [row["bureau"], row["bureau_p"]] and len(row["area_top3"]) == 3
+    assert rows[1]["bureau"] == "HB"
+
+
+def test_cli_predict_refuses_a_bad_line_without_a_traceback(model_file):
+    stdin = json.dumps({"text": "fine"}) + "\n" + "{broken\n"
+    result = run_cli("predict", "--model", str(model_file), stdin=stdin)
+    assert result.returncode == 2
+    assert "line 2: not valid JSON" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_cli_predict_reports_a_missing_model(tmp_path):
+    result = run_cli("predict", "--model", str(tmp_path / "nope.skops"), stdin='{"text": "hello there"}\n')
+    assert result.returncode == 2 and "no such file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_train_writes_a_loadable_model(tmp_path):
+    data = tmp_path / "corpus_small.jsonl"
+    rows = [("bus late again", "mobility", "TLB"), ("minibus route too slow", "mobility", "TLB"),
+            ("hospital queue too long", "living", "HHB"), ("clinic waiting time", "living", "HHB")]
+    data.write_text("".join(json.dumps({"text": t, "area": a, "bureau": b}) + "\n" for t, a, b in rows))
+    out = tmp_path / "m.skops"
+    result = run_cli("train", "--out", str(out), "--data", str(data), "--no-catalogue")
+    assert result.returncode == 0, result.stderr
+    assert classifier.load(out).predict(["the bus is late"])[0].bureau == "TLB"
