@@ -26,8 +26,9 @@ def _out_of_fold(examples: Sequence[Example], target: str, folds: int, seed: int
     probabilities = np.zeros((len(rows), len(classes)))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train_idx, test_idx in splitter.split(texts, labels):
-        features = build_features()
-        train_matrix = features.fit_transform([texts[i] for i in train_idx])
+        train_texts = [texts[i] for i in train_idx]
+        features = build_features(train_texts)
+        train_matrix = features.fit_transform(train_texts)
         estimator = build_estimator(c).fit(train_matrix, labels[train_idx])
         fold_p = estimator.predict_proba(features.transform([texts[i] for i in test_idx]))
         columns = np.searchsorted(classes, estimator.classes_)

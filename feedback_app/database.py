@@ -47,7 +47,7 @@ def write_transaction():
     A read transaction the request already holds (e.g. from loading the signed-in user) is
     ended first, so the write transaction starts fresh and, on SQLite, with BEGIN IMMEDIATE.
     """
-    session = db.session
+    session = db.session()  # the request's Session itself, not the scoped proxy
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={_IMMEDIATE: True})

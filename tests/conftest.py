@@ -11,6 +11,7 @@ import re
 import shutil
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
@@ -113,8 +114,21 @@ def app(request, backend, tmp_path, model_artifact):
         db.engine.dispose()
 
 
+class RequestIsolatedClient(FlaskClient):
+    """Each request gets its own application context, as it would in production.
+
+    Tests hold an app context open to use the database; without this, requests would share
+    it, and with it Flask's `g` (where Flask-Login caches the user) and the test's session.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = RequestIsolatedClient
     return app.test_client()
 
 

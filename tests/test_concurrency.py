@@ -15,6 +15,8 @@ PER_THREAD = 4
 
 
 def _run_in_threads(app, work):
+    # End the test's own read transaction: its snapshot would hide what the threads write.
+    db.session.rollback()
     errors = []
     barrier = threading.Barrier(THREADS)
 
@@ -38,11 +40,12 @@ def _run_in_threads(app, work):
 
 def test_concurrent_submissions_get_unique_references(app):
     initiative = factories.initiative()
+    area, initiative_id = initiative.area_code, initiative.id  # plain values: threads share no ORM objects
 
     def submit_several():
         for _ in range(PER_THREAD):
             intake.submit(intake.NewSubmission(body=factories.TRANSPORT_VIEW, language="en",
-                                               topic_area=initiative.area_code, initiative_id=initiative.id))
+                                               topic_area=area, initiative_id=initiative_id))
 
     _run_in_threads(app, submit_several)
     refs = list(db.session.execute(select(Submission.reference)).scalars())
