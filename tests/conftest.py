@@ -122,8 +122,12 @@ class RequestIsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
+        db.session.commit()  # the request must see what the test wrote...
+        try:
+            with self.application.app_context():
+                return super().open(*args, **kwargs)
+        finally:
+            db.session.rollback()  # ...and the test what the request wrote (no stale snapshot)
 
 
 @pytest.fixture

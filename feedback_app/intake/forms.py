@@ -44,5 +44,5 @@ class SubmissionForm(FlaskForm):
             )
 
     def validate_initiative(self, field):
-        if field.data not in {value for value, _label in field.choices}:
+        if field.data not in {choice.value for choice in field.choices}:
             raise ValidationError(_l("Please choose an initiative from the list."))

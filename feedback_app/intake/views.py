@@ -1,6 +1,7 @@
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from ..catalogue import services as catalogue
 from ..extensions import csrf, limiter
@@ -16,8 +17,8 @@ def _submission_limit():
 def _form_for(area, initiative_code):
     form = SubmissionForm()
     initiatives = catalogue.search_initiatives(area=area.code, per_page=1000).items
-    form.initiative.choices = [(GENERAL, _("General view on %(area)s", area=localized(area, "name")))] + [
-        (i.code, localized(i, "title")) for i in sorted(initiatives, key=lambda i: localized(i, "title"))
+    form.initiative.choices = [SelectChoice(GENERAL, _("General view on %(area)s", area=localized(area, "name")))] + [
+        SelectChoice(i.code, localized(i, "title")) for i in sorted(initiatives, key=lambda i: localized(i, "title"))
     ]
     if not form.is_submitted():
         form.initiative.data = initiative_code or GENERAL

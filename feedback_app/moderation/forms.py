@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import HiddenInput
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -21,7 +22,7 @@ class RouteForm(DecisionForm):
 class RejectForm(DecisionForm):
     reason = SelectField(
         _l("Reason"),
-        choices=[(code, label) for code, label in REJECTION_LABELS.items()],
+        choices=[SelectChoice(code, label) for code, label in REJECTION_LABELS.items()],
         validators=[DataRequired()],
     )
     note = TextAreaField(_l("Note (optional, kept in the audit log)"), validators=[Optional(), Length(max=1000)])
@@ -31,7 +32,7 @@ class RejectForm(DecisionForm):
 class VisibilityForm(DecisionForm):
     visibility = SelectField(
         _l("Public visibility"),
-        choices=[("published", _l("Publish")), ("hidden", _l("Hide"))],
+        choices=[SelectChoice("published", _l("Publish")), SelectChoice("hidden", _l("Hide"))],
         validators=[DataRequired()],
     )
     submit = SubmitField(_l("Save visibility"))

@@ -1,6 +1,7 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from ..auth.login import role_required
 from ..catalogue import services as catalogue
@@ -16,8 +17,8 @@ MODERATORS = (Role.MODERATOR, Role.ADMIN)
 
 
 def _route_choices(form: RouteForm) -> RouteForm:
-    form.area.choices = [(a.code, localized(a, "name")) for a in catalogue.list_areas()]
-    form.bureau.choices = [(b.code, f"{b.code} — {localized(b, 'name')}") for b in catalogue.list_bureaus()]
+    form.area.choices = [SelectChoice(a.code, localized(a, "name")) for a in catalogue.list_areas()]
+    form.bureau.choices = [SelectChoice(b.code, f"{b.code} — {localized(b, 'name')}") for b in catalogue.list_bureaus()]
     return form
 
 
