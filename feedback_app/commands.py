@@ -20,7 +20,7 @@ classifier_cli = AppGroup("classifier", help="Classifier versions stored in the 
 DEMO_ACCOUNTS = [
     ("resident@demo.scf.hk", "resident-demo-2026", Role.RESIDENT, None, "Demo Resident"),
     ("moderator@demo.scf.hk", "moderator-demo-2026", Role.MODERATOR, None, "Demo Moderator"),
-    ("officer.tlb@demo.scf.hk", "officer-demo-2026", Role.OFFICER, "TLB", "Demo Officer (TLB)"),
+    ("officer.tlb@demo.scf.hk", "officer-demo-2026", Role.OFFICER, "TLB", "Demo Officer, TLB"),
     ("admin@demo.scf.hk", "admin-demo-2026", Role.ADMIN, None, "Demo Admin"),
 ]
 

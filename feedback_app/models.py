@@ -179,6 +179,10 @@ class Submission(db.Model):
         Index("ix_submission_bureau_status_id", "bureau_code", "status", "id"),
         Index("ix_submission_area_status_id", "area_code", "status", "id"),
         Index("ix_submission_initiative_visibility_id", "initiative_id", "visibility", "id"),
+        # The review queue filters on the classifier's guess and on publication state.
+        Index("ix_submission_status_predicted_area_id", "status", "predicted_area_code", "id"),
+        Index("ix_submission_status_predicted_bureau_id", "status", "predicted_bureau_code", "id"),
+        Index("ix_submission_visibility_status_id", "visibility", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,9 +21,9 @@ from .redaction import find_personal_data
 
 log = logging.getLogger(__name__)
 
-# Loaded models by version id. Artifacts are immutable, so a per-process cache is safe:
-# every node still asks the database which version is active.
-_models: dict[int, classifier.Model] = {}
+# Loaded models by artifact SHA-256: the same bytes are the same model, so a per-process cache
+# is safe; every node still asks the database which version is active.
+_models: dict[str, classifier.Model] = {}
 _models_lock = threading.Lock()
 
 MODERATOR_ROUTE_ACTIONS = ("route_confirmed", "route_changed")
@@ -52,14 +52,14 @@ def _active_version() -> ClassifierVersion:
 
 def _model(version: ClassifierVersion) -> classifier.Model:
     with _models_lock:
-        model = _models.get(version.id)
+        model = _models.get(version.sha256)
         if model is None:
             artifact = db.session.execute(
                 select(ClassifierVersion.artifact).where(ClassifierVersion.id == version.id)
             ).scalar_one()
             # from_bytes refuses an artifact whose SHA-256 differs from the recorded one.
             model = classifier.from_bytes(artifact, sha256=version.sha256)
-            _models[version.id] = model
+            _models[version.sha256] = model
         return model
 
 

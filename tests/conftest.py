@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 
 import classifier
 from config import TestConfig, database_url
-from feedback_app import create_app, routing
+from feedback_app import create_app
 from feedback_app.catalogue.services import DATA_DIR, load_reference_data
 from feedback_app.extensions import db
 from feedback_app.models import ClassifierVersion, Role
@@ -95,7 +95,6 @@ def backend(request) -> str:
 
 @pytest.fixture
 def app(request, backend, tmp_path, model_artifact):
-    routing._models.clear()
     if backend == "sqlite":
         template = request.getfixturevalue("sqlite_template")
         path = tmp_path / "test.db"

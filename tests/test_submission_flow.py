@@ -167,6 +167,20 @@ def test_queue_filters_and_pages_oldest_first(app, browser, moderator):
     assert "No views match these filters." in browser.client.get("/moderation/queue?bureau=HB").get_data(as_text=True)
 
 
+def test_queue_finds_routed_views_still_waiting_for_publication(app, browser, moderator):
+    routed = factories.submission()
+    assert routed.status == Status.ROUTED
+    browser.login(moderator.email)
+    waiting = browser.client.get("/moderation/queue?status=routed&visibility=pending").get_data(as_text=True)
+    assert routed.reference in waiting
+    browser.submit_form(f"/moderation/submissions/{routed.id}", {"visibility": "published", "version": routed.version},
+                        action=f"/moderation/submissions/{routed.id}/visibility")
+    waiting = browser.client.get("/moderation/queue?status=routed&visibility=pending").get_data(as_text=True)
+    assert routed.reference not in waiting and "No views match these filters." in waiting
+    published = browser.client.get("/moderation/queue?status=routed&visibility=published").get_data(as_text=True)
+    assert routed.reference in published
+
+
 def test_officer_sends_back_and_closes(app, browser, officer):
     sent_back, closed = factories.submission(), factories.submission()
     assert sent_back.status == closed.status == Status.ROUTED

@@ -30,6 +30,7 @@ class QueueFilter:
     status: str | None = None  # None = the review queue (needs review + received)
     area: str | None = None
     bureau: str | None = None
+    visibility: str | None = None  # e.g. "pending": views still waiting for a publication decision
 
 
 def queue(filters: QueueFilter, *, after: int | None, size: int) -> KeysetPage[Submission]:
@@ -42,6 +43,8 @@ def queue(filters: QueueFilter, *, after: int | None, size: int) -> KeysetPage[S
         stmt = stmt.where(Submission.predicted_area_code == filters.area)
     if filters.bureau:
         stmt = stmt.where(Submission.predicted_bureau_code == filters.bureau)
+    if filters.visibility:
+        stmt = stmt.where(Submission.visibility == filters.visibility)
     return keyset_page(stmt, Submission.id, after=after, size=size)
 
 

@@ -29,6 +29,7 @@ def queue():
         status=request.args.get("status") or None,
         area=request.args.get("area") or None,
         bureau=request.args.get("bureau") or None,
+        visibility=request.args.get("visibility") or None,
     )
     page = services.queue(filters, after=parse_after(request.args.get("after")), size=current_app.config["PAGE_SIZE"])
     return render_template(
@@ -53,6 +54,8 @@ def _render_item(sub, *, route_form=None, reject_form=None, visibility_form=None
     return render_template(
         "moderation/item.html", sub=sub, history=intake.history(sub),
         route_form=route_form, reject_form=reject_form, visibility_form=visibility_form,
+        area_names={c.value: c.label for c in route_form.area.choices},
+        bureau_names={c.value: c.label for c in route_form.bureau.choices},
     ), status
 
 
