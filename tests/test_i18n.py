@@ -32,3 +32,37 @@ def test_validation_messages_are_translated(client):
     token = csrf_token(client.get(url).get_data(as_text=True))
     html = client.post(url, data={"csrf_token": token, "initiative": initiative.code, "body": ""}).get_data(as_text=True)
     assert "Please write your view." not in html
+
+
+def test_every_interface_string_has_a_chinese_translation(tmp_path):
+    """Extract the strings from the code and templates now, so a new string cannot slip through."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parent.parent
+    pot = tmp_path / "messages.pot"
+    subprocess.run(
+        [str(Path(sys.executable).parent / "pybabel"), "-q", "extract", "-F", "babel.cfg",
+         "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), "."],
+        cwd=root, check=True,
+    )
+    with open(pot, "rb") as handle:
+        wanted = [m.id for m in read_po(handle) if m.id]
+    with open(root / "feedback_app/translations/zh_Hant/LC_MESSAGES/messages.po", "rb") as handle:
+        translated = {m.id: m.string for m in read_po(handle) if m.id and not m.fuzzy}
+    placeholder = re.compile(r"%\(\w+\)[sd]")
+    missing, broken = [], []
+    for msgid in wanted:
+        singular = msgid[0] if isinstance(msgid, tuple) else msgid
+        string = translated.get(msgid)
+        string = string[0] if isinstance(string, tuple) else string
+        if not string:
+            missing.append(singular)
+        elif set(placeholder.findall(singular)) != set(placeholder.findall(string)):
+            broken.append(singular)
+    assert missing == [], f"untranslated: {missing}"
+    assert broken == [], f"placeholders differ: {broken}"
