@@ -86,6 +86,6 @@ def set_visibility(sub: Submission, visibility: Visibility, *, actor: User, reas
     _audit(sub, f"visibility_{visibility}", before, actor, reason)
 
 
-def record(sub: Submission, action: str, *, actor: User | None, reason: str | None = None):
-    """Audit an event that changes no state (e.g. the submission arriving)."""
-    _audit(sub, action, _snapshot(sub), actor, reason)
+def record_creation(sub: Submission, action: str, *, actor: User | None, reason: str | None = None):
+    """Audit a submission coming into being: nothing before, its first state after."""
+    _audit(sub, action, {}, actor, reason)

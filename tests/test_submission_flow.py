@@ -114,6 +114,8 @@ def test_whole_life_submit_moderate_answer_publish(app, browser, moderator, offi
     # Every step left an audit event with who, what, before and after.
     actions = [e.action for e in db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()]
     assert actions == ["submitted", "queued_for_review", "route_confirmed", "visibility_published", "answered"]
+    submitted = db.session.execute(select(AuditEvent).where(AuditEvent.action == "submitted")).scalar_one()
+    assert submitted.before == {} and submitted.after["status"] == "received"
     answered = db.session.execute(select(AuditEvent).where(AuditEvent.action == "answered")).scalar_one()
     assert answered.actor_id == officer.id
     assert answered.before == {"status": "routed"} and answered.after == {"status": "answered"}

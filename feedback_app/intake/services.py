@@ -75,7 +75,7 @@ def submit(data: NewSubmission, *, user: User | None = None) -> Receipt:
         )
         db.session.add(sub)
         db.session.flush()
-        workflow.record(sub, "submitted", actor=user)
+        workflow.record_creation(sub, "submitted", actor=user)
         receipt = Receipt(sub.id, sub.reference, token)
     routing.route_submission(receipt.submission_id)
     return receipt
