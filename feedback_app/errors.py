@@ -16,9 +16,17 @@ def _page(code):
     return render_template("error.html", code=code, title=title, detail=detail), code
 
 
+def _handle(exc, code):
+    # An error that carries its own page (e.g. the submission form shown again when a rate
+    # limit is hit, with what the resident typed) keeps it.
+    if getattr(exc, "response", None) is not None:
+        return exc.response
+    return _page(code)
+
+
 def register(app: Flask) -> None:
     for code in MESSAGES:
-        app.register_error_handler(code, lambda exc, code=code: _page(code))
+        app.register_error_handler(code, lambda exc, code=code: _handle(exc, code))
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):

@@ -82,9 +82,10 @@ def postgresql_url(model_artifact) -> str:
     return url
 
 
-def make_app(url: str):
+def make_app(url: str, **overrides):
     config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
     config["SQLALCHEMY_DATABASE_URI"] = url
+    config.update(overrides)
     return create_app(config)
 
 

@@ -80,3 +80,21 @@ def test_form_states_why_personal_data_is_asked(client):
     assert "Personal Information Collection Statement" in html
     assert "optional" in html
     assert client.get("/privacy").status_code == 200
+
+
+def test_too_many_submissions_keep_the_text_and_store_nothing_more(app):
+    from .conftest import Browser, RequestIsolatedClient, make_app
+
+    limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True, SUBMISSION_RATE_LIMIT="2 per minute")
+    limited.test_client_class = RequestIsolatedClient
+    browser = Browser(limited.test_client())
+    initiative = factories.initiative()
+    url = f"/initiatives/{initiative.code}/views/new"
+    for _ in range(2):
+        assert browser.submit_form(url, {"initiative": initiative.code, "body": factories.TRANSPORT_VIEW}).status_code == 200
+    third = "A third view, sent too soon after the others."
+    response = browser.submit_form(url, {"initiative": initiative.code, "body": third})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 429
+    assert "so this one was not sent" in html and third in html
+    assert _count() == 2

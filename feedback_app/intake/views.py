@@ -1,4 +1,4 @@
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -23,6 +23,27 @@ def _form_for(area, initiative_code):
     if not form.is_submitted():
         form.initiative.data = initiative_code or GENERAL
     return form
+
+
+def _area_and_initiative(endpoint: str, code: str):
+    if endpoint == "intake.submit_on_initiative":
+        initiative = catalogue.get_initiative(code)
+        return (initiative.area, initiative.code) if initiative else (None, None)
+    return catalogue.get_area(code), None
+
+
+def _rate_limited(_limit):
+    """Over the limit: the form again, with what was typed and why it was not sent.
+
+    A bare error page would lose the resident's text; returning None falls back to it only
+    when the page itself does not exist.
+    """
+    area, initiative_code = _area_and_initiative(request.endpoint, request.view_args.get("code", ""))
+    if area is None:
+        return None
+    form = _form_for(area, initiative_code)
+    page = render_template("intake/submit.html", form=form, area=area, initiative_code=initiative_code, rate_limited=True)
+    return make_response(page, 429)
 
 
 def _handle(area, initiative_code=None):
@@ -50,7 +71,7 @@ def _handle(area, initiative_code=None):
 # with what the resident typed kept, instead of on a bare error page.
 @bp.route("/areas/<code>/views/new", methods=["GET", "POST"])
 @csrf.exempt
-@limiter.limit(_submission_limit, methods=["POST"])
+@limiter.limit(_submission_limit, methods=["POST"], on_breach=_rate_limited)
 def submit_general(code):
     area = catalogue.get_area(code) or abort(404)
     return _handle(area)
@@ -58,7 +79,7 @@ def submit_general(code):
 
 @bp.route("/initiatives/<code>/views/new", methods=["GET", "POST"])
 @csrf.exempt
-@limiter.limit(_submission_limit, methods=["POST"])
+@limiter.limit(_submission_limit, methods=["POST"], on_breach=_rate_limited)
 def submit_on_initiative(code):
     initiative = catalogue.get_initiative(code) or abort(404)
     return _handle(initiative.area, initiative.code)
