@@ -33,6 +33,26 @@ def test_officer_cannot_open_another_bureaus_submission(app, browser, login_as, 
     assert browser.client.get(f"/bureau/submissions/{sub.id}").status_code == 404
 
 
+def test_finding_by_reference_stays_within_the_officers_bureau(app, browser, login_as, officer, other_officer):
+    sub = factories.submission()
+    login_as(other_officer)
+    missing = browser.client.get(f"/bureau/find?reference={sub.reference}", follow_redirects=True).get_data(as_text=True)
+    assert f"None of your bureau&#39;s views has the reference “{sub.reference}”." in missing
+    browser.logout()
+    login_as(officer)
+    found = browser.client.get(f"/bureau/find?reference={sub.reference.lower()}")
+    assert found.status_code == 302 and found.headers["Location"] == f"/bureau/submissions/{sub.id}"
+
+
+def test_moderator_finds_any_view_by_reference(app, browser, login_as, moderator):
+    sub = factories.submission()
+    login_as(moderator)
+    found = browser.client.get(f"/moderation/find?reference=+{sub.reference}+")
+    assert found.status_code == 302 and found.headers["Location"] == f"/moderation/submissions/{sub.id}"
+    missing = browser.client.get("/moderation/find?reference=SCF-1999-000001", follow_redirects=True)
+    assert "No view has the reference “SCF-1999-000001”." in missing.get_data(as_text=True)
+
+
 def test_officer_cannot_act_on_another_bureaus_submission(app, browser, login_as, officer, other_officer):
     sub = factories.submission()
     login_as(other_officer)

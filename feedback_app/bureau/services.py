@@ -31,6 +31,11 @@ def inbox(officer: User, *, status: str | None, after: int | None, size: int) ->
     return keyset_page(stmt, Submission.id, after=after, size=size)
 
 
+def find_visible_by_reference(officer: User, reference: str) -> Submission | None:
+    stmt = visible_to(officer).where(Submission.reference == reference.strip().upper())
+    return db.session.execute(stmt).scalar_one_or_none()
+
+
 def get_visible(officer: User, sub_id: int, *, for_update: bool = False) -> Submission:
     stmt = visible_to(officer).where(Submission.id == sub_id)
     if for_update:

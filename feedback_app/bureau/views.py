@@ -23,6 +23,17 @@ def inbox():
     return render_template("bureau/inbox.html", page=page, status=status)
 
 
+@bp.get("/find")
+@role_required(Role.OFFICER)
+def find():
+    reference = request.args.get("reference", "")
+    sub = services.find_visible_by_reference(current_user, reference)
+    if sub is None:
+        flash(_("None of your bureau's views has the reference “%(reference)s”.", reference=reference.strip()), "error")
+        return redirect(url_for(".inbox"))
+    return redirect(url_for(".item", sub_id=sub.id))
+
+
 def _visible_or_404(sub_id):
     try:
         return services.get_visible(current_user, sub_id)

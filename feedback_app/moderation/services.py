@@ -52,6 +52,12 @@ def get(sub_id: int) -> Submission | None:
     return db.session.get(Submission, sub_id)
 
 
+def find_by_reference(reference: str) -> Submission | None:
+    return db.session.execute(
+        select(Submission).where(Submission.reference == reference.strip().upper())
+    ).scalar_one_or_none()
+
+
 def _load_for_decision(sub_id: int, version: int) -> Submission:
     sub = db.session.get(Submission, sub_id, with_for_update=True)
     if sub is None:

@@ -38,6 +38,17 @@ def queue():
     )
 
 
+@bp.get("/find")
+@role_required(*MODERATORS)
+def find():
+    reference = request.args.get("reference", "")
+    sub = services.find_by_reference(reference)
+    if sub is None:
+        flash(_("No view has the reference “%(reference)s”.", reference=reference.strip()), "error")
+        return redirect(url_for(".queue"))
+    return redirect(url_for(".item", sub_id=sub.id))
+
+
 def _render_item(sub, *, route_form=None, reject_form=None, visibility_form=None, status=200):
     route_form = route_form or _route_choices(
         RouteForm(
