@@ -10,7 +10,7 @@ from pathlib import Path
 
 import skops.io as sio
 
-from .model import Model
+from .model import FORMAT_VERSION, Model
 
 # Everything a model file may contain beyond what skops trusts by default. A file asking for
 # any other type is refused rather than loaded.
@@ -74,10 +74,16 @@ def from_bytes(data: bytes, *, sha256: str) -> Model:
         if unexpected:
             raise ArtifactError(f"model artifact holds unexpected types: {sorted(unexpected)}")
         content = sio.loads(data, trusted=sorted(untrusted))
+        metadata = json.loads(content["metadata"])
+        if metadata.get("format_version") != FORMAT_VERSION:
+            raise ArtifactError(
+                f"model was trained with feature format {metadata.get('format_version')}, this code uses "
+                f"{FORMAT_VERSION}: train a new version"
+            )
         features = content["features"]
         for name, vectorizer in features.transformer_list:
             vectorizer.vocabulary_ = json.loads(content["vocabularies"][name])
-        return Model(features, content["area"], content["bureau"], json.loads(content["metadata"]))
+        return Model(features, content["area"], content["bureau"], metadata)
     except ArtifactError:
         raise
     except Exception as exc:  # skops raises many kinds of error for a damaged file

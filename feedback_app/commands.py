@@ -78,10 +78,11 @@ def ensure():
     """Train and activate a first version if none is active (used by `make run`)."""
     from . import routing
 
-    if routing.has_active_version():
+    problem = routing.active_version_problem()
+    if problem is None:
         click.echo("A classifier version is active.")
         return
-    click.echo("No active classifier version: training one (cross-validating first)...")
+    click.echo(f"No usable classifier version ({problem}): training one, cross-validating first...")
     _echo_version(routing.train_version(activate=True, evaluate=True))
 
 

@@ -182,9 +182,10 @@ def activate(version_id: int) -> None:
         _activate(version_id)
 
 
-def has_active_version() -> bool:
+def active_version_problem() -> str | None:
+    """Why the active version cannot serve predictions, or None if it can."""
     try:
-        _active_version()
-    except NoActiveModel:
-        return False
-    return True
+        _model(_active_version())
+    except (NoActiveModel, classifier.ArtifactError) as exc:
+        return str(exc)
+    return None

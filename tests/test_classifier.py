@@ -167,3 +167,10 @@ def test_cli_train_writes_a_loadable_model(tmp_path):
     result = run_cli("train", "--out", str(out), "--data", str(data), "--no-catalogue")
     assert result.returncode == 0, result.stderr
     assert classifier.load(out).predict(["the bus is late"])[0].bureau == "TLB"
+
+
+def test_a_model_from_an_older_feature_format_is_refused(model):
+    old = classifier.Model(model.features, model.area_model, model.bureau_model, {**model.metadata, "format_version": 1})
+    data = classifier.to_bytes(old)
+    with pytest.raises(classifier.ArtifactError, match="train a new version"):
+        classifier.from_bytes(data, sha256=classifier.sha256_hex(data))
