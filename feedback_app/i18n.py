@@ -31,6 +31,13 @@ INITIATIVE_STATUS_LABELS = {
     "in_service": _l("In service"),
     "ended": _l("Ended"),
 }
+# What an audit event's before → after shows, field by field.
+AUDIT_FIELD_LABELS = {
+    "status": _l("Status"),
+    "visibility": _l("Publication"),
+    "area": _l("Smart area"),
+    "bureau": _l("Bureau"),
+}
 ACTION_LABELS = {
     "submitted": _l("View received"),
     "auto_routed": _l("Sent to the responsible bureau"),

@@ -16,6 +16,7 @@ def register(app: Flask) -> None:
         REJECTION_LABELS=i18n.REJECTION_LABELS,
         INITIATIVE_STATUS_LABELS=i18n.INITIATIVE_STATUS_LABELS,
         ACTION_LABELS=i18n.ACTION_LABELS,
+        AUDIT_FIELD_LABELS=i18n.AUDIT_FIELD_LABELS,
         current_locale=i18n.current_locale,
         html_lang=lambda: "zh-Hant-HK" if i18n.is_chinese() else "en",
     )

@@ -84,6 +84,9 @@ def test_whole_life_submit_moderate_answer_publish(app, browser, moderator, offi
         action=f"/moderation/submissions/{sub.id}/route",
     )
     assert "The view has been routed." in done.get_data(as_text=True)
+    # The history reads as what changed, in words: before → after.
+    assert "Status: Waiting for review → Sent to bureau" in done.get_data(as_text=True)
+    assert "Bureau: — → TLB" in done.get_data(as_text=True)
     db.session.expire_all()
     sub = db.session.get(Submission, sub.id)
     browser.submit_form(
