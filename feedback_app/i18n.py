@@ -31,6 +31,18 @@ INITIATIVE_STATUS_LABELS = {
     "in_service": _l("In service"),
     "ended": _l("Ended"),
 }
+ROLE_LABELS = {
+    "resident": _l("resident"),
+    "moderator": _l("moderator"),
+    "officer": _l("bureau officer"),
+    "admin": _l("administrator"),
+}
+# Reasons the system itself records (routing.decide); stored in English, shown translated.
+SYSTEM_REASON_LABELS = {
+    "contains personal data": _l("contains personal data"),
+    "smart area uncertain": _l("smart area uncertain"),
+    "bureau uncertain": _l("bureau uncertain"),
+}
 # What an audit event's before → after shows, field by field.
 AUDIT_FIELD_LABELS = {
     "status": _l("Status"),

@@ -17,6 +17,8 @@ def register(app: Flask) -> None:
         INITIATIVE_STATUS_LABELS=i18n.INITIATIVE_STATUS_LABELS,
         ACTION_LABELS=i18n.ACTION_LABELS,
         AUDIT_FIELD_LABELS=i18n.AUDIT_FIELD_LABELS,
+        ROLE_LABELS=i18n.ROLE_LABELS,
+        SYSTEM_REASON_LABELS=i18n.SYSTEM_REASON_LABELS,
         current_locale=i18n.current_locale,
         html_lang=lambda: "zh-Hant-HK" if i18n.is_chinese() else "en",
     )
