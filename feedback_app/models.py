@@ -126,6 +126,12 @@ class User(UserMixin, db.Model):
     # makes every cookie issued before invalid, on every app node.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Two-factor sign-in (TOTP). The secret must be readable to check a code; recovery codes
+    # are one-time and stored only as hashes. The last accepted time step stops a code seen
+    # over someone's shoulder from being used a second time.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    recovery_code_hashes: Mapped[list] = mapped_column(JSON, default=list)
 
     bureau: Mapped[Bureau | None] = relationship()
 
@@ -188,6 +194,9 @@ class Submission(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)
     tracking_token_hash: Mapped[str] = mapped_column(String(64))
+    # The one-time token of the form that sent it: a replayed POST finds this view again
+    # instead of storing a copy.
+    form_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     body: Mapped[str] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(10))
     name: Mapped[str | None] = mapped_column(String(120))
@@ -253,6 +262,8 @@ class AuditEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"), index=True)
+    # The account an account change (role, password, deactivation, two-factor) was made to.
+    target_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     action: Mapped[str] = mapped_column(String(40))
     before: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -260,7 +271,8 @@ class AuditEvent(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    actor: Mapped[User | None] = relationship()
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    target_user: Mapped[User | None] = relationship(foreign_keys=[target_user_id])
 
 
 class AuditRecordImmutable(Exception):

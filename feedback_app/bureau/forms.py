@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from ..forms import Form
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     body = TextAreaField(
         _l("Public answer"),
         validators=[
@@ -16,7 +16,7 @@ class AnswerForm(FlaskForm):
     submit = SubmitField(_l("Publish answer"))
 
 
-class SendBackForm(FlaskForm):
+class SendBackForm(Form):
     reason = TextAreaField(
         _l("Why should another bureau handle this?"),
         validators=[DataRequired(message=_l("Please give a reason for the moderators.")), Length(max=1000)],
@@ -24,6 +24,6 @@ class SendBackForm(FlaskForm):
     submit = SubmitField(_l("Send back for re-routing"))
 
 
-class CloseForm(FlaskForm):
+class CloseForm(Form):
     note = TextAreaField(_l("Note (optional, kept in the audit log)"), validators=[Optional(), Length(max=1000)])
     submit = SubmitField(_l("Close"))

@@ -1,13 +1,13 @@
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from ..forms import Form
 from wtforms import EmailField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 GENERAL = ""  # the select value for "a general view on this smart area"
 
 
-class SubmissionForm(FlaskForm):
+class SubmissionForm(Form):
     initiative = SelectField(
         _l("Which initiative is your view about?"),
         validate_choice=False,

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from ..forms import Form
 from wtforms import IntegerField, SelectField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import HiddenInput
@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from ..i18n import REJECTION_LABELS
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     # The version the moderator saw; a decision on an older version is refused as stale.
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
 
