@@ -1,5 +1,6 @@
 """Configuration. Every setting can be overridden by an environment variable of the same name."""
 import os
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -37,17 +38,39 @@ class Config:
     # Sessions are signed cookies, so every app node must share this key (see README).
     # When unset, create_app() keeps a generated key under instance/ for single-node use.
     SECRET_KEY = _env("SECRET_KEY")
+    # Earlier keys, comma-separated, kept for a while after a rotation: sessions signed with
+    # them stay valid, and a resent submission form can still rebuild its tracking link.
+    SECRET_KEY_FALLBACKS = [k.strip() for k in _env("SECRET_KEY_FALLBACKS", "").split(",") if k.strip()]
 
     SQLALCHEMY_DATABASE_URI = database_url(_env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'feedback.db'}"))
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 15000)
+    # While the database cannot be reached, pages are a 503 telling browsers and clients to
+    # come back after this many seconds (pool_pre_ping reconnects once it is back).
+    DATABASE_RETRY_AFTER = _env_int("DATABASE_RETRY_AFTER", 30)
 
     # Rate limits and cache live in Redis in production, so limits hold across app nodes.
     REDIS_URL = _env("REDIS_URL")
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", REDIS_URL or "memory://")
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+    # A limit store that is down must never stand between a resident and the database: count
+    # in this process's memory meanwhile (logged as an error once per outage), retry the store
+    # with back-off, and let any other limiter failure through rather than refuse the request.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STORAGE_TIMEOUT = _env_float("RATELIMIT_STORAGE_TIMEOUT", 0.5)  # seconds, Redis only
+    # Behind a load balancer every request comes from its address: trust this many proxies'
+    # X-Forwarded-For / X-Forwarded-Proto so the real client is counted (0 = no proxy).
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+    # One limit for submitting, whichever form leads to it; only stored views count.
     SUBMISSION_RATE_LIMIT = _env("SUBMISSION_RATE_LIMIT", "10 per minute;100 per day")
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
+    # Failed sign-ins per e-mail address (whether or not it has an account), on top of the
+    # per-client LOGIN_RATE_LIMIT; and wrong two-factor codes per account. Successes are free.
+    LOGIN_ACCOUNT_RATE_LIMIT = _env("LOGIN_ACCOUNT_RATE_LIMIT", "5 per 15 minutes")
+    TWO_FACTOR_RATE_LIMIT = _env("TWO_FACTOR_RATE_LIMIT", "5 per 15 minutes")
+    # How long the second step of signing in waits for the code after the password was right.
+    TWO_FACTOR_PENDING_SECONDS = _env_int("TWO_FACTOR_PENDING_SECONDS", 300)
 
     LANGUAGES = ("en", "zh_Hant")
     BABEL_DEFAULT_LOCALE = "en"
@@ -64,6 +87,11 @@ class Config:
 
     SUBMISSION_MIN_LENGTH = _env_int("SUBMISSION_MIN_LENGTH", 10)
     SUBMISSION_MAX_LENGTH = _env_int("SUBMISSION_MAX_LENGTH", 5000)
+    # Refused with a 413 page before anything is parsed. A 5,000-character view is at most
+    # ~45 KB form-encoded; no page has more than a few dozen fields.
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
+    MAX_FORM_PARTS = _env_int("MAX_FORM_PARTS", 200)  # fields in one form, any encoding
+    MAX_FORM_MEMORY_SIZE = _env_int("MAX_FORM_MEMORY_SIZE", 100_000)  # bytes in one multipart field
     PAGE_SIZE = _env_int("PAGE_SIZE", 20)
 
     # Demo accounts with published passwords must never exist on a public deployment.
@@ -74,6 +102,11 @@ class Config:
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # "Keep me signed in": days, not Flask-Login's default of a year, on a staff device.
+    REMEMBER_COOKIE_DURATION = timedelta(days=_env_int("REMEMBER_COOKIE_DAYS", 7))
+    # A sign-in lasts this long after the last request (the session is made permanent at
+    # sign-in, so this applies; otherwise the cookie would live until the browser closes).
     PERMANENT_SESSION_LIFETIME = _env_int("PERMANENT_SESSION_LIFETIME", 8 * 3600)
 
 

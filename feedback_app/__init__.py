@@ -1,39 +1,67 @@
 """The Smart City Feedback application."""
 from __future__ import annotations
 
-import secrets
+import os
+from pathlib import Path
 
 from flask import Flask
 
 from config import INSTANCE_DIR, Config
 
+from .private_files import make_private_dir, read_or_create_secret
+
 
 def create_app(config: type | dict | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", instance_path=str(INSTANCE_DIR))
-    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    make_private_dir(INSTANCE_DIR)  # holds the secret key and the SQLite database
     app.config.from_object(Config)
     if isinstance(config, dict):
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
     ensure_secret_key(app)
+    register_security(app)
+    register_input_guard(app)
     register_extensions(app)
     register_blueprints(app)
     register_template_helpers(app)
     register_error_pages(app)
     register_commands(app)
+    check_production_safety(app)
     return app
 
 
 def ensure_secret_key(app: Flask) -> None:
-    """Single-node convenience: keep a generated key under instance/ when none is configured."""
-    if app.config.get("SECRET_KEY"):
+    """Single-node convenience: keep a generated key under instance/ when none is configured.
+
+    Where the key came from is recorded: a key from the environment marks a production
+    deployment (see safety.py).
+    """
+    configured = app.config.get("SECRET_KEY")
+    if configured:
+        from_environment = os.environ.get("SECRET_KEY")
+        app.config["SECRET_KEY_SOURCE"] = "environment" if configured == from_environment else "configuration"
         return
-    key_file = INSTANCE_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
-    app.config["SECRET_KEY"] = key_file.read_text().strip()
+    app.config["SECRET_KEY"] = read_or_create_secret(Path(app.instance_path) / "secret_key")
+    app.config["SECRET_KEY_SOURCE"] = "generated"
+
+
+def check_production_safety(app: Flask) -> None:
+    from .safety import check_production_safety
+
+    check_production_safety(app)
+
+
+def register_security(app: Flask) -> None:
+    from .security import register
+
+    register(app)
+
+
+def register_input_guard(app: Flask) -> None:
+    from .input_guard import register
+
+    register(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -54,6 +82,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .bureau import bp as bureau_bp
     from .catalogue import bp as catalogue_bp
@@ -67,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp, url_prefix="/account")
     app.register_blueprint(moderation_bp, url_prefix="/moderation")
     app.register_blueprint(bureau_bp, url_prefix="/bureau")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -8,21 +8,13 @@ from sqlalchemy import select
 
 from .auth import services as accounts
 from .catalogue import services as catalogue
+from .demo_accounts import DEMO_ACCOUNTS
 from .extensions import db
-from .models import ClassifierVersion, Role
+from .models import ClassifierVersion, Role, User
 
 catalogue_cli = AppGroup("catalogue", help="Reference data: smart areas, bureaus, initiatives.")
 users_cli = AppGroup("users", help="Accounts.")
 classifier_cli = AppGroup("classifier", help="Classifier versions stored in the database.")
-
-# Demo accounts for trying the site locally. Their passwords are public (README), so they are
-# refused unless ALLOW_DEMO_ACCOUNTS is on; production sets it off.
-DEMO_ACCOUNTS = [
-    ("resident@demo.scf.hk", "resident-demo-2026", Role.RESIDENT, None, "Demo Resident"),
-    ("moderator@demo.scf.hk", "moderator-demo-2026", Role.MODERATOR, None, "Demo Moderator"),
-    ("officer.tlb@demo.scf.hk", "officer-demo-2026", Role.OFFICER, "TLB", "Demo Officer, TLB"),
-    ("admin@demo.scf.hk", "admin-demo-2026", Role.ADMIN, None, "Demo Admin"),
-]
 
 
 @catalogue_cli.command("load")
@@ -35,9 +27,31 @@ def load_catalogue():
     click.echo(f"Reference data: {report.areas} smart areas, {report.bureaus} bureaus, {report.initiatives} initiatives.")
 
 
+# Changes made here are audited with no actor: the history reads "system (command line)".
+CLI_ACTOR = "system (command line)"
+ROLE_CHOICE = click.Choice([r.value for r in Role])
+
+
+def _fail(exc: accounts.AccountError) -> click.ClickException:
+    detail = f" ({exc.detail})" if exc.detail else ""
+    return click.ClickException(f"{exc}{detail}")
+
+
+def _account(email: str) -> User:
+    user = accounts.find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"There is no account for {email.strip()}.")
+    return user
+
+
+def _describe(user: User) -> str:
+    bureau = f" ({user.bureau_code})" if user.bureau_code else ""
+    return f"{user.email}: {user.role}{bureau}, {'active' if user.active else 'deactivated'}"
+
+
 @users_cli.command("create")
 @click.option("--email", required=True)
-@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--role", type=ROLE_CHOICE, required=True)
 @click.option("--bureau", help="Bureau code, for bureau officers (e.g. TLB).")
 @click.option("--name", "display_name")
 @click.password_option()
@@ -46,8 +60,79 @@ def create_user(email, role, bureau, display_name, password):
     try:
         user = accounts.create_user(email, password, Role(role), display_name=display_name, bureau=bureau)
     except accounts.AccountError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"Created {user.role} {user.email}" + (f" ({user.bureau_code})" if user.bureau_code else ""))
+        raise _fail(exc) from exc
+    click.echo(f"Created {user.role} {user.email}" + (f" ({user.bureau_code})" if user.bureau_code else "")
+               + f", by {CLI_ACTOR}.")
+
+
+@users_cli.command("list")
+@click.option("--role", type=ROLE_CHOICE, help="Only accounts with this role.")
+@click.option("--inactive", is_flag=True, help="Only deactivated accounts.")
+def list_users(role, inactive):
+    """List accounts: e-mail, role, bureau, active, two-factor, created."""
+    from .admin.services import AccountFilter, two_factor_on
+
+    users = AccountFilter(role=role, active=False if inactive else None).all()
+    rows = [("E-MAIL", "ROLE", "BUREAU", "ACTIVE", "TWO-FACTOR", "CREATED")]
+    rows += [
+        (u.email, u.role, u.bureau_code or "-", "yes" if u.active else "no",
+         "on" if two_factor_on(u) else "off", u.created_at.strftime("%Y-%m-%d"))
+        for u in users
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    click.echo(f"{len(users)} account(s).")
+
+
+@users_cli.command("set-password")
+@click.option("--email", required=True)
+@click.password_option(prompt="New password")
+def set_password(email, password):
+    """Set a new password (asked twice); every session of the account ends."""
+    user = _account(email)
+    try:
+        accounts.change_password(user.id, password, actor=None)
+    except accounts.AccountError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"Password changed for {user.email} by {CLI_ACTOR}; its sessions have ended.")
+
+
+@users_cli.command("set-role")
+@click.option("--email", required=True)
+@click.option("--role", type=ROLE_CHOICE, required=True)
+@click.option("--bureau", help="Bureau code, required for bureau officers (e.g. TLB).")
+def set_role(email, role, bureau):
+    """Change an account's role (and bureau, for officers); its sessions end."""
+    user = _account(email)
+    try:
+        user = accounts.change_role(user.id, Role(role), bureau, actor=None)
+    except accounts.AccountError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{_describe(user)} (by {CLI_ACTOR}).")
+
+
+@users_cli.command("deactivate")
+@click.option("--email", required=True)
+def deactivate(email):
+    """Stop an account signing in and end its sessions (its history is kept)."""
+    _set_active(email, False)
+
+
+@users_cli.command("reactivate")
+@click.option("--email", required=True)
+def reactivate(email):
+    """Let a deactivated account sign in again."""
+    _set_active(email, True)
+
+
+def _set_active(email: str, active: bool) -> None:
+    user = _account(email)
+    try:
+        user = accounts.set_active(user.id, active, actor=None)
+    except accounts.AccountError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{_describe(user)} (by {CLI_ACTOR}).")
 
 
 @users_cli.command("demo")
@@ -55,11 +140,11 @@ def create_demo_accounts():
     """Create one demo account per role (if missing) and print how to sign in."""
     if not current_app.config["ALLOW_DEMO_ACCOUNTS"]:
         raise click.ClickException("ALLOW_DEMO_ACCOUNTS is off; demo accounts are not allowed here.")
-    click.echo("Demo accounts (local use only):")
-    for email, password, role, bureau, name in DEMO_ACCOUNTS:
-        if accounts.find_by_email(email) is None:
-            accounts.create_user(email, password, role, display_name=name, bureau=bureau)
-        click.echo(f"  {role.value:<10} {email:<26} password: {password}")
+    click.echo("Demo accounts (local use only; their passwords are public):")
+    for demo in DEMO_ACCOUNTS:
+        if accounts.find_by_email(demo.email) is None:
+            accounts.create_user(demo.email, demo.password, demo.role, display_name=demo.display_name, bureau=demo.bureau)
+        click.echo(f"  {demo.role.value:<10} {demo.email:<26} password: {demo.password}")
 
 
 @classifier_cli.command("train")

@@ -9,11 +9,13 @@ BEGIN IMMEDIATE, which takes the write lock before the first read.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .extensions import db
+from .private_files import create_private_file
 
 _IMMEDIATE = "sqlite_begin_immediate"
 
@@ -21,6 +23,7 @@ _IMMEDIATE = "sqlite_begin_immediate"
 def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
     if engine.dialect.name != "sqlite":
         return
+    _create_private_sqlite_file(engine)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -38,6 +41,21 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_begin(conn):
         immediate = conn.get_execution_options().get(_IMMEDIATE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _create_private_sqlite_file(engine: Engine) -> None:
+    """Create the database file 0600 before SQLite first opens it (it would make it 0644).
+
+    SQLite gives the -wal and -shm files it creates later the main file's mode, so they are
+    private too. An in-memory database, or a folder that does not exist, is left to SQLite.
+    """
+    path = engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:") or engine.url.query.get("uri"):
+        return
+    try:
+        create_private_file(Path(path))
+    except FileNotFoundError:
+        pass  # SQLite will say "unable to open database file", with the path
 
 
 @contextmanager

@@ -8,9 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from flask import abort
 from sqlalchemy import Select
 
 from .extensions import db
+from .input_guard import parse_id
 
 T = TypeVar("T")
 
@@ -33,4 +35,21 @@ def keyset_page(stmt: Select, id_column, *, after: int | None, size: int, newest
 
 
 def parse_after(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    """`?after=` as an id; None (first page) when absent. Anything else is a broken link: 400."""
+    if not value:
+        return None
+    after = parse_id(value)
+    if after is None:
+        abort(400)
+    return after
+
+
+def parse_page(value: str | None) -> int:
+    """`?page=` of a numbered list; 1 when absent. A page past the end shows the last one (the
+    list may have shrunk since the link was made); a negative, huge or non-number page is 400."""
+    if not value:
+        return 1
+    page = parse_id(value)
+    if page is None:
+        abort(400)
+    return page

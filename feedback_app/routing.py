@@ -86,12 +86,22 @@ def decide(prediction: classifier.Prediction, model: classifier.Model, text: str
 
 
 def route_submission(submission_id: int) -> None:
-    """Classify a stored submission and route or queue it. Never raises."""
+    """Classify a stored submission and route or queue it. Never raises.
+
+    Idempotent: only a submission still in "received" is routed, checked again under the write
+    lock, so a second run (a retried task, a resent form) or a run after a moderator decided
+    changes nothing.
+    """
     try:
-        text = db.session.get(Submission, submission_id).body
+        sub = db.session.get(Submission, submission_id)
+        if sub is None or sub.status != Status.RECEIVED:
+            return
+        text = sub.body
         prediction, model, version_id = predict(text)
         with write_transaction():
-            sub = db.session.get(Submission, submission_id)
+            sub = db.session.get(Submission, submission_id, with_for_update=True, populate_existing=True)
+            if sub.status != Status.RECEIVED:
+                return
             sub.predicted_area_code = prediction.area
             sub.predicted_area_p = prediction.area_p
             sub.predicted_bureau_code = prediction.bureau

@@ -9,15 +9,18 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 
+import pyotp
 import pytest
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
 import classifier
 from config import TestConfig, database_url
 from feedback_app import create_app
+from feedback_app.auth import services as accounts
 from feedback_app.catalogue.services import DATA_DIR, load_reference_data
 from feedback_app.extensions import db
 from feedback_app.models import ClassifierVersion, Role
@@ -136,13 +139,62 @@ def client(app):
     return app.test_client()
 
 
+class IsolatedCliRunner(FlaskCliRunner):
+    """Each `flask ...` command gets its own application context (and database session), as a
+    command run from a shell would; the test sees what it committed."""
+
+    def invoke(self, *args, **kwargs):
+        db.session.commit()
+        try:
+            with self.app.app_context():
+                return super().invoke(*args, **kwargs)
+        finally:
+            db.session.rollback()
+
+
+@pytest.fixture
+def runner(app):
+    app.test_cli_runner_class = IsolatedCliRunner
+    return app.test_cli_runner()
+
+
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+TWO_FACTOR_CODE_PATH = "/account/login/code"
+TWO_FACTOR_SETUP_PATH = "/account/two-factor/setup"
+TOTP_SECRET_RE = re.compile(r'id="two-factor-secret"[^>]*>([A-Z2-7 ]+)<')
+CONTINUE_RE = re.compile(r'id="two-factor-continue" href="([^"]+)"')
+
+
+def totp_code(secret: str, *, after_step: int | None = None) -> str:
+    """The code an authenticator app shows now; a later one if this one was already used.
+
+    The server accepts one step either side of now but never the same step twice, so a
+    second sign-in within 30 seconds uses the next step (waiting for it if need be).
+    """
+    totp = pyotp.TOTP(secret)
+    while True:
+        now = int(time.time()) // totp.interval
+        for step in (now, now + 1):
+            if after_step is None or step > after_step:
+                return totp.generate_otp(step)
+        time.sleep(totp.interval - time.time() % totp.interval + 0.05)
 
 
 def csrf_token(html: str) -> str:
     match = CSRF_RE.search(html)
     assert match, "no CSRF token on the page"
     return match.group(1) or match.group(2)
+
+
+# The submission form's one-time token (see intake.services.submit): a browser sends it back.
+FORM_TOKEN_RE = re.compile(r'name="form_token" type="hidden" value="([^"]*)"')
+
+
+def form_token(html: str) -> str | None:
+    match = FORM_TOKEN_RE.search(html)
+    return match.group(1) if match else None
 
 
 class Browser:
@@ -154,11 +206,41 @@ class Browser:
     def submit_form(self, page_url: str, data: dict, *, action: str | None = None, follow_redirects=True):
         page = self.client.get(page_url)
         assert page.status_code == 200, page.status_code
-        data = {"csrf_token": csrf_token(page.get_data(as_text=True)), **data}
+        html = page.get_data(as_text=True)
+        hidden = {"form_token": form_token(html)} if form_token(html) is not None else {}
+        data = {"csrf_token": csrf_token(html), **hidden, **data}
         return self.client.post(action or page_url, data=data, follow_redirects=follow_redirects)
 
     def login(self, email: str, password: str = factories.PASSWORD):
-        return self.submit_form("/account/login", {"email": email, "password": password})
+        """Sign in as a person would, answering the second step with an authenticator code.
+
+        Staff must use two-factor sign-in: one who has not enrolled yet is sent to enrolment,
+        so this enrols them (secret read from the page); one who has is asked for a code.
+        """
+        response = self.submit_form("/account/login", {"email": email, "password": password})
+        path = response.request.path
+        if path == TWO_FACTOR_CODE_PATH:
+            user = accounts.find_by_email(email)
+            code = totp_code(user.totp_secret, after_step=user.totp_last_step)
+            response = self.submit_form(path, {"code": code})
+        elif path == TWO_FACTOR_SETUP_PATH:
+            response = self.enrol_two_factor(response.request.full_path)
+        return response
+
+    def enrol_two_factor(self, setup_url: str = TWO_FACTOR_SETUP_PATH):
+        """Scan the QR code (read the secret shown beside it), confirm with a code, continue."""
+        page = self.client.get(setup_url)
+        assert page.status_code == 200, page.status_code
+        html = page.get_data(as_text=True)
+        secret = TOTP_SECRET_RE.search(html)
+        assert secret, "no two-factor secret on the enrolment page"
+        response = self.client.post(setup_url, data={
+            "csrf_token": csrf_token(html), "code": totp_code(secret.group(1).replace(" ", "")),
+        })
+        assert response.status_code == 200, response.status_code
+        continue_link = CONTINUE_RE.search(response.get_data(as_text=True))
+        assert continue_link, "no way on from the recovery codes page"
+        return self.client.get(continue_link.group(1).replace("&amp;", "&"), follow_redirects=True)
 
     def logout(self):
         page = self.client.get("/")

@@ -1,7 +1,17 @@
-"""Personal data never reaches a published page."""
-import pytest
+"""Personal data never reaches a published page; ordinary numbers are left alone."""
+import re
+import time
 
-from feedback_app.redaction import find_personal_data, redact
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from feedback_app.extensions import db
+from feedback_app.models import AuditEvent, Status, Submission
+from feedback_app.redaction import PLACEHOLDERS, find_personal_data, redact
+
+from . import factories
 
 
 @pytest.mark.parametrize(
@@ -14,6 +24,37 @@ from feedback_app.redaction import find_personal_data, redact
         ("+852 6123 4567 please", "[PHONE] please"),
         ("電話：61234567。", "電話：[PHONE]。"),
         ("mail chan.tm+scf@example.com.hk now", "mail [EMAIL] now"),
+        # Mainland mobiles, with and without a prefix and spaces
+        ("Call +86 138 1234 5678 now", "Call [PHONE] now"),
+        ("手機13812345678，謝謝", "手機[PHONE]，謝謝"),
+        ("WeChat 0086-139-2345-6789.", "WeChat [PHONE]."),
+        ("(+86) 15012345678", "[PHONE]"),
+        # phone numbers written with dots, and HK prefixes in brackets
+        ("tel. 9123.4567.", "tel. [PHONE]."),
+        ("Call (852) 2345 6789 or (+852)9123-4567", "Call [PHONE] or [PHONE]"),
+        ("WhatsApp 85291234567", "WhatsApp [PHONE]"),
+        # full-width digits and letters, as Chinese input methods type them
+        ("請致電９１２３４５６７，謝謝。", "請致電[PHONE]，謝謝。"),
+        ("身份證Ａ１２３４５６（７）。", "身份證[HKID]。"),
+        ("電話：＋８５２　９１２３　４５６７！", "電話：[PHONE]！"),
+        # e-mail on non-ASCII domains, or spelled out
+        ("電郵：陳大文@例子.香港。", "電郵：[EMAIL]。"),
+        ("write to chan@例子.com please", "write to [EMAIL] please"),
+        ("name[at]example.com", "[EMAIL]"),
+        ("chan (at) example (dot) com, thanks", "[EMAIL], thanks"),
+        ("請電郵至chan＠example．com謝謝", "請電郵至[EMAIL]謝謝"),
+        # URLs carrying a name or a phone number
+        ("see https://example.com/form?name=Chan+Tai+Man&lang=en now", "see [URL] now"),
+        ("https://x.example.hk/reply?tel=%2B85291234567，謝謝", "[URL]，謝謝"),
+        ("message me at https://wa.me/85291234567.", "message me at [URL]."),
+        # street addresses, English and Chinese
+        ("I live at Flat 12B, 15/F, Block 3, Wah Fu Estate.", "I live at [ADDRESS]."),
+        ("Send it to 12 Nathan Road, Kowloon.", "Send it to [ADDRESS], Kowloon."),
+        ("我住在彌敦道123號，很嘈吵。", "我住在[ADDRESS]，很嘈吵。"),
+        ("地址：彩虹邨金漢樓12樓1203室", "地址：[ADDRESS]"),
+        ("3座15樓", "[ADDRESS]"),
+        # invisible characters slipped between digits are covered by the mask
+        ("call 9123\u200b4567 now", "call [PHONE] now"),
     ],
 )
 def test_personal_data_is_redacted(text, expected):
@@ -26,9 +67,271 @@ def test_personal_data_is_redacted(text, expected):
         "Bus route 960 and 12345678 people",  # 8 digits starting with 1 is not a HK phone number
         "In 2026 about 7500000 residents",
         "Product code A1234564 is fine",  # HKID shape without bracket and with a wrong check digit
-        "Room 1203, 12/F",
+        "Room 1203, 12/F",  # an office, not a home
+        "The 2024-2025 budget and the 2024–2025 plan",
+        "It costs $12,345,678 or HK$ 2345 6789.",
+        "Case TD 2024/23456789 and case no. 23456789",
+        "A quarter of 23456789 passengers, 45% or 0.23456789 of them",
+        "Nathan Road is busy; 彌敦道很擠。",
+        "Is there a lift to 12/F of the building?",
+        "route 960 Tuen Mun Road",
+        "In 2024 Tuen Mun Road was closed",
+        "我知道960號巴士很擠",
+        "Wah Fu Estate needs a new bus route",
+        "See https://www.gov.hk/en/residents/transport/?lang=en.",
+        "請看https://www.td.gov.hk/tc/home/index.html，謝謝",
+        "Meeting 2024-03-15 at 18:30-19:45, about 12.5% more",
     ],
 )
 def test_ordinary_numbers_are_left_alone(text):
     assert find_personal_data(text) == []
     assert redact(text) == text
+
+
+def test_findings_are_spans_of_the_original_text():
+    text = "身份證Ａ１２３４５６（７）及電話９１２３４５６７。"
+    findings = find_personal_data(text)
+    assert [(f.kind, text[f.start:f.end]) for f in findings] == [
+        ("hkid", "Ａ１２３４５６（７）"), ("phone", "９１２３４５６７")]
+
+
+def test_a_link_is_masked_whole_or_left_whole():
+    # A plain link keeps working; one carrying personal data anywhere is masked whole, never
+    # half-masked into a broken link that still shows the rest.
+    plain = "https://www.info.gov.hk/gia/general/202403/15/P2024031500123.htm?lang=en"
+    assert redact(f"See {plain} today.") == f"See {plain} today."
+    assert redact("See https://www.example.hk/people/2345-6789/profile?x=1 today.") == "See [URL] today."
+    assert redact("See https://chan:secret@example.hk/ today.") == "See [URL] today."
+    assert redact("Form: https://example.hk/f?applicant_email=a%40b.com&lang=en") == "Form: [URL]"
+
+
+# --- property-based: every common shape, embedded in English and Chinese text ----------------
+
+PROPERTIES = settings(max_examples=200, deadline=None, derandomize=True, database=None)
+
+
+def fullwidth(text: str) -> str:
+    return "".join("\u3000" if c == " " else chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def hkid_check_digit(letters: str, digits: str) -> str:
+    """Computed here independently of the code under test: weights 9..2, modulo 11."""
+    values = ([36] if len(letters) == 1 else []) + [ord(c) - ord("A") + 10 for c in letters] + [int(d) for d in digits]
+    remainder = sum(v * w for v, w in zip(values, range(9, 1, -1))) % 11
+    check = (11 - remainder) % 11
+    return "A" if check == 10 else str(check)
+
+
+DIGIT = "0123456789"
+UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@st.composite
+def hkids(draw):
+    letters = draw(st.text(UPPER, min_size=1, max_size=2))
+    digits = draw(st.text(DIGIT, min_size=6, max_size=6))
+    check = hkid_check_digit(letters, digits)
+    shape = draw(st.sampled_from(["{l}{d}({c})", "{l}{d}（{c}）", "{l}{d}{c}", "{l} {d} ({c})", "{l}{d} ({c})"]))
+    text = shape.format(l=letters, d=digits, c=check)
+    return fullwidth(text) if draw(st.booleans()) and "（" not in text else text
+
+
+def _is_year_range(first: str, second: str) -> bool:
+    return 1900 <= int(first) < int(second) <= 2099
+
+
+@st.composite
+def hk_phones(draw):
+    first = draw(st.sampled_from("23456789")) + draw(st.text(DIGIT, min_size=3, max_size=3))
+    second = draw(st.text(DIGIT, min_size=4, max_size=4))
+    prefix = draw(st.sampled_from(["", "+852 ", "+852", "852 ", "852-", "(852) ", "(+852)", "00852 "]))
+    sep = draw(st.sampled_from(["", " ", "-", ".", " - "]))
+    if not prefix and sep.strip() == "-" and _is_year_range(first, second):
+        sep = " "  # 2024-2025 without a prefix is a year range, which must survive (see below)
+    text = f"{prefix}{first}{sep}{second}"
+    return fullwidth(text) if draw(st.booleans()) else text
+
+
+@st.composite
+def mainland_mobiles(draw):
+    digits = "1" + draw(st.sampled_from("3456789")) + draw(st.text(DIGIT, min_size=9, max_size=9))
+    prefix = draw(st.sampled_from(["", "+86 ", "+86", "86 ", "0086 ", "0086-", "(+86) ", "(86)"]))
+    sep = draw(st.sampled_from(["", " ", "-"]))
+    text = prefix + sep.join([digits[:3], digits[3:7], digits[7:]])
+    return fullwidth(text) if draw(st.booleans()) else text
+
+
+ASCII_WORD = st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=10)
+CJK_WORD = st.text("陳大文李小明張美玲例子香港政府測試", min_size=1, max_size=4)
+
+
+@st.composite
+def emails(draw):
+    local = draw(ASCII_WORD) + draw(st.sampled_from(["", ".", "_", "+", "-"])) + draw(ASCII_WORD)
+    labels = draw(st.lists(ASCII_WORD, min_size=1, max_size=3))
+    tld = draw(st.sampled_from(["com", "hk", "org", "gov.hk", "com.hk", "net"]))
+    shape = draw(st.sampled_from(["plain", "unicode-local", "unicode-domain", "[at]", "(at)(dot)", "fullwidth"]))
+    if shape == "unicode-local":
+        return f"{draw(CJK_WORD)}@{'.'.join(labels)}.{tld}"
+    if shape == "unicode-domain":
+        return f"{local}@{draw(CJK_WORD)}.{draw(st.sampled_from(['香港', '中國', 'com', 'hk']))}"
+    if shape == "[at]":
+        return f"{local}[at]{'.'.join(labels)}.{tld}"
+    if shape == "(at)(dot)":
+        return f"{local} (at) {' (dot) '.join(labels)} (dot) {tld.replace('.', ' (dot) ')}"
+    address = f"{local}@{'.'.join(labels)}.{tld}"
+    return address.replace("@", "＠").replace(".", "．") if shape == "fullwidth" else address
+
+
+KINDS = {"hkid": hkids(), "phone": st.one_of(hk_phones(), mainland_mobiles()), "email": emails()}
+
+# Contexts: English with spaces, Chinese written straight against the data (no spaces), with
+# full-width punctuation that must come back untouched.
+ENGLISH_BEFORE = ["", "Please contact me: ", "My details are ", "(", "Call or write - "]
+ENGLISH_AFTER = ["", " thanks", ".", ", see you", ")", "!"]
+CHINESE_BEFORE = ["請致電", "聯絡我：", "我的資料是 ", "身份證及電話（", "電郵："]
+CHINESE_AFTER = ["，謝謝。", "。", "謝謝", "）查詢", "！"]
+
+
+def _glues_to_cjk(item: str) -> bool:
+    """Chinese text written straight against a Chinese e-mail part would read as part of it."""
+    return bool(re.search(r"[\u4e00-\u9fff]", item))
+
+
+@st.composite
+def embedded(draw, kind):
+    item = draw(KINDS[kind])
+    if draw(st.booleans()):
+        return draw(st.sampled_from(ENGLISH_BEFORE)), item, draw(st.sampled_from(ENGLISH_AFTER))
+    before, after = draw(st.sampled_from(CHINESE_BEFORE)), draw(st.sampled_from(CHINESE_AFTER))
+    if _glues_to_cjk(item):
+        before, after = "電郵：", draw(st.sampled_from(["，謝謝。", "。", " 謝謝", "）"]))
+    return before, item, after
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_shape_is_masked_and_the_rest_is_untouched(kind):
+    @PROPERTIES
+    @given(embedded(kind))
+    def check(parts):
+        before, item, after = parts
+        text = before + item + after
+        assert redact(text) == before + PLACEHOLDERS[kind] + after
+        assert redact(redact(text)) == redact(text)
+
+    check()
+
+
+@PROPERTIES
+@given(st.lists(st.sampled_from(sorted(KINDS)), min_size=2, max_size=4).flatmap(
+    lambda kinds: st.tuples(*[st.tuples(st.just(k), KINDS[k]) for k in kinds])))
+def test_several_items_in_one_text_are_all_masked(items):
+    text = " 以及 and ".join(item for _, item in items)
+    assert redact(text) == " 以及 and ".join(PLACEHOLDERS[kind] for kind, _ in items)
+
+
+@st.composite
+def ordinary_numbers(draw):
+    year = draw(st.integers(1900, 2098))
+    later = draw(st.integers(year + 1, min(2099, year + 10)))
+    eight = draw(st.sampled_from("23456789")) + draw(st.text(DIGIT, min_size=7, max_size=7))
+    amount = draw(st.integers(0, 99_999_999_999))
+    month, day = draw(st.integers(1, 12)), draw(st.integers(1, 28))
+    hour, minute = draw(st.integers(0, 23)), draw(st.integers(0, 59))
+    return draw(st.sampled_from([
+        str(year), f"{year}-{later}", f"{year}–{later}", f"{year} - {later}", f"{year}/{later % 100:02d}",
+        f"{year}至{later}年度", f"FY{year}-{later}",
+        f"${amount:,}", f"HK${amount:,}", f"HK$ {eight[:4]} {eight[4:]}", f"HK${eight}", f"RMB {amount}",
+        f"{amount:,}元", f"{eight}港元", f"US$ {eight}",
+        f"route {draw(st.integers(1, 999))}", f"bus {draw(st.integers(1, 999))}{draw(st.sampled_from(['', 'A', 'X', 'M']))}",
+        f"N{draw(st.integers(1, 999))}", f"minibus {draw(st.integers(1, 99))}M",
+        f"TD {year}/{eight}", f"case no. {eight}", f"ref: {eight[:4]}-{eight[4:]}", f"案件編號{eight}",
+        f"{year}-{month:02d}-{day:02d}", f"{day}/{month}/{year}", f"{year}年{month}月{day}日", f"{day}.{month}.{year}",
+        f"{hour:02d}:{minute:02d}", f"{hour}:{minute:02d}-{(hour + 1) % 24}:{minute:02d}",
+        f"{draw(st.integers(0, 100))}%", f"{draw(st.floats(0, 100, allow_nan=False)):.1f}%",
+        f"{eight} people", f"{eight} passengers", f"{eight}人", f"{amount:,} residents",
+        str(draw(st.integers(0, 9_999_999))), str(draw(st.integers(100_000_000, 9_999_999_999))),
+        f"0.{eight}",
+    ]))
+
+
+@PROPERTIES
+@given(
+    st.sampled_from(["", "In ", "about ", "The figure is ", "約", "在", "共"]),
+    ordinary_numbers(),
+    st.sampled_from(["", ".", " in total.", " this year", "。", "，", "左右"]),
+)
+def test_ordinary_numbers_survive(before, number, after):
+    text = before + number + after
+    assert find_personal_data(text) == []
+    assert redact(text) == text
+
+
+def test_long_text_is_redacted_quickly():
+    # Every public page runs this on up to 20 views; it must stay linear. A generous bound that
+    # only a quadratic slip would break (a 5,000-character text takes a few milliseconds).
+    text = ("The 2024-2025 plan for route 960: call 9123 4567, 電話９１２３４５６７，"
+            "see https://www.gov.hk/?lang=en. ") * 60
+    start = time.perf_counter()
+    for _ in range(10):
+        redact(text[:5000])
+    assert (time.perf_counter() - start) / 10 < 0.25
+
+
+# --- routing and the public pages -------------------------------------------------------------
+
+def test_year_range_does_not_hold_a_view_back_as_personal_data(app):
+    sub = factories.submission(factories.TRANSPORT_VIEW + " Please do this in the 2024-2025 budget.")
+    reasons = db.session.execute(
+        select(AuditEvent.reason).where(AuditEvent.submission_id == sub.id, AuditEvent.action == "queued_for_review")
+    ).scalars().all()
+    assert "contains personal data" not in reasons
+    assert sub.status == Status.ROUTED
+
+
+VIEW_WITH_PERSONAL_DATA = (
+    factories.TRANSPORT_VIEW + " My HKID is A123456(3), my Mainland mobile is +86 138 1234 5678,"
+    " at home ９１２３４５６７, e-mail chan.tai.man[at]example.com, and I live at Flat 12B, 15/F, Block 3,"
+    " Wah Fu Estate. This should be in the 2024-2025 budget."
+)
+ANSWER_WITH_PERSONAL_DATA = (
+    "Thank you. Our officer will call you on 2345 6789 or write from chan.officer＠td．gov．hk about"
+    " case no. 23456789 and route 960."
+)
+PERSONAL = ["A123456(3)", "138 1234 5678", "９１２３４５６７", "chan.tai.man", "Flat 12B", "Wah Fu Estate",
+            "2345 6789", "chan.officer"]
+MASKED_VIEW = ["[HKID]", "[PHONE]", "[EMAIL]", "[ADDRESS]"]
+KEPT = ["route 960", "2024-2025 budget", "case no. 23456789"]
+
+
+def test_public_pages_show_views_and_answers_without_personal_data(app, browser, login_as, moderator, officer):
+    initiative = factories.initiative()
+    receipt = browser.submit_form(f"/initiatives/{initiative.code}/views/new",
+                                  {"initiative": initiative.code, "body": VIEW_WITH_PERSONAL_DATA})
+    tracking_url = receipt.request.path
+    sub = db.session.execute(select(Submission)).scalar_one()
+    assert sub.status == Status.NEEDS_REVIEW  # held back for a moderator: it contains personal data
+
+    login_as(moderator)
+    browser.submit_form(f"/moderation/submissions/{sub.id}", {"area": "mobility", "bureau": "TLB", "version": sub.version},
+                        action=f"/moderation/submissions/{sub.id}/route")
+    db.session.expire_all()
+    sub = db.session.get(Submission, sub.id)
+    browser.submit_form(f"/moderation/submissions/{sub.id}", {"visibility": "published", "version": sub.version},
+                        action=f"/moderation/submissions/{sub.id}/visibility")
+    browser.logout()
+    login_as(officer)
+    browser.submit_form(f"/bureau/submissions/{sub.id}", {"body": ANSWER_WITH_PERSONAL_DATA},
+                        action=f"/bureau/submissions/{sub.id}/answer")
+    browser.logout()
+    db.session.expire_all()
+    assert db.session.get(Submission, sub.id).status == Status.ANSWERED
+
+    for url in (f"/initiatives/{initiative.code}", tracking_url):
+        page = browser.client.get(url).get_data(as_text=True)
+        assert "Our officer will call you on [PHONE] or write from [EMAIL]" in page  # the answer
+        assert "The buses on route 960" in page  # the view
+        for shown in MASKED_VIEW + KEPT:
+            assert shown in page, (url, shown)
+        for hidden in PERSONAL:
+            assert hidden not in page, (url, hidden)

@@ -64,3 +64,28 @@ def test_moderator_decisions_become_training_labels(app, browser, moderator):
                         action=f"/moderation/submissions/{sub.id}/route")
     labels = routing.moderated_examples()
     assert [(e.text, e.area, e.bureau) for e in labels] == [(sub.body, "living", "HB")]
+
+
+def test_routing_again_changes_nothing(app):
+    sub = factories.submission()
+    assert sub.status == Status.ROUTED
+    events_before = db.session.execute(select(AuditEvent.id).where(AuditEvent.submission_id == sub.id)).scalars().all()
+    routing.route_submission(sub.id)
+    db.session.expire_all()
+    events_after = db.session.execute(select(AuditEvent.id).where(AuditEvent.submission_id == sub.id)).scalars().all()
+    assert events_after == events_before
+    assert db.session.get(Submission, sub.id).status == Status.ROUTED
+
+
+def test_routing_after_a_moderator_decided_changes_nothing(app, browser, moderator):
+    app.config["ROUTING_BUREAU_THRESHOLD"] = 1.01
+    sub = factories.submission()
+    assert sub.status == Status.NEEDS_REVIEW
+    browser.login(moderator.email)
+    browser.submit_form(f"/moderation/submissions/{sub.id}", {"area": "living", "bureau": "HB", "version": sub.version},
+                        action=f"/moderation/submissions/{sub.id}/route")
+    app.config["ROUTING_BUREAU_THRESHOLD"] = 0.0  # a retried routing task would now route it to TLB
+    routing.route_submission(sub.id)
+    db.session.expire_all()
+    decided = db.session.get(Submission, sub.id)
+    assert (decided.status, decided.bureau_code) == (Status.ROUTED, "HB")

@@ -50,7 +50,7 @@ def _render_item(sub, *, answer_form=None, send_back_form=None, close_form=None,
     ), status
 
 
-@bp.get("/submissions/<int:sub_id>")
+@bp.get("/submissions/<id:sub_id>")
 @role_required(Role.OFFICER)
 def item(sub_id):
     return _render_item(_visible_or_404(sub_id))
@@ -71,7 +71,7 @@ def _act(sub_id, form, form_name, act, done_message, then_inbox=False):
     return redirect(url_for(".inbox") if then_inbox else url_for(".item", sub_id=sub_id))
 
 
-@bp.post("/submissions/<int:sub_id>/answer")
+@bp.post("/submissions/<id:sub_id>/answer")
 @role_required(Role.OFFICER)
 def answer(sub_id):
     form = AnswerForm()
@@ -79,7 +79,7 @@ def answer(sub_id):
                 _("Your answer is published."))
 
 
-@bp.post("/submissions/<int:sub_id>/send-back")
+@bp.post("/submissions/<id:sub_id>/send-back")
 @role_required(Role.OFFICER)
 def send_back(sub_id):
     form = SendBackForm()
@@ -87,7 +87,7 @@ def send_back(sub_id):
                 _("The view was sent back to the moderators for re-routing."), then_inbox=True)
 
 
-@bp.post("/submissions/<int:sub_id>/close")
+@bp.post("/submissions/<id:sub_id>/close")
 @role_required(Role.OFFICER)
 def close(sub_id):
     form = CloseForm()

@@ -1,5 +1,6 @@
 from flask import abort, render_template, request
 
+from ..pagination import parse_after, parse_page
 from ..public import services as public
 from . import bp, services
 
@@ -15,7 +16,7 @@ def home():
 def area(code):
     area = services.get_area(code) or abort(404)
     q = request.args.get("q", "").strip()[:100]
-    page = services.search_initiatives(area=code, text=q, page=request.args.get("page", 1, type=int))
+    page = services.search_initiatives(area=code, text=q, page=parse_page(request.args.get("page")))
     return render_template("catalogue/area.html", area=area, page=page, q=q)
 
 
@@ -25,7 +26,7 @@ def initiatives():
     area = request.args.get("area") or None
     bureau = request.args.get("bureau") or None
     page = services.search_initiatives(
-        area=area, bureau=bureau, text=q, page=request.args.get("page", 1, type=int)
+        area=area, bureau=bureau, text=q, page=parse_page(request.args.get("page"))
     )
     return render_template(
         "catalogue/initiatives.html", page=page, q=q, area=area, bureau=bureau,
@@ -36,7 +37,7 @@ def initiatives():
 @bp.get("/initiatives/<code>")
 def initiative(code):
     initiative = services.get_initiative(code) or abort(404)
-    views = public.published_views(initiative.id, after=request.args.get("after", type=int))
+    views = public.published_views(initiative.id, after=parse_after(request.args.get("after")))
     return render_template("catalogue/initiative.html", initiative=initiative, views=views)
 
 

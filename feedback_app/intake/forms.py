@@ -1,13 +1,20 @@
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from ..forms import Form
-from wtforms import EmailField, SelectField, StringField, SubmitField, TextAreaField
+from .services import is_form_token, new_form_token
+from wtforms import EmailField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 GENERAL = ""  # the select value for "a general view on this smart area"
 
 
 class SubmissionForm(Form):
+    # One per form page: the same page sent twice is one sending (intake.services.submit).
+    # Made when the page is first shown, kept when it is shown again after an error.
+    form_token = HiddenField()
+    # Set by validate() when the form token is missing or malformed. Kept out of the field's
+    # errors: the error summary would link to a field nobody can see or fix.
+    sending_problem = None
     initiative = SelectField(
         _l("Which initiative is your view about?"),
         validate_choice=False,
@@ -46,3 +53,21 @@ class SubmissionForm(Form):
     def validate_initiative(self, field):
         if field.data not in {choice.value for choice in field.choices}:
             raise ValidationError(_l("Please choose an initiative from the list."))
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not is_form_token(self.form_token.data):
+            self.sending_problem = _l(
+                "This form came without its one-time sending code (it may be from an old page), so nothing "
+                "was sent. What you typed is kept below: please check it and send it again."
+            )
+            # A fresh one, so the form shown again can be sent.
+            self.form_token.data = new_form_token()
+            valid = False
+        return valid
+
+    def may_have_been_sent(self) -> bool:
+        """Whether the form could be one already sent: its security token and one-time token
+        are good, whatever the fields say. Call after validate()."""
+        csrf_errors = getattr(getattr(self, "csrf_token", None), "errors", None)
+        return not csrf_errors and self.sending_problem is None

@@ -1,13 +1,17 @@
 """Intake: store a resident's view first, then ask the classifier where it should go."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -31,11 +35,64 @@ class NewSubmission:
 class Receipt:
     submission_id: int
     reference: str
-    tracking_token: str  # shown once to the resident; only its hash is stored
+    # Shown to the resident; only its hash is stored. None when a resent form's link cannot be
+    # rebuilt any more (the secret key it was derived from is gone).
+    tracking_token: str | None
+    # True when this form had already been sent: nothing new was stored.
+    already_sent: bool = False
+
+
+# secrets.token_urlsafe(32): 32 random bytes, 43 URL-safe base64 characters.
+FORM_TOKEN_BYTES = 32
+_FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_form_token() -> str:
+    """The one-time token of one submission form page: whatever sends it twice sends once."""
+    return secrets.token_urlsafe(FORM_TOKEN_BYTES)
+
+
+def is_form_token(value: object) -> bool:
+    return isinstance(value, str) and _FORM_TOKEN.fullmatch(value) is not None
+
+
+def _tracking_token_for(form_token: str, key: str | bytes) -> str:
+    """The tracking token of the view a form sends, derived so that a resent form can show the
+    first sending's link again while only hashes are stored. Without the key, the form token
+    alone reveals nothing."""
+    key = key.encode() if isinstance(key, str) else key
+    digest = hmac.new(key, b"tracking:" + form_token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _secret_keys() -> list[str | bytes]:
+    # Flask's own fallbacks: a link made before a key rotation can still be rebuilt while the
+    # old key is kept there.
+    return [current_app.secret_key, *(current_app.config.get("SECRET_KEY_FALLBACKS") or [])]
+
+
+def _sent_with(form_token: str) -> Submission | None:
+    return db.session.execute(
+        select(Submission).where(Submission.form_token_hash == hash_token(form_token))
+    ).scalar_one_or_none()
+
+
+def _receipt_for_resent(sub: Submission, form_token: str) -> Receipt:
+    for key in _secret_keys():
+        token = _tracking_token_for(form_token, key)
+        if hmac.compare_digest(sub.tracking_token_hash, hash_token(token)):
+            return Receipt(sub.id, sub.reference, token, already_sent=True)
+    return Receipt(sub.id, sub.reference, None, already_sent=True)
+
+
+def find_sent(form_token: str) -> Receipt | None:
+    """The receipt of the view this form token already sent, or None if it sent nothing yet."""
+    sub = _sent_with(form_token)
+    return None if sub is None else _receipt_for_resent(sub, form_token)
 
 
 def _next_reference(year: int) -> str:
@@ -53,32 +110,60 @@ def _next_reference(year: int) -> str:
     return f"SCF-{year}-{number:06d}"
 
 
-def submit(data: NewSubmission, *, user: User | None = None) -> Receipt:
+def submit(data: NewSubmission, *, user: User | None = None, form_token: str | None = None) -> Receipt:
     """Store the submission in its own transaction, then route it.
 
     Routing can fail in any way without losing the submission: it stays queued for review.
+
+    `form_token` (from the submission form) makes sending idempotent: the same token again
+    (Back and send, a retry after a lost connection, a double click) is the same sending,
+    whatever the text says now. Nothing is stored or routed again, and the receipt is the
+    first sending's, with `already_sent` set. Without one (API, scripts) every call is new.
     """
-    token = secrets.token_urlsafe(24)
-    with write_transaction():
-        now = datetime.now(timezone.utc)
-        sub = Submission(
-            reference=_next_reference(now.year),
-            tracking_token_hash=hash_token(token),
-            body=data.body,
-            language=data.language,
-            name=data.name or None,
-            email=data.email or None,
-            user_id=user.id if user is not None else None,
-            initiative_id=data.initiative_id,
-            topic_area_code=data.topic_area,
-            created_at=now,
-        )
-        db.session.add(sub)
-        db.session.flush()
-        workflow.record_creation(sub, "submitted", actor=user)
-        receipt = Receipt(sub.id, sub.reference, token)
+    if form_token is None:
+        token = secrets.token_urlsafe(24)
+    elif is_form_token(form_token):
+        token = _tracking_token_for(form_token, current_app.secret_key)
+    else:
+        raise ValueError("malformed form token")
+    try:
+        with write_transaction():
+            # On SQLite the write lock is already held here, so this check and the insert are
+            # atomic; on PostgreSQL a concurrent sending is caught by the unique index below.
+            earlier = _sent_with(form_token) if form_token is not None else None
+            if earlier is not None:
+                return _receipt_for_resent(earlier, form_token)
+            receipt = _store(data, user=user, tracking_token=token, form_token=form_token)
+    except IntegrityError:
+        # Two requests with the same form at once: the unique form_token_hash made this one
+        # wait for the other and then refused it. The other's view is this sending's view.
+        earlier = _sent_with(form_token) if form_token is not None else None
+        if earlier is None:
+            raise
+        return _receipt_for_resent(earlier, form_token)
     routing.route_submission(receipt.submission_id)
     return receipt
+
+
+def _store(data: NewSubmission, *, user: User | None, tracking_token: str, form_token: str | None) -> Receipt:
+    now = datetime.now(timezone.utc)
+    sub = Submission(
+        reference=_next_reference(now.year),
+        tracking_token_hash=hash_token(tracking_token),
+        form_token_hash=hash_token(form_token) if form_token is not None else None,
+        body=data.body,
+        language=data.language,
+        name=data.name or None,
+        email=data.email or None,
+        user_id=user.id if user is not None else None,
+        initiative_id=data.initiative_id,
+        topic_area_code=data.topic_area,
+        created_at=now,
+    )
+    db.session.add(sub)
+    db.session.flush()
+    workflow.record_creation(sub, "submitted", actor=user)
+    return Receipt(sub.id, sub.reference, tracking_token)
 
 
 def find_tracked(reference: str, token: str) -> Submission | None:

@@ -14,6 +14,12 @@ def _submission_limit():
     return current_app.config["SUBMISSION_RATE_LIMIT"]
 
 
+def _submission_stored(response) -> bool:
+    # Only a stored view counts: the form redirects to its tracking page then, and answers 400
+    # on a form error, so a few typos never lock a resident out of sending.
+    return response.status_code in (302, 303)
+
+
 def _form_for(area, initiative_code):
     form = SubmissionForm()
     initiatives = catalogue.search_initiatives(area=area.code, per_page=1000).items
@@ -22,6 +28,7 @@ def _form_for(area, initiative_code):
     ]
     if not form.is_submitted():
         form.initiative.data = initiative_code or GENERAL
+        form.form_token.data = services.new_form_token()
     return form
 
 
@@ -48,7 +55,14 @@ def _rate_limited(_limit):
 
 def _handle(area, initiative_code=None):
     form = _form_for(area, initiative_code)
-    if form.validate_on_submit():
+    if not form.is_submitted():
+        response = make_response(render_template("intake/submit.html", form=form, area=area, initiative_code=initiative_code))
+        # The page carries a one-time token that makes it a single sending. No shared cache may
+        # hand it to someone else, and a fresh visit must get a fresh one (no-cache); but Back
+        # must show this very page again, so not no-store.
+        response.headers["Cache-Control"] = "private, no-cache"
+        return response
+    if form.validate():
         initiative = catalogue.get_initiative(form.initiative.data) if form.initiative.data else None
         receipt = services.submit(
             services.NewSubmission(
@@ -60,18 +74,41 @@ def _handle(area, initiative_code=None):
                 email=(form.email.data or "").strip() or None,
             ),
             user=current_user if current_user.is_authenticated else None,
+            form_token=form.form_token.data,
         )
+        return _confirmation(receipt)
+    # A form already sent is the same sending whatever its fields say now (edited after Back,
+    # say): show the first view rather than errors about a copy that will never be stored.
+    if form.may_have_been_sent():
+        receipt = services.find_sent(form.form_token.data)
+        if receipt is not None:
+            return _confirmation(receipt)
+    return render_template("intake/submit.html", form=form, area=area, initiative_code=initiative_code), 400
+
+
+def _confirmation(receipt):
+    if receipt.tracking_token is None:
+        # Sent before, but its link was derived from a secret key that is gone: the reference
+        # is all that can be shown.
+        return render_template("intake/already_sent.html", reference=receipt.reference)
+    if receipt.already_sent:
+        flash(_("You had already sent this view; here it is."), "info")
+    else:
         flash(_("Thank you. Your view has been received."), "success")
-        return redirect(url_for("public.track", reference=receipt.reference, token=receipt.tracking_token, new=1))
-    status = 400 if form.is_submitted() else 200
-    return render_template("intake/submit.html", form=form, area=area, initiative_code=initiative_code), status
+    return redirect(url_for("public.track", reference=receipt.reference, token=receipt.tracking_token, new=1))
+
+
+# One bucket per client for submitting, however many forms lead to it.
+submission_limit = limiter.shared_limit(
+    _submission_limit, scope="submit", methods=["POST"], deduct_when=_submission_stored, on_breach=_rate_limited
+)
 
 
 # The form checks its own CSRF token, so a stale or missing token is reported on the form,
 # with what the resident typed kept, instead of on a bare error page.
 @bp.route("/areas/<code>/views/new", methods=["GET", "POST"])
 @csrf.exempt
-@limiter.limit(_submission_limit, methods=["POST"], on_breach=_rate_limited)
+@submission_limit
 def submit_general(code):
     area = catalogue.get_area(code) or abort(404)
     return _handle(area)
@@ -79,7 +116,7 @@ def submit_general(code):
 
 @bp.route("/initiatives/<code>/views/new", methods=["GET", "POST"])
 @csrf.exempt
-@limiter.limit(_submission_limit, methods=["POST"], on_breach=_rate_limited)
+@submission_limit
 def submit_on_initiative(code):
     initiative = catalogue.get_initiative(code) or abort(404)
     return _handle(initiative.area, initiative.code)

@@ -70,7 +70,7 @@ def _render_item(sub, *, route_form=None, reject_form=None, visibility_form=None
     ), status
 
 
-@bp.get("/submissions/<int:sub_id>")
+@bp.get("/submissions/<id:sub_id>")
 @role_required(*MODERATORS)
 def item(sub_id):
     sub = services.get(sub_id) or abort(404)
@@ -92,7 +92,7 @@ def _decide(sub_id, form, decide, done_message, form_name):
     return redirect(url_for(".item", sub_id=sub_id))
 
 
-@bp.post("/submissions/<int:sub_id>/route")
+@bp.post("/submissions/<id:sub_id>/route")
 @role_required(*MODERATORS)
 def route(sub_id):
     form = _route_choices(RouteForm())
@@ -103,7 +103,7 @@ def route(sub_id):
     )
 
 
-@bp.post("/submissions/<int:sub_id>/reject")
+@bp.post("/submissions/<id:sub_id>/reject")
 @role_required(*MODERATORS)
 def reject(sub_id):
     form = RejectForm()
@@ -114,7 +114,7 @@ def reject(sub_id):
     )
 
 
-@bp.post("/submissions/<int:sub_id>/visibility")
+@bp.post("/submissions/<id:sub_id>/visibility")
 @role_required(*MODERATORS)
 def visibility(sub_id):
     form = VisibilityForm()

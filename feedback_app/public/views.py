@@ -2,6 +2,7 @@ from flask import abort, current_app, make_response, redirect, render_template, 
 
 from ..i18n import LANGUAGE_COOKIE
 from ..intake import services as intake
+from ..urls import safe_next
 from . import bp
 
 
@@ -28,9 +29,6 @@ def privacy():
 def set_language(code):
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
-    target = request.args.get("next") or url_for("catalogue.home")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("catalogue.home")
-    response = redirect(target)
+    response = redirect(safe_next(request.args.get("next")) or url_for("catalogue.home"))
     response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

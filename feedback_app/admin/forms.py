@@ -1,0 +1,93 @@
+"""Forms of the account pages. They check only the shape of what was typed; the account rules
+(e-mail, password length, bureau, not locking out the last administrator) are decided by
+auth.services, whose AccountError the views put next to the field it concerns."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
+
+from ..auth.services import DISPLAY_NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from ..forms import Form
+from ..i18n import ROLE_LABELS, localized
+
+_PASSWORD_HINT = _l("At least %(n)d characters.", n=PASSWORD_MIN_LENGTH)
+_BUREAU_HINT = _l("Bureau officers only: the bureau whose views they read and answer.")
+
+
+def role_choices() -> list[tuple[str, str]]:
+    return [(code, str(label)) for code, label in ROLE_LABELS.items()]
+
+
+def bureau_choices(bureaus) -> list[tuple[str, str]]:
+    return [("", _l("No bureau"))] + [(b.code, localized(b, "name")) for b in bureaus]
+
+
+def _role_field():
+    return SelectField(_l("Role"), validators=[InputRequired()])
+
+
+def _bureau_field():
+    return SelectField(_l("Bureau"), description=_BUREAU_HINT)
+
+
+class CreateAccountForm(Form):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+    display_name = StringField(
+        _l("Name"), validators=[Optional(), Length(max=DISPLAY_NAME_MAX_LENGTH)],
+        description=_l("Shown to colleagues in the history of each view. Leave empty to use the e-mail name."),
+    )
+    role = _role_field()
+    bureau = _bureau_field()
+    generate_password = BooleanField(_l("Generate a password for me (shown once, to pass on)"))
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(max=PASSWORD_MAX_LENGTH)],
+                             description=_PASSWORD_HINT)
+    confirm = PasswordField(_l("Password again"),
+                            validators=[EqualTo("password", message=_l("The two passwords are not the same."))])
+    submit = SubmitField(_l("Create the account"))
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not self.generate_password.data and not self.password.data:
+            self.password.errors = [*self.password.errors, _l("Type a password, or choose to generate one.")]
+            valid = False
+        return valid
+
+
+class ChangeRoleForm(Form):
+    role = _role_field()
+    bureau = _bureau_field()
+    submit = SubmitField(_l("Change the role"))
+
+
+class SetPasswordForm(Form):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)],
+                             description=_PASSWORD_HINT)
+    confirm = PasswordField(_l("New password again"), validators=[
+        DataRequired(), EqualTo("password", message=_l("The two passwords are not the same.")),
+    ])
+    submit = SubmitField(_l("Set this password"))
+
+
+class GeneratePasswordForm(Form):
+    submit = SubmitField(_l("Generate a new password"))
+
+
+class DeactivateForm(Form):
+    confirm = BooleanField(
+        _l("I understand: this person is signed out at once and cannot sign in until reactivated."),
+        validators=[DataRequired(message=_l("Tick the box to confirm."))],
+    )
+    submit = SubmitField(_l("Deactivate this account"))
+
+
+class ReactivateForm(Form):
+    submit = SubmitField(_l("Reactivate this account"))
+
+
+class ResetTwoFactorForm(Form):
+    confirm = BooleanField(
+        _l("I have checked who is asking: they must set up two-factor sign-in again at their next sign-in."),
+        validators=[DataRequired(message=_l("Tick the box to confirm."))],
+    )
+    submit = SubmitField(_l("Reset two-factor sign-in"))

@@ -1,0 +1,211 @@
+"""Account management for administrators: list, create, change role, password, activation,
+two-factor reset. Every change goes through auth.services, which audits it and ends the
+account's sessions."""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+
+from ..auth import services as accounts
+from ..auth.login import role_required
+from ..catalogue import services as catalogue
+from ..demo_accounts import is_demo_email
+from ..i18n import localized
+from ..models import Role
+from ..pagination import parse_after
+from . import bp, forms, services
+
+ACTIVE_ARGS = {"1": True, "0": False}
+# What the account history shows, in the reader's language (the action codes are stored).
+ACCOUNT_ACTION_LABELS = {
+    "account_created": _l("Account created"),
+    "password_changed": _l("New password set"),
+    "role_changed": _l("Role changed"),
+    "account_deactivated": _l("Account deactivated"),
+    "account_reactivated": _l("Account reactivated"),
+    "two_factor_enabled": _l("Two-factor sign-in turned on"),
+    "two_factor_disabled": _l("Two-factor sign-in turned off"),
+    "two_factor_reset": _l("Two-factor sign-in reset by an administrator"),
+    "two_factor_recovery_code_used": _l("A recovery code was used to sign in"),
+}
+
+
+@bp.after_request
+def no_store(response):
+    # Every page here shows staff e-mail addresses and names: never keep them in a cache
+    # (shared proxies, the browser's back-forward cache on a shared office computer).
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _with_choices(form):
+    form.role.choices = forms.role_choices()
+    form.bureau.choices = forms.bureau_choices(catalogue.list_bureaus())
+    return form
+
+
+def _bureau_for(form) -> str | None:
+    # The bureau list stays on the form for every role; it only means something for officers.
+    return (form.bureau.data or None) if form.role.data == Role.OFFICER else None
+
+
+def _attach(form, exc: accounts.AccountError) -> None:
+    """Show the service's refusal beside the field it is about, or at the top of the page."""
+    field = form._fields.get(exc.field) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, exc.message]
+    else:
+        flash(exc.message, "error")
+
+
+def _account_or_404(user_id: int):
+    return services.get_account(user_id) or abort(404)
+
+
+def _reset_two_factor():
+    # Provided by the two-factor part of auth.services; without it the page offers no reset.
+    return getattr(accounts, "reset_two_factor", None)
+
+
+@bp.get("/users")
+@role_required(Role.ADMIN)
+def list_accounts():
+    filters = services.AccountFilter(
+        search=request.args.get("q"),
+        role=request.args.get("role") or None,
+        active=ACTIVE_ARGS.get(request.args.get("active", "")),
+    )
+    page = services.account_page(filters, after=parse_after(request.args.get("after")),
+                                 size=current_app.config["PAGE_SIZE"])
+    return render_template("admin/users.html", page=page, filters=filters, two_factor_on=services.two_factor_on,
+                           is_demo_email=is_demo_email)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def create_account():
+    form = _with_choices(forms.CreateAccountForm())
+    if form.validate_on_submit():
+        generated = services.generate_password() if form.generate_password.data else None
+        try:
+            user = accounts.create_user(
+                form.email.data, generated or form.password.data, form.role.data,
+                display_name=form.display_name.data, bureau=_bureau_for(form), actor=current_user,
+            )
+        except accounts.AccountError as exc:
+            _attach(form, exc)
+        else:
+            flash(_("The account for %(email)s is created.", email=user.email), "success")
+            if generated:
+                return render_template("admin/password_shown.html", user=user, password=generated)
+            return redirect(url_for(".view_account", user_id=user.id))
+    return render_template("admin/new.html", form=form), 400 if form.is_submitted() else 200
+
+
+@bp.get("/users/<int:user_id>")
+@role_required(Role.ADMIN)
+def view_account(user_id):
+    return _render_account(_account_or_404(user_id))
+
+
+def _render_account(user, *, status=200, **given):
+    """The account page; a form that was just sent and refused is shown as it was typed."""
+    page_forms = {
+        "role_form": _with_choices(forms.ChangeRoleForm(formdata=None, role=user.role, bureau=user.bureau_code or "")),
+        "password_form": forms.SetPasswordForm(formdata=None),
+        "generate_form": forms.GeneratePasswordForm(formdata=None),
+        "deactivate_form": forms.DeactivateForm(formdata=None),
+        "reactivate_form": forms.ReactivateForm(formdata=None),
+        "two_factor_form": forms.ResetTwoFactorForm(formdata=None) if _reset_two_factor() else None,
+    }
+    page_forms.update(given)
+    return render_template(
+        "admin/account.html", user=user, history=services.account_history(user),
+        two_factor_on=services.two_factor_on(user), is_demo=is_demo_email(user.email),
+        is_self=user.id == current_user.id, ACCOUNT_ACTION_LABELS=ACCOUNT_ACTION_LABELS,
+        bureau_names={b.code: localized(b, "name") for b in catalogue.list_bureaus()}, **page_forms,
+    ), status
+
+
+def _change(user_id: int, form, form_name: str, change, done_message):
+    """Run one change from the account page: redirect with a message, or show the refusal."""
+    user = _account_or_404(user_id)
+    if form.validate_on_submit():
+        try:
+            change(user)
+        except accounts.AccountError as exc:
+            _attach(form, exc)
+        else:
+            flash(done_message, "success")
+            return redirect(url_for(".view_account", user_id=user_id))
+    return _render_account(user, status=400, **{form_name: form})
+
+
+@bp.post("/users/<int:user_id>/role")
+@role_required(Role.ADMIN)
+def change_role(user_id):
+    form = _with_choices(forms.ChangeRoleForm())
+    return _change(
+        user_id, form, "role_form",
+        lambda user: accounts.change_role(user.id, form.role.data, _bureau_for(form), actor=current_user),
+        _("The role is changed. The account was signed out everywhere, so the new role applies at once."),
+    )
+
+
+@bp.post("/users/<int:user_id>/password")
+@role_required(Role.ADMIN)
+def set_password(user_id):
+    form = forms.SetPasswordForm()
+    return _change(
+        user_id, form, "password_form",
+        lambda user: accounts.change_password(user.id, form.password.data, actor=current_user),
+        _("The new password is set and the account was signed out everywhere. Pass the password on privately."),
+    )
+
+
+@bp.post("/users/<int:user_id>/password/generate")
+@role_required(Role.ADMIN)
+def generate_password(user_id):
+    user = _account_or_404(user_id)
+    form = forms.GeneratePasswordForm()
+    if not form.validate_on_submit():
+        return _render_account(user, status=400, generate_form=form)
+    password = services.generate_password()
+    accounts.change_password(user.id, password, actor=current_user)
+    flash(_("A new password is set and the account was signed out everywhere."), "success")
+    return render_template("admin/password_shown.html", user=user, password=password)
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+@role_required(Role.ADMIN)
+def deactivate(user_id):
+    form = forms.DeactivateForm()
+    return _change(
+        user_id, form, "deactivate_form",
+        lambda user: accounts.set_active(user.id, False, actor=current_user),
+        _("The account is deactivated: it was signed out and cannot sign in."),
+    )
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+@role_required(Role.ADMIN)
+def reactivate(user_id):
+    form = forms.ReactivateForm()
+    return _change(
+        user_id, form, "reactivate_form",
+        lambda user: accounts.set_active(user.id, True, actor=current_user),
+        _("The account is active again and can sign in."),
+    )
+
+
+@bp.post("/users/<int:user_id>/two-factor/reset")
+@role_required(Role.ADMIN)
+def reset_two_factor(user_id):
+    reset = _reset_two_factor() or abort(404)
+    form = forms.ResetTwoFactorForm()
+    return _change(
+        user_id, form, "two_factor_form",
+        lambda user: reset(user.id, actor=current_user),
+        _("Two-factor sign-in is reset: the account must set it up again at its next sign-in."),
+    )

@@ -1,0 +1,258 @@
+"""Two-factor sign-in: required for staff, optional for residents, codes accepted once."""
+import re
+import time
+from types import SimpleNamespace
+
+import pyotp
+import pytest
+from sqlalchemy import select
+
+from feedback_app.auth import login as login_module
+from feedback_app.auth import services as accounts
+from feedback_app.auth import two_factor
+from feedback_app.extensions import db
+from feedback_app.models import AuditEvent, Role, User
+
+from . import factories
+from .conftest import TOTP_SECRET_RE, Browser, RequestIsolatedClient, csrf_token, make_app, totp_code
+
+SETUP = "/account/two-factor/setup"
+CODE_PAGE = "/account/login/code"
+
+
+def _user(user_id) -> User:
+    db.session.expire_all()
+    return db.session.get(User, user_id)
+
+
+def _audits(user, action):
+    return db.session.execute(
+        select(AuditEvent).where(AuditEvent.target_user_id == user.id, AuditEvent.action == action)
+    ).scalars().all()
+
+
+def _password_step(client, email, password=factories.PASSWORD, query=""):
+    page = client.get("/account/login" + query)
+    return client.post("/account/login" + query, data={
+        "csrf_token": csrf_token(page.get_data(as_text=True)), "email": email, "password": password,
+    })
+
+
+def _code_step(client, code):
+    page = client.get(CODE_PAGE)
+    assert page.status_code == 200
+    return client.post(CODE_PAGE, data={"csrf_token": csrf_token(page.get_data(as_text=True)), "code": code})
+
+
+def _enrolled(role, bureau=None):
+    """An account that has set up two-factor sign-in; returns it with its recovery codes."""
+    user = factories.user(role, bureau=bureau)
+    secret = two_factor.new_secret()
+    codes = two_factor.enable(user.id, secret, pyotp.TOTP(secret).now())
+    return _user(user.id), secret, codes
+
+
+@pytest.mark.parametrize("role", [Role.MODERATOR, Role.OFFICER, Role.ADMIN])
+def test_staff_must_enrol_before_any_staff_page_opens(app, client, role):
+    user = factories.user(role, bureau="TLB" if role == Role.OFFICER else None)
+    response = _password_step(client, user.email)
+    assert response.status_code == 302 and response.headers["Location"].startswith(SETUP)
+    staff_page = "/bureau/" if role == Role.OFFICER else "/moderation/queue"
+    blocked = client.get(staff_page)
+    assert blocked.status_code == 302 and blocked.headers["Location"].startswith(SETUP)
+    Browser(client).enrol_two_factor(blocked.headers["Location"])
+    assert client.get(staff_page).status_code == 200
+
+
+def test_enrolment_shows_an_inline_qr_code_and_the_key(app, browser, client):
+    resident = factories.user(Role.RESIDENT)
+    browser.login(resident.email)
+    page = client.get(SETUP)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "<svg" in html and "<img" not in html and "style=" not in html and "<script" not in html
+    assert html.count("<h1") == 1 and '<label for="code"' in html
+    secret = TOTP_SECRET_RE.search(html).group(1).replace(" ", "")
+    assert len(secret) == 32
+    # Reloading shows the same key, so a QR code already scanned keeps working.
+    assert secret in client.get(SETUP).get_data(as_text=True).replace(" ", "")
+    assert page.headers["Cache-Control"] == "no-store"
+
+
+def test_wrong_code_does_not_turn_it_on(app, browser, client):
+    resident = factories.user(Role.RESIDENT)
+    browser.login(resident.email)
+    page = client.get(SETUP)
+    response = client.post(SETUP, data={"csrf_token": csrf_token(page.get_data(as_text=True)), "code": "000000"})
+    assert response.status_code == 400 and "That code is not right" in response.get_data(as_text=True)
+    assert _user(resident.id).totp_secret is None
+
+
+def test_confirming_a_code_turns_it_on_with_ten_hashed_recovery_codes(app, browser, client):
+    resident = factories.user(Role.RESIDENT)
+    browser.login(resident.email)
+    page = client.get(SETUP)
+    html = page.get_data(as_text=True)
+    secret = TOTP_SECRET_RE.search(html).group(1).replace(" ", "")
+    response = client.post(SETUP, data={"csrf_token": csrf_token(html), "code": totp_code(secret)})
+    shown = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", response.get_data(as_text=True))
+    assert response.status_code == 200 and len(shown) == 10 and len(set(shown)) == 10
+    assert response.headers["Cache-Control"] == "no-store"
+    user = _user(resident.id)
+    assert user.totp_secret == secret
+    assert len(user.recovery_code_hashes) == 10
+    assert not set(shown) & set(user.recovery_code_hashes)  # stored only as hashes
+    assert all(code.replace("-", "") not in str(user.recovery_code_hashes) for code in shown)
+    [event] = _audits(user, "two_factor_enabled")
+    assert event.actor_id == user.id
+    # This session stays signed in; the secret is no longer offered.
+    assert client.get(SETUP).status_code == 302
+
+
+def test_enrolling_ends_other_sessions_opened_without_the_second_factor(app, resident):
+    first, second = (Browser(_client(app)) for _ in range(2))
+    first.login(resident.email)
+    second.login(resident.email)
+    first.enrol_two_factor()
+    assert "Sign out" in first.client.get("/").get_data(as_text=True)
+    assert "Sign out" not in second.client.get("/").get_data(as_text=True)
+
+
+def _client(app):
+    app.test_client_class = RequestIsolatedClient
+    return app.test_client()
+
+
+def test_password_alone_does_not_sign_in_an_enrolled_account(app, client):
+    user, secret, _ = _enrolled(Role.MODERATOR)
+    response = _password_step(client, user.email, query="?next=/moderation/queue%3Fstatus%3Drouted")
+    assert response.status_code == 302 and response.headers["Location"] == CODE_PAGE
+    assert client.get("/moderation/queue").status_code == 302  # not signed in yet
+    assert "Sign out" not in client.get("/").get_data(as_text=True)
+    response = _code_step(client, totp_code(secret, after_step=_user(user.id).totp_last_step))
+    assert response.status_code == 302 and response.headers["Location"] == "/moderation/queue?status=routed"
+    assert client.get("/moderation/queue").status_code == 200
+
+
+def test_a_code_is_accepted_only_once(app, client):
+    user, secret, _ = _enrolled(Role.MODERATOR)
+    code = totp_code(secret, after_step=_user(user.id).totp_last_step)
+    _password_step(client, user.email)
+    assert _code_step(client, code).status_code == 302
+    Browser(client).logout()
+    _password_step(client, user.email)
+    replay = _code_step(client, code)
+    assert replay.status_code == 400 and "already used" in replay.get_data(as_text=True)
+    assert client.get("/moderation/queue").status_code == 302
+
+
+def test_wrong_code_is_refused(app, client):
+    user, _secret, _ = _enrolled(Role.OFFICER, bureau="TLB")
+    _password_step(client, user.email)
+    response = _code_step(client, "123456")
+    assert response.status_code == 400 and "That code is not right" in response.get_data(as_text=True)
+    assert client.get("/bureau/").status_code == 302
+
+
+def test_a_recovery_code_signs_in_once(app, client):
+    user, _secret, codes = _enrolled(Role.ADMIN)
+    _password_step(client, user.email)
+    response = _code_step(client, codes[3].upper().replace("-", " "))  # typed loosely
+    assert response.status_code == 302
+    assert "9 recovery codes are left" in client.get("/").get_data(as_text=True)
+    assert len(_user(user.id).recovery_code_hashes) == 9
+    [event] = _audits(user, "two_factor_recovery_code_used")
+    assert event.actor_id == user.id and event.after == {"recovery_codes_left": 9}
+    Browser(client).logout()
+    _password_step(client, user.email)
+    assert _code_step(client, codes[3]).status_code == 400
+
+
+def test_the_second_step_expires(app, client, monkeypatch):
+    user, secret, _ = _enrolled(Role.MODERATOR)
+    _password_step(client, user.email)
+    later = time.time() + app.config["TWO_FACTOR_PENDING_SECONDS"] + 1
+    monkeypatch.setattr(login_module, "time", SimpleNamespace(time=lambda: later))
+    response = client.get(CODE_PAGE)
+    assert response.status_code == 302 and response.headers["Location"] == "/account/login"
+    assert client.get("/moderation/queue").status_code == 302
+
+
+def test_the_second_step_ends_when_the_password_changes(app, client):
+    user, secret, _ = _enrolled(Role.MODERATOR)
+    _password_step(client, user.email)
+    accounts.change_password(user.id, "a-brand-new-password")
+    assert client.get(CODE_PAGE).status_code == 302
+
+
+def test_code_page_without_a_password_step_sends_to_sign_in(app, client):
+    assert client.get(CODE_PAGE).headers["Location"] == "/account/login"
+
+
+def test_wrong_codes_are_throttled_per_account(app):
+    user, secret, _ = _enrolled(Role.MODERATOR)
+    limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True,
+                       LOGIN_RATE_LIMIT="100 per minute", TWO_FACTOR_RATE_LIMIT="2 per 15 minutes")
+    client = _client(limited)
+    _password_step(client, user.email)
+    for _ in range(2):
+        assert _code_step(client, "000000").status_code == 400
+    response = _code_step(client, totp_code(secret, after_step=_user(user.id).totp_last_step))
+    assert response.status_code == 429
+    assert "Too many unsuccessful attempts to sign in" in response.get_data(as_text=True)
+    assert client.get("/moderation/queue").status_code == 302
+
+
+def test_resident_can_turn_it_on_and_off(app, browser, client, resident):
+    browser.login(resident.email)
+    assert "Two-step sign-in is off" in client.get("/account/two-factor").get_data(as_text=True)
+    browser.enrol_two_factor()
+    assert "10 unused recovery codes" in client.get("/account/two-factor").get_data(as_text=True)
+    wrong = browser.submit_form("/account/two-factor", {"password": "not-my-password"},
+                                action="/account/two-factor/disable")
+    assert wrong.status_code == 400 and _user(resident.id).totp_secret is not None
+    response = browser.submit_form("/account/two-factor", {"password": factories.PASSWORD},
+                                   action="/account/two-factor/disable")
+    assert response.status_code == 200 and "Two-step sign-in is off." in response.get_data(as_text=True)
+    user = _user(resident.id)
+    assert user.totp_secret is None and user.recovery_code_hashes == []
+    [event] = _audits(user, "two_factor_disabled")
+    assert event.actor_id == user.id
+    # Still signed in here; the next sign-in needs the password only.
+    assert "Sign out" in client.get("/").get_data(as_text=True)
+
+
+def test_staff_cannot_turn_it_off(app, browser, client, moderator):
+    browser.login(moderator.email)
+    settings = client.get("/account/two-factor").get_data(as_text=True)
+    assert "Staff accounts must keep two-step sign-in" in settings
+    response = client.post("/account/two-factor/disable",
+                           data={"csrf_token": csrf_token(settings), "password": factories.PASSWORD})
+    assert response.status_code == 302
+    assert _user(moderator.id).totp_secret is not None
+    assert not _audits(moderator, "two_factor_disabled")
+
+
+def test_admin_reset_clears_it_ends_sessions_and_staff_enrol_again(app, browser, client, moderator):
+    admin = factories.user(Role.ADMIN)
+    browser.login(moderator.email)
+    assert client.get("/moderation/queue").status_code == 200
+    accounts.reset_two_factor(moderator.id, actor=admin)
+    user = _user(moderator.id)
+    assert user.totp_secret is None and user.totp_last_step is None and user.recovery_code_hashes == []
+    [event] = _audits(user, "two_factor_reset")
+    assert event.actor_id == admin.id and event.target_user_id == moderator.id
+    assert client.get("/moderation/queue").status_code == 302  # the session ended
+    response = _password_step(client, moderator.email)
+    assert response.headers["Location"].startswith(SETUP)
+
+
+def test_signed_in_users_find_the_settings_page(app, browser, client, resident):
+    browser.login(resident.email)
+    assert 'href="/account/two-factor"' in client.get("/").get_data(as_text=True)
+    assert client.get("/account/two-factor").status_code == 200
+
+
+def test_settings_need_a_signed_in_user(app, client):
+    assert client.get("/account/two-factor").status_code == 302
+    assert client.get(SETUP).status_code == 302
