@@ -43,7 +43,7 @@ def ensure_secret_key(app: Flask) -> None:
         app.config["SECRET_KEY_SOURCE"] = "environment" if configured == from_environment else "configuration"
         return
     app.config["SECRET_KEY"] = read_or_create_secret(Path(app.instance_path) / "secret_key")
-    app.config["SECRET_KEY_SOURCE"] = "generated"
+    app.config["SECRET_KEY_SOURCE"] = "generated"  # nosec B105 - where the key came from, not a key
 
 
 def check_production_safety(app: Flask) -> None:

@@ -19,7 +19,12 @@ def _page(code):
 
 
 def error_page(code, title, detail):
-    return render_template("error.html", code=code, title=title, detail=detail), code
+    try:
+        return render_template("error.html", code=code, title=title, detail=detail), code
+    except (sa_exc.DBAPIError, sa_exc.TimeoutError) as exc:
+        # The layout shows who is signed in, which loads the user: with the database down,
+        # any error page for a signed-in person is the 503 page instead of a second error.
+        return database_unavailable(exc)
 
 
 def _handle(exc, code):
@@ -38,7 +43,7 @@ def register(app: Flask) -> None:
     def csrf_error(exc):
         title = _l("This form has expired")
         detail = _l("For your security, forms expire. Please go back, reload the page and send it again.")
-        return render_template("error.html", code=400, title=title, detail=detail), 400
+        return error_page(400, title, detail)
 
     app.register_error_handler(sa_exc.DBAPIError, database_unavailable)
     app.register_error_handler(sa_exc.TimeoutError, database_unavailable)  # no free connection in the pool

@@ -64,6 +64,16 @@ ACTION_LABELS = {
     "sent_back": _l("Returned for re-routing"),
     "closed": _l("Closed"),
     "reopened": _l("Reopened for review"),
+    # Changes to accounts, shown in an account's history on the admin pages.
+    "account_created": _l("Account created"),
+    "password_changed": _l("New password set"),
+    "role_changed": _l("Role changed"),
+    "account_deactivated": _l("Account deactivated"),
+    "account_reactivated": _l("Account reactivated"),
+    "two_factor_enabled": _l("Two-step sign-in turned on"),
+    "two_factor_disabled": _l("Two-step sign-in turned off"),
+    "two_factor_reset": _l("Two-step sign-in reset by an administrator"),
+    "two_factor_recovery_code_used": _l("A recovery code was used to sign in"),
 }
 
 

@@ -20,6 +20,7 @@ from flask import Flask, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
 
+from .errors import error_page
 from .forms import CONTROL_CHARACTERS
 
 MAX_ID = 2**31 - 1  # the id columns are INTEGER; the smallest range of the two databases
@@ -44,7 +45,7 @@ class IdConverter(IntegerConverter):
     regex = r"[0-9]+"
 
     def __init__(self, map, fixed_digits: int = 0, min: int | None = 1, max: int | None = MAX_ID, signed: bool = False):
-        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=False)
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def refuse_control_characters():
@@ -52,8 +53,6 @@ def refuse_control_characters():
         CONTROL_CHARACTERS.search(key) or CONTROL_CHARACTERS.search(value)
         for key, value in request.args.items(multi=True)
     ):
-        from .errors import error_page
-
         return error_page(
             400,
             _l("This address contains invisible control characters"),

@@ -276,6 +276,6 @@ def test_resetting_two_factor_when_the_service_offers_it(app, as_admin, admin, m
     unconfirmed = as_admin.submit_form(account_url(moderator), {}, action=url)
     assert unconfirmed.status_code == 400
     done = as_admin.submit_form(account_url(moderator), {"confirm": "y"}, action=url)
-    assert "Two-factor sign-in is reset" in text(done)
+    assert "Two-step sign-in is reset" in text(done)
     assert not reloaded(moderator).totp_secret
     assert audit_of(moderator)[-1].actor_id == admin.id

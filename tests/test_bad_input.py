@@ -84,17 +84,18 @@ def test_an_id_too_large_in_a_bureau_path_is_a_404(client, login_as, officer):
 
 
 def test_every_integer_in_a_route_is_bounded(app):
+    from werkzeug.routing import IntegerConverter
+
     from feedback_app.input_guard import MAX_ID, IdConverter
 
-    integer_arguments = [
-        (rule.rule, name)
+    integers = [
+        (rule.rule, converter)
         for rule in app.url_map.iter_rules()
-        for name, converter in rule._converters.items()
-        if converter.regex in (r"\d+", "[0-9]+")
+        for converter in rule._converters.values()
+        if isinstance(converter, IntegerConverter)
     ]
-    assert integer_arguments, "no route takes an id"
-    for rule, name in integer_arguments:
-        converter = dict(next(r for r in app.url_map.iter_rules() if r.rule == rule)._converters)[name]
+    assert integers, "no route takes an id"
+    for rule, converter in integers:
         assert isinstance(converter, IdConverter) and converter.max == MAX_ID, rule
 
 

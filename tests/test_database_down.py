@@ -201,7 +201,8 @@ def test_a_signed_in_person_gets_the_503_page_too(outage):
 
     Browser(client).login(email)
     take_down()
-    for url in ("/initiatives", "/moderation/queue"):  # the second one loads the signed-in user
+    # The second loads the signed-in user first; the third is a 404 page, whose layout does.
+    for url in ("/initiatives", "/moderation/queue", "/no-such-page"):
         response = client.get(url)
         assert response.status_code == 503, url
         assert response.headers["Cache-Control"] == "no-store"
@@ -220,3 +221,14 @@ def test_a_database_error_that_is_not_an_outage_stays_a_500(app, client, monkeyp
     response = client.get("/bureaus")
     assert response.status_code == 500
     assert "Retry-After" not in response.headers
+
+
+def test_a_postgresql_host_that_is_off_is_given_up_on_after_a_timeout():
+    from config import database_url
+
+    # Without it a connection to a machine that is off waits minutes for TCP, and the worker is
+    # killed before it can answer the 503.
+    assert database_url("postgresql://app@db.internal/scf").endswith("?connect_timeout=5")
+    assert database_url("postgresql://app@db/scf?sslmode=require").endswith("&connect_timeout=5")
+    assert database_url("postgresql://app@db/scf?connect_timeout=2").count("connect_timeout") == 1
+    assert database_url("sqlite:///instance/feedback.db") == "sqlite:///instance/feedback.db"

@@ -256,3 +256,18 @@ def test_signed_in_users_find_the_settings_page(app, browser, client, resident):
 def test_settings_need_a_signed_in_user(app, client):
     assert client.get("/account/two-factor").status_code == 302
     assert client.get(SETUP).status_code == 302
+
+
+def test_wrong_passwords_to_turn_it_off_are_throttled(app, resident):
+    limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True,
+                       LOGIN_RATE_LIMIT="100 per minute", LOGIN_ACCOUNT_RATE_LIMIT="2 per 15 minutes")
+    browser = Browser(_client(limited))
+    browser.login(resident.email)
+    browser.enrol_two_factor()
+    for _ in range(2):
+        assert browser.submit_form("/account/two-factor", {"password": "not-my-password"},
+                                   action="/account/two-factor/disable").status_code == 400
+    response = browser.submit_form("/account/two-factor", {"password": factories.PASSWORD},
+                                   action="/account/two-factor/disable")
+    assert response.status_code == 429
+    assert _user(resident.id).totp_secret is not None

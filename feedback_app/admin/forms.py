@@ -87,7 +87,7 @@ class ReactivateForm(Form):
 
 class ResetTwoFactorForm(Form):
     confirm = BooleanField(
-        _l("I have checked who is asking: they must set up two-factor sign-in again at their next sign-in."),
+        _l("I have checked who is asking: they must set up two-step sign-in again at their next sign-in."),
         validators=[DataRequired(message=_l("Tick the box to confirm."))],
     )
-    submit = SubmitField(_l("Reset two-factor sign-in"))
+    submit = SubmitField(_l("Reset two-step sign-in"))

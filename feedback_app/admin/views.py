@@ -4,7 +4,7 @@ account's sessions."""
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth import services as accounts
@@ -17,26 +17,6 @@ from ..pagination import parse_after
 from . import bp, forms, services
 
 ACTIVE_ARGS = {"1": True, "0": False}
-# What the account history shows, in the reader's language (the action codes are stored).
-ACCOUNT_ACTION_LABELS = {
-    "account_created": _l("Account created"),
-    "password_changed": _l("New password set"),
-    "role_changed": _l("Role changed"),
-    "account_deactivated": _l("Account deactivated"),
-    "account_reactivated": _l("Account reactivated"),
-    "two_factor_enabled": _l("Two-factor sign-in turned on"),
-    "two_factor_disabled": _l("Two-factor sign-in turned off"),
-    "two_factor_reset": _l("Two-factor sign-in reset by an administrator"),
-    "two_factor_recovery_code_used": _l("A recovery code was used to sign in"),
-}
-
-
-@bp.after_request
-def no_store(response):
-    # Every page here shows staff e-mail addresses and names: never keep them in a cache
-    # (shared proxies, the browser's back-forward cache on a shared office computer).
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _with_choices(form):
@@ -61,11 +41,6 @@ def _attach(form, exc: accounts.AccountError) -> None:
 
 def _account_or_404(user_id: int):
     return services.get_account(user_id) or abort(404)
-
-
-def _reset_two_factor():
-    # Provided by the two-factor part of auth.services; without it the page offers no reset.
-    return getattr(accounts, "reset_two_factor", None)
 
 
 @bp.get("/users")
@@ -117,13 +92,13 @@ def _render_account(user, *, status=200, **given):
         "generate_form": forms.GeneratePasswordForm(formdata=None),
         "deactivate_form": forms.DeactivateForm(formdata=None),
         "reactivate_form": forms.ReactivateForm(formdata=None),
-        "two_factor_form": forms.ResetTwoFactorForm(formdata=None) if _reset_two_factor() else None,
+        "two_factor_form": forms.ResetTwoFactorForm(formdata=None),
     }
     page_forms.update(given)
     return render_template(
         "admin/account.html", user=user, history=services.account_history(user),
         two_factor_on=services.two_factor_on(user), is_demo=is_demo_email(user.email),
-        is_self=user.id == current_user.id, ACCOUNT_ACTION_LABELS=ACCOUNT_ACTION_LABELS,
+        is_self=user.id == current_user.id,
         bureau_names={b.code: localized(b, "name") for b in catalogue.list_bureaus()}, **page_forms,
     ), status
 
@@ -202,10 +177,9 @@ def reactivate(user_id):
 @bp.post("/users/<int:user_id>/two-factor/reset")
 @role_required(Role.ADMIN)
 def reset_two_factor(user_id):
-    reset = _reset_two_factor() or abort(404)
     form = forms.ResetTwoFactorForm()
     return _change(
         user_id, form, "two_factor_form",
-        lambda user: reset(user.id, actor=current_user),
-        _("Two-factor sign-in is reset: the account must set it up again at its next sign-in."),
+        lambda user: accounts.reset_two_factor(user.id, actor=current_user),
+        _("Two-step sign-in is reset: the account must set it up again at its next sign-in."),
     )

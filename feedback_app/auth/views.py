@@ -43,7 +43,9 @@ def _account_key() -> str:
 
 
 def _wait_message(limit) -> str:
-    minutes = max(1, math.ceil((limit.reset_at - time.time()) / 60))
+    # reset_at is rounded up a second; never say more than the limit's own window.
+    seconds = min(limit.reset_at - time.time(), limit.limit.get_expiry())
+    minutes = max(1, math.ceil(seconds / 60))
     return ngettext(
         "Too many unsuccessful attempts to sign in. For your security, please wait %(num)d minute and try again.",
         "Too many unsuccessful attempts to sign in. For your security, please wait %(num)d minutes and try again.",
@@ -180,6 +182,8 @@ def two_factor_setup():
 
 @bp.post("/two-factor/disable")
 @login_required
+@limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"], key_func=lambda: f"user:{current_user.get_id()}",
+               deduct_when=lambda response: _failed())
 def two_factor_disable():
     form = DisableTwoFactorForm()
     user = current_user._get_current_object()
@@ -192,6 +196,7 @@ def two_factor_disable():
             refresh_sign_in(user)
             flash(_("Two-step sign-in is off."), "success")
             return redirect(url_for(".two_factor_settings"))
+        g.sign_in_failed = True  # a stolen session must not become a way to guess the password
         form.password.errors.append(_("That password is not right."))
     page = render_template(
         "auth/two_factor.html", enabled=two_factor.is_enabled(user), required=False,
