@@ -121,17 +121,59 @@ def test_missing_or_malformed_form_token_is_a_form_error_and_stores_nothing(clie
     assert resent.status_code == 302 and _count() == 1
 
 
-def test_a_new_form_with_the_same_text_is_a_second_view(client):
+def test_back_that_fetches_the_form_again_and_resends_the_text_stores_one_view(client):
+    """Real browsers often fetch the form again on Back (the session cookie changed, so the
+    cached page no longer matches) and refill the text box: a new form token, the same text."""
+    initiative = factories.initiative()
+    url, first_fields = _open_form(client, initiative)
+    first = _send(client, url, first_fields)
+    client.get(first.location)
+    _, refetched_fields = _open_form(client, initiative)
+    assert refetched_fields["form_token"] != first_fields["form_token"]
+    again = _send(client, url, refetched_fields, body="  " + factories.TRANSPORT_VIEW.replace(" ", "  ") + "\n")
+    assert again.status_code == 302 and again.location == first.location
+    assert ALREADY_SENT in client.get(again.location).get_data(as_text=True)
+    assert _count() == 1
+
+
+def test_a_different_text_from_the_same_browser_is_a_second_view(client):
     initiative = factories.initiative()
     url, first_fields = _open_form(client, initiative)
     _, second_fields = _open_form(client, initiative)
-    assert first_fields["form_token"] != second_fields["form_token"]
     first = _send(client, url, first_fields)
-    second = _send(client, url, second_fields)
+    second = _send(client, url, second_fields, body=factories.TRANSPORT_VIEW + " Also on Sundays.")
     assert first.status_code == second.status_code == 302
     assert first.location != second.location
-    refs = set(db.session.execute(select(Submission.reference)).scalars())
-    assert len(refs) == 2
+    assert _count() == 2
+
+
+def test_the_same_text_from_another_browser_is_a_second_view(app, client):
+    """Campaign texts: many residents send the same words, each one is a view."""
+    initiative = factories.initiative()
+    other = app.test_client()
+    url, first_fields = _open_form(client, initiative)
+    _, second_fields = _open_form(other, initiative)
+    first = _send(client, url, first_fields)
+    second = _send(other, url, second_fields)
+    assert first.status_code == second.status_code == 302
+    assert first.location != second.location
+    assert _count() == 2
+
+
+def test_a_resent_form_does_not_count_against_the_submission_limit(app):
+    from .conftest import RequestIsolatedClient, make_app
+
+    limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True, SUBMISSION_RATE_LIMIT="2 per minute")
+    limited.test_client_class = RequestIsolatedClient
+    client = limited.test_client()
+    initiative = factories.initiative()
+    url, fields = _open_form(client, initiative)
+    assert _send(client, url, fields).status_code == 302
+    for _ in range(3):  # Back and send, again and again: nothing stored, nothing counted
+        assert _send(client, url, fields).status_code == 302
+    _, second_fields = _open_form(client, initiative)
+    assert _send(client, url, second_fields, body="A second, different view about the buses.").status_code == 302
+    assert _count() == 2
 
 
 def test_form_page_is_private_but_kept_for_the_back_button(client):

@@ -90,8 +90,9 @@ def test_too_many_submissions_keep_the_text_and_store_nothing_more(app):
     browser = Browser(limited.test_client())
     initiative = factories.initiative()
     url = f"/initiatives/{initiative.code}/views/new"
-    for _ in range(2):
-        assert browser.submit_form(url, {"initiative": initiative.code, "body": factories.TRANSPORT_VIEW}).status_code == 200
+    for n in range(2):
+        body = f"{factories.TRANSPORT_VIEW} (view {n})"
+        assert browser.submit_form(url, {"initiative": initiative.code, "body": body}).status_code == 200
     third = "A third view, sent too soon after the others."
     response = browser.submit_form(url, {"initiative": initiative.code, "body": third})
     html = response.get_data(as_text=True)

@@ -2,6 +2,7 @@
 never stand between a resident and the database; request size limits."""
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
@@ -35,8 +36,14 @@ def _limited_app(app, **overrides):
     return limited
 
 
-def _send_view(client, url=None, body=factories.TRANSPORT_VIEW, *, headers=None, **fields):
-    """Open the form and send it as a browser would, from the client address in `headers`."""
+_views_sent = itertools.count(1)
+
+
+def _send_view(client, url=None, body=None, *, headers=None, **fields):
+    """Open the form and send a new view as a browser would, from the client address in `headers`.
+
+    Each call's text differs (the same text again from one browser is a resend, not a view)."""
+    body = body or f"{factories.TRANSPORT_VIEW} (view {next(_views_sent)})"
     if url is None:
         initiative = factories.initiative()
         url, fields = f"/initiatives/{initiative.code}/views/new", {"initiative": initiative.code, **fields}

@@ -95,6 +95,17 @@ def find_sent(form_token: str) -> Receipt | None:
     return None if sub is None else _receipt_for_resent(sub, form_token)
 
 
+def content_fingerprint(data: NewSubmission) -> str:
+    """The same text about the same subject, whitespace aside.
+
+    Browsers often fetch the form page again on Back (the session cookie changed, so the cached
+    page no longer matches) and refill the text box, giving the resent text a new form token;
+    the view remembers the fingerprints of what this browser sent to recognise that."""
+    text = " ".join(data.body.split())
+    subject = f"{data.topic_area}\x1f{data.initiative_id or ''}\x1f{text}"
+    return hashlib.sha256(subject.encode()).hexdigest()[:32]
+
+
 def _next_reference(year: int) -> str:
     """Atomically take the next number for `year` (row lock on PostgreSQL, write lock on SQLite)."""
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert

@@ -1,4 +1,4 @@
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -16,8 +16,26 @@ def _submission_limit():
 
 def _submission_stored(response) -> bool:
     # Only a stored view counts: the form redirects to its tracking page then, and answers 400
-    # on a form error, so a few typos never lock a resident out of sending.
-    return response.status_code in (302, 303)
+    # on a form error, so a few typos never lock a resident out of sending; a resent form
+    # (nothing stored) does not count either.
+    return response.status_code in (302, 303) and not g.get("view_resent", False)
+
+
+# Session key: content fingerprint -> form token of the last few views this browser sent.
+RECENT_SENDINGS = "recent_sendings"
+RECENT_SENDINGS_KEPT = 5
+
+
+def _earlier_sending(data: services.NewSubmission) -> services.Receipt | None:
+    """The view this browser already sent with the same text on the same subject, if any."""
+    token = (session.get(RECENT_SENDINGS) or {}).get(services.content_fingerprint(data))
+    return services.find_sent(token) if services.is_form_token(token) else None
+
+
+def _remember_sending(data: services.NewSubmission, form_token: str) -> None:
+    recent = dict(session.get(RECENT_SENDINGS) or {})
+    recent[services.content_fingerprint(data)] = form_token
+    session[RECENT_SENDINGS] = dict(list(recent.items())[-RECENT_SENDINGS_KEPT:])
 
 
 def _form_for(area, initiative_code):
@@ -64,18 +82,21 @@ def _handle(area, initiative_code=None):
         return response
     if form.validate():
         initiative = catalogue.get_initiative(form.initiative.data) if form.initiative.data else None
-        receipt = services.submit(
-            services.NewSubmission(
-                body=form.body.data,
-                language=str(get_locale()),
-                topic_area=area.code,
-                initiative_id=initiative.id if initiative else None,
-                name=(form.name.data or "").strip() or None,
-                email=(form.email.data or "").strip() or None,
-            ),
-            user=current_user if current_user.is_authenticated else None,
-            form_token=form.form_token.data,
+        data = services.NewSubmission(
+            body=form.body.data,
+            language=str(get_locale()),
+            topic_area=area.code,
+            initiative_id=initiative.id if initiative else None,
+            name=(form.name.data or "").strip() or None,
+            email=(form.email.data or "").strip() or None,
         )
+        receipt = _earlier_sending(data)
+        if receipt is None:
+            receipt = services.submit(
+                data, user=current_user if current_user.is_authenticated else None, form_token=form.form_token.data
+            )
+            if not receipt.already_sent:
+                _remember_sending(data, form.form_token.data)
         return _confirmation(receipt)
     # A form already sent is the same sending whatever its fields say now (edited after Back,
     # say): show the first view rather than errors about a copy that will never be stored.
@@ -88,10 +109,12 @@ def _handle(area, initiative_code=None):
 
 def _confirmation(receipt):
     if receipt.tracking_token is None:
+        g.view_resent = True
         # Sent before, but its link was derived from a secret key that is gone: the reference
         # is all that can be shown.
         return render_template("intake/already_sent.html", reference=receipt.reference)
     if receipt.already_sent:
+        g.view_resent = True
         flash(_("You had already sent this view; here it is."), "info")
     else:
         flash(_("Thank you. Your view has been received."), "success")
