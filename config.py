@@ -60,6 +60,9 @@ class Config:
     REDIS_URL = _env("REDIS_URL")
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", REDIS_URL or "memory://")
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+    # A moving window counts the last minute (or hour...) at every moment: a fixed window would
+    # let twice the limit through across a window's boundary, and reset counts mid-test.
+    RATELIMIT_STRATEGY = _env("RATELIMIT_STRATEGY", "moving-window")
     # A limit store that is down must never stand between a resident and the database: count
     # in this process's memory meanwhile (logged as an error once per outage), retry the store
     # with back-off, and let any other limiter failure through rather than refuse the request.

@@ -29,6 +29,9 @@ from . import factories
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 REQUIRE_PG = os.environ.get("TEST_REQUIRE_POSTGRESQL") == "1"
+# Redis for the tests of limits shared across processes; CI (TEST_REQUIRE_REDIS=1) never skips them.
+REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/4")
+REQUIRE_REDIS = os.environ.get("TEST_REQUIRE_REDIS") == "1"
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "migrations")
 # Tables emptied between PostgreSQL tests; reference data stays loaded.
 PER_TEST_TABLES = "answer, audit_event, submission, user_account, reference_counter, classifier_version"
@@ -83,6 +86,20 @@ def postgresql_url(model_artifact) -> str:
     engine.dispose()
     _prepare(url, model_artifact)
     return url
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A reachable Redis for the test (its own key prefixes keep tests apart)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=0.5).ping()
+    except redis.RedisError as exc:
+        if REQUIRE_REDIS:
+            pytest.fail(f"TEST_REQUIRE_REDIS=1 but Redis at {REDIS_TEST_URL} does not answer: {exc}")
+        pytest.skip(f"Redis part skipped: no Redis at {REDIS_TEST_URL} (set TEST_REDIS_URL)")
+    return REDIS_TEST_URL
 
 
 def make_app(url: str, **overrides):

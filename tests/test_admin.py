@@ -267,9 +267,7 @@ def test_a_form_without_its_token_changes_nothing(app, as_admin, moderator):
     assert reloaded(moderator).active
 
 
-def test_resetting_two_factor_when_the_service_offers_it(app, as_admin, admin, moderator):
-    if not hasattr(accounts, "reset_two_factor"):
-        pytest.skip("auth.services.reset_two_factor is not there yet")
+def test_an_administrator_resets_two_step_sign_in(app, as_admin, admin, moderator):
     second_browser(app).login(moderator.email)  # enrols two-factor
     assert reloaded(moderator).totp_secret
     url = f"/admin/users/{moderator.id}/two-factor/reset"
