@@ -49,3 +49,10 @@ def test_initiative_search_and_filters(client):
     html = client.get("/initiatives?q=zzzz-nothing").get_data(as_text=True)
     assert "No initiative matches these filters." in html
     assert client.get("/bureaus").status_code == 200
+
+
+def test_the_site_has_an_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.mimetype.startswith("image/") and response.data[:4] == b"\x00\x00\x01\x00"
+    assert 'rel="icon"' in client.get("/").get_data(as_text=True)

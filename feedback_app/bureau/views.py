@@ -75,7 +75,7 @@ def _act(sub_id, form, form_name, act, done_message, then_inbox=False):
 @role_required(Role.OFFICER)
 def answer(sub_id):
     form = AnswerForm()
-    return _act(sub_id, form, "answer_form", lambda: services.answer(current_user, sub_id, form.body.data.strip()),
+    return _act(sub_id, form, "answer_form", lambda: services.answer(current_user, sub_id, form.body.data),
                 _("Your answer is published."))
 
 
@@ -83,7 +83,7 @@ def answer(sub_id):
 @role_required(Role.OFFICER)
 def send_back(sub_id):
     form = SendBackForm()
-    return _act(sub_id, form, "send_back_form", lambda: services.send_back(current_user, sub_id, form.reason.data.strip()),
+    return _act(sub_id, form, "send_back_form", lambda: services.send_back(current_user, sub_id, form.reason.data),
                 _("The view was sent back to the moderators for re-routing."), then_inbox=True)
 
 
@@ -91,5 +91,5 @@ def send_back(sub_id):
 @role_required(Role.OFFICER)
 def close(sub_id):
     form = CloseForm()
-    return _act(sub_id, form, "close_form", lambda: services.close(current_user, sub_id, (form.note.data or "").strip()),
+    return _act(sub_id, form, "close_form", lambda: services.close(current_user, sub_id, form.note.data or None),
                 _("The view is closed."))

@@ -87,8 +87,8 @@ def _handle(area, initiative_code=None):
             language=str(get_locale()),
             topic_area=area.code,
             initiative_id=initiative.id if initiative else None,
-            name=(form.name.data or "").strip() or None,
-            email=(form.email.data or "").strip() or None,
+            name=form.name.data or None,
+            email=form.email.data or None,
         )
         receipt = _earlier_sending(data)
         if receipt is None:

@@ -32,3 +32,9 @@ def set_language(code):
     response = redirect(safe_next(request.args.get("next")) or url_for("catalogue.home"))
     response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    # Browsers ask for it at the root on every page, whatever the page's <link> says.
+    return current_app.send_static_file("favicon.ico")
