@@ -211,3 +211,20 @@ def test_empty_answer_is_refused_and_nothing_is_written(app, browser, officer):
     assert response.status_code == 400
     assert "Please write the answer." in response.get_data(as_text=True)
     assert db.session.execute(select(func.count()).select_from(Answer)).scalar_one() == 0
+
+
+def test_staff_pages_show_names_not_codes(app, browser, moderator):
+    app.config["ROUTING_BUREAU_THRESHOLD"] = 1.01
+    sub = factories.submission()
+    from feedback_app.intake import services as intake
+
+    general = intake.submit(intake.NewSubmission(
+        body="Please plant more trees along the cycle tracks in the New Territories.", language="en", topic_area="environment"))
+    browser.login(moderator.email)
+    queue = browser.client.get("/moderation/queue").get_data(as_text=True)
+    assert "Smart Mobility" in queue and "Transport and Logistics Bureau" in queue
+    assert "General view on Smart Environment" in queue
+    assert not re.search(r">\s*(mobility|environment)\s", queue) and " TLB " not in queue
+    item = browser.client.get(f"/moderation/submissions/{sub.id}").get_data(as_text=True)
+    assert "lead bureau: Transport and Logistics Bureau" in item
+    assert general.reference in queue

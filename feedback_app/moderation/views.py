@@ -32,9 +32,12 @@ def queue():
         visibility=request.args.get("visibility") or None,
     )
     page = services.queue(filters, after=parse_after(request.args.get("after")), size=current_app.config["PAGE_SIZE"])
+    areas, bureaus = catalogue.list_areas(), catalogue.list_bureaus()
     return render_template(
-        "moderation/queue.html", page=page, filters=filters,
-        areas=catalogue.list_areas(), bureaus=catalogue.list_bureaus(),
+        "moderation/queue.html", page=page, filters=filters, areas=areas, bureaus=bureaus,
+        # Names, not codes, in every row, without a query per row.
+        area_names={a.code: localized(a, "name") for a in areas},
+        bureau_names={b.code: localized(b, "name") for b in bureaus},
     )
 
 
