@@ -26,6 +26,7 @@ setup: $(VENV)/.installed $(MO_FILES)
 # bandit first (offline; accepted findings are listed in bandit.yaml): any finding fails the target.
 test: $(VENV)/.installed $(MO_FILES)
 	$(BIN)/bandit -c bandit.yaml -r feedback_app classifier config.py wsgi.py -q
+	@test -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" || echo "NOTE: the browser suite (tests/browser) will be skipped: no Chromium at $${CHROMIUM_PATH:-/usr/bin/chromium} (apt-get install chromium)"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed $(MO_FILES)
@@ -42,7 +43,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 # For developers: refresh the catalogue of strings after changing templates or code.
 messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o feedback_app/translations/messages.pot .
-	$(BIN)/pybabel update -i feedback_app/translations/messages.pot -d feedback_app/translations
+	$(BIN)/pybabel update -i feedback_app/translations/messages.pot -d feedback_app/translations -l zh_Hant
+	$(BIN)/flask i18n simplify
 
 clean:
 	rm -rf $(VENV) $(MO_FILES)

@@ -82,7 +82,7 @@ class Config:
     # How long the second step of signing in waits for the code after the password was right.
     TWO_FACTOR_PENDING_SECONDS = _env_int("TWO_FACTOR_PENDING_SECONDS", 300)
 
-    LANGUAGES = ("en", "zh_Hant")
+    LANGUAGES = ("en", "zh_Hant", "zh_Hans")
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "Asia/Hong_Kong"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "feedback_app" / "translations")

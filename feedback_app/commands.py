@@ -197,7 +197,19 @@ def _echo_version(v: ClassifierVersion) -> None:
     click.echo(f"{'*' if v.is_active else ' '} #{v.id} {v.label} sha256 {v.sha256[:12]}…{acc}")
 
 
+i18n_cli = AppGroup("i18n", help="Interface languages.")
+
+
+@i18n_cli.command("simplify")
+def simplify():
+    """Write the Simplified Chinese catalogue from the Traditional Chinese one."""
+    from .simplified import write_simplified
+
+    click.echo(f"Wrote {write_simplified()}")
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(i18n_cli)
     app.cli.add_command(catalogue_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(classifier_cli)

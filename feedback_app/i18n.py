@@ -1,11 +1,15 @@
 """Language choice and bilingual display helpers."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import current_app, request
 from flask_babel import get_locale, lazy_gettext as _l
 
 LANGUAGE_COOKIE = "lang"
-LANGUAGE_NAMES = {"en": "English", "zh_Hant": "繁體中文"}
+LANGUAGE_NAMES = {"en": "English", "zh_Hant": "繁體中文", "zh_Hans": "简体中文"}
+# BCP 47 tags for the lang attribute: the script matters to screen readers and fonts.
+HTML_LANG = {"en": "en", "zh_Hant": "zh-Hant-HK", "zh_Hans": "zh-Hans"}
 
 STATUS_LABELS = {
     "received": _l("Received"),
@@ -82,21 +86,48 @@ def select_locale() -> str:
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in languages:
         return chosen
-    # Browsers send zh-HK / zh-TW / zh; all of them read Traditional Chinese here.
-    best = request.accept_languages.best_match(["en", "zh-HK", "zh-TW", "zh-Hant", "zh"])
-    return "zh_Hant" if best and best.startswith("zh") else "en"
+    # Browsers send zh-CN / zh-SG / zh-Hans for Simplified; zh-HK / zh-TW / plain zh read
+    # Traditional Chinese here, as most of Hong Kong does.
+    best = request.accept_languages.best_match(
+        ["en", "zh-HK", "zh-TW", "zh-Hant", "zh-CN", "zh-SG", "zh-Hans", "zh"]
+    )
+    if not best or not best.startswith("zh"):
+        return "en"
+    return "zh_Hans" if best in ("zh-CN", "zh-SG", "zh-Hans") else "zh_Hant"
 
 
 def is_chinese() -> bool:
     return str(get_locale()).startswith("zh")
 
 
+def html_lang(locale: str | None = None) -> str:
+    """The lang attribute for text in `locale` (a stored view's language), or the page's."""
+    locale = locale or str(get_locale())
+    if locale.startswith("zh"):
+        return HTML_LANG.get(locale, HTML_LANG["zh_Hant"])
+    return HTML_LANG.get(locale, "en")
+
+
+@lru_cache(maxsize=1)
+def _to_simplified():
+    import opencc  # its dictionaries load once, on the first Simplified page
+
+    return opencc.OpenCC("hk2s").convert
+
+
+@lru_cache(maxsize=4096)
+def to_simplified(text: str) -> str:
+    """Reference data is kept in English and Traditional Chinese; Simplified is converted from
+    it (Hong Kong variants to Simplified), so the three can never disagree."""
+    return _to_simplified()(text)
+
+
 def localized(obj, field: str) -> str:
-    """obj.<field>_zh in Chinese, obj.<field>_en otherwise (falling back to English)."""
+    """obj.<field>_zh in Chinese (converted for Simplified), obj.<field>_en otherwise."""
     if is_chinese():
         value = getattr(obj, f"{field}_zh", None)
         if value:
-            return value
+            return to_simplified(value) if str(get_locale()) == "zh_Hans" else value
     return getattr(obj, f"{field}_en")
 
 

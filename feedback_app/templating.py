@@ -20,5 +20,5 @@ def register(app: Flask) -> None:
         ROLE_LABELS=i18n.ROLE_LABELS,
         SYSTEM_REASON_LABELS=i18n.SYSTEM_REASON_LABELS,
         current_locale=i18n.current_locale,
-        html_lang=lambda: "zh-Hant-HK" if i18n.is_chinese() else "en",
+        html_lang=i18n.html_lang,
     )
