@@ -1,0 +1,362 @@
+"""The browser suite: real Chromium (Playwright) against the app served as a deployment serves it.
+
+The app runs under gunicorn (several worker processes, a SECRET_KEY from the environment, so in
+production mode) on a free local port, on a database prepared the way a deployment prepares one
+(`flask db upgrade`, `flask catalogue load`) plus the suite's trained classifier. It is served once
+per backend: SQLite always, PostgreSQL when TEST_DATABASE_URL is set, in a database of its own
+(`<name>_browser`) because the other tests wipe TEST_DATABASE_URL's database while this server runs.
+
+Every page a journey visits is checked with axe-core (WCAG 2.0/2.1/2.2 A and AA rules, zero
+violations of any impact) and kept as a screenshot under build/screenshots/<journey>/.
+
+Never `playwright install`: it downloads a browser build, which these machines cannot. Debian's
+Chromium is used (CHROMIUM_PATH, default /usr/bin/chromium); without it the folder is skipped,
+saying why, unless TEST_REQUIRE_BROWSER=1 (CI), where that is a failure.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess  # nosec B404 - the suite starts its own server processes
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from config import database_url
+from feedback_app.extensions import db
+
+from ..conftest import PG_URL, REQUIRE_PG, _store_model, make_app
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "build" / "screenshots"
+AXE_SOURCE_PATH = Path(__file__).parent / "vendor" / "axe.min.js"
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+REQUIRE_BROWSER = os.environ.get("TEST_REQUIRE_BROWSER") == "1"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+# Accept-Language as a browser set to each language sends it; the app picks its language from it.
+LOCALES = {"en": "en-GB", "zh": "zh-HK"}
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+SERVER_SECRET_KEY = "browser-suite-secret-key"  # nosec B105 - the test server's key only
+SERVER_START_SECONDS = 60
+# Few views per page, so a journey pages through a handful of them.
+SERVER_PAGE_SIZE = 3
+
+
+def _unavailable(reason: str):
+    if REQUIRE_BROWSER:
+        pytest.fail(f"TEST_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(f"Browser suite skipped: {reason}")
+
+
+@dataclass
+class Stats:
+    """What the suite looked at, printed at the end of the run."""
+    pages: int = 0
+    screenshots: int = 0
+    axe_runs: int = 0
+    started: float = field(default_factory=time.monotonic)
+    # The last page's time: the servers live until the whole run ends, so the run's end would
+    # count the other tests too.
+    finished: float = field(default_factory=time.monotonic)
+
+    @property
+    def seconds(self) -> float:
+        return self.finished - self.started
+
+
+STATS = Stats()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if STATS.pages:
+        terminalreporter.write_line(
+            f"browser suite: {STATS.pages} pages checked, {STATS.axe_runs} axe runs, {STATS.screenshots} "
+            f"screenshots in {SCREENSHOTS.relative_to(ROOT)}/, {STATS.seconds:.1f} s"
+        )
+
+
+# --- the browser -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One Chromium for the whole run; each test opens its own context (cookies, viewport)."""
+    if not (os.path.isfile(CHROMIUM_PATH) and os.access(CHROMIUM_PATH, os.X_OK)):
+        _unavailable(f"no Chromium at {CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed (make installs it from requirements-dev.txt)")
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # only this run's pages, none left from an older one
+    STATS.started = time.monotonic()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+# --- the server ------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _server_environment(url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "RATELIMIT_", "REDIS_", "TEST_"))}
+    env.update(
+        DATABASE_URL=url,
+        SECRET_KEY=SERVER_SECRET_KEY,
+        ALLOW_DEMO_ACCOUNTS="0",
+        PAGE_SIZE=str(SERVER_PAGE_SIZE),
+        # Every journey sends views from the same address, faster than any resident would.
+        SUBMISSION_RATE_LIMIT="1000 per minute",
+        FLASK_APP="wsgi:app",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def _flask(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run(  # nosec B603 - fixed arguments, the virtualenv's own flask
+        [sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+
+
+def _own_postgresql_database() -> str:
+    """TEST_DATABASE_URL's server, database `<name>_browser` (made if missing), emptied."""
+    url = make_url(database_url(PG_URL))
+    name = f"{url.database}_browser"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    own = url.set(database=name)
+    engine = create_engine(own)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return own.render_as_string(hide_password=False)
+
+
+@dataclass
+class LiveServer:
+    url: str  # http://127.0.0.1:<port>
+    database_url: str
+    backend: str
+
+    def app(self):
+        """An app on the served database, for setting up data through the services."""
+        return make_app(database_url(self.database_url), SECRET_KEY=SERVER_SECRET_KEY, PAGE_SIZE=SERVER_PAGE_SIZE)
+
+
+def _wait_until_serving(process: subprocess.Popen, url: str, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url + "/", timeout=2) as response:  # nosec B310 - our own local server
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"gunicorn did not answer within {SERVER_START_SECONDS} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def live_server(request, chromium, tmp_path_factory, model_artifact):
+    backend = request.param
+    folder = tmp_path_factory.mktemp(f"served-{backend}")
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / 'feedback.db'}"
+    else:
+        if not PG_URL:
+            if REQUIRE_PG:
+                pytest.fail("TEST_REQUIRE_POSTGRESQL=1 but TEST_DATABASE_URL is not set")
+            pytest.skip("Browser suite on PostgreSQL skipped: TEST_DATABASE_URL is not set")
+        url = _own_postgresql_database()
+    env = _server_environment(url)
+    _flask(env, "db", "upgrade")
+    _flask(env, "catalogue", "load")
+    server = LiveServer(url="", database_url=url, backend=backend)
+    app = server.app()
+    with app.app_context():
+        _store_model(model_artifact)
+        db.engine.dispose()
+
+    port = _free_port()
+    server.url = f"http://127.0.0.1:{port}"
+    log = folder / "gunicorn.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(  # nosec B603 - fixed arguments, the virtualenv's own gunicorn
+            [str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
+             "--access-logfile", "-", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_serving(process, server.url, log)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def served_app(live_server):
+    """An application context on the served database, for set-up through the services."""
+    app = live_server.app()
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+# --- journeys --------------------------------------------------------------------------------
+
+class AxeViolations(AssertionError):
+    pass
+
+
+def _describe_violations(violations: list[dict]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"- {v['id']} ({v.get('impact')}): {v['help']}")
+        for node in v["nodes"][:10]:
+            lines.append(f"    at {' '.join(map(str, node['target']))}: {node.get('failureSummary', '').strip()}")
+    return "\n".join(lines)
+
+
+class Journey:
+    """One person's way through the site, in one language on one screen size.
+
+    `look(page, step)` is what every page gets: checked with axe, kept as a screenshot.
+    """
+
+    def __init__(self, context, name: str, lang: str, viewport: str, base_url: str):
+        self.context = context
+        self.name = name
+        self.lang = lang
+        self.viewport = viewport
+        self.base_url = base_url
+        self.steps = 0
+
+    def new_page(self):
+        return self.context.new_page()
+
+    def open(self, page, path: str, step: str):
+        response = page.goto(self.base_url + path)
+        assert response is not None and response.status == 200, (path, response and response.status)
+        self.look(page, step)
+        return page
+
+    def look(self, page, step: str) -> None:
+        page.wait_for_load_state("load")
+        STATS.pages += 1
+        self.steps += 1
+        folder = SCREENSHOTS / self.name
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{self.lang}-{self.viewport}-{self.steps:02d}-{step}.png"), full_page=True)
+        STATS.screenshots += 1
+        self.check_accessibility(page, step)
+        self.check_header(page, step)
+        STATS.finished = time.monotonic()
+
+    def check_accessibility(self, page, step: str) -> None:
+        # evaluate, not add_script_tag: the site's CSP refuses inline scripts, and rightly.
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.evaluate(_axe_source())
+        result = page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS,
+        )
+        STATS.axe_runs += 1
+        if result["violations"]:
+            raise AxeViolations(
+                f"axe found {len(result['violations'])} problem(s) on {page.url} "
+                f"({self.name}, {self.lang}, {self.viewport}, step {step}):\n{_describe_violations(result['violations'])}"
+            )
+
+    def check_header(self, page, step: str) -> None:
+        """The header takes at most two lines, and each of its links and buttons is a target of at
+        least 24×24 CSS pixels (WCAG 2.2, 2.5.8), on a phone as on a desktop."""
+        boxes = page.evaluate(
+            """() => [...document.querySelectorAll('.site-header a, .site-header button')]
+                 .filter(el => el.offsetParent !== null)
+                 .map(el => { const r = el.getBoundingClientRect();
+                              return {text: el.textContent.trim(), top: r.top, width: r.width, height: r.height}; })"""
+        )
+        small = [b for b in boxes if b["width"] < 24 or b["height"] < 24]
+        assert not small, f"header targets under 24×24 px on {step} ({self.viewport}): {small}"
+        rows: list[float] = []
+        for b in sorted(boxes, key=lambda b: b["top"]):
+            if not rows or b["top"] - rows[-1] > b["height"] / 2:
+                rows.append(b["top"])
+        assert len(rows) <= 2, f"the header takes {len(rows)} lines on {step} ({self.viewport}): {boxes}"
+
+
+_AXE_CACHE: list[str] = []
+
+
+def _axe_source() -> str:
+    if not _AXE_CACHE:
+        _AXE_CACHE.append(AXE_SOURCE_PATH.read_text(encoding="utf-8"))
+    return _AXE_CACHE[0]
+
+
+@pytest.fixture(params=list(LOCALES))
+def lang(request) -> str:
+    return request.param
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def viewport(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def journey_factory(chromium, live_server, lang, viewport):
+    """A fresh browser context (no cookies) in the test's language and screen size."""
+    contexts = []
+
+    def start(name: str) -> Journey:
+        context = chromium.new_context(
+            viewport=VIEWPORTS[viewport], locale=LOCALES[lang],
+            is_mobile=viewport == "phone", has_touch=viewport == "phone",
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return Journey(context, name, lang, viewport, live_server.url)
+
+    yield start
+    for context in contexts:
+        context.close()
+
+
+def pytest_sessionfinish(session):
+    if STATS.pages:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        (SCREENSHOTS / "summary.json").write_text(json.dumps({
+            "pages": STATS.pages, "screenshots": STATS.screenshots, "axe_runs": STATS.axe_runs,
+            "seconds": round(STATS.seconds, 1),
+        }, indent=2))

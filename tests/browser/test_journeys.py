@@ -1,0 +1,152 @@
+"""Journeys through the real site, in English and Traditional Chinese, on a desktop and a phone.
+
+Each test is one person's way through the pages; every page they see is checked with axe and
+kept as a screenshot (see conftest.Journey.look). Set-up that is not what a journey tests (a
+moderator publishing, a bureau answering) goes through the services, as the staff pages would.
+"""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from sqlalchemy import select
+
+from feedback_app.auth import services as accounts
+from feedback_app.bureau import services as bureau
+from feedback_app.catalogue import services as catalogue
+from feedback_app.extensions import db
+from feedback_app.intake import services as intake
+from feedback_app.models import Role, Status, Submission, Visibility
+from feedback_app.moderation import services as moderation
+
+from .. import factories
+
+SEARCHED_INITIATIVE = "franchised-bus-real-time-arrival"
+SEARCH_WORDS = {"en": "real-time arrival", "zh": "實時到站"}
+VIEW = {
+    "en": "Please show the bus arrival times on the stop displays as well as in the app, for older passengers.",
+    "zh": "希望巴士站的顯示屏也能顯示巴士到站時間，方便不用手機的長者乘客。",
+}
+# An HKID with its check digit and a Hong Kong mobile number: both must be masked once published.
+HKID, PHONE = "A123456(3)", "9123 4567"
+PERSONAL_VIEW = {
+    "en": f"My card {HKID} was charged twice on route 960. Please call me on {PHONE} about the refund.",
+    "zh": f"我的身份證 {HKID} 在960號巴士被重複收費，請致電 {PHONE} 聯絡我處理退款。",
+}
+READ_INITIATIVE = "smart-traffic-fund"
+PUBLIC_VIEWS = 4  # more than a page (the server shows 3 a page)
+ANSWERED = 2
+_emails = itertools.count(1)
+
+
+def _staff(role: Role, bureau_code: str | None = None):
+    return accounts.create_user(f"browser-{role.value}{next(_emails)}@example.org", factories.PASSWORD, role,
+                                bureau=bureau_code)
+
+
+def _publish(reference: str, moderator) -> None:
+    sub = moderation.find_by_reference(reference)
+    moderation.set_visibility(sub.id, visibility=Visibility.PUBLISHED, actor=moderator, version=sub.version)
+
+
+@pytest.fixture(scope="session")
+def published_with_answers(live_server):
+    """READ_INITIATIVE with views published and some answered by its lead bureau."""
+    app = live_server.app()
+    with app.app_context():
+        initiative = catalogue.get_initiative(READ_INITIATIVE)
+        moderator = _staff(Role.MODERATOR)
+        officer = _staff(Role.OFFICER, initiative.lead_bureau_code)
+        answers = []
+        for n in range(PUBLIC_VIEWS):
+            receipt = intake.submit(intake.NewSubmission(
+                body=f"View number {n + 1}: the fund should also support trials of electric minibuses on hilly routes.",
+                language="en", topic_area=initiative.area_code, initiative_id=initiative.id,
+            ))
+            sub = db.session.get(Submission, receipt.submission_id)
+            if sub.status != Status.ROUTED or sub.bureau_code != initiative.lead_bureau_code:
+                moderation.route(sub.id, area=initiative.area_code, bureau=initiative.lead_bureau_code,
+                                 actor=moderator, version=sub.version)
+            if n < ANSWERED:
+                answers.append(f"Answer {n + 1}: the fund has accepted applications for such trials since 2024.")
+                bureau.answer(officer, sub.id, answers[-1])
+            _publish(receipt.reference, moderator)
+        db.session.remove()
+        db.engine.dispose()
+    return answers
+
+
+@pytest.fixture
+def moderator_account(served_app):
+    return _staff(Role.MODERATOR)
+
+
+def test_resident_finds_an_initiative_sends_a_view_and_follows_it(journey_factory, lang, served_app, moderator_account):
+    journey = journey_factory("1-resident")
+    page = journey.open(journey.new_page(), "/initiatives", "initiatives")
+
+    page.fill("#q", SEARCH_WORDS[lang])
+    page.locator("form[role=search] button[type=submit]").click()
+    journey.look(page, "search-results")
+    page.locator(f"main a[href$='/initiatives/{SEARCHED_INITIATIVE}']").click()
+    journey.look(page, "initiative")
+    page.locator(f"a[href$='/initiatives/{SEARCHED_INITIATIVE}/views/new']").click()
+    journey.look(page, "form")
+
+    # Sent empty: the errors are listed, and focus moves to that list so a screen reader reads it.
+    page.locator("main form button[type=submit], main form input[type=submit]").click()
+    assert page.locator(".error-summary").is_visible()
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    journey.look(page, "form-errors")
+
+    page.fill("#body", VIEW[lang])
+    page.locator("main form input[type=submit]").click()
+    journey.look(page, "sent")
+    reference = page.locator(".reference").inner_text()
+    tracking_link = page.locator("#tracking-link").input_value()
+    assert tracking_link.startswith(journey.base_url + "/") and reference in tracking_link
+
+    tracking = journey.open(journey.new_page(), tracking_link.removeprefix(journey.base_url), "tracking")
+    assert reference in tracking.locator("h1").inner_text()
+    assert VIEW[lang] in tracking.locator("blockquote").inner_text()
+    tracking.close()
+
+    # A second view, with personal data in it: once a moderator publishes it, it shows masked.
+    journey.open(page, f"/initiatives/{SEARCHED_INITIATIVE}/views/new", "second-form")
+    page.fill("#body", PERSONAL_VIEW[lang])
+    page.locator("main form input[type=submit]").click()
+    journey.look(page, "sent-personal-data")
+    second_reference = page.locator(".reference").inner_text()
+    _publish(second_reference, moderator_account)
+
+    journey.open(page, f"/initiatives/{SEARCHED_INITIATIVE}", "published-redacted")
+    view = page.locator("article", has=page.locator(f"h3:has-text('{second_reference}')"))
+    text = view.locator("blockquote").inner_text()
+    assert "[HKID]" in text and "[PHONE]" in text
+    assert HKID not in page.content() and PHONE not in page.content()
+
+
+def test_public_reads_published_views_and_answers_page_by_page(journey_factory, lang, published_with_answers):
+    journey = journey_factory("5-public")
+    page = journey.open(journey.new_page(), "/", "home")
+    initiative_link = f"main a[href$='/initiatives/{READ_INITIATIVE}']"
+
+    page.locator("main a[href$='/areas/mobility']").first.click()
+    journey.look(page, "area")
+    if not page.locator(initiative_link).count():
+        page.fill("#q", {"en": "Smart Traffic Fund", "zh": "智慧交通基金"}[lang])
+        page.locator("form[role=search] button[type=submit]").click()
+        journey.look(page, "area-search")
+    page.locator(initiative_link).click()
+    journey.look(page, "initiative-views")
+
+    first_page = page.locator("li.view").all_inner_texts()
+    assert len(first_page) == 3
+    seen_answers = [a for a in published_with_answers if any(a in v for v in first_page)]
+
+    page.locator("nav.pager a[rel=next]").click()
+    journey.look(page, "initiative-views-page-2")
+    second_page = page.locator("li.view").all_inner_texts()
+    assert len(first_page) + len(second_page) == PUBLIC_VIEWS
+    seen_answers += [a for a in published_with_answers if any(a in v for v in second_page)]
+    assert sorted(seen_answers) == sorted(published_with_answers)
