@@ -228,3 +228,17 @@ def test_staff_pages_show_names_not_codes(app, browser, moderator):
     item = browser.client.get(f"/moderation/submissions/{sub.id}").get_data(as_text=True)
     assert "lead bureau: Transport and Logistics Bureau" in item
     assert general.reference in queue
+
+
+def test_history_shows_only_real_changes(app, browser, moderator):
+    sub = factories.submission()
+    assert (sub.status, sub.bureau_code) == (Status.ROUTED, "TLB")
+    browser.login(moderator.email)
+    # Confirming the route it already has: recorded, but nothing changed.
+    done = browser.submit_form(f"/moderation/submissions/{sub.id}",
+                               {"area": sub.area_code, "bureau": "TLB", "version": sub.version},
+                               action=f"/moderation/submissions/{sub.id}/route")
+    html = done.get_data(as_text=True)
+    assert "Route confirmed by a moderator" in html
+    assert "TLB → TLB" not in html and "Sent to bureau → Sent to bureau" not in html
+    assert "Bureau: — → TLB" in html  # the first routing did change it
