@@ -122,7 +122,7 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
-    SECRET_KEY = "test-secret-key"  # nosec B105 - the test suite's key only (see bandit.yaml)
+    SECRET_KEY = "test-secret-key"  # nosec B105
     SQLALCHEMY_DATABASE_URI = _env("TEST_SQLITE_URL", "sqlite://")
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"

@@ -34,16 +34,13 @@ def create_app(config: type | dict | None = None) -> Flask:
 def ensure_secret_key(app: Flask) -> None:
     """Single-node convenience: keep a generated key under instance/ when none is configured.
 
-    Where the key came from is recorded: a key from the environment marks a production
+    Whether the key came from the environment is recorded: that marks a production
     deployment (see safety.py).
     """
     configured = app.config.get("SECRET_KEY")
-    if configured:
-        from_environment = os.environ.get("SECRET_KEY")
-        app.config["SECRET_KEY_SOURCE"] = "environment" if configured == from_environment else "configuration"
-        return
-    app.config["SECRET_KEY"] = read_or_create_secret(Path(app.instance_path) / "secret_key")
-    app.config["SECRET_KEY_SOURCE"] = "generated"  # nosec B105 - where the key came from, not a key
+    app.config["SECRET_KEY_FROM_ENVIRONMENT"] = bool(configured) and configured == os.environ.get("SECRET_KEY")
+    if not configured:
+        app.config["SECRET_KEY"] = read_or_create_secret(Path(app.instance_path) / "secret_key")
 
 
 def check_production_safety(app: Flask) -> None:

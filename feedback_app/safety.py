@@ -27,7 +27,7 @@ class UnsafeForProduction(RuntimeError):
 
 
 def is_production(app: Flask) -> bool:
-    return app.config.get("SECRET_KEY_SOURCE") == "environment"
+    return bool(app.config.get("SECRET_KEY_FROM_ENVIRONMENT"))
 
 
 def _serving() -> bool:

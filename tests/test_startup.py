@@ -53,21 +53,21 @@ def test_production_refuses_to_start_while_a_demo_account_is_active(app, demo_ad
 
 def test_production_starts_once_the_demo_account_is_deactivated(app, demo_admin, production_env):
     accounts.set_active(accounts.find_by_email(demo_admin).id, False)
-    assert production_app(app).config["SECRET_KEY_SOURCE"] == "environment"
+    assert production_app(app).config["SECRET_KEY_FROM_ENVIRONMENT"] is True
 
 
 def test_a_generated_key_is_not_production_and_starts_with_demo_accounts(app, demo_admin, tmp_path, monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setattr(feedback_app, "INSTANCE_DIR", tmp_path / "instance")
     local = make_app(app.config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY=None)
-    assert local.config["SECRET_KEY_SOURCE"] == "generated"
+    assert local.config["SECRET_KEY_FROM_ENVIRONMENT"] is False
     with local.app_context():
         db.engine.dispose()
 
 
 def test_a_key_given_in_code_is_not_production(app, demo_admin):
     # The test configuration sets a key but not in the environment: tests are not production.
-    assert make_app(app.config["SQLALCHEMY_DATABASE_URI"]).config["SECRET_KEY_SOURCE"] == "configuration"
+    assert make_app(app.config["SQLALCHEMY_DATABASE_URI"]).config["SECRET_KEY_FROM_ENVIRONMENT"] is False
 
 
 def test_the_fix_it_asks_for_works_from_the_command_line(app, demo_admin, production_env):

@@ -271,3 +271,24 @@ def test_wrong_passwords_to_turn_it_off_are_throttled(app, resident):
                                    action="/account/two-factor/disable")
     assert response.status_code == 429
     assert _user(resident.id).totp_secret is not None
+
+
+def test_the_qr_code_drawn_is_exactly_the_code_for_the_key():
+    """The path the page draws covers the dark modules of segno's matrix and nothing else."""
+    import re as _re
+
+    import segno
+
+    from feedback_app.auth import two_factor
+
+    uri = two_factor.provisioning_uri(two_factor.new_secret(), "chan@example.org")
+    qr = two_factor.qr_code(uri)
+    matrix = segno.make(uri, error="m").matrix
+    assert qr.size == len(matrix) + 2 * two_factor.QR_BORDER
+    assert _re.fullmatch(r"(M\d+ \d+h\d+v1h-\d+z)+", qr.path)  # numbers only: nothing to escape
+    drawn = set()
+    for x, y, n in _re.findall(r"M(\d+) (\d+)h(\d+)", qr.path):
+        drawn |= {(int(x) + i - two_factor.QR_BORDER, int(y) - two_factor.QR_BORDER) for i in range(int(n))}
+    dark = {(x, y) for y, row in enumerate(matrix) for x, bit in enumerate(row) if bit}
+    assert drawn == dark
+    assert "chan@example.org" not in qr.path
