@@ -1,8 +1,25 @@
 """Filters and globals every template can use."""
-from flask import Flask
+from flask import Flask, g
 
 from . import i18n
+from .catalogue import services as catalogue
 from .redaction import redact
+
+
+def _names(kind: str) -> dict[str, str]:
+    """Localised names of every smart area or bureau by code, read once per request."""
+    cache = g.setdefault("reference_names", {})
+    if kind not in cache:
+        rows = catalogue.list_areas() if kind == "area" else catalogue.list_bureaus()
+        cache[kind] = {row.code: i18n.localized(row, "name") for row in rows}
+    return cache[kind]
+
+
+def reference_name(kind: str, code: str | None) -> str | None:
+    """A smart area's or bureau's name for staff pages, which never show raw codes."""
+    if code is None:
+        return None
+    return _names(kind).get(code, code)
 
 
 def register(app: Flask) -> None:
@@ -21,4 +38,5 @@ def register(app: Flask) -> None:
         SYSTEM_REASON_LABELS=i18n.SYSTEM_REASON_LABELS,
         current_locale=i18n.current_locale,
         html_lang=i18n.html_lang,
+        reference_name=reference_name,
     )

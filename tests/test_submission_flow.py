@@ -86,7 +86,7 @@ def test_whole_life_submit_moderate_answer_publish(app, browser, moderator, offi
     assert "The view has been routed." in done.get_data(as_text=True)
     # The history reads as what changed, in words: before → after.
     assert "Status: Waiting for review → Sent to bureau" in done.get_data(as_text=True)
-    assert "Bureau: — → TLB" in done.get_data(as_text=True)
+    assert "Bureau: — → Transport and Logistics Bureau" in done.get_data(as_text=True)
     db.session.expire_all()
     sub = db.session.get(Submission, sub.id)
     browser.submit_form(
@@ -240,5 +240,5 @@ def test_history_shows_only_real_changes(app, browser, moderator):
                                action=f"/moderation/submissions/{sub.id}/route")
     html = done.get_data(as_text=True)
     assert "Route confirmed by a moderator" in html
-    assert "TLB → TLB" not in html and "Sent to bureau → Sent to bureau" not in html
-    assert "Bureau: — → TLB" in html  # the first routing did change it
+    assert "Transport and Logistics Bureau → Transport and Logistics Bureau" not in html and "Sent to bureau → Sent to bureau" not in html
+    assert "Bureau: — → Transport and Logistics Bureau" in html  # the first routing did change it

@@ -11,7 +11,6 @@ from ..auth import services as accounts
 from ..auth.login import role_required
 from ..catalogue import services as catalogue
 from ..demo_accounts import is_demo_email
-from ..i18n import localized
 from ..models import Role
 from ..pagination import parse_after
 from . import bp, forms, services
@@ -98,8 +97,7 @@ def _render_account(user, *, status=200, **given):
     return render_template(
         "admin/account.html", user=user, history=services.account_history(user),
         two_factor_on=services.two_factor_on(user), is_demo=is_demo_email(user.email),
-        is_self=user.id == current_user.id,
-        bureau_names={b.code: localized(b, "name") for b in catalogue.list_bureaus()}, **page_forms,
+        is_self=user.id == current_user.id, **page_forms,
     ), status
 
 

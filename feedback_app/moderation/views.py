@@ -32,12 +32,9 @@ def queue():
         visibility=request.args.get("visibility") or None,
     )
     page = services.queue(filters, after=parse_after(request.args.get("after")), size=current_app.config["PAGE_SIZE"])
-    areas, bureaus = catalogue.list_areas(), catalogue.list_bureaus()
     return render_template(
-        "moderation/queue.html", page=page, filters=filters, areas=areas, bureaus=bureaus,
-        # Names, not codes, in every row, without a query per row.
-        area_names={a.code: localized(a, "name") for a in areas},
-        bureau_names={b.code: localized(b, "name") for b in bureaus},
+        "moderation/queue.html", page=page, filters=filters,
+        areas=catalogue.list_areas(), bureaus=catalogue.list_bureaus(),
     )
 
 
@@ -68,8 +65,6 @@ def _render_item(sub, *, route_form=None, reject_form=None, visibility_form=None
     return render_template(
         "moderation/item.html", sub=sub, history=intake.history(sub),
         route_form=route_form, reject_form=reject_form, visibility_form=visibility_form,
-        area_names={c.value: c.label for c in route_form.area.choices},
-        bureau_names={c.value: c.label for c in route_form.bureau.choices},
     ), status
 
 
