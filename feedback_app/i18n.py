@@ -108,18 +108,25 @@ def html_lang(locale: str | None = None) -> str:
     return HTML_LANG.get(locale, "en")
 
 
-@lru_cache(maxsize=1)
-def _to_simplified():
-    import opencc  # its dictionaries load once, on the first Simplified page
+@lru_cache(maxsize=2)
+def _converter(config: str):
+    import opencc  # its dictionaries load once, on the first page that needs them
 
-    return opencc.OpenCC("hk2s").convert
+    return opencc.OpenCC(config).convert
+
+
+@lru_cache(maxsize=1024)
+def to_traditional(text: str) -> str:
+    """Simplified characters as Hong Kong writes them, so a search typed in Simplified finds the
+    Traditional reference data."""
+    return _converter("s2hk")(text)
 
 
 @lru_cache(maxsize=4096)
 def to_simplified(text: str) -> str:
     """Reference data is kept in English and Traditional Chinese; Simplified is converted from
     it (Hong Kong variants to Simplified), so the three can never disagree."""
-    return _to_simplified()(text)
+    return _converter("hk2s")(text)
 
 
 def localized(obj, field: str) -> str:

@@ -51,6 +51,13 @@ def test_initiative_search_and_filters(client):
     assert client.get("/bureaus").status_code == 200
 
 
+def test_a_search_typed_in_simplified_chinese_finds_the_traditional_catalogue(client):
+    traditional = {i.code for i in catalogue.search_initiatives(text="實時到站").items}
+    simplified = {i.code for i in catalogue.search_initiatives(text="实时到站").items}
+    assert "franchised-bus-real-time-arrival" in traditional
+    assert simplified == traditional
+
+
 def test_the_site_has_an_icon(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 200

@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 
 from ..database import write_transaction
 from ..extensions import db
+from ..i18n import to_traditional
 from ..models import Bureau, Initiative, SmartArea
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -136,12 +137,16 @@ def search_initiatives(
         stmt = stmt.where(Initiative.lead_bureau_code == bureau)
     if text and text.strip():
         pattern = f"%{text.strip().lower()}%"
+        # Chinese is stored in Traditional characters; a query typed in Simplified is matched too.
+        chinese = f"%{to_traditional(text.strip())}%"
         stmt = stmt.where(
             or_(
                 func.lower(Initiative.title_en).like(pattern),
                 func.lower(Initiative.summary_en).like(pattern),
                 Initiative.title_zh.like(pattern),
                 Initiative.summary_zh.like(pattern),
+                Initiative.title_zh.like(chinese),
+                Initiative.summary_zh.like(chinese),
             )
         )
     total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()

@@ -7,7 +7,7 @@ per backend: SQLite always, PostgreSQL when TEST_DATABASE_URL is set, in a datab
 (`<name>_browser`) because the other tests wipe TEST_DATABASE_URL's database while this server runs.
 
 Every page a journey visits is checked with axe-core (WCAG 2.0/2.1/2.2 A and AA rules, zero
-violations of any impact) and kept as a screenshot under build/screenshots/<journey>/.
+violations of any impact) and kept as a screenshot under build/screenshots/<backend>/<journey>/.
 
 Never `playwright install`: it downloads a browser build, which these machines cannot. Debian's
 Chromium is used (CHROMIUM_PATH, default /usr/bin/chromium); without it the folder is skipped,
@@ -35,7 +35,9 @@ from sqlalchemy.engine import make_url
 from config import database_url
 from feedback_app.extensions import db
 
-from ..conftest import PG_URL, REQUIRE_PG, _store_model, make_app
+from feedback_app.auth import services as accounts
+
+from ..conftest import PG_URL, REQUIRE_PG, _store_model, make_app, totp_code
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -48,7 +50,7 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 # Accept-Language as a browser set to each language sends it; the app picks its language from it.
-LOCALES = {"en": "en-GB", "zh": "zh-HK"}
+LOCALES = {"en": "en-GB", "zh_Hant": "zh-HK", "zh_Hans": "zh-CN"}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 SERVER_SECRET_KEY = "browser-suite-secret-key"  # nosec B105 - the test server's key only
 SERVER_START_SECONDS = 60
@@ -256,28 +258,93 @@ class Journey:
     `look(page, step)` is what every page gets: checked with axe, kept as a screenshot.
     """
 
-    def __init__(self, context, name: str, lang: str, viewport: str, base_url: str):
+    def __init__(self, context, name: str, lang: str, viewport: str, base_url: str, backend: str):
         self.context = context
         self.name = name
         self.lang = lang
         self.viewport = viewport
         self.base_url = base_url
+        self.backend = backend
         self.steps = 0
 
     def new_page(self):
         return self.context.new_page()
 
-    def open(self, page, path: str, step: str):
+    def open(self, page, path: str, step: str, *, status: int = 200):
         response = page.goto(self.base_url + path)
-        assert response is not None and response.status == 200, (path, response and response.status)
+        assert response is not None and response.status == status, (path, response and response.status)
         self.look(page, step)
         return page
+
+    def tab_to(self, page, selector: str, *, limit: int = 120) -> None:
+        """Press Tab until the element matching `selector` has the focus, as a keyboard user
+        would; every stop on the way must show where the focus is."""
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            focused = page.evaluate(
+                """selector => { const el = document.activeElement;
+                     if (!el || el === document.body) return {matches: false, visible: true};
+                     const style = getComputedStyle(el);
+                     const visible = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2)
+                                     || style.boxShadow !== 'none';
+                     return {matches: el.matches(selector), visible, what: el.outerHTML.slice(0, 120)}; }""",
+                selector,
+            )
+            assert focused["visible"], f"no visible focus on {focused.get('what')} ({self.viewport})"
+            if focused["matches"]:
+                return
+        raise AssertionError(f"{selector} cannot be reached with the Tab key on {page.url}")
+
+    def sign_in(self, page, email: str, password: str, *, keyboard: bool = False, step: str = "sign-in") -> None:
+        """Sign in as a member of staff: password, then the authenticator's code (enrolling the
+        authenticator first if this account has none, as staff must). With `keyboard`, only keys."""
+        self.open(page, "/account/login", step)
+
+        def fill(selector: str, value: str) -> None:
+            if keyboard:
+                self.tab_to(page, selector)
+                page.keyboard.type(value)
+            else:
+                page.fill(selector, value)
+
+        def send() -> None:
+            with page.expect_navigation():
+                if keyboard:
+                    page.keyboard.press("Enter")
+                else:
+                    page.locator("main form [type=submit]").first.click()
+
+        fill("#email", email)
+        fill("#password", password)
+        send()
+        refused = page.locator(".error-summary, .flash-error")
+        assert not refused.count(), f"sign-in refused: {refused.first.inner_text()}"
+        if page.url.split("?")[0].endswith("/account/two-factor/setup"):
+            self.look(page, f"{step}-enrol")
+            secret = page.locator("#two-factor-secret").inner_text().replace(" ", "")
+            fill("#code", totp_code(secret))
+            send()
+            self.look(page, f"{step}-recovery-codes")
+            with page.expect_navigation():
+                if keyboard:
+                    self.tab_to(page, "#two-factor-continue")
+                    page.keyboard.press("Enter")
+                else:
+                    page.locator("#two-factor-continue").click()
+        else:
+            assert page.url.split("?")[0].endswith("/account/login/code"), page.url
+            self.look(page, f"{step}-code")
+            db.session.commit()  # a new transaction sees the account as the server left it
+            user = accounts.find_by_email(email)
+            fill("#code", totp_code(user.totp_secret, after_step=user.totp_last_step))
+            send()
+        assert "/account/" not in page.url, f"still signing in at {page.url}"
 
     def look(self, page, step: str) -> None:
         page.wait_for_load_state("load")
         STATS.pages += 1
         self.steps += 1
-        folder = SCREENSHOTS / self.name
+        folder = SCREENSHOTS / self.backend / self.name
         folder.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(folder / f"{self.lang}-{self.viewport}-{self.steps:02d}-{step}.png"), full_page=True)
         STATS.screenshots += 1
@@ -303,8 +370,8 @@ class Journey:
         """The header takes at most two lines, and each of its links and buttons is a target of at
         least 24×24 CSS pixels (WCAG 2.2, 2.5.8), on a phone as on a desktop."""
         boxes = page.evaluate(
-            """() => [...document.querySelectorAll('.site-header a, .site-header button')]
-                 .filter(el => el.offsetParent !== null)
+            """() => [...document.querySelectorAll('.site-header a, .site-header button, .site-header summary')]
+                 .filter(el => el.checkVisibility())  // not what a closed menu holds
                  .map(el => { const r = el.getBoundingClientRect();
                               return {text: el.textContent.trim(), top: r.top, width: r.width, height: r.height}; })"""
         )
@@ -324,6 +391,23 @@ def _axe_source() -> str:
     if not _AXE_CACHE:
         _AXE_CACHE.append(AXE_SOURCE_PATH.read_text(encoding="utf-8"))
     return _AXE_CACHE[0]
+
+
+# Every journey runs in every language on both screens against SQLite. Against PostgreSQL (the
+# same pages with another database under them) it runs in two cells of that grid, which between
+# them cover both screens and both scripts' layouts, keeping the suite's time in bounds.
+POSTGRESQL_GRID = {("en", "desktop"), ("zh_Hant", "phone")}
+
+
+def pytest_collection_modifyitems(config, items):
+    deselected = []
+    for item in list(items):
+        params = item.callspec.params if hasattr(item, "callspec") else {}
+        if params.get("live_server") == "postgresql" and (params.get("lang"), params.get("viewport")) not in POSTGRESQL_GRID:
+            deselected.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item not in deselected]
 
 
 @pytest.fixture(params=list(LOCALES))
@@ -346,9 +430,11 @@ def journey_factory(chromium, live_server, lang, viewport):
             viewport=VIEWPORTS[viewport], locale=LOCALES[lang],
             is_mobile=viewport == "phone", has_touch=viewport == "phone",
         )
+        # The copy button writes the tracking link to the clipboard; the journey reads it back.
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
         context.set_default_timeout(15_000)
         contexts.append(context)
-        return Journey(context, name, lang, viewport, live_server.url)
+        return Journey(context, name, lang, viewport, live_server.url, live_server.backend)
 
     yield start
     for context in contexts:

@@ -1,4 +1,5 @@
-"""Journeys through the real site, in English and Traditional Chinese, on a desktop and a phone.
+"""Journeys through the real site, in English, Traditional and Simplified Chinese, on a desktop
+and a phone.
 
 Each test is one person's way through the pages; every page they see is checked with axe and
 kept as a screenshot (see conftest.Journey.look). Set-up that is not what a journey tests (a
@@ -6,47 +7,32 @@ moderator publishing, a bureau answering) goes through the services, as the staf
 """
 from __future__ import annotations
 
-import itertools
-
 import pytest
-from sqlalchemy import select
 
-from feedback_app.auth import services as accounts
 from feedback_app.bureau import services as bureau
 from feedback_app.catalogue import services as catalogue
 from feedback_app.extensions import db
-from feedback_app.intake import services as intake
-from feedback_app.models import Role, Status, Submission, Visibility
-from feedback_app.moderation import services as moderation
+from feedback_app.models import Role
 
-from .. import factories
+from .people import publish, routed_to, send_view, staff
 
 SEARCHED_INITIATIVE = "franchised-bus-real-time-arrival"
-SEARCH_WORDS = {"en": "real-time arrival", "zh": "實時到站"}
+SEARCH_WORDS = {"en": "real-time arrival", "zh_Hant": "實時到站", "zh_Hans": "实时到站"}
 VIEW = {
     "en": "Please show the bus arrival times on the stop displays as well as in the app, for older passengers.",
-    "zh": "希望巴士站的顯示屏也能顯示巴士到站時間，方便不用手機的長者乘客。",
+    "zh_Hant": "希望巴士站的顯示屏也能顯示巴士到站時間，方便不用手機的長者乘客。",
+    "zh_Hans": "希望巴士站的显示屏也能显示巴士到站时间，方便不用手机的长者乘客。",
 }
 # An HKID with its check digit and a Hong Kong mobile number: both must be masked once published.
 HKID, PHONE = "A123456(3)", "9123 4567"
 PERSONAL_VIEW = {
     "en": f"My card {HKID} was charged twice on route 960. Please call me on {PHONE} about the refund.",
-    "zh": f"我的身份證 {HKID} 在960號巴士被重複收費，請致電 {PHONE} 聯絡我處理退款。",
+    "zh_Hant": f"我的身份證 {HKID} 在960號巴士被重複收費，請致電 {PHONE} 聯絡我處理退款。",
+    "zh_Hans": f"我的身份证 {HKID} 在960号巴士被重复收费，请致电 {PHONE} 联络我处理退款。",
 }
 READ_INITIATIVE = "smart-traffic-fund"
 PUBLIC_VIEWS = 4  # more than a page (the server shows 3 a page)
 ANSWERED = 2
-_emails = itertools.count(1)
-
-
-def _staff(role: Role, bureau_code: str | None = None):
-    return accounts.create_user(f"browser-{role.value}{next(_emails)}@example.org", factories.PASSWORD, role,
-                                bureau=bureau_code)
-
-
-def _publish(reference: str, moderator) -> None:
-    sub = moderation.find_by_reference(reference)
-    moderation.set_visibility(sub.id, visibility=Visibility.PUBLISHED, actor=moderator, version=sub.version)
 
 
 @pytest.fixture(scope="session")
@@ -55,22 +41,19 @@ def published_with_answers(live_server):
     app = live_server.app()
     with app.app_context():
         initiative = catalogue.get_initiative(READ_INITIATIVE)
-        moderator = _staff(Role.MODERATOR)
-        officer = _staff(Role.OFFICER, initiative.lead_bureau_code)
+        moderator = staff(Role.MODERATOR)
+        officer = staff(Role.OFFICER, initiative.lead_bureau_code)
         answers = []
         for n in range(PUBLIC_VIEWS):
-            receipt = intake.submit(intake.NewSubmission(
-                body=f"View number {n + 1}: the fund should also support trials of electric minibuses on hilly routes.",
-                language="en", topic_area=initiative.area_code, initiative_id=initiative.id,
-            ))
-            sub = db.session.get(Submission, receipt.submission_id)
-            if sub.status != Status.ROUTED or sub.bureau_code != initiative.lead_bureau_code:
-                moderation.route(sub.id, area=initiative.area_code, bureau=initiative.lead_bureau_code,
-                                 actor=moderator, version=sub.version)
+            sub = send_view(
+                f"View number {n + 1}: the fund should also support trials of electric minibuses on hilly routes.",
+                initiative,
+            )
+            sub = routed_to(sub, initiative.lead_bureau_code, moderator)
             if n < ANSWERED:
-                answers.append(f"Answer {n + 1}: the fund has accepted applications for such trials since 2024.")
+                answers.append(f"Answer {n + 1}: thank you for the suggestion; the bureau will consider it.")
                 bureau.answer(officer, sub.id, answers[-1])
-            _publish(receipt.reference, moderator)
+            publish(sub.reference, moderator)
         db.session.remove()
         db.engine.dispose()
     return answers
@@ -78,7 +61,7 @@ def published_with_answers(live_server):
 
 @pytest.fixture
 def moderator_account(served_app):
-    return _staff(Role.MODERATOR)
+    return staff(Role.MODERATOR)
 
 
 def test_resident_finds_an_initiative_sends_a_view_and_follows_it(journey_factory, lang, served_app, moderator_account):
@@ -105,8 +88,15 @@ def test_resident_finds_an_initiative_sends_a_view_and_follows_it(journey_factor
     reference = page.locator(".reference").inner_text()
     tracking_link = page.locator("#tracking-link").input_value()
     assert tracking_link.startswith(journey.base_url + "/") and reference in tracking_link
+    # The reference is one line on every screen, and the copy button puts the link on the clipboard.
+    assert page.locator(".reference").evaluate("el => el.getClientRects().length") == 1
+    page.locator("button[data-copy=tracking-link]").click()
+    page.locator(".copy-status:not(:empty)").wait_for()
+    journey.look(page, "link-copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == tracking_link
 
-    tracking = journey.open(journey.new_page(), tracking_link.removeprefix(journey.base_url), "tracking")
+    tracking = journey.open(journey.new_page(), copied.removeprefix(journey.base_url), "tracking")
     assert reference in tracking.locator("h1").inner_text()
     assert VIEW[lang] in tracking.locator("blockquote").inner_text()
     tracking.close()
@@ -117,7 +107,7 @@ def test_resident_finds_an_initiative_sends_a_view_and_follows_it(journey_factor
     page.locator("main form input[type=submit]").click()
     journey.look(page, "sent-personal-data")
     second_reference = page.locator(".reference").inner_text()
-    _publish(second_reference, moderator_account)
+    publish(second_reference, moderator_account)
 
     journey.open(page, f"/initiatives/{SEARCHED_INITIATIVE}", "published-redacted")
     view = page.locator("article", has=page.locator(f"h3:has-text('{second_reference}')"))
@@ -134,7 +124,7 @@ def test_public_reads_published_views_and_answers_page_by_page(journey_factory, 
     page.locator("main a[href$='/areas/mobility']").first.click()
     journey.look(page, "area")
     if not page.locator(initiative_link).count():
-        page.fill("#q", {"en": "Smart Traffic Fund", "zh": "智慧交通基金"}[lang])
+        page.fill("#q", {"en": "Smart Traffic Fund", "zh_Hant": "智慧交通基金", "zh_Hans": "智慧交通基金"}[lang])
         page.locator("form[role=search] button[type=submit]").click()
         journey.look(page, "area-search")
     page.locator(initiative_link).click()

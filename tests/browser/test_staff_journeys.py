@@ -1,0 +1,246 @@
+"""Staff journeys through the real site: a moderator with the keyboard only, a bureau officer, an
+administrator — in English, Traditional and Simplified Chinese, on a desktop and a phone.
+
+Staff sign in with two steps, as they must: a new account enrols an authenticator on the way
+(conftest.Journey.sign_in reads the key from the page, as an authenticator app scans it).
+"""
+from __future__ import annotations
+
+import pyotp
+import pytest
+from sqlalchemy import update
+
+from feedback_app.auth import two_factor
+from feedback_app.catalogue import services as catalogue
+from feedback_app.extensions import db
+from feedback_app.models import Role, Status, Submission, User, Visibility
+
+from .people import PASSWORD, awaiting_review, routed_to, send_view, staff
+
+INITIATIVE = "franchised-bus-real-time-arrival"
+OTHER_BUREAU = "HHB"  # the Health Bureau (HB is Housing)
+
+
+def _status(sub_id: int) -> Submission:
+    """The view as the server left it (a new transaction: the old one would see an old snapshot)."""
+    db.session.commit()
+    return db.session.get(Submission, sub_id)
+
+
+@pytest.fixture
+def review_queue(served_app):
+    """Three views waiting for a moderator, and two moderators to meet over the third."""
+    initiative = catalogue.get_initiative(INITIATIVE)
+    views = [
+        awaiting_review(send_view(body, initiative)) for body in (
+            "The real-time arrival board at my stop shows buses that never come. Please check the data feed.",
+            "BUY CHEAP WATCHES NOW!!! best prices, visit our shop today",
+            "The arrival times in the app are often five minutes late on the Island routes.",
+        )
+    ]
+    return {
+        "route": views[0], "reject": views[1], "conflict": views[2],
+        "moderator": staff(Role.MODERATOR), "other_moderator": staff(Role.MODERATOR),
+    }
+
+
+def _open_by_reference(journey, page, reference: str, step: str) -> None:
+    """The queue's find-by-reference box, with keys only."""
+    journey.tab_to(page, "#reference")
+    page.keyboard.type(reference)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert reference in page.locator("h1").inner_text()
+    journey.look(page, step)
+
+
+def _press(journey, page, selector: str, step: str) -> None:
+    journey.tab_to(page, selector)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    journey.look(page, step)
+
+
+def test_moderator_works_through_the_queue_with_the_keyboard_only(journey_factory, review_queue):
+    journey = journey_factory("2-moderator")
+    page = journey.new_page()
+    journey.sign_in(page, review_queue["moderator"].email, PASSWORD, keyboard=True)
+    assert page.url.endswith("/moderation/queue")
+    journey.look(page, "queue")
+
+    # Route the first view to another bureau than the classifier guessed, then publish it.
+    routed = review_queue["route"]
+    _open_by_reference(journey, page, routed.reference, "item-to-route")
+    journey.tab_to(page, "#bureau")
+    before = page.locator("#bureau").input_value()
+    page.keyboard.press("ArrowDown" if before != "TLB" else "ArrowUp")
+    chosen = page.locator("#bureau").input_value()
+    assert chosen != before
+    _press(journey, page, "form[action$='/route'] [type=submit]", "routed")
+    assert page.locator(".flash-success").count() == 1
+    assert _status(routed.id).bureau_code == chosen and _status(routed.id).status == Status.ROUTED
+    _press(journey, page, "form[action$='/visibility'] [type=submit]", "published")
+    assert page.locator(".flash-success").count() == 1
+    assert _status(routed.id).visibility == Visibility.PUBLISHED
+
+    # Reject the advertisement as spam, with a note.
+    _press(journey, page, "nav.breadcrumb a", "back-to-queue")
+    _open_by_reference(journey, page, review_queue["reject"].reference, "item-to-reject")
+    journey.tab_to(page, "#reason")
+    assert page.locator("#reason").input_value() == "spam"
+    journey.tab_to(page, "#note")
+    page.keyboard.type("Advertisement.")
+    _press(journey, page, "form[action$='/reject'] [type=submit]", "rejected")
+    assert page.locator(".flash-success").count() == 1
+    rejected = _status(review_queue["reject"].id)
+    assert rejected.status == Status.REJECTED and rejected.rejection_reason == "spam"
+
+    # Two moderators open the same view; the other one decides first.
+    contested = review_queue["conflict"]
+    _press(journey, page, "nav.breadcrumb a", "back-to-queue-again")
+    _open_by_reference(journey, page, contested.reference, "item-contested")
+
+    other = journey_factory("2-moderator-second")
+    other_page = other.new_page()
+    other.sign_in(other_page, review_queue["other_moderator"].email, PASSWORD)
+    other.open(other_page, f"/moderation/submissions/{contested.id}", "item-contested")
+    other_page.locator("form[action$='/route'] [type=submit]").click()
+    other.look(other_page, "routed-first")
+    assert _status(contested.id).status == Status.ROUTED
+
+    # The first moderator's decision is refused, with a message that says why; nothing is overwritten.
+    _press(journey, page, "form[action$='/reject'] [type=submit]", "stale-conflict")
+    assert page.locator(".flash-warning").count() == 1
+    assert _status(contested.id).status == Status.ROUTED
+
+
+@pytest.fixture
+def bureau_inbox(served_app):
+    """An officer of the initiative's lead bureau, two views routed there, one routed elsewhere."""
+    initiative = catalogue.get_initiative(INITIATIVE)
+    moderator = staff(Role.MODERATOR)
+    officer = staff(Role.OFFICER, initiative.lead_bureau_code)
+    return {
+        "officer": officer,
+        "to_answer": routed_to(send_view(
+            "Could the arrival boards also show when a bus is full, so we can wait for the next one?", initiative,
+        ), initiative.lead_bureau_code, moderator),
+        "not_ours": routed_to(send_view(
+            "The clinic next to the bus terminus has no queue information online; this is not about buses.",
+            initiative,
+        ), initiative.lead_bureau_code, moderator),
+        "elsewhere": routed_to(send_view(
+            "Please publish the waiting times of general out-patient clinics on the same app.", initiative,
+        ), OTHER_BUREAU, moderator),
+    }
+
+
+def test_officer_answers_sends_one_back_and_cannot_reach_another_bureau(journey_factory, bureau_inbox, lang):
+    journey = journey_factory("3-officer")
+    page = journey.new_page()
+    journey.sign_in(page, bureau_inbox["officer"].email, PASSWORD)
+    assert page.url.endswith("/bureau/")
+    journey.look(page, "inbox")
+    assert bureau_inbox["to_answer"].reference in page.locator("main").inner_text() or page.locator(
+        "nav.pager a[rel=next]").count()
+
+    def find(reference: str, step: str) -> None:
+        if not page.locator("#reference").count():
+            page.locator("header a[href$='/bureau/']").click()
+            journey.look(page, f"inbox-before-{step}")
+        page.fill("#reference", reference)
+        page.locator("form.find-reference [type=submit]").click()
+        journey.look(page, step)
+
+    # An answer of spaces and one letter is refused, and what was typed stays.
+    find(bureau_inbox["to_answer"].reference, "item")
+    page.fill("#body", "         a")
+    page.locator("form[action$='/answer'] [type=submit]").click()
+    journey.look(page, "answer-too-short")
+    assert page.locator(".error-summary").is_visible()
+    assert page.locator("#body").input_value().strip() == "a"
+    answer = {
+        "en": "Thank you. We will ask the operators whether the boards can show how full a bus is.",
+        "zh_Hant": "謝謝你的意見。我們會與營辦商研究顯示屏能否顯示巴士的載客情況。",
+        "zh_Hans": "谢谢你的意见。我们会与营办商研究显示屏能否显示巴士的载客情况。",
+    }[lang]
+    page.fill("#body", answer)
+    page.locator("form[action$='/answer'] [type=submit]").click()
+    journey.look(page, "answered")
+    assert page.locator(".flash-success").count() == 1
+    assert _status(bureau_inbox["to_answer"].id).status == Status.ANSWERED
+
+    # A view for another bureau goes back to the moderators, with the reason.
+    find(bureau_inbox["not_ours"].reference, "item-not-ours")
+    page.fill("#reason", "This is about clinics, for the Health Bureau.")
+    page.locator("form[action$='/send-back'] [type=submit]").click()
+    journey.look(page, "sent-back")
+    assert page.locator(".flash-success").count() == 1
+    assert _status(bureau_inbox["not_ours"].id).status == Status.NEEDS_REVIEW
+
+    # Another bureau's view: not by its address, not by its reference.
+    journey.open(page, f"/bureau/submissions/{bureau_inbox['elsewhere'].id}", "other-bureau-by-address", status=404)
+    find(bureau_inbox["elsewhere"].reference, "other-bureau-by-reference")
+    assert page.locator(".flash-error").count() == 1
+    assert bureau_inbox["elsewhere"].body not in page.content()
+
+
+@pytest.fixture
+def administrator(served_app):
+    """An administrator who enrolled an authenticator some time ago (no code used recently)."""
+    admin = staff(Role.ADMIN)
+    secret = pyotp.random_base32()
+    assert two_factor.enable(admin.id, secret, pyotp.TOTP(secret).now())
+    db.session.execute(update(User).where(User.id == admin.id).values(totp_last_step=None))
+    db.session.commit()
+    return admin
+
+
+def test_admin_signs_in_with_two_steps_and_manages_an_account(journey_factory, administrator, lang, viewport):
+    journey = journey_factory("4-admin")
+    page = journey.new_page()
+    journey.sign_in(page, administrator.email, PASSWORD)
+
+    page.locator("header a[href$='/admin/users']").click()
+    journey.look(page, "accounts")
+    page.locator("main a[href$='/admin/users/new']").click()
+    journey.look(page, "new-account")
+
+    # A new bureau officer, with a password generated and shown once.
+    email = f"new-officer-{lang}-{viewport}@example.org".lower().replace("_", "-")
+    page.fill("#email", email)
+    page.fill("#display_name", "Chan Tai Man")
+    page.select_option("#role", "officer")
+    page.select_option("#bureau", "TLB")
+    page.check("#generate_password")
+    page.locator("main form [type=submit]").click()
+    journey.look(page, "password-shown")
+    assert len(page.locator("#generated-password").inner_text().strip()) >= 12
+
+    page.locator("main a[href*='/admin/users/']").click()
+    journey.look(page, "account")
+    page.select_option("#role", "moderator")
+    page.locator("form[action$='/role'] [type=submit]").click()
+    journey.look(page, "role-changed")
+    assert page.locator(".flash-success").count() == 1
+
+    # Deactivating asks for a tick first: sent without it, the form says so and nothing changes.
+    page.locator("form[action$='/deactivate'] [type=submit]").click()
+    journey.look(page, "deactivate-unconfirmed")
+    assert page.locator(".error-summary").is_visible() and page.locator("form[action$='/reactivate']").count() == 0
+    page.locator("form[action$='/deactivate'] input[type=checkbox]").check()
+    page.locator("form[action$='/deactivate'] [type=submit]").click()
+    journey.look(page, "deactivated")
+    assert page.locator(".flash-success").count() == 1
+    assert page.locator("form[action$='/reactivate']").count() == 1
+    # The account's history: created, role changed (with what changed), deactivated.
+    assert page.locator("ol.history > li").count() == 3
+    assert page.locator("ol.history ul.diff li").count() >= 1
+
+    # The account is found again by its address, shown as deactivated.
+    journey.open(page, "/admin/users", "accounts-again")
+    page.fill("#q", email)
+    page.select_option("#active", "0")
+    page.locator("form[role=search] [type=submit]").click()
+    journey.look(page, "accounts-found")
+    assert page.locator(f"main a:has-text('{email}')").count() == 1
