@@ -115,6 +115,13 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     # "Keep me signed in": days, not Flask-Login's default of a year, on a staff device.
     REMEMBER_COOKIE_DURATION = timedelta(days=_env_int("REMEMBER_COOKIE_DAYS", 7))
+    # Background work (feedback_app/tasks.py): a Redis queue shared by every node when
+    # TASK_QUEUE_URL or REDIS_URL is set, else a SQLite file (TASK_QUEUE_PATH, default
+    # instance/tasks.sqlite3) for one machine. TASKS_IMMEDIATE runs tasks inside the request
+    # instead (tests; never with real traffic: routing would be in the resident's request).
+    TASK_QUEUE_URL = _env("TASK_QUEUE_URL")
+    TASK_QUEUE_PATH = _env("TASK_QUEUE_PATH")
+    TASKS_IMMEDIATE = _env_bool("TASKS_IMMEDIATE", False)
     # A sign-in lasts this long after the last request (the session is made permanent at
     # sign-in, so this applies; otherwise the cookie would live until the browser closes).
     PERMANENT_SESSION_LIFETIME = _env_int("PERMANENT_SESSION_LIFETIME", 8 * 3600)
@@ -122,6 +129,7 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
+    TASKS_IMMEDIATE = True
     SECRET_KEY = "test-secret-key"  # nosec B105
     SQLALCHEMY_DATABASE_URI = _env("TEST_SQLITE_URL", "sqlite://")
     RATELIMIT_ENABLED = False

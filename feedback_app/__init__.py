@@ -62,7 +62,7 @@ def register_input_guard(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import i18n
+    from . import i18n, tasks
     from .auth.login import configure_login
     from .database import configure_engine
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -76,6 +76,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     configure_login(login_manager)
+    tasks.configure(app)
 
 
 def register_blueprints(app: Flask) -> None:

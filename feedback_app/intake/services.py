@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from .. import routing, workflow
+from .. import tasks, workflow
 from ..database import write_transaction
 from ..extensions import db
 from ..models import AuditEvent, ReferenceCounter, Submission, User
@@ -122,9 +122,10 @@ def _next_reference(year: int) -> str:
 
 
 def submit(data: NewSubmission, *, user: User | None = None, form_token: str | None = None) -> Receipt:
-    """Store the submission in its own transaction, then route it.
+    """Store the submission in its own transaction, then ask a worker to route it.
 
-    Routing can fail in any way without losing the submission: it stays queued for review.
+    Routing (and queueing it) can fail in any way without losing the submission: it stays
+    listed for review, and the worker's sweep routes it later.
 
     `form_token` (from the submission form) makes sending idempotent: the same token again
     (Back and send, a retry after a lost connection, a double click) is the same sending,
@@ -152,7 +153,7 @@ def submit(data: NewSubmission, *, user: User | None = None, form_token: str | N
         if earlier is None:
             raise
         return _receipt_for_resent(earlier, form_token)
-    routing.route_submission(receipt.submission_id)
+    tasks.enqueue_routing(receipt.submission_id)
     return receipt
 
 

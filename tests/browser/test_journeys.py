@@ -31,6 +31,7 @@ PERSONAL_VIEW = {
     "zh_Hans": f"我的身份证 {HKID} 在960号巴士被重复收费，请致电 {PHONE} 联络我处理退款。",
 }
 READ_INITIATIVE = "smart-traffic-fund"
+WORKER_WAIT_SECONDS = 30
 PUBLIC_VIEWS = 4  # more than a page (the server shows 3 a page)
 ANSWERED = 2
 
@@ -99,6 +100,15 @@ def test_resident_finds_an_initiative_sends_a_view_and_follows_it(journey_factor
     tracking = journey.open(journey.new_page(), copied.removeprefix(journey.base_url), "tracking")
     assert reference in tracking.locator("h1").inner_text()
     assert VIEW[lang] in tracking.locator("blockquote").inner_text()
+    # The worker beside the server routes the view (or queues it for a moderator) in moments;
+    # the tracking page shows the new status.
+    for _ in range(WORKER_WAIT_SECONDS * 2):
+        if not tracking.locator(".badge-received").count():
+            break
+        tracking.wait_for_timeout(500)
+        tracking.reload()
+    assert not tracking.locator(".badge-received").count(), "the worker did not route the view"
+    journey.look(tracking, "tracking-after-routing")
     tracking.close()
 
     # A second view, with personal data in it: once a moderator publishes it, it shows masked.

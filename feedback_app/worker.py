@@ -1,0 +1,10 @@
+"""The worker process: `huey_consumer feedback_app.worker.huey` (make run starts one).
+
+It builds the application once, from the same settings as the web processes (DATABASE_URL,
+REDIS_URL, ...), and runs every task inside it.
+"""
+from . import create_app, tasks
+
+app = create_app()
+tasks.bind_worker_app(app)
+huey = tasks.huey
