@@ -87,13 +87,11 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Hong_Kong"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "feedback_app" / "translations")
 
-    # A submission is routed straight to a bureau only when both the area and the bureau
-    # predictions reach these probabilities; anything less waits for a moderator.
-    ROUTING_AREA_THRESHOLD = _env_float("ROUTING_AREA_THRESHOLD", 0.45)
-    ROUTING_BUREAU_THRESHOLD = _env_float("ROUTING_BUREAU_THRESHOLD", 0.55)
-    # Training picks, per class, the probability at which cross-validated predictions reach
-    # this precision; a class's threshold is never below the floors above.
-    ROUTING_TARGET_PRECISION = _env_float("ROUTING_TARGET_PRECISION", 0.9)
+    # A view is routed on its bureau alone (the resident chose the smart area). Each model
+    # carries per-language thresholds chosen on held-out text to reach ROUTING_TARGET_PRECISION
+    # when it is trained; this floor can only make routing stricter than they are.
+    ROUTING_BUREAU_THRESHOLD = _env_float("ROUTING_BUREAU_THRESHOLD", 0.0)
+    ROUTING_TARGET_PRECISION = _env_float("ROUTING_TARGET_PRECISION", 0.95)
 
     SUBMISSION_MIN_LENGTH = _env_int("SUBMISSION_MIN_LENGTH", 10)
     SUBMISSION_MAX_LENGTH = _env_int("SUBMISSION_MAX_LENGTH", 5000)

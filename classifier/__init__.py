@@ -1,21 +1,25 @@
 """Routes a resident's view to a smart area and a bureau. A pure library: no Flask, no database.
 
     examples = load_examples(default_data_paths()) + catalogue_examples(catalogue_dir)
-    model = train(examples)
-    model.predict(["The bus arrival times on the app are wrong"], top_k=3)
+    model = train(examples, offtopic=load_offtopic(default_offtopic_paths()))
+    [p] = model.predict(["The bus arrival times on the app are wrong"], top_k=3, initiatives=["some-slug"])
+    model.routes(p)  # calibrated bureau_p above its language's threshold, and not off-topic
 """
 from .artifact import (
     ArtifactError, ArtifactIntegrityError, from_bytes, load, save, sha256_hex, to_bytes,
 )
 from .data import (
-    AREAS, BUREAUS, DataError, Example, catalogue_examples, data_hash, default_data_paths, load_examples,
+    AREAS, BUREAUS, DataError, Example, catalogue_examples, data_hash, default_data_paths, default_offtopic_paths,
+    load_examples, load_offtopic,
 )
 from .evaluation import choose_thresholds, evaluate, evaluate_held_out
-from .model import Explanation, Model, Prediction, train
+from .model import Explanation, Model, Prediction
+from .text import language
+from .training import train
 
 __all__ = [
     "AREAS", "BUREAUS", "ArtifactError", "ArtifactIntegrityError", "DataError", "Example", "Explanation",
     "Model", "Prediction", "catalogue_examples", "choose_thresholds", "data_hash", "default_data_paths",
-    "evaluate", "evaluate_held_out", "from_bytes", "load", "load_examples", "save", "sha256_hex",
-    "to_bytes", "train",
+    "default_offtopic_paths", "evaluate", "evaluate_held_out", "from_bytes", "language", "load", "load_examples",
+    "load_offtopic", "save", "sha256_hex", "to_bytes", "train",
 ]

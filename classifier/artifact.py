@@ -21,6 +21,7 @@ TRUSTED_TYPES = frozenset({
     "sklearn.feature_extraction.text.TfidfTransformer",
     "sklearn.feature_extraction.text.TfidfVectorizer",
     "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.naive_bayes.ComplementNB",
     "sklearn.pipeline.FeatureUnion",
 })
 
@@ -60,6 +61,8 @@ def to_bytes(model: Model) -> bytes:
         "vocabularies": vocabularies,
         "area": model.area_model,
         "bureau": model.bureau_model,
+        "off_topic": model.off_topic_model,
+        "bureau_nb": model.bureau_nb,
         "metadata": json.dumps(model.metadata, sort_keys=True),
     }, compression=zipfile.ZIP_DEFLATED)
 
@@ -83,7 +86,9 @@ def from_bytes(data: bytes, *, sha256: str) -> Model:
         features = content["features"]
         for name, vectorizer in features.transformer_list:
             vectorizer.vocabulary_ = json.loads(content["vocabularies"][name])
-        return Model(features, content["area"], content["bureau"], metadata)
+        return Model(
+            features, content["area"], content["bureau"], metadata, content.get("off_topic"), content.get("bureau_nb"),
+        )
     except ArtifactError:
         raise
     except Exception as exc:  # skops raises many kinds of error for a damaged file

@@ -1,20 +1,31 @@
 """`python -m classifier train | predict | evaluate`.
 
+    python -m classifier train --out model.skops            # corpus + catalogue + off-topic texts
+    python -m classifier predict --model model.skops < in.jsonl > out.jsonl
+    python -m classifier evaluate --out report/ --eval held_out.jsonl   # report.md + figures
+
 The predict contract is relied on by automated checks: JSON lines in, JSON lines out, one
-for one; a bad line is reported on stderr with its number and nothing is written.
+for each non-blank line (blank lines are skipped); a bad line is reported on stderr with its
+number and nothing is written.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Iterable
 
 from .artifact import ArtifactError, load, save
-from .data import DataError, Example, catalogue_examples, default_data_paths, load_examples
-from .evaluation import evaluate, evaluate_held_out
-from .model import train
+from .data import (
+    AREAS, BUREAUS, DataError, Example, catalogue_examples, default_data_paths, default_offtopic_paths, load_examples,
+    load_offtopic,
+)
+from .evaluation import cross_validate, evaluate, outcome, summarise
+from .text import LANGUAGES
+from .training import DEFAULT_TARGET_PRECISION, train
 
 # The catalogue ships with the app; the CLI reads its data files, nothing more.
 DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "feedback_app" / "catalogue" / "data"
@@ -34,9 +45,32 @@ def _training_examples(args) -> list[Example]:
     return examples
 
 
-def read_texts(stream: TextIO) -> list[str]:
-    texts = []
+@dataclass(frozen=True)
+class Request:
+    """One line of predict input: the text and what the resident told us beside it."""
+
+    text: str
+    initiative: str | None = None
+    area: str | None = None
+
+
+def _optional_code(row: dict, key: str, number: int) -> str | None:
+    value = row.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f'line {number}: "{key}" must be a non-empty string or null')
+    if key == "area" and value not in AREAS:
+        raise InputError(f'line {number}: unknown area {value!r} (one of {", ".join(AREAS)})')
+    return value
+
+
+def read_requests(stream: Iterable[str]) -> list[Request]:
+    """Every non-blank line as a request; the first bad line stops everything (nothing is written)."""
+    requests = []
     for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue  # a blank line (often the last one) is not a request
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -45,34 +79,67 @@ def read_texts(stream: TextIO) -> list[str]:
             raise InputError(f'line {number}: expected an object with a "text" string, like {{"text": "..."}}')
         if not row["text"].strip():
             raise InputError(f'line {number}: "text" is empty')
-        texts.append(row["text"])
-    return texts
+        requests.append(Request(
+            row["text"], _optional_code(row, "initiative", number), _optional_code(row, "area", number),
+        ))
+    return requests
+
+
+def read_texts(stream: Iterable[str]) -> list[str]:
+    return [request.text for request in read_requests(stream)]
 
 
 def _predict(args) -> None:
-    texts = read_texts(sys.stdin)
+    requests = read_requests(sys.stdin)
     model = load(args.model)
-    out = sys.stdout
-    for start in range(0, len(texts), BATCH):
-        for p in model.predict(texts[start:start + BATCH], top_k=3):
-            out.write(json.dumps({
+    lines = []
+    for start in range(0, len(requests), BATCH):
+        batch = requests[start:start + BATCH]
+        predictions = model.predict(
+            [r.text for r in batch], top_k=3, initiatives=[r.initiative for r in batch], areas=[r.area for r in batch],
+        )
+        for p in predictions:
+            lines.append(json.dumps({
                 "area": p.area, "area_p": round(p.area_p, 6),
                 "bureau": p.bureau, "bureau_p": round(p.bureau_p, 6),
                 "bureau_top3": [[code, round(prob, 6)] for code, prob in p.bureau_top],
                 "area_top3": [[code, round(prob, 6)] for code, prob in p.area_top],
+                "off_topic_p": round(p.off_topic_p, 6), "lang": p.lang,
             }) + "\n")
+    # Written only once every line has been predicted: a failure leaves stdout empty.
+    sys.stdout.write("".join(lines))
+
+
+def _offtopic_texts(args) -> list[str]:
+    if args.no_offtopic:
+        return []
+    return load_offtopic(args.offtopic if args.offtopic is not None else default_offtopic_paths())
 
 
 def _train(args) -> None:
     examples = _training_examples(args)
+    offtopic = _offtopic_texts(args)
     thresholds = None
     if args.evaluate:
-        report = evaluate(examples, target_precision=args.target_precision)
+        report = evaluate(examples, offtopic=offtopic, target_precision=args.target_precision)
         thresholds = report["thresholds"]
         print(_summary(report), file=sys.stderr)
-    model = train(examples, thresholds=thresholds)
+    started = time.perf_counter()
+    model = train(examples, thresholds=thresholds, offtopic=offtopic, target_precision=args.target_precision)
     digest = save(model, args.out)
-    print(f"wrote {args.out} ({len(examples)} examples, sha256 {digest[:12]}…)", file=sys.stderr)
+    print(_held_out_summary(model.metadata), file=sys.stderr)
+    print(f"wrote {args.out} ({len(examples)} examples, {len(offtopic)} off-topic, "
+          f"{time.perf_counter() - started:.1f} s, sha256 {digest[:12]}…)", file=sys.stderr)
+
+
+def _held_out_summary(metadata: dict) -> str:
+    calibration = metadata.get("calibration", {})
+    lines = [f"calibration: temperature {calibration.get('temperature', {})}, "
+             f"initiative weight {calibration.get('initiative_weight', 0.0)}"]
+    lines += [f"note: {note}" for note in calibration.get("notes", [])]
+    for lang, m in metadata.get("held_out_metrics", {}).items():
+        lines.append(f"held out {lang}: " + ", ".join(f"{k} {v}" for k, v in m.items()))
+    return "\n".join(lines)
 
 
 def _held_out(path: Path) -> list[Example]:
@@ -85,9 +152,10 @@ def _held_out(path: Path) -> list[Example]:
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise DataError(f"{path}:{number}: not JSON ({exc.msg})") from None
+                bureau = row.get("bureau_code", row.get("bureau"))
                 examples.append(Example(
                     text=row["text"], area=row.get("area", row.get("area_code")),
-                    bureau=row.get("bureau_code", row.get("bureau")),
+                    bureau=bureau if bureau in BUREAUS else None, initiative=row.get("initiative"),
                 ))
     return examples
 
@@ -97,24 +165,49 @@ def _summary(report: dict) -> str:
     for target in ("area", "bureau"):
         r = report.get(target)
         if r:
-            extra = "".join(f", {k} {r[k]:.3f}" for k in ("accuracy_en", "accuracy_zh", "top3_accuracy") if k in r)
+            extra = "".join(
+                f", {k} {r[k]:.3f}" for k in ("accuracy_en", "accuracy_zh", "top3_accuracy", "routed_share",
+                                             "routed_precision") if r.get(k) is not None
+            )
             lines.append(f"{target}: accuracy {r['accuracy']:.3f}, macro-F1 {r['macro_f1']:.3f} (n={r['n']}{extra})")
     return "\n".join(lines)
 
 
 def _evaluate(args) -> None:
     examples = _training_examples(args)
-    report = {"cross_validation": evaluate(examples, folds=args.folds, target_precision=args.target_precision)}
-    print(f"{args.folds}-fold cross-validation on {len(examples)} training examples")
-    print(_summary(report["cross_validation"]))
+    offtopic = _offtopic_texts(args)
+    started = time.perf_counter()
+    outcomes = {"corpus CV": cross_validate(
+        examples, offtopic=offtopic, folds=args.folds, target_precision=args.target_precision,
+    )}
+    cv_seconds = time.perf_counter() - started
+    report = {"cross_validation": summarise(outcomes["corpus CV"], args.target_precision)}
+    print(f"{args.folds}-fold cross-validation of the whole training procedure on {len(examples)} examples "
+          f"({cv_seconds:.0f} s)")
     if args.eval:
-        model = train(examples)
+        model = train(examples, offtopic=offtopic, target_precision=args.target_precision)
         for path in args.eval:
             held_out = _held_out(path)
-            result = evaluate_held_out(model, held_out)
-            report[str(path)] = result
-            print(f"held out {path} ({len(held_out)} texts)")
-            print(_summary(result))
+            # Never trained on: the model above saw only the training data.
+            outcomes[path.stem] = outcome(model, held_out)
+            report[str(path)] = summarise(outcomes[path.stem], args.target_precision)
+    for name, result in report.items():
+        for lang in (*LANGUAGES, "all"):
+            b = result[lang]["bureau"]
+            if b.get("n"):
+                print(f"{name} [{lang}] n={b['n']} top-1 {b['accuracy']:.3f} top-3 {b['top3_accuracy']:.3f} "
+                      f"ECE {b['ece_raw']:.3f}→{b['ece_calibrated']:.3f} routed {b['routed_share']:.3f} "
+                      f"at precision {b['routed_precision'] if b['routed_precision'] is not None else '–'}")
+    if args.out:
+        from .report import write_report
+
+        notes = [
+            f"{args.folds}-fold cross-validation of the whole training procedure (held-out split, calibration, "
+            f"thresholds inside each fold) on {len(examples)} examples and {len(offtopic)} off-topic texts; "
+            f"catalogue descriptions always in training.",
+            f"Target precision {args.target_precision:g}.",
+        ] + [f"{path}: scored by a model trained on all training data, never on this file." for path in args.eval or []]
+        print(f"wrote {write_report(outcomes, args.out, target_precision=args.target_precision, notes=notes)}")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
 
@@ -127,8 +220,11 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--data", type=Path, nargs="+", help="JSON-lines training files (default: the shipped corpus)")
         p.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE, help="reference data folder to learn from")
         p.add_argument("--no-catalogue", action="store_true", help="train on the corpus only")
-        p.add_argument("--target-precision", type=float, default=0.9,
-                       help="precision per class that routing thresholds aim for")
+        p.add_argument("--offtopic", type=Path, nargs="+",
+                       help="JSON-lines texts no bureau owns (default: the shipped offtopic_*.jsonl)")
+        p.add_argument("--no-offtopic", action="store_true", help="train without off-topic texts")
+        p.add_argument("--target-precision", type=float, default=DEFAULT_TARGET_PRECISION,
+                       help="precision that routing thresholds aim for")
 
     p = commands.add_parser("train", help="train a model and write it to a file")
     p.add_argument("--out", type=Path, required=True)
@@ -136,12 +232,14 @@ def parser() -> argparse.ArgumentParser:
     data_options(p)
     p.set_defaults(run=_train)
 
-    p = commands.add_parser("predict", help="JSON lines {\"text\": ...} on stdin → predictions on stdout")
+    p = commands.add_parser("predict", help='JSON lines {"text": ...[, "initiative": ..., "area": ...]} on stdin '
+                                            "→ predictions on stdout")
     p.add_argument("--model", type=Path, required=True)
     p.set_defaults(run=_predict)
 
     p = commands.add_parser("evaluate", help="cross-validate on the training data; score held-out files")
-    p.add_argument("--eval", type=Path, nargs="*", help="held-out JSON-lines files with labels")
+    p.add_argument("--eval", type=Path, nargs="*", help="held-out JSON-lines files with labels (never trained on)")
+    p.add_argument("--out", type=Path, help="write report.md and figures into this folder")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--json", help="also write the full report to this file")
     data_options(p)

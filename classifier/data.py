@@ -1,4 +1,4 @@
-"""Labelled examples: the shipped corpus, the catalogue, and their fingerprint."""
+"""Labelled examples, off-topic texts, the catalogue's initiative leads, and their fingerprint."""
 from __future__ import annotations
 
 import hashlib
@@ -13,6 +13,8 @@ BUREAUS = (
     "HHB", "HB", "HYAB", "ITIB", "LWB", "SB", "TLB",
 )
 DATA_DIR = Path(__file__).resolve().parent / "data"
+# The register of examples made from the reference data: official descriptions, never held out.
+CATALOGUE = "catalogue"
 
 
 class DataError(ValueError):
@@ -21,15 +23,27 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class Example:
-    """One labelled text. Either label may be missing: a bureau's remit says nothing of an area."""
+    """One labelled text. Either label may be missing: a bureau's remit says nothing of an area.
+
+    `initiative` is the catalogue initiative the text was written about, if any (context the
+    resident gives, not a label); `register` says how it is written (formal, colloquial,
+    cantonese, mixed), so realistic lines can be preferred when holding data out.
+    """
 
     text: str
     area: str | None = None
     bureau: str | None = None
+    initiative: str | None = None
+    register: str | None = None
 
 
 def default_data_paths() -> list[Path]:
     return sorted(DATA_DIR.glob("corpus_*.jsonl"))
+
+
+def default_offtopic_paths() -> list[Path]:
+    """Texts no bureau owns (chit-chat, spam, tests, views on TV dramas): the "not owned" class."""
+    return sorted(DATA_DIR.glob("offtopic_*.jsonl"))
 
 
 def _check_labels(area: str | None, bureau: str | None, where: str) -> None:
@@ -41,9 +55,8 @@ def _check_labels(area: str | None, bureau: str | None, where: str) -> None:
         raise DataError(f"{where}: needs an area, a bureau or both")
 
 
-def load_examples(paths: Iterable[Path]) -> list[Example]:
-    """Read JSON-lines files of {"text", "area", "bureau"} objects, failing on the first bad line."""
-    examples = []
+def _rows(paths: Iterable[Path]):
+    """(place, object, text) for each non-blank line; the first malformed line stops the read."""
     for path in paths:
         with open(path, encoding="utf-8") as handle:
             for number, line in enumerate(handle, start=1):
@@ -54,13 +67,37 @@ def load_examples(paths: Iterable[Path]) -> list[Example]:
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise DataError(f"{where}: not JSON ({exc.msg})") from exc
+                if not isinstance(row, dict):
+                    raise DataError(f"{where}: expected a JSON object")
                 text = str(row.get("text") or "").strip()
                 if not text:
                     raise DataError(f"{where}: empty text")
-                area, bureau = row.get("area"), row.get("bureau")
-                _check_labels(area, bureau, where)
-                examples.append(Example(text=text, area=area, bureau=bureau))
+                yield where, row, text
+
+
+def _optional_string(row: dict, key: str, where: str) -> str | None:
+    value = row.get(key)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise DataError(f"{where}: {key!r} must be a non-empty string")
+    return value
+
+
+def load_examples(paths: Iterable[Path]) -> list[Example]:
+    """Read JSON-lines files of {"text", "area", "bureau"[, "initiative", "register"]} objects."""
+    examples = []
+    for where, row, text in _rows(paths):
+        area, bureau = row.get("area"), row.get("bureau")
+        _check_labels(area, bureau, where)
+        examples.append(Example(
+            text=text, area=area, bureau=bureau,
+            initiative=_optional_string(row, "initiative", where), register=_optional_string(row, "register", where),
+        ))
     return examples
+
+
+def load_offtopic(paths: Iterable[Path]) -> list[str]:
+    """The texts of off-topic files ({"text", "lang", "kind"}); they carry no labels."""
+    return [text for _, _, text in _rows(paths)]
 
 
 def catalogue_examples(directory: Path) -> list[Example]:
@@ -76,21 +113,38 @@ def catalogue_examples(directory: Path) -> list[Example]:
     for row in read("initiatives.json"):
         for lang in ("en", "zh"):
             text = f"{row[f'title_{lang}']}. {row[f'summary_{lang}']}"
-            examples.append(Example(text=text, area=row["area"], bureau=row["lead_bureau"]))
+            # The initiative's own description names its lead bureau: training reads the
+            # slug → lead-bureau map from these examples.
+            examples.append(Example(
+                text=text, area=row["area"], bureau=row["lead_bureau"], initiative=row["code"], register=CATALOGUE,
+            ))
     for row in read("bureaus.json"):
         for lang in ("en", "zh"):
-            examples.append(Example(text=row[f"remit_{lang}"], bureau=row["code"]))
+            examples.append(Example(text=row[f"remit_{lang}"], bureau=row["code"], register=CATALOGUE))
     for row in read("areas.json"):
         for lang in ("en", "zh"):
-            examples.append(Example(text=row[f"description_{lang}"], area=row["code"]))
+            examples.append(Example(text=row[f"description_{lang}"], area=row["code"], register=CATALOGUE))
     return examples
 
 
-def data_hash(examples: Iterable[Example]) -> str:
+def initiative_leads(examples: Iterable[Example]) -> dict[str, str]:
+    """Initiative slug → lead bureau, from the catalogue's own initiative examples."""
+    return {
+        e.initiative: e.bureau for e in examples
+        if e.register == CATALOGUE and e.initiative and e.bureau is not None
+    }
+
+
+def data_hash(examples: Iterable[Example], offtopic: Iterable[str] = ()) -> str:
     """SHA-256 over the examples in order: two models with the same hash saw the same data."""
     digest = hashlib.sha256()
     for example in examples:
-        record = json.dumps([example.text, example.area, example.bureau], ensure_ascii=False)
-        digest.update(record.encode("utf-8"))
+        fields = [example.text, example.area, example.bureau]
+        if example.initiative:  # so that older data keeps the hash it had
+            fields.append(example.initiative)
+        digest.update(json.dumps(fields, ensure_ascii=False).encode("utf-8"))
+        digest.update(b"\n")
+    for text_ in offtopic:
+        digest.update(json.dumps(["off-topic", text_], ensure_ascii=False).encode("utf-8"))
         digest.update(b"\n")
     return digest.hexdigest()

@@ -59,3 +59,19 @@ def chinese_terms(text: str) -> list[str]:
 
 def has_chinese(text: str) -> bool:
     return bool(_CJK_RUN.search(text))
+
+
+LANGUAGES = ("en", "zh")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def language(text: str) -> str:
+    """"zh" when Chinese characters outnumber English words, else "en".
+
+    Calibration and thresholds are kept per language. Hong Kong mixed text ("個app成日hang機")
+    is Chinese with English words in it, so it counts as Chinese unless the English clearly
+    dominates.
+    """
+    chinese = sum(len(run) for run in _CJK_RUN.findall(text))
+    english = len(_LATIN_WORD.findall(text))
+    return "zh" if chinese and chinese >= english else "en"

@@ -4,12 +4,10 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from .auth import services as accounts
 from .catalogue import services as catalogue
 from .demo_accounts import DEMO_ACCOUNTS
-from .extensions import db
 from .models import ClassifierVersion, Role, User
 
 catalogue_cli = AppGroup("catalogue", help="Reference data: smart areas, bureaus, initiatives.")
@@ -147,54 +145,61 @@ def create_demo_accounts():
         click.echo(f"  {demo.role.value:<10} {demo.email:<26} password: {demo.password}")
 
 
-@classifier_cli.command("train")
-@click.option("--activate/--no-activate", default=True, show_default=True)
-@click.option("--evaluate/--no-evaluate", default=True, show_default=True, help="Cross-validate before training.")
-def train(activate, evaluate):
-    """Train a new version on the corpus, the catalogue and moderators' decisions."""
-    from . import routing
+@classifier_cli.command("retrain")
+@click.option("--force", is_flag=True, help="Activate the new version even if the quality gate finds it worse.")
+def retrain(force):
+    """Train on the corpus and moderators' decisions; activate only if not worse (the quality gate)."""
+    from . import model_versions
 
-    version = routing.train_version(activate=activate, evaluate=evaluate)
+    version, gate = model_versions.train_version(activate="always" if force else "if_not_worse")
     _echo_version(version)
+    if gate.active_accuracy is None:
+        click.echo(f"Quality gate: bureau accuracy {gate.accuracy:.3f} on {gate.n} held-out texts (no version was active).")
+    else:
+        verdict = "activated" if version.is_active else "kept INACTIVE: worse than the active version"
+        click.echo(f"Quality gate: bureau accuracy {gate.accuracy:.3f} against the active version's "
+                   f"{gate.active_accuracy:.3f} on {gate.n} held-out texts: {verdict}.")
 
 
 @classifier_cli.command("ensure")
 def ensure():
     """Train and activate a first version if none is active (used by `make run`)."""
-    from . import routing
+    from . import model_versions
 
-    problem = routing.active_version_problem()
+    problem = model_versions.active_version_problem()
     if problem is None:
         click.echo("A classifier version is active.")
         return
-    click.echo(f"No usable classifier version ({problem}): training one, cross-validating first...")
-    _echo_version(routing.train_version(activate=True, evaluate=True))
+    click.echo(f"No usable classifier version ({problem}): training one...")
+    version, _ = model_versions.train_version(activate="always")
+    _echo_version(version)
 
 
 @classifier_cli.command("list")
 def list_versions():
-    for v in db.session.execute(select(ClassifierVersion).order_by(ClassifierVersion.id)).scalars():
+    from . import model_versions
+
+    for v in model_versions.versions():
         _echo_version(v)
 
 
 @classifier_cli.command("activate")
 @click.argument("version_id", type=int)
 def activate(version_id):
-    from . import routing
+    """Make a stored version the active one (to roll back, activate an older one)."""
+    from . import model_versions
 
     try:
-        routing.activate(version_id)
+        model_versions.activate(version_id)
     except LookupError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Version {version_id} is active.")
 
 
 def _echo_version(v: ClassifierVersion) -> None:
-    m = v.metrics or {}
-    acc = ""
-    if m:
-        acc = f" cv area acc {m.get('area', {}).get('accuracy', '?')}, bureau acc {m.get('bureau', {}).get('accuracy', '?')}"
-    click.echo(f"{'*' if v.is_active else ' '} #{v.id} {v.label} sha256 {v.sha256[:12]}…{acc}")
+    gate = (v.metrics or {}).get("gate") or {}
+    figures = f" gate bureau accuracy {gate['accuracy']:.3f} (n={gate['n']})" if gate else ""
+    click.echo(f"{'*' if v.is_active else ' '} #{v.id} {v.label} sha256 {v.sha256[:12]}…{figures}")
 
 
 i18n_cli = AppGroup("i18n", help="Interface languages.")

@@ -44,8 +44,23 @@ ROLE_LABELS = {
 # Reasons the system itself records (routing.decide); stored in English, shown translated.
 SYSTEM_REASON_LABELS = {
     "contains personal data": _l("contains personal data"),
+    # Recorded before routing went by the bureau alone; kept so older history still reads.
     "smart area uncertain": _l("smart area uncertain"),
     "bureau uncertain": _l("bureau uncertain"),
+    "no bureau seems to own it": _l("no bureau seems to own it"),
+}
+# A retraining run as the admin page shows it (model_versions.TRAINING_STEPS for the steps).
+TRAINING_STATUS_LABELS = {
+    "queued": _l("Waiting for the worker"),
+    "running": _l("Running"),
+    "done": _l("Finished"),
+    "failed": _l("Failed"),
+}
+TRAINING_STEP_LABELS = {
+    "examples": _l("Reading the corpus and moderators' decisions"),
+    "training": _l("Training (about a minute)"),
+    "gate": _l("Comparing with the active version"),
+    "stored": _l("Stored"),
 }
 # What an audit event's before → after shows, field by field.
 AUDIT_FIELD_LABELS = {
@@ -77,6 +92,10 @@ ACTION_LABELS = {
     "two_factor_enabled": _l("Two-step sign-in turned on"),
     "two_factor_disabled": _l("Two-step sign-in turned off"),
     "two_factor_reset": _l("Two-step sign-in reset by an administrator"),
+    # Classifier versions, shown on the admin's classifier page.
+    "classifier_trained": _l("Version trained"),
+    "classifier_activated": _l("Version made active"),
+    "classifier_rolled_back": _l("Rolled back to an earlier version"),
     "two_factor_recovery_code_used": _l("A recovery code was used to sign in"),
 }
 

@@ -168,6 +168,25 @@ class ClassifierVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class TrainingRun(db.Model):
+    """One retraining, asked for on the admin page or the CLI and carried out by the worker."""
+
+    __tablename__ = "training_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued, running, done, failed
+    progress: Mapped[int] = mapped_column(Integer, default=0)  # percent
+    step: Mapped[str | None] = mapped_column(String(80))  # what it is doing, a TRAINING_STEPS key
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("classifier_version.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    requested_by: Mapped[User | None] = relationship()
+    version: Mapped[ClassifierVersion | None] = relationship()
+
+
 class ReferenceCounter(db.Model):
     """One row per year; incremented atomically to number submissions SCF-<year>-<n>."""
 
@@ -264,6 +283,8 @@ class AuditEvent(db.Model):
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"), index=True)
     # The account an account change (role, password, deactivation, two-factor) was made to.
     target_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # The classifier version an activation, rollback or retraining was about.
+    classifier_version_id: Mapped[int | None] = mapped_column(ForeignKey("classifier_version.id"), index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     action: Mapped[str] = mapped_column(String(40))
     before: Mapped[dict] = mapped_column(JSON, default=dict)

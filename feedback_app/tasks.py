@@ -1,4 +1,4 @@
-"""Background work on a real task queue (huey): routing today; e-mail and retraining next.
+"""Background work on a real task queue (huey): routing and retraining; e-mail next.
 
 Web processes only enqueue. Workers run `huey_consumer feedback_app.worker.huey` (see worker.py),
 each with an application of its own. Where the queue lives follows the configuration:
@@ -98,6 +98,23 @@ def sweep_unrouted() -> int:
     for submission_id in ids:
         routing.route_submission(submission_id)
     return len(ids)
+
+
+@huey.task()
+@_in_app_context
+def retrain(run_id: int) -> None:
+    from . import model_versions
+
+    model_versions.run_retraining(run_id)
+
+
+def enqueue_retraining(run_id: int) -> bool:
+    try:
+        retrain(run_id)
+    except Exception:  # noqa: BLE001 - the caller marks the run failed and says so
+        log.exception("could not queue retraining run %s", run_id)
+        return False
+    return True
 
 
 def enqueue_routing(submission_id: int) -> bool:

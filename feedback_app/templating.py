@@ -36,6 +36,8 @@ def register(app: Flask) -> None:
         AUDIT_FIELD_LABELS=i18n.AUDIT_FIELD_LABELS,
         ROLE_LABELS=i18n.ROLE_LABELS,
         SYSTEM_REASON_LABELS=i18n.SYSTEM_REASON_LABELS,
+        TRAINING_STATUS_LABELS=i18n.TRAINING_STATUS_LABELS,
+        TRAINING_STEP_LABELS=i18n.TRAINING_STEP_LABELS,
         current_locale=i18n.current_locale,
         html_lang=i18n.html_lang,
         reference_name=reference_name,

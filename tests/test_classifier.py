@@ -139,7 +139,7 @@ def test_cli_predict_writes_one_line_per_input(model_file):
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) == 3
     for row in rows:
-        assert set(row) == {"area", "area_p", "bureau", "bureau_p", "bureau_top3", "area_top3"}
+        assert set(row) == {"area", "area_p", "bureau", "bureau_p", "bureau_top3", "area_top3", "off_topic_p", "lang"}
         assert row["area"] in classifier.AREAS and row["bureau"] in classifier.BUREAUS
         assert row["bureau_top3"][0] == [row["bureau"], row["bureau_p"]] and len(row["area_top3"]) == 3
     assert rows[1]["bureau"] == "HB"
@@ -174,3 +174,130 @@ def test_a_model_from_an_older_feature_format_is_refused(model):
     data = classifier.to_bytes(old)
     with pytest.raises(classifier.ArtifactError, match="train a new version"):
         classifier.from_bytes(data, sha256=classifier.sha256_hex(data))
+
+
+def test_cli_predict_skips_blank_lines_and_takes_context(model_file):
+    stdin = (
+        "\n"
+        + json.dumps({"text": "The bus to the airport was full", "area": "people"}) + "\n"
+        + "   \n"
+        + json.dumps({"text": "Smart lamppost data should be open", "initiative": "multi-functional-smart-lampposts"})
+        + "\n\n"
+    )
+    result = run_cli("predict", "--model", str(model_file), stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 2
+    assert (rows[0]["area"], rows[0]["area_p"]) == ("people", 1.0) and rows[0]["area_top3"][0] == ["people", 1.0]
+    assert rows[0]["bureau"] == "TLB"
+    assert all(0.0 <= row["off_topic_p"] <= 1.0 for row in rows)
+
+
+@pytest.mark.parametrize("line, message", [
+    ('{"text": "bus", "area": "moon"}', "line 2: unknown area 'moon'"),
+    ('{"text": "bus", "initiative": 7}', 'line 2: "initiative" must be a non-empty string or null'),
+])
+def test_cli_predict_refuses_bad_context_and_writes_nothing(model_file, line, message):
+    stdin = json.dumps({"text": "fine"}) + "\n" + line + "\n"
+    result = run_cli("predict", "--model", str(model_file), stdin=stdin)
+    assert result.returncode == 2 and message in result.stderr and result.stdout == ""
+
+
+def test_blank_input_lines_are_not_requests_but_their_numbers_count():
+    with pytest.raises(InputError, match="line 3: not valid JSON"):
+        read_texts(["\n", '{"text": "ok"}\n', "oops\n"])
+    assert read_texts(["\n", '{"text": "ok"}\n', "\n"]) == ["ok"]
+
+
+def test_the_lead_bureau_of_every_catalogue_initiative_is_in_the_model(model):
+    leads = model.metadata["initiative_leads"]
+    assert len(leads) > 100 and set(leads.values()) <= set(classifier.BUREAUS)
+
+
+def test_routing_thresholds_exist_for_every_bureau_in_both_languages(model):
+    for lang in ("en", "zh"):
+        for bureau in classifier.BUREAUS:
+            assert model.route_threshold(bureau, lang) is not None
+
+
+def test_cli_evaluate_writes_a_report_with_figures(tmp_path):
+    rows = [(f"bus {w} late again", "TLB") for w in "red blue green gold pink grey teal navy lime plum".split()] + [
+        (f"clinic {w} queue too long", "HHB") for w in "red blue green gold pink grey teal navy lime plum".split()]
+    data = tmp_path / "corpus_small.jsonl"
+    data.write_text("".join(json.dumps({"text": t, "bureau": b, "area": "mobility" if b == "TLB" else "living"}) + "\n"
+                            for t, b in rows))
+    held = tmp_path / "held.jsonl"
+    held.write_text(json.dumps({"text": "the bus is late", "bureau_code": "TLB"}) + "\n"
+                    + json.dumps({"text": "醫院 clinic queue", "bureau_code": "HHB"}) + "\n")
+    out = tmp_path / "report"
+    result = run_cli("evaluate", "--data", str(data), "--no-catalogue", "--no-offtopic", "--folds", "2",
+                     "--eval", str(held), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "corpus CV (en)" in report and "held (en)" in report and "ECE before calibration" in report
+    assert (out / "reliability-en.png").stat().st_size > 1000
+    assert (out / "precision-coverage-en.png").exists() and (out / "confusion-corpus-cv-en.png").exists()
+
+
+def test_fast_feature_path_equals_scikit_learns_transform(model):
+    from classifier.model import transform
+
+    texts = ["", "bus late late late", "公立醫院急症室輪候時間太長", "個app成日hang機", "医院 医院 hospital", "🙂",
+             "The MTR platform screen doors are broken again, please fix the doors."]
+    fast = transform(model.features, texts).toarray()
+    assert np.abs(fast - model.features.transform(texts).toarray()).max() < 1e-5
+
+
+def test_raw_bureau_probabilities_are_the_estimators_own_mix(model):
+    from classifier.calibration import softmax
+
+    text = "Please add more recycling bins for plastic bottles in our estate."
+    matrix = model.features.transform([text])
+    weight = model.metadata["bureau_mix"]["nb_weight"]
+    assert 0 < weight < 1 and model.bureau_nb is not None
+    mixed = ((1 - weight) * model.bureau_model.decision_function(matrix)
+             + weight * model.bureau_nb.predict_joint_log_proba(matrix))
+    expected = dict(zip(model.bureau_model.classes_, softmax(mixed)[0]))
+    scores = model.score([text])
+    assert dict(zip(scores.classes, scores.raw[0])) == pytest.approx(expected, abs=1e-5)
+    [p] = model.predict([text], top_k=15)
+    assert p.bureau == max(expected, key=expected.get)  # temperature changes confidence, never the order
+
+
+def test_explain_shows_the_initiative_prior_on_the_real_model(model):
+    slug, lead = next(iter(model.metadata["initiative_leads"].items()))
+    explanation = model.explain("The waiting time is too long", initiative=slug)
+    assert explanation.initiative_bureau == lead
+    assert explanation.initiative_log_odds == pytest.approx(model.initiative_weight)
+    assert model.explain("The waiting time is too long").initiative_log_odds == 0.0
+
+
+def test_a_clear_text_about_another_bureau_beats_the_initiatives_lead_on_the_real_model(model):
+    assert model.initiative_weight > 0  # learned from corpus lines that name an initiative
+    text = "公立醫院急症室輪候時間太長，希望醫管局改善。"
+    [plain, with_transport_initiative] = model.predict(
+        [text, text], top_k=15, initiatives=[None, "traffic-data-analytics-system"],
+    )
+    assert model.lead_bureau("traffic-data-analytics-system") == "TLB"
+    assert plain.bureau == with_transport_initiative.bureau == "HHB"
+    # The prior still moved the odds toward the lead bureau, by exactly its learned weight.
+    odds = [dict(p.bureau_top)["TLB"] / dict(p.bureau_top)["EEB"] for p in (plain, with_transport_initiative)]
+    assert np.log(odds[1] / odds[0]) == pytest.approx(model.initiative_weight, rel=1e-3)
+
+
+def test_corpus_lines_carry_initiative_and_register_and_offtopic_lines_only_text(tmp_path):
+    corpus = tmp_path / "corpus_x.jsonl"
+    corpus.write_text(json.dumps({"text": "個app成日hang機", "bureau": "ITIB", "initiative": "iam-smart",
+                                  "register": "mixed", "lang": "zh-Hant"}) + "\n\n", encoding="utf-8")
+    [example] = classifier.load_examples([corpus])
+    assert (example.bureau, example.initiative, example.register) == ("ITIB", "iam-smart", "mixed")
+    offtopic = tmp_path / "offtopic_x.jsonl"
+    offtopic.write_text('{"text": "hello", "lang": "en", "kind": "chitchat"}\n{"text": ""}\n', encoding="utf-8")
+    with pytest.raises(classifier.DataError, match="offtopic_x.jsonl:2: empty text"):
+        classifier.load_offtopic([offtopic])
+    offtopic.write_text('{"text": "hello", "lang": "en", "kind": "chitchat"}\n', encoding="utf-8")
+    assert classifier.load_offtopic([offtopic]) == ["hello"]
+    bad = tmp_path / "corpus_bad.jsonl"
+    bad.write_text(json.dumps({"text": "bus", "bureau": "TLB", "initiative": 3}) + "\n", encoding="utf-8")
+    with pytest.raises(classifier.DataError, match="'initiative' must be a non-empty string"):
+        classifier.load_examples([bad])

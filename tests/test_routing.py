@@ -1,7 +1,7 @@
 """Routing never loses a submission, whatever the classifier does."""
 from sqlalchemy import select
 
-from feedback_app import routing
+from feedback_app import model_versions, routing
 from feedback_app.extensions import db
 from feedback_app.models import AuditEvent, ClassifierVersion, Status, Submission
 
@@ -62,7 +62,7 @@ def test_moderator_decisions_become_training_labels(app, browser, moderator):
     browser.login(moderator.email)
     browser.submit_form(f"/moderation/submissions/{sub.id}", {"area": "living", "bureau": "HB", "version": sub.version},
                         action=f"/moderation/submissions/{sub.id}/route")
-    labels = routing.moderated_examples()
+    labels = model_versions.moderated_examples()
     assert [(e.text, e.area, e.bureau) for e in labels] == [(sub.body, "living", "HB")]
 
 

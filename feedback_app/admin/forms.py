@@ -91,3 +91,11 @@ class ResetTwoFactorForm(Form):
         validators=[DataRequired(message=_l("Tick the box to confirm."))],
     )
     submit = SubmitField(_l("Reset two-step sign-in"))
+
+
+class RetrainForm(Form):
+    submit = SubmitField(_l("Retrain now"))
+
+
+class ActivateVersionForm(Form):
+    submit = SubmitField(_l("Make this version active"))

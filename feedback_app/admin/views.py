@@ -7,13 +7,14 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import model_versions
 from ..auth import services as accounts
 from ..auth.login import role_required
 from ..catalogue import services as catalogue
 from ..demo_accounts import is_demo_email
 from ..models import Role
 from ..pagination import parse_after
-from . import bp, forms, services
+from . import bp, forms, routing_quality as quality, services
 
 ACTIVE_ARGS = {"1": True, "0": False}
 
@@ -54,6 +55,53 @@ def list_accounts():
                                  size=current_app.config["PAGE_SIZE"])
     return render_template("admin/users.html", page=page, filters=filters, two_factor_on=services.two_factor_on,
                            is_demo_email=is_demo_email)
+
+
+@bp.get("/routing")
+@role_required(Role.ADMIN)
+def routing_quality():
+    return render_template("admin/routing_quality.html", quality=quality.routing_quality())
+
+
+def _render_classifier(status=200):
+    return render_template(
+        "admin/classifier.html", versions=model_versions.versions(), runs=model_versions.latest_runs(),
+        history=model_versions.version_history(), retrain_form=forms.RetrainForm(),
+        activate_form=forms.ActivateVersionForm(),
+    ), status
+
+
+@bp.get("/classifier")
+@role_required(Role.ADMIN)
+def classifier_versions():
+    return _render_classifier()
+
+
+@bp.post("/classifier/retrain")
+@role_required(Role.ADMIN)
+def retrain():
+    if not forms.RetrainForm().validate_on_submit():
+        return _render_classifier(status=400)
+    run = model_versions.request_retraining(current_user)
+    if run.status == "failed":
+        flash(_("The retraining could not be handed to the worker: %(error)s", error=run.error), "error")
+    else:
+        flash(_("Retraining has started. Its progress is shown below; the page updates by itself."), "success")
+    return redirect(url_for(".classifier_versions"))
+
+
+@bp.post("/classifier/<int:version_id>/activate")
+@role_required(Role.ADMIN)
+def activate_version(version_id):
+    if not forms.ActivateVersionForm().validate_on_submit():
+        return _render_classifier(status=400)
+    try:
+        version = model_versions.activate(version_id, actor=current_user)
+    except LookupError:
+        abort(404)
+    flash(_("Version %(label)s is now active: every worker uses it for the next view it routes.", label=version.label),
+          "success")
+    return redirect(url_for(".classifier_versions"))
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

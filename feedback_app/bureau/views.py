@@ -2,6 +2,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import routing
 from ..auth.login import role_required
 from ..intake import services as intake
 from ..models import Role
@@ -43,7 +44,7 @@ def _visible_or_404(sub_id):
 
 def _render_item(sub, *, answer_form=None, send_back_form=None, close_form=None, status=200):
     return render_template(
-        "bureau/item.html", sub=sub, history=intake.history(sub),
+        "bureau/item.html", sub=sub, history=intake.history(sub), explanation=routing.explain(sub),
         answer_form=answer_form or AnswerForm(formdata=None),
         send_back_form=send_back_form or SendBackForm(formdata=None),
         close_form=close_form or CloseForm(formdata=None),

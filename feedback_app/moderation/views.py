@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from .. import routing
 from ..auth.login import role_required
 from ..catalogue import services as catalogue
 from ..i18n import localized
@@ -63,7 +64,7 @@ def _render_item(sub, *, route_form=None, reject_form=None, visibility_form=None
         formdata=None, version=sub.version, visibility="hidden" if sub.visibility == "published" else "published"
     )
     return render_template(
-        "moderation/item.html", sub=sub, history=intake.history(sub),
+        "moderation/item.html", sub=sub, history=intake.history(sub), explanation=routing.explain(sub),
         route_form=route_form, reject_form=reject_form, visibility_form=visibility_form,
     ), status
 

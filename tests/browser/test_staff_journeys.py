@@ -71,6 +71,7 @@ def test_moderator_works_through_the_queue_with_the_keyboard_only(journey_factor
     # Route the first view to another bureau than the classifier guessed, then publish it.
     routed = review_queue["route"]
     _open_by_reference(journey, page, routed.reference, "item-to-route")
+    assert page.locator("#why-h").count() == 1  # why the classifier chose its bureau
     journey.tab_to(page, "#bureau")
     before = page.locator("#bureau").input_value()
     page.keyboard.press("ArrowDown" if before != "TLB" else "ArrowUp")
@@ -203,6 +204,20 @@ def test_admin_signs_in_with_two_steps_and_manages_an_account(journey_factory, a
 
     page.locator("header a[href$='/admin/users']").click()
     journey.look(page, "accounts")
+    # Routing quality, one tab away: how often live routes were undone, per bureau.
+    page.locator("nav.tabs a[href$='/admin/routing']").click()
+    journey.look(page, "routing-quality")
+    assert page.locator("h1").count() == 1
+    # Classifier versions: retraining is handed to the worker beside the server, and its
+    # progress shows on the page (once per server: a training takes the worker a while).
+    page.locator("nav.tabs a[href$='/admin/classifier']").click()
+    journey.look(page, "classifier-versions")
+    if (lang, viewport) in (("en", "desktop"), ("zh_Hant", "phone")) and not page.locator("#training-runs li").count():
+        page.locator("form[action$='/classifier/retrain'] [type=submit]").click()
+        journey.look(page, "retraining-started")
+        assert page.locator(".flash-success").count() == 1
+        assert page.locator("#training-runs li").count() == 1
+    page.locator("nav.tabs a[href$='/admin/users']").click()
     page.locator("main a[href$='/admin/users/new']").click()
     journey.look(page, "new-account")
 

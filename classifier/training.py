@@ -1,0 +1,242 @@
+"""Training: fit on part, calibrate and choose thresholds on the fixed held-out rest, refit on all.
+
+1. Split the labelled corpus (see `holdout.py`); fit features and estimators on the training part.
+2. On the held-out part: a temperature per language, the initiative prior's weight (on held-out
+   texts that name an initiative), then routing thresholds per language on the calibrated
+   probabilities, and the metrics those choices give.
+3. Fit features and estimators again on everything; the calibration and thresholds from step 2
+   travel with it in the metadata.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Sequence
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from . import holdout
+from .calibration import expected_calibration_error, fit_prior_weight, fit_temperature
+from .data import DataError, Example, data_hash, initiative_leads as catalogue_leads
+from .model import (
+    DEFAULT_C, FORMAT_VERSION, NB_ALPHA, NB_WEIGHT, OFF_TOPIC_CUTOFF, Model, build_estimator, build_features,
+    build_naive_bayes, transform,
+)
+from .text import LANGUAGES, language
+from .thresholds import coverage_at_precision, route_thresholds
+
+DEFAULT_TARGET_PRECISION = 0.95
+BUREAU_MIX = {"nb_weight": NB_WEIGHT, "nb_alpha": NB_ALPHA}
+# Fewer held-out texts than this in a language and its temperature stays 1 (uncalibrated).
+MIN_CALIBRATION_ROWS = 30
+# Fewer held-out texts naming an initiative than this and the prior's weight stays 0.
+MIN_PRIOR_ROWS = 20
+# Share of owned held-out texts the off-topic cutoff may flag, and the range it is kept in.
+OWNED_FLAGGED = 0.02
+CUTOFF_BOUNDS = (0.2, 0.8)
+
+
+@dataclass
+class Fitted:
+    """What one fit produces: the shared features and an estimator per target."""
+
+    features: object
+    area_model: object
+    bureau_model: object
+    bureau_nb: object
+    off_topic_model: object | None
+
+    def model(self, metadata: dict) -> Model:
+        return Model(self.features, self.area_model, self.bureau_model, metadata, self.off_topic_model, self.bureau_nb)
+
+
+def fit_estimators(examples: Sequence[Example], c: float = DEFAULT_C, offtopic: Sequence[str] = ()) -> Fitted:
+    """Fit the shared features on every text, then each target on the examples that carry it.
+
+    One BLAS thread: on a shared two-core machine more threads made fitting three times
+    slower, not faster.
+    """
+    texts = [e.text for e in examples] + list(offtopic)
+    features = build_features(texts)
+    with threadpool_limits(limits=1):
+        matrix = features.fit_transform(texts)
+        owned = matrix[: len(examples)]
+        fitted = {}
+        for target in ("area", "bureau"):
+            rows = [i for i, e in enumerate(examples) if getattr(e, target) is not None]
+            labels = [getattr(examples[i], target) for i in rows]
+            if len(set(labels)) < 2:
+                raise DataError(f"training needs examples of at least two {target}s, got {sorted(set(labels))}")
+            fitted[target] = build_estimator(c).fit(owned[rows], labels)
+            if target == "bureau":
+                fitted["bureau_nb"] = build_naive_bayes().fit(owned[rows], labels)
+        off_topic = None
+        if offtopic:
+            off_topic = build_estimator(c).fit(matrix, [0] * len(examples) + [1] * len(offtopic))
+    return Fitted(features, fitted["area"], fitted["bureau"], fitted["bureau_nb"], off_topic)
+
+
+def train(
+    examples: Sequence[Example], *, thresholds: dict | None = None, c: float = DEFAULT_C,
+    offtopic: Sequence[str] = (), initiative_leads: dict[str, str] | None = None,
+    target_precision: float = DEFAULT_TARGET_PRECISION, held_out_fraction: float = holdout.HELD_OUT_FRACTION,
+    seed: int = holdout.SEED,
+) -> Model:
+    """Train on every example; calibration and routing thresholds come from a held-out split.
+
+    `offtopic`: texts no bureau owns (without them `off_topic_p` is always 0). `initiative_leads`:
+    slug → lead bureau; by default read from the catalogue examples among `examples`.
+    `thresholds` (from `evaluate`) are kept for the area target.
+    """
+    examples, offtopic = list(examples), list(offtopic)
+    if not examples:
+        raise ValueError("no training examples")
+    leads = dict(initiative_leads) if initiative_leads is not None else catalogue_leads(examples)
+    train_idx, held_idx = holdout.split_examples(examples, fraction=held_out_fraction, seed=seed)
+    off_train, off_held = holdout.split_texts(offtopic, fraction=held_out_fraction, seed=seed)
+    held_out = [examples[i] for i in held_idx]
+    metadata = {
+        "format_version": FORMAT_VERSION,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "training_data_hash": data_hash(examples, offtopic),
+        "examples": len(examples),
+        "c": c,
+        "bureau_mix": BUREAU_MIX,
+        "initiative_leads": leads,
+        "held_out": {
+            "seed": seed, "fraction": held_out_fraction, "examples": len(held_out), "off_topic": len(off_held),
+            "data_hash": data_hash(held_out, off_held),
+        },
+        "off_topic": {
+            "examples": len(offtopic),
+            "note": "trained on off-topic texts" if offtopic else "no off-topic texts given: off_topic_p is always 0",
+        },
+    }
+    if held_out:
+        metadata.update(_calibrate(
+            [examples[i] for i in train_idx], held_out, off_train, off_held, leads, c, target_precision,
+        ))
+    else:
+        metadata["calibration"] = {"fitted": False, "note": "too little data to hold any out: uncalibrated"}
+    fitted = fit_estimators(examples, c, offtopic)
+    metadata.update({
+        "areas": [str(c_) for c_ in fitted.area_model.classes_],
+        "bureaus": [str(c_) for c_ in fitted.bureau_model.classes_],
+        "features": int(len(fitted.features.get_feature_names_out())),
+    })
+    if thresholds:
+        metadata["thresholds"] = thresholds
+    return fitted.model(metadata)
+
+
+@dataclass
+class _HeldOut:
+    """The probe model's view of the held-out texts, in the columns of its bureau classes."""
+
+    examples: list
+    classes: list[str]
+    raw_logits: np.ndarray
+    truth: np.ndarray  # column of each text's bureau; -1 for a bureau the probe never saw
+    langs: np.ndarray
+
+    @property
+    def known(self) -> np.ndarray:
+        return self.truth >= 0
+
+
+def _calibrate(training, held_out, off_train, off_held, leads, c, target_precision) -> dict:
+    """Fit on `training`, then calibrate, weigh the prior and choose thresholds on `held_out`."""
+    probe = fit_estimators(training, c, off_train).model({"initiative_leads": leads, "bureau_mix": BUREAU_MIX})
+    texts = [e.text for e in held_out]
+    classes = [str(c_) for c_ in probe.bureau_model.classes_]
+    column = {code: j for j, code in enumerate(classes)}
+    data = _HeldOut(
+        held_out, classes, probe.bureau_logits(transform(probe.features, texts)),
+        np.array([column.get(e.bureau, -1) for e in held_out]), np.array([language(t) for t in texts]),
+    )
+    lead_columns = np.array([column.get(leads.get(e.initiative), -1) if e.initiative else -1 for e in held_out])
+    calibration = _fit_calibration(data, lead_columns)
+    probe.metadata["calibration"] = calibration
+
+    scores = probe.score(texts, [e.initiative for e in held_out])
+    cutoff = off_topic_cutoff(scores.off_topic_p[data.known]) if off_held else OFF_TOPIC_CUTOFF
+    labels = np.array([e.bureau for e in held_out])
+    predicted = np.array(classes)[scores.calibrated.argmax(axis=1)]
+    confidence = scores.calibrated.max(axis=1)
+    correct = predicted == labels
+    thresholds = {
+        lang: route_thresholds(predicted[rows], confidence[rows], correct[rows], classes, target_precision)
+        for lang in LANGUAGES if (rows := data.known & (data.langs == lang)).any()
+    }
+    probe.metadata["routing"] = {"thresholds": thresholds, "off_topic_cutoff": cutoff}
+    metrics = {
+        lang: _held_out_metrics(probe, scores, rows, labels, predicted, confidence, correct, target_precision)
+        for lang in thresholds if (rows := data.known & (data.langs == lang)).any()
+    }
+    if off_held:
+        metrics["off_topic"] = {
+            "off_topic_texts": len(off_held),
+            "flagged_share": round(float((probe.score(off_held).off_topic_p >= cutoff).mean()), 4),
+            "owned_texts_flagged_share": round(float((scores.off_topic_p >= cutoff).mean()), 4),
+        }
+    return {
+        "calibration": calibration,
+        "routing": {"target_precision": target_precision, "off_topic_cutoff": cutoff, "thresholds": thresholds},
+        "held_out_metrics": metrics,
+    }
+
+
+def _fit_calibration(data: _HeldOut, lead_columns: np.ndarray) -> dict:
+    """A temperature per language, then the initiative prior's weight on the tempered logits."""
+    temperatures, notes = {}, []
+    for lang in LANGUAGES:
+        rows = data.known & (data.langs == lang)
+        if rows.sum() >= MIN_CALIBRATION_ROWS:
+            temperatures[lang] = round(fit_temperature(data.raw_logits[rows], data.truth[rows]), 4)
+        else:
+            temperatures[lang] = 1.0
+            notes.append(f"{lang}: {int(rows.sum())} held-out texts, temperature left at 1")
+    scaled = data.raw_logits / np.array([temperatures[lang] for lang in data.langs])[:, None]
+    with_prior = data.known & (lead_columns >= 0)
+    weight = 0.0
+    if with_prior.sum() >= MIN_PRIOR_ROWS:
+        weight = round(fit_prior_weight(scaled[with_prior], data.truth[with_prior], lead_columns[with_prior]), 4)
+    else:
+        notes.append(f"{int(with_prior.sum())} held-out texts name an initiative: prior weight left at 0")
+    return {
+        "fitted": True, "temperature": temperatures, "initiative_weight": weight,
+        "initiative_rows": int(with_prior.sum()), "notes": notes,
+    }
+
+
+def off_topic_cutoff(owned_off_topic_p: np.ndarray) -> float:
+    """The off_topic_p from which routing stops: set so that OWNED_FLAGGED of owned held-out texts reach it.
+
+    The off-topic model is fitted with balanced classes, so its 0.5 is not the platform's base
+    rate; a flagged owned text only loses its automatic route (a person reviews it), so the
+    cutoff is set by how many owned texts may be flagged, within sane bounds.
+    """
+    if len(owned_off_topic_p) == 0:
+        return OFF_TOPIC_CUTOFF
+    return round(float(np.clip(np.quantile(owned_off_topic_p, 1 - OWNED_FLAGGED), *CUTOFF_BOUNDS)), 4)
+
+
+def _held_out_metrics(probe, scores, rows, labels, predicted, confidence, correct, target_precision) -> dict:
+    cutoff = probe.metadata["routing"]["off_topic_cutoff"]
+    # Before calibration (and before the prior): raw confidence against raw correctness.
+    raw_correct = np.asarray(scores.classes)[scores.raw.argmax(axis=1)] == labels
+    langs = np.array(scores.langs)
+    routed = np.array([
+        (t := probe.route_threshold(p, lang)) is not None and c >= t and off < cutoff
+        for p, c, lang, off in zip(predicted[rows], confidence[rows], langs[rows], scores.off_topic_p[rows])
+    ])
+    return {
+        "n": int(rows.sum()),
+        "accuracy": round(float(correct[rows].mean()), 4),
+        "ece_raw": round(expected_calibration_error(scores.raw[rows].max(axis=1), raw_correct[rows]), 4),
+        "ece_calibrated": round(expected_calibration_error(confidence[rows], correct[rows]), 4),
+        "routed_share": round(float(routed.mean()), 4),
+        "routed_precision": round(float(correct[rows][routed].mean()), 4) if routed.any() else None,
+        "best_share_at_target": round(coverage_at_precision(confidence[rows], correct[rows], target_precision), 4),
+    }

@@ -1,0 +1,243 @@
+"""Classifier versions: training on the corpus and moderators' decisions, a quality gate before
+activation, activation and rollback — every one audited.
+
+The gate: a fixed part of the shipped corpus (seeded, stratified by bureau and language) is kept
+out of every version the app trains, and a new version becomes active only if its bureau
+accuracy on that part is not lower than the active version's, measured in the same run.
+Otherwise it is kept, inactive, with both figures. Each version is scored on the same texts,
+none of which it was trained on, so the comparison is fair and stays fixed between releases.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.orm import defer
+
+import classifier
+from classifier import holdout
+
+from .catalogue.services import DATA_DIR as CATALOGUE_DIR
+from .database import write_transaction
+from .extensions import db
+from .models import AuditEvent, ClassifierVersion, Submission, TrainingRun, User
+
+log = logging.getLogger(__name__)
+
+MODERATOR_ROUTE_ACTIONS = ("route_confirmed", "route_changed")
+GATE_FRACTION = 0.15
+GATE_SEED = 20261126  # not the classifier's own held-out seed: a different draw
+# Steps of a retraining as the admin page shows them, with the progress each one reaches.
+TRAINING_STEPS = {"examples": 10, "training": 20, "gate": 80, "stored": 100}
+
+
+@dataclass(frozen=True)
+class GateResult:
+    n: int
+    accuracy: float
+    active_accuracy: float | None  # None when no version was active
+
+    @property
+    def passed(self) -> bool:
+        return self.active_accuracy is None or self.accuracy >= self.active_accuracy
+
+    def as_dict(self) -> dict:
+        return {"n": self.n, "accuracy": self.accuracy, "active_accuracy": self.active_accuracy,
+                "passed": self.passed}
+
+
+# --- examples ----------------------------------------------------------------------------
+
+def moderated_examples() -> list[classifier.Example]:
+    """Every route a moderator confirmed or corrected is a training label (with its initiative)."""
+    from .models import Initiative
+
+    routed_by_moderator = select(AuditEvent.submission_id).where(AuditEvent.action.in_(MODERATOR_ROUTE_ACTIONS))
+    rows = db.session.execute(
+        select(Submission.body, Submission.area_code, Submission.bureau_code, Initiative.code)
+        .outerjoin(Initiative, Initiative.id == Submission.initiative_id)
+        .where(
+            Submission.id.in_(routed_by_moderator),
+            Submission.bureau_code.is_not(None),
+            Submission.area_code.is_not(None),
+        )
+    )
+    return [classifier.Example(text=body, area=area, bureau=bureau, initiative=initiative)
+            for body, area, bureau, initiative in rows]
+
+
+def _corpus() -> list[classifier.Example]:
+    return classifier.load_examples(classifier.default_data_paths()) + classifier.catalogue_examples(CATALOGUE_DIR)
+
+
+def split_for_gate(corpus: list[classifier.Example]) -> tuple[list[classifier.Example], list[classifier.Example]]:
+    """(what versions train on, the fixed gate part)."""
+    training, gate = holdout.split_examples(corpus, fraction=GATE_FRACTION, seed=GATE_SEED)
+    return [corpus[i] for i in training], [corpus[i] for i in gate]
+
+
+def training_examples() -> list[classifier.Example]:
+    return split_for_gate(_corpus())[0] + moderated_examples()
+
+
+def gate_examples() -> list[classifier.Example]:
+    return split_for_gate(_corpus())[1]
+
+
+def bureau_accuracy(model: classifier.Model, examples: list[classifier.Example]) -> float:
+    predictions = model.predict([e.text for e in examples], initiatives=[e.initiative for e in examples])
+    return round(sum(p.bureau == e.bureau for p, e in zip(predictions, examples)) / len(examples), 4)
+
+
+# --- versions ----------------------------------------------------------------------------
+
+def active_version() -> ClassifierVersion | None:
+    return db.session.execute(
+        select(ClassifierVersion).options(defer(ClassifierVersion.artifact)).where(ClassifierVersion.is_active.is_(True))
+    ).scalar_one_or_none()
+
+
+def _audit(action: str, version: ClassifierVersion, actor: User | None, *, before=None, after=None, reason=None) -> None:
+    db.session.add(AuditEvent(
+        classifier_version_id=version.id, actor_id=actor.id if actor is not None else None, action=action,
+        before=before or {}, after=after or {}, reason=reason,
+    ))
+
+
+def train_version(
+    *, actor: User | None = None, label: str | None = None, activate: str = "if_not_worse",
+    progress: Callable[[str], None] = lambda step: None,
+) -> tuple[ClassifierVersion, GateResult]:
+    """Train a version and store it. `activate`: "if_not_worse" (the gate decides), "always"
+    (the first version, or an operator's explicit choice on the CLI) or "never"."""
+    progress("examples")
+    corpus_part, gate = split_for_gate(_corpus())
+    moderated = moderated_examples()
+    examples = corpus_part + moderated
+    offtopic = classifier.load_offtopic(classifier.default_offtopic_paths())
+    progress("training")
+    model = classifier.train(examples, offtopic=offtopic,
+                             target_precision=current_app.config["ROUTING_TARGET_PRECISION"])
+    progress("gate")
+    current = active_version()
+    from .routing import load_model  # routing caches loaded models by their hash
+
+    active_accuracy = bureau_accuracy(load_model(current), gate) if current is not None else None
+    result = GateResult(n=len(gate), accuracy=bureau_accuracy(model, gate), active_accuracy=active_accuracy)
+    artifact = classifier.to_bytes(model)
+    label = label or datetime.now(timezone.utc).strftime("v%Y%m%d-%H%M%S")
+    with write_transaction():
+        version = ClassifierVersion(
+            label=label, artifact=artifact, sha256=classifier.sha256_hex(artifact),
+            training_data_hash=model.metadata["training_data_hash"],
+            meta={k: v for k, v in model.metadata.items() if k not in ("held_out_metrics", "initiative_leads")},
+            metrics={"gate": result.as_dict(), "held_out": model.metadata.get("held_out_metrics", {}),
+                     "examples": len(examples), "moderated_examples": len(moderated)},
+        )
+        db.session.add(version)
+        db.session.flush()
+        _audit("classifier_trained", version, actor, after=result.as_dict())
+        if activate == "always" or (activate == "if_not_worse" and result.passed):
+            _switch_to(version, actor, action="classifier_activated")
+    progress("stored")
+    return version, result
+
+
+def _switch_to(version: ClassifierVersion, actor: User | None, *, action: str) -> None:
+    previous = active_version()
+    db.session.execute(update(ClassifierVersion).values(is_active=ClassifierVersion.id == version.id))
+    _audit(action, version, actor, before={"active": previous.label if previous else None}, after={"active": version.label})
+
+
+def activate(version_id: int, actor: User | None = None) -> ClassifierVersion:
+    """Make a stored version the active one (a rollback is the activation of an older one)."""
+    with write_transaction():
+        version = db.session.get(ClassifierVersion, version_id)
+        if version is None:
+            raise LookupError(f"no classifier version {version_id}")
+        current = active_version()
+        if current is not None and current.id == version.id:
+            return version
+        older = current is not None and version.id < current.id
+        _switch_to(version, actor, action="classifier_rolled_back" if older else "classifier_activated")
+    return version
+
+
+def active_version_problem() -> str | None:
+    """Why the active version cannot serve predictions, or None if it can."""
+    from .routing import NoActiveModel, load_model
+
+    try:
+        version = active_version()
+        if version is None:
+            raise NoActiveModel("no classifier version is active")
+        load_model(version)
+    except (NoActiveModel, classifier.ArtifactError) as exc:
+        return str(exc)
+    return None
+
+
+# --- retraining by the worker --------------------------------------------------------------
+
+def request_retraining(actor: User | None) -> TrainingRun:
+    """Record a retraining and hand it to the worker; the admin page follows its progress."""
+    from . import tasks
+
+    with write_transaction():
+        run = TrainingRun(status="queued", progress=0, requested_by_id=actor.id if actor is not None else None)
+        db.session.add(run)
+    if not tasks.enqueue_retraining(run.id):
+        with write_transaction():
+            run = db.session.get(TrainingRun, run.id)
+            run.status, run.error = "failed", "the task queue could not be reached; try again later"
+            run.finished_at = datetime.now(timezone.utc)
+    return run
+
+
+def _set(run_id: int, **values) -> None:
+    with write_transaction():
+        db.session.execute(update(TrainingRun).where(TrainingRun.id == run_id).values(**values))
+
+
+def run_retraining(run_id: int) -> None:
+    """The worker's side: train, gate, store, reporting progress. Safe to run twice: a run that
+    already started or ended is left alone."""
+    with write_transaction():
+        run = db.session.get(TrainingRun, run_id, with_for_update=True)
+        if run is None or run.status != "queued":
+            return
+        run.status = "running"
+        actor = run.requested_by
+    try:
+        version, _ = train_version(
+            actor=actor, progress=lambda step: _set(run_id, step=step, progress=TRAINING_STEPS[step]),
+        )
+    except Exception as exc:  # noqa: BLE001 - whatever failed, the run says so and the active version stays
+        log.exception("retraining run %s failed", run_id)
+        db.session.rollback()
+        _set(run_id, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=datetime.now(timezone.utc))
+        return
+    _set(run_id, status="done", version_id=version.id, finished_at=datetime.now(timezone.utc))
+
+
+def latest_runs(limit: int = 5) -> list[TrainingRun]:
+    return list(db.session.execute(select(TrainingRun).order_by(TrainingRun.id.desc()).limit(limit)).scalars())
+
+
+def versions() -> list[ClassifierVersion]:
+    return list(db.session.execute(
+        select(ClassifierVersion).options(defer(ClassifierVersion.artifact)).order_by(ClassifierVersion.id.desc())
+    ).scalars())
+
+
+VERSION_ACTIONS = ("classifier_trained", "classifier_activated", "classifier_rolled_back")
+
+
+def version_history(limit: int = 20) -> list[AuditEvent]:
+    return list(db.session.execute(
+        select(AuditEvent).where(AuditEvent.action.in_(VERSION_ACTIONS)).order_by(AuditEvent.id.desc()).limit(limit)
+    ).scalars())

