@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,6 +95,7 @@ def load_reference_data(directory: Path = DATA_DIR) -> LoadReport:
             for field in ("title_en", "title_zh", "summary_en", "summary_zh", "status"):
                 setattr(initiative, field, row[field])
             db.session.add(initiative)
+    _initiative_refs.clear()  # this process sees the new data at once; others within a minute
     return LoadReport(len(areas), len(bureaus), len(initiatives))
 
 
@@ -111,6 +113,40 @@ def get_area(code: str) -> SmartArea | None:
 
 def get_initiative(code: str) -> Initiative | None:
     return db.session.execute(select(Initiative).where(Initiative.code == code)).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class InitiativeRef:
+    """What the submission form needs of an initiative, kept in memory (see initiative_refs)."""
+
+    id: int
+    code: str
+    area_code: str
+    title_en: str
+    title_zh: str
+
+
+# Reference data changes only with `flask catalogue load`, a release step; each process keeps
+# the initiatives it needs on every sending for this long instead of reading them per request.
+REFERENCE_CACHE_SECONDS = 60.0
+_initiative_refs: dict[str, tuple[float, dict[str, InitiativeRef]]] = {}
+
+
+def initiative_refs() -> dict[str, InitiativeRef]:
+    """Every initiative by code, read at most once a minute per process and database."""
+    key = db.engine.url.render_as_string(hide_password=True)
+    cached = _initiative_refs.get(key)
+    if cached is None or time.monotonic() - cached[0] > REFERENCE_CACHE_SECONDS:
+        rows = db.session.execute(select(
+            Initiative.id, Initiative.code, Initiative.area_code, Initiative.title_en, Initiative.title_zh,
+        ))
+        cached = (time.monotonic(), {row.code: InitiativeRef(*row) for row in rows})
+        _initiative_refs[key] = cached
+    return cached[1]
+
+
+def initiatives_in_area(area_code: str) -> list[InitiativeRef]:
+    return [ref for ref in initiative_refs().values() if ref.area_code == area_code]
 
 
 def initiative_counts() -> dict[str, int]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -107,16 +107,14 @@ def content_fingerprint(data: NewSubmission) -> str:
 
 
 def _next_reference(year: int) -> str:
-    """Atomically take the next number for `year` (row lock on PostgreSQL, write lock on SQLite)."""
+    """Atomically take the next number for `year`: one upsert, under the row lock on PostgreSQL
+    and the write lock on SQLite, so concurrent sendings get consecutive numbers."""
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    db.session.execute(
-        insert(ReferenceCounter).values(year=year, last_value=0).on_conflict_do_nothing(index_elements=["year"])
-    )
+    statement = insert(ReferenceCounter).values(year=year, last_value=1)
     number = db.session.execute(
-        update(ReferenceCounter)
-        .where(ReferenceCounter.year == year)
-        .values(last_value=ReferenceCounter.last_value + 1)
-        .returning(ReferenceCounter.last_value)
+        statement.on_conflict_do_update(
+            index_elements=["year"], set_={"last_value": ReferenceCounter.last_value + 1},
+        ).returning(ReferenceCounter.last_value)
     ).scalar_one()
     return f"SCF-{year}-{number:06d}"
 

@@ -40,7 +40,7 @@ def _remember_sending(data: services.NewSubmission, form_token: str) -> None:
 
 def _form_for(area, initiative_code):
     form = SubmissionForm()
-    initiatives = catalogue.search_initiatives(area=area.code, per_page=1000).items
+    initiatives = catalogue.initiatives_in_area(area.code)
     form.initiative.choices = [SelectChoice(GENERAL, _("General view on %(area)s", area=localized(area, "name")))] + [
         SelectChoice(i.code, localized(i, "title")) for i in sorted(initiatives, key=lambda i: localized(i, "title"))
     ]
@@ -52,8 +52,8 @@ def _form_for(area, initiative_code):
 
 def _area_and_initiative(endpoint: str, code: str):
     if endpoint == "intake.submit_on_initiative":
-        initiative = catalogue.get_initiative(code)
-        return (initiative.area, initiative.code) if initiative else (None, None)
+        initiative = catalogue.initiative_refs().get(code)
+        return (catalogue.get_area(initiative.area_code), initiative.code) if initiative else (None, None)
     return catalogue.get_area(code), None
 
 
@@ -81,7 +81,7 @@ def _handle(area, initiative_code=None):
         response.headers["Cache-Control"] = "private, no-cache"
         return response
     if form.validate():
-        initiative = catalogue.get_initiative(form.initiative.data) if form.initiative.data else None
+        initiative = catalogue.initiative_refs().get(form.initiative.data) if form.initiative.data else None
         data = services.NewSubmission(
             body=form.body.data,
             language=str(get_locale()),
@@ -141,5 +141,5 @@ def submit_general(code):
 @csrf.exempt
 @submission_limit
 def submit_on_initiative(code):
-    initiative = catalogue.get_initiative(code) or abort(404)
-    return _handle(initiative.area, initiative.code)
+    initiative = catalogue.initiative_refs().get(code) or abort(404)
+    return _handle(catalogue.get_area(initiative.area_code), initiative.code)
