@@ -94,14 +94,19 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_a_queue_that_cannot_be_reached_loses_no_view(app):
+def _sent_while_the_queue_is_down(app):
+    """A view sent while the task queue (here a Redis port nobody listens on) cannot be reached."""
     app.config.update(TASKS_IMMEDIATE=False, TASK_QUEUE_URL=f"redis://127.0.0.1:{_closed_port()}/0")
     tasks.configure(app)
     try:
-        sub = factories.submission()
+        return factories.submission()
     finally:
         app.config.update(TASKS_IMMEDIATE=True, TASK_QUEUE_URL=None)
         tasks.configure(app)
+
+
+def test_a_queue_that_cannot_be_reached_loses_no_view(app):
+    sub = _sent_while_the_queue_is_down(app)
     stored = _reload(sub.id)
     assert stored is not None and stored.status == Status.RECEIVED
 
@@ -115,12 +120,6 @@ def test_a_queue_that_cannot_be_reached_loses_no_view(app):
 
 
 def test_the_sweep_leaves_recent_views_to_their_own_task(app):
-    app.config.update(TASKS_IMMEDIATE=False, TASK_QUEUE_URL=f"redis://127.0.0.1:{_closed_port()}/0")
-    tasks.configure(app)
-    try:
-        sub = factories.submission()
-    finally:
-        app.config.update(TASKS_IMMEDIATE=True, TASK_QUEUE_URL=None)
-        tasks.configure(app)
+    sub = _sent_while_the_queue_is_down(app)
     assert tasks.sweep_unrouted.call_local() == 0
     assert _reload(sub.id).status == Status.RECEIVED

@@ -3,6 +3,7 @@ views a journey starts from. What a journey tests is done in the browser, never 
 from __future__ import annotations
 
 import itertools
+import time
 
 from feedback_app.auth import services as accounts
 from feedback_app.bureau import services as bureau
@@ -23,8 +24,20 @@ def staff(role: Role, bureau_code: str | None = None):
                                 bureau=bureau_code)
 
 
+WORKER_SECONDS = 30
+
+
 def publish(reference: str, moderator) -> None:
-    sub = moderation.find_by_reference(reference)
+    """Publish a view as a moderator would: once the worker beside the server has routed it (a
+    decision on the version before the worker's would be refused as stale, rightly)."""
+    deadline = time.monotonic() + WORKER_SECONDS
+    while True:
+        db.session.commit()  # a new transaction sees what the worker wrote
+        sub = moderation.find_by_reference(reference)
+        if sub.status != Status.RECEIVED:
+            break
+        assert time.monotonic() < deadline, f"the worker did not route {reference}"
+        time.sleep(0.2)
     moderation.set_visibility(sub.id, visibility=Visibility.PUBLISHED, actor=moderator, version=sub.version)
 
 
