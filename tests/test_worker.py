@@ -28,24 +28,28 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKER_SECONDS = 60
 
 
-@pytest.fixture
-def queued_app(app, tmp_path):
-    """The app enqueueing for real, into a SQLite queue file, as a single machine runs it."""
-    app.config.update(TASKS_IMMEDIATE=False, TASK_QUEUE_PATH=str(tmp_path / "tasks.sqlite3"))
+@pytest.fixture(params=["sqlite-file", "redis"])
+def queued_app(request, app, tmp_path):
+    """The app enqueueing for real: into a SQLite queue file, as one machine runs it, or into
+    Redis, as several app nodes and workers share one queue."""
+    if request.param == "redis":
+        app.config.update(TASKS_IMMEDIATE=False, TASK_QUEUE_URL=request.getfixturevalue("redis_url"))
+    else:
+        app.config.update(TASKS_IMMEDIATE=False, TASK_QUEUE_PATH=str(tmp_path / "tasks.sqlite3"))
     tasks.configure(app)
+    tasks.huey.flush()  # nothing left from an earlier run
     yield app
-    app.config.update(TASKS_IMMEDIATE=True)
+    app.config.update(TASKS_IMMEDIATE=True, TASK_QUEUE_URL=None)
     tasks.configure(app)
 
 
 def _worker(app, log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "REDIS_", "TASK", "TEST_"))}
-    env.update(
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-        TASK_QUEUE_PATH=app.config["TASK_QUEUE_PATH"],
-        SECRET_KEY=app.config["SECRET_KEY"],
-        PYTHONPATH=str(ROOT),
-    )
+    env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY=app.config["SECRET_KEY"],
+               PYTHONPATH=str(ROOT))
+    for setting in ("TASK_QUEUE_URL", "TASK_QUEUE_PATH"):
+        if app.config.get(setting):
+            env[setting] = app.config[setting]
     with open(log, "w") as out:
         return subprocess.Popen(  # nosec B603 - fixed arguments, the virtualenv's own consumer
             [str(Path(sys.executable).parent / "huey_consumer"), "feedback_app.worker.huey", "-w", "1", "-n"],
