@@ -39,9 +39,11 @@ PER_TEST_TABLES = "answer, audit_event, submission, user_account, reference_coun
 
 @pytest.fixture(scope="session")
 def model_artifact() -> bytes:
-    """One real model for the whole session, trained on the shipped corpus and catalogue."""
+    """One real model for the whole session, trained on the shipped corpus, catalogue and
+    off-topic texts."""
     examples = classifier.load_examples(classifier.default_data_paths()) + classifier.catalogue_examples(DATA_DIR)
-    return classifier.to_bytes(classifier.train(examples))
+    offtopic = classifier.load_offtopic(classifier.default_offtopic_paths())
+    return classifier.to_bytes(classifier.train(examples, offtopic=offtopic))
 
 
 def _store_model(artifact: bytes) -> None:

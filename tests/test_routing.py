@@ -1,4 +1,5 @@
 """Routing never loses a submission, whatever the classifier does."""
+import pytest
 from sqlalchemy import select
 
 from feedback_app import model_versions, routing
@@ -89,3 +90,20 @@ def test_routing_after_a_moderator_decided_changes_nothing(app, browser, moderat
     db.session.expire_all()
     decided = db.session.get(Submission, sub.id)
     assert (decided.status, decided.bureau_code) == (Status.ROUTED, "HB")
+
+
+@pytest.mark.parametrize("text", ["The hospital drama on TVB is boring", "Test test test", "好悶呀今日，有冇人傾偈？"])
+def test_a_view_no_bureau_owns_goes_to_a_moderator(app, text):
+    sub = factories.submission(text)
+    assert sub.status == Status.NEEDS_REVIEW
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "queued_for_review")).scalar_one()
+    assert event.reason == "no bureau seems to own it"
+
+
+def test_a_view_on_an_initiative_is_routed_on_its_bureau_with_the_residents_area(app):
+    sub = factories.submission(initiative_code="franchised-bus-real-time-arrival")
+    assert sub.status == Status.ROUTED
+    assert sub.area_code == sub.topic_area_code == "mobility" and sub.bureau_code == "TLB"
+    explanation = routing.explain(sub)
+    assert explanation.bureau == "TLB" and explanation.bureau_terms
+    assert explanation.initiative_bureau == "TLB" and explanation.initiative_log_odds >= 0
