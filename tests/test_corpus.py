@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
 from functools import lru_cache
@@ -16,7 +17,9 @@ from classifier.datacard import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-EVAL_DIR = ROOT.parent / "shared" / "eval"
+# The development sets live beside the project (`../shared/eval/`), not in it; a clone elsewhere
+# on the same machine (as CI makes) finds them through EVAL_DIR, which .ci/run sets.
+EVAL_DIR = Path(os.environ.get("EVAL_DIR") or ROOT.parent / "shared" / "eval")
 CATALOGUE_DIR = ROOT / "feedback_app" / "catalogue" / "data"
 
 MAX_FRAME_SHARE = 0.05
