@@ -138,15 +138,13 @@ def submit(data: NewSubmission, *, user: User | None = None, form_token: str | N
         raise ValueError("malformed form token")
     try:
         with write_transaction():
-            # On SQLite the write lock is already held here, so this check and the insert are
-            # atomic; on PostgreSQL a concurrent sending is caught by the unique index below.
-            earlier = _sent_with(form_token) if form_token is not None else None
-            if earlier is not None:
-                return _receipt_for_resent(earlier, form_token)
+            # No lookup first: a form sent before is refused by the unique index on its token,
+            # so the common case, a new sending, costs one statement less.
             receipt = _store(data, user=user, tracking_token=token, form_token=form_token)
     except IntegrityError:
-        # Two requests with the same form at once: the unique form_token_hash made this one
-        # wait for the other and then refused it. The other's view is this sending's view.
+        # The same form again, now or earlier (at the same moment, the unique form_token_hash
+        # made this one wait for the other and then refused it); nothing of this attempt was
+        # kept, not even its reference number. The first sending's view is this one's.
         earlier = _sent_with(form_token) if form_token is not None else None
         if earlier is None:
             raise
