@@ -13,10 +13,10 @@ MO_FILES := $(PO_FILES:.po=.mo)
 .PHONY: run setup test bench messages clean
 
 # The web server and, beside it, the worker that routes views (feedback_app/worker.py); Ctrl-C
-# stops both.
+# stops both. The SQLite queue is polled, at most a second apart (huey's default backs off to 10).
 run: setup
 	@echo "Serving on http://$(HOST):$(PORT) with a background worker  (Ctrl-C to stop)"
-	@$(BIN)/huey_consumer feedback_app.worker.huey --workers 2 --quiet & worker=$$!; \
+	@$(BIN)/huey_consumer feedback_app.worker.huey --workers 2 --max-delay 1 --quiet & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 

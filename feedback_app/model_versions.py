@@ -126,7 +126,13 @@ def train_version(
     current = active_version()
     from .routing import load_model  # routing caches loaded models by their hash
 
-    active_accuracy = bureau_accuracy(load_model(current), gate) if current is not None else None
+    active_accuracy = None
+    if current is not None:
+        try:
+            active_accuracy = bureau_accuracy(load_model(current), gate)
+        except classifier.ArtifactError as exc:
+            # A version that cannot serve (built by older feature code, say) holds nothing back.
+            log.warning("the active version %s cannot be loaded (%s): the new one is not compared", current.label, exc)
     result = GateResult(n=len(gate), accuracy=bureau_accuracy(model, gate), active_accuracy=active_accuracy)
     artifact = classifier.to_bytes(model)
     label = label or datetime.now(timezone.utc).strftime("v%Y%m%d-%H%M%S")

@@ -121,3 +121,13 @@ def test_a_failed_retraining_says_why_and_keeps_the_active_version(app, monkeypa
 def test_only_admins_manage_versions(app, client, login_as):
     login_as(factories.user(Role.MODERATOR))
     assert client.get("/admin/classifier").status_code == 403
+
+
+def test_an_active_version_that_cannot_load_does_not_block_a_new_one(app, small_corpus):
+    active = model_versions.active_version()
+    active.sha256 = "0" * 64  # as good as an artifact built by older feature code: it will not load
+    db.session.commit()
+    assert model_versions.active_version_problem() is not None
+    version, gate = model_versions.train_version(label="replacement")
+    assert gate.active_accuracy is None and gate.passed and version.is_active
+    assert model_versions.active_version_problem() is None

@@ -218,7 +218,7 @@ def live_server(request, chromium, tmp_path_factory, model_artifact):
         )
     with open(folder / "worker.log", "w") as out:
         worker = subprocess.Popen(  # nosec B603 - fixed arguments, the virtualenv's own consumer
-            [str(Path(sys.executable).parent / "huey_consumer"), "feedback_app.worker.huey", "--workers", "2"],
+            [str(Path(sys.executable).parent / "huey_consumer"), "feedback_app.worker.huey", "--workers", "2", "--max-delay", "1"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     try:
