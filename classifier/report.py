@@ -99,6 +99,14 @@ def write_report(outcomes: dict[str, Outcome], out_dir: Path, *, target_precisio
     return path
 
 
+def _save(plt, fig, out_dir, filename: str) -> str:
+    """Write a figure beside the report and free it; the report links it by `filename`."""
+    fig.tight_layout()
+    fig.savefig(out_dir / filename, dpi=90)
+    plt.close(fig)
+    return filename
+
+
 def _reliability(plt, outcomes, summaries, names, lang, out_dir) -> str:
     fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 4), squeeze=False)
     for ax, name in zip(axes[0], names):
@@ -109,11 +117,7 @@ def _reliability(plt, outcomes, summaries, names, lang, out_dir) -> str:
         ax.plot([0, 1], [0, 1], ":", color="grey")
         ax.set(title=f"{name} ({lang})", xlabel="top-1 probability", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1))
         ax.legend(loc="upper left")
-    filename = f"reliability-{lang}.png"
-    fig.tight_layout()
-    fig.savefig(out_dir / filename, dpi=90)
-    plt.close(fig)
-    return filename
+    return _save(plt, fig, out_dir, f"reliability-{lang}.png")
 
 
 def _coverage(plt, outcomes, names, lang, out_dir, target_precision) -> str:
@@ -129,11 +133,7 @@ def _coverage(plt, outcomes, names, lang, out_dir, target_precision) -> str:
     ax.set(title=f"precision vs coverage ({lang})", xlabel="share routed (most confident first)",
            ylabel="precision of routed", xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="lower left")
-    filename = f"precision-coverage-{lang}.png"
-    fig.tight_layout()
-    fig.savefig(out_dir / filename, dpi=90)
-    plt.close(fig)
-    return filename
+    return _save(plt, fig, out_dir, f"precision-coverage-{lang}.png")
 
 
 def _confusion(plt, result, summary, name, lang, out_dir) -> str:
@@ -148,8 +148,4 @@ def _confusion(plt, result, summary, name, lang, out_dir) -> str:
             ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
                     color="white" if value > matrix.max() / 2 else "black")
     ax.set(title=f"{name} ({lang})", xlabel="predicted", ylabel="true")
-    filename = f"confusion-{_slug(name)}-{lang}.png"
-    fig.tight_layout()
-    fig.savefig(out_dir / filename, dpi=90)
-    plt.close(fig)
-    return filename
+    return _save(plt, fig, out_dir, f"confusion-{_slug(name)}-{lang}.png")
