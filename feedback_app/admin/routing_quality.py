@@ -70,6 +70,17 @@ def _counts_by_bureau(actions: tuple[str, ...], since: datetime, *extra) -> dict
     return {(bureau, action): count for bureau, action, count in rows}
 
 
+def _views_by_bureau(actions: tuple[str, ...], since: datetime, *extra) -> dict[str, int]:
+    """Distinct views per predicted bureau with any of `actions` since `since` (each view once)."""
+    rows = db.session.execute(
+        select(Submission.predicted_bureau_code, func.count(func.distinct(AuditEvent.submission_id)))
+        .join(Submission, Submission.id == AuditEvent.submission_id)
+        .where(AuditEvent.action.in_(actions), AuditEvent.created_at >= since, *extra)
+        .group_by(Submission.predicted_bureau_code)
+    )
+    return dict(rows.all())
+
+
 def routing_quality(now: datetime | None = None) -> RoutingQuality:
     since = (now or datetime.now(timezone.utc)) - WINDOW
     auto = aliased(AuditEvent)
@@ -77,7 +88,8 @@ def routing_quality(now: datetime | None = None) -> RoutingQuality:
         auto.submission_id == AuditEvent.submission_id, auto.action == "auto_routed", auto.id < AuditEvent.id,
     ))
     decisions = _counts_by_bureau(ROUTING_DECISIONS, since)
-    undone = _counts_by_bureau(UNDONE_BY, since, routed_automatically_before)
+    # A view both sent back and re-routed was undone once.
+    undone = _views_by_bureau(UNDONE_BY, since, routed_automatically_before)
     # A moderator's route on a view that waited for review (not an undo of an automatic one).
     reviews = _counts_by_bureau(REVIEW_DECISIONS, since, ~routed_automatically_before)
 
@@ -90,7 +102,7 @@ def routing_quality(now: datetime | None = None) -> RoutingQuality:
         row(bureau).decided += count
         if action == "auto_routed":
             row(bureau).auto_routed += count
-    for (bureau, _action), count in undone.items():
+    for bureau, count in undone.items():
         row(bureau).undone += count
     for (bureau, action), count in reviews.items():
         row(bureau).reviewed += count
