@@ -20,7 +20,7 @@ from feedback_app.extensions import db
 from feedback_app.intake import services as intake
 from feedback_app.models import Initiative, Status, Submission
 from feedback_app.moderation import services as moderation
-from feedback_app import routing
+from feedback_app import model_versions, routing
 
 from . import submit_http
 
@@ -92,7 +92,7 @@ def main() -> None:
             report("queue deep page: keyset/offset", median_seconds(keyset), median_seconds(offset),
                    f"page {ROWS // 40:,} of the review queue, {ROWS:,} rows")
 
-            routing.train_version(activate=True, evaluate=False, label="bench")
+            model_versions.train_version(activate="always", label="bench")
             initiative = db.session.execute(select(Initiative)).scalars().first()
             data = intake.NewSubmission(body="The MTR trains are too crowded in the morning.", language="en",
                                         topic_area=initiative.area_code, initiative_id=initiative.id)

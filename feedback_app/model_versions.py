@@ -80,14 +80,6 @@ def split_for_gate(corpus: list[classifier.Example]) -> tuple[list[classifier.Ex
     return [corpus[i] for i in training], [corpus[i] for i in gate]
 
 
-def training_examples() -> list[classifier.Example]:
-    return split_for_gate(_corpus())[0] + moderated_examples()
-
-
-def gate_examples() -> list[classifier.Example]:
-    return split_for_gate(_corpus())[1]
-
-
 def bureau_accuracy(model: classifier.Model, examples: list[classifier.Example]) -> float:
     predictions = model.predict([e.text for e in examples], initiatives=[e.initiative for e in examples])
     return round(sum(p.bureau == e.bureau for p, e in zip(predictions, examples)) / len(examples), 4)
@@ -112,8 +104,8 @@ def train_version(
     *, actor: User | None = None, label: str | None = None, activate: str = "if_not_worse",
     progress: Callable[[str], None] = lambda step: None,
 ) -> tuple[ClassifierVersion, GateResult]:
-    """Train a version and store it. `activate`: "if_not_worse" (the gate decides), "always"
-    (the first version, or an operator's explicit choice on the CLI) or "never"."""
+    """Train a version and store it. `activate`: "if_not_worse" (the gate decides) or "always"
+    (the first version, or an operator's explicit choice on the CLI)."""
     progress("examples")
     corpus_part, gate = split_for_gate(_corpus())
     moderated = moderated_examples()
