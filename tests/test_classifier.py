@@ -258,9 +258,9 @@ def test_raw_bureau_probabilities_are_the_estimators_own_mix(model):
     mixed = ((1 - weight) * model.bureau_model.decision_function(matrix)
              + weight * model.bureau_nb.predict_joint_log_proba(matrix))
     expected = dict(zip(model.bureau_model.classes_, softmax(mixed)[0]))
-    scores = model.score([text])
+    scores = model.score([text], use_semantic=False)  # the semantic mix: test_semantic.py
     assert dict(zip(scores.classes, scores.raw[0])) == pytest.approx(expected, abs=1e-5)
-    [p] = model.predict([text], top_k=15)
+    [p] = model.predict([text], top_k=15, use_semantic=False)
     assert p.bureau == max(expected, key=expected.get)  # temperature changes confidence, never the order
 
 
@@ -268,12 +268,12 @@ def test_explain_shows_the_initiative_prior_on_the_real_model(model):
     slug, lead = next(iter(model.metadata["initiative_leads"].items()))
     explanation = model.explain("The waiting time is too long", initiative=slug)
     assert explanation.initiative_bureau == lead
-    assert explanation.initiative_log_odds == pytest.approx(model.initiative_weight)
+    assert explanation.initiative_log_odds == pytest.approx(model.initiative_weight(model.semantic is not None))
     assert model.explain("The waiting time is too long").initiative_log_odds == 0.0
 
 
 def test_a_clear_text_about_another_bureau_beats_the_initiatives_lead_on_the_real_model(model):
-    assert model.initiative_weight > 0  # learned from corpus lines that name an initiative
+    assert model.initiative_weight(True) > 0 and model.initiative_weight(False) > 0  # learned from corpus lines that name an initiative
     text = "公立醫院急症室輪候時間太長，希望醫管局改善。"
     [plain, with_transport_initiative] = model.predict(
         [text, text], top_k=15, initiatives=[None, "traffic-data-analytics-system"],
@@ -282,7 +282,8 @@ def test_a_clear_text_about_another_bureau_beats_the_initiatives_lead_on_the_rea
     assert plain.bureau == with_transport_initiative.bureau == "HHB"
     # The prior still moved the odds toward the lead bureau, by exactly its learned weight.
     odds = [dict(p.bureau_top)["TLB"] / dict(p.bureau_top)["EEB"] for p in (plain, with_transport_initiative)]
-    assert np.log(odds[1] / odds[0]) == pytest.approx(model.initiative_weight, rel=1e-3)
+    assert plain.semantic == (model.semantic is not None)
+    assert np.log(odds[1] / odds[0]) == pytest.approx(model.initiative_weight(plain.semantic), rel=1e-3)
 
 
 def test_corpus_lines_carry_initiative_and_register_and_offtopic_lines_only_text(tmp_path):

