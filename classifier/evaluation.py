@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedKFold
 
-from .calibration import expected_calibration_error, reliability
+from .calibration import expected_calibration_error, reliability, softmax
 from .data import BUREAUS, CATALOGUE, Example
 from .model import DEFAULT_C, Model, transform
 from .text import LANGUAGES
@@ -65,11 +65,11 @@ def outcome(model: Model, examples: Sequence[Example], offtopic: Sequence[str] =
             classes: Sequence[str] | None = None, area_classes: Sequence[str] | None = None) -> Outcome:
     """Score `model` on labelled `examples` (with their initiative as context) and on off-topic texts."""
     texts = [e.text for e in examples]
-    classes = np.array(classes if classes is not None else [str(c) for c in model.bureau_model.classes_])
-    area_classes = np.array(area_classes if area_classes is not None else [str(c) for c in model.area_model.classes_])
+    classes = np.array(classes if classes is not None else model.bureaus)
+    area_classes = np.array(area_classes if area_classes is not None else [str(c) for c in model.area_head.classes])
     scores = model.score(texts, [e.initiative for e in examples])
     predictions = model.predict(texts, top_k=1, initiatives=[e.initiative for e in examples])
-    area_p = model.area_model.predict_proba(transform(model.features, texts)) if texts else np.zeros((0, 0))
+    area_p = softmax(model.area_head.logits(transform(model.features, texts))) if texts else np.zeros((0, 0))
     return Outcome(
         labels=np.array([e.bureau or "" for e in examples], dtype=object),
         classes=classes,
@@ -82,7 +82,7 @@ def outcome(model: Model, examples: Sequence[Example], offtopic: Sequence[str] =
         area_labels=np.array([e.area or "" for e in examples], dtype=object),
         registers=np.array([e.register or "" for e in examples], dtype=object),
         area_classes=area_classes,
-        area_p=_aligned(area_p, model.area_model.classes_, area_classes) if texts else np.zeros((0, len(area_classes))),
+        area_p=_aligned(area_p, model.area_head.classes, area_classes) if texts else np.zeros((0, len(area_classes))),
         off_topic_texts_flagged=(
             model.score(list(offtopic)).off_topic_p >= model.off_topic_cutoff if offtopic else np.zeros(0, bool)
         ),

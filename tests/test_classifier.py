@@ -23,7 +23,7 @@ def model(model_artifact):
 
 @pytest.fixture(scope="module")
 def model_file(model, tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "model.skops"
+    path = tmp_path_factory.mktemp("model") / "model.npz"
     classifier.save(model, path)
     return path
 
@@ -154,7 +154,7 @@ def test_cli_predict_refuses_a_bad_line_without_a_traceback(model_file):
 
 
 def test_cli_predict_reports_a_missing_model(tmp_path):
-    result = run_cli("predict", "--model", str(tmp_path / "nope.skops"), stdin='{"text": "hello there"}\n')
+    result = run_cli("predict", "--model", str(tmp_path / "nope.npz"), stdin='{"text": "hello there"}\n')
     assert result.returncode == 2 and "no such file" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -163,14 +163,14 @@ def test_cli_train_writes_a_loadable_model(tmp_path):
     rows = [("bus late again", "mobility", "TLB"), ("minibus route too slow", "mobility", "TLB"),
             ("hospital queue too long", "living", "HHB"), ("clinic waiting time", "living", "HHB")]
     data.write_text("".join(json.dumps({"text": t, "area": a, "bureau": b}) + "\n" for t, a, b in rows))
-    out = tmp_path / "m.skops"
+    out = tmp_path / "m.npz"
     result = run_cli("train", "--out", str(out), "--data", str(data), "--no-catalogue")
     assert result.returncode == 0, result.stderr
     assert classifier.load(out).predict(["the bus is late"])[0].bureau == "TLB"
 
 
 def test_a_model_from_an_older_feature_format_is_refused(model):
-    old = classifier.Model(model.features, model.area_model, model.bureau_model, {**model.metadata, "format_version": 1})
+    old = classifier.Model(model.features, model.area_head, model.bureau_head, {**model.metadata, "format_version": 1})
     data = classifier.to_bytes(old)
     with pytest.raises(classifier.ArtifactError, match="train a new version"):
         classifier.from_bytes(data, sha256=classifier.sha256_hex(data))
@@ -239,29 +239,62 @@ def test_cli_evaluate_writes_a_report_with_figures(tmp_path):
     assert (out / "precision-coverage-en.png").exists() and (out / "confusion-corpus-cv-en.png").exists()
 
 
-def test_fast_feature_path_equals_scikit_learns_transform(model):
-    from classifier.model import transform
+@pytest.fixture(scope="module")
+def scikit_learn_fit():
+    """scikit-learn's own vectorisers and estimators, fitted on part of the corpus, and the plain
+    numbers training keeps of them (what every prediction uses)."""
+    from scipy.sparse import hstack
 
-    texts = ["", "bus late late late", "公立醫院急症室輪候時間太長", "個app成日hang機", "医院 医院 hospital", "🙂",
-             "The MTR platform screen doors are broken again, please fix the doors."]
-    fast = transform(model.features, texts).toarray()
-    assert np.abs(fast - model.features.transform(texts).toarray()).max() < 1e-5
+    from classifier import training
+
+    examples = classifier.load_examples(classifier.default_data_paths())[::4]
+    texts, labels = [e.text for e in examples if e.bureau], [e.bureau for e in examples if e.bureau]
+    vectorizers = [(name, v.fit(texts)) for name, v in training.build_vectorizers(texts)]
+    matrix = hstack([v.transform(texts) for _, v in vectorizers], format="csr")
+    regression = training.build_estimator().fit(matrix, labels)
+    bayes = training.build_naive_bayes().fit(matrix, labels)
+    plain = classifier.Model(
+        training.fit_features(texts), training.head(regression), training.head(regression),
+        {"bureau_mix": training.BUREAU_MIX}, bureau_nb=bayes.feature_log_prob_.T,
+    )
+    return vectorizers, regression, bayes, plain
 
 
-def test_raw_bureau_probabilities_are_the_estimators_own_mix(model):
+TEXTS = ["", "bus late late late", "公立醫院急症室輪候時間太長", "個app成日hang機", "医院 医院 hospital", "🙂",
+         "The MTR platform screen doors are broken again, please fix the doors."]
+
+
+def test_the_plain_feature_path_equals_scikit_learns_transform(scikit_learn_fit):
+    from scipy.sparse import hstack
+
+    vectorizers, _, _, plain = scikit_learn_fit
+    expected = hstack([v.transform(TEXTS) for _, v in vectorizers]).toarray()
+    assert np.abs(plain.features.transform(TEXTS).toarray() - expected).max() < 1e-5
+
+
+def test_raw_bureau_probabilities_are_the_estimators_own_mix(scikit_learn_fit):
+    from scipy.sparse import hstack
+
     from classifier.calibration import softmax
 
-    text = "Please add more recycling bins for plastic bottles in our estate."
-    matrix = model.features.transform([text])
-    weight = model.metadata["bureau_mix"]["nb_weight"]
-    assert 0 < weight < 1 and model.bureau_nb is not None
-    mixed = ((1 - weight) * model.bureau_model.decision_function(matrix)
-             + weight * model.bureau_nb.predict_joint_log_proba(matrix))
-    expected = dict(zip(model.bureau_model.classes_, softmax(mixed)[0]))
-    scores = model.score([text], use_semantic=False)  # the semantic mix: test_semantic.py
-    assert dict(zip(scores.classes, scores.raw[0])) == pytest.approx(expected, abs=1e-5)
-    [p] = model.predict([text], top_k=15, use_semantic=False)
-    assert p.bureau == max(expected, key=expected.get)  # temperature changes confidence, never the order
+    vectorizers, regression, bayes, plain = scikit_learn_fit
+    matrix = hstack([v.transform(TEXTS) for _, v in vectorizers], format="csr")
+    weight = plain.metadata["bureau_mix"]["nb_weight"]
+    assert 0 < weight < 1
+    mixed = (1 - weight) * regression.decision_function(matrix) + weight * bayes.predict_joint_log_proba(matrix)
+    scores = plain.score(TEXTS)
+    assert list(scores.classes) == list(regression.classes_)
+    assert np.abs(scores.raw - softmax(mixed)).max() < 1e-4
+    predictions = plain.predict(TEXTS, top_k=15)
+    # Uncalibrated here; calibration changes confidence, never the order.
+    assert [p.bureau for p in predictions] == list(regression.classes_[softmax(mixed).argmax(axis=1)])
+
+
+def test_prediction_loads_no_scikit_learn(model_file):
+    code = ("import sys; sys.modules['sklearn'] = None; import classifier; "
+            f"m = classifier.load({str(model_file)!r}); print(m.predict(['The bus is late'], use_semantic=False)[0].bureau)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "TLB", result.stderr
 
 
 def test_explain_shows_the_initiative_prior_on_the_real_model(model):

@@ -180,7 +180,7 @@ def test_off_topic_texts_are_recognised(toy_model):
 
 def test_without_off_topic_texts_the_probability_is_zero_and_metadata_says_so():
     model = classifier.train(toy_examples(), initiative_leads=LEADS, use_semantic=False)
-    assert model.off_topic_model is None
+    assert model.off_topic_head is None
     assert model.predict(["hello thanks a lot"])[0].off_topic_p == 0.0
     assert "no off-topic texts" in model.metadata["off_topic"]["note"]
 
