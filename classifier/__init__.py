@@ -10,7 +10,7 @@ from .artifact import (
 )
 from .data import (
     AREAS, BUREAUS, DataError, Example, catalogue_examples, data_hash, default_data_paths, default_offtopic_paths,
-    load_examples, load_offtopic,
+    load_examples, load_offtopic, write_examples, write_offtopic,
 )
 from .model import Explanation, Model, Prediction
 from .text import language
@@ -32,5 +32,5 @@ __all__ = [
     "AREAS", "BUREAUS", "ArtifactError", "ArtifactIntegrityError", "DataError", "Example", "Explanation",
     "Model", "Prediction", "catalogue_examples", "choose_thresholds", "data_hash", "default_data_paths",
     "default_offtopic_paths", "evaluate", "evaluate_held_out", "from_bytes", "language", "load", "load_examples",
-    "load_offtopic", "save", "sha256_hex", "to_bytes", "train",
+    "load_offtopic", "save", "sha256_hex", "to_bytes", "train", "write_examples", "write_offtopic",
 ]

@@ -135,6 +135,20 @@ def initiative_leads(examples: Iterable[Example]) -> dict[str, str]:
     }
 
 
+def write_examples(examples: Iterable[Example], path: Path) -> None:
+    """The examples as a file `load_examples` reads back equal (e.g. for a training process)."""
+    with open(path, "w", encoding="utf-8") as handle:
+        for e in examples:
+            row = {"text": e.text, "area": e.area, "bureau": e.bureau, "initiative": e.initiative, "register": e.register}
+            handle.write(json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False) + "\n")
+
+
+def write_offtopic(texts: Iterable[str], path: Path) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for text in texts:
+            handle.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
+
+
 def data_hash(examples: Iterable[Example], offtopic: Iterable[str] = ()) -> str:
     """SHA-256 over the examples in order: two models with the same hash saw the same data."""
     digest = hashlib.sha256()

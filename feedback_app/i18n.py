@@ -56,6 +56,13 @@ TRAINING_STATUS_LABELS = {
     "done": _l("Finished"),
     "failed": _l("Failed"),
 }
+# Errors a run records in English (model_versions), shown translated; any other is shown as is.
+TRAINING_ERROR_LABELS = {
+    "stopped: no result within the time allowed (was the worker restarted?)":
+        _l("Stopped: no result within the time allowed (was the worker restarted?)"),
+    "the task queue could not be reached; try again later":
+        _l("The task queue could not be reached; try again later."),
+}
 TRAINING_STEP_LABELS = {
     "examples": _l("Reading the corpus and moderators' decisions"),
     "training": _l("Training (about a minute)"),

@@ -6,12 +6,19 @@ out of every version the app trains, and a new version becomes active only if it
 accuracy on that part is not lower than the active version's, measured in the same run.
 Otherwise it is kept, inactive, with both figures. Each version is scored on the same texts,
 none of which it was trained on, so the comparison is fair and stays fixed between releases.
+
+Training runs in a process of its own (`python -m classifier train`, the CLI everyone uses):
+its peak memory, several times a worker's, goes back to the system when it ends.
 """
 from __future__ import annotations
 
 import logging
+import subprocess  # nosec B404 - training runs the project's own CLI in a child process
+import sys
+import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Callable
 
 from flask import current_app
@@ -19,7 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import defer
 
 import classifier
-from classifier import holdout
+from classifier import holdout, semantic
 
 from .catalogue.services import DATA_DIR as CATALOGUE_DIR
 from .database import write_transaction
@@ -33,6 +40,18 @@ GATE_FRACTION = 0.15
 GATE_SEED = 20261126  # not the classifier's own held-out seed: a different draw
 # Steps of a retraining as the admin page shows them, with the progress each one reaches.
 TRAINING_STEPS = {"examples": 10, "training": 20, "gate": 80, "stored": 100}
+# A run still queued or running after this has lost its worker (restarted, killed): it is
+# marked failed, and a new one may be asked for. Training takes about a minute.
+TRAINING_TIMEOUT = timedelta(minutes=30)
+PROJECT_ROOT = Path(classifier.__file__).resolve().parent.parent
+
+
+class TrainingFailed(RuntimeError):
+    pass
+
+
+class RetrainingBusy(RuntimeError):
+    """A retraining is already queued or running."""
 
 
 @dataclass(frozen=True)
@@ -81,8 +100,39 @@ def split_for_gate(corpus: list[classifier.Example]) -> tuple[list[classifier.Ex
 
 
 def bureau_accuracy(model: classifier.Model, examples: list[classifier.Example]) -> float:
-    predictions = model.predict([e.text for e in examples], initiatives=[e.initiative for e in examples])
+    """On the gate texts, scored as the worker routes (with the semantic model if it is on)."""
+    with semantic.remembering():  # the gate texts are corpus texts: their embeddings are shipped
+        predictions = model.predict(
+            [e.text for e in examples], initiatives=[e.initiative for e in examples],
+            use_semantic=current_app.config["ROUTING_SEMANTIC"],
+        )
     return round(sum(p.bureau == e.bureau for p, e in zip(predictions, examples)) / len(examples), 4)
+
+
+def train_model(examples: list[classifier.Example], offtopic: list[str], target_precision: float) -> classifier.Model:
+    """`python -m classifier train` on these examples, in a child process; the model it wrote."""
+    with tempfile.TemporaryDirectory(prefix="scf-training-") as folder:
+        folder = Path(folder)
+        classifier.write_examples(examples, folder / "examples.jsonl")
+        command = [sys.executable, "-m", "classifier", "train", "--out", str(folder / "model.npz"),
+                   "--data", str(folder / "examples.jsonl"), "--no-catalogue",
+                   "--target-precision", str(target_precision)]
+        if offtopic:
+            classifier.write_offtopic(offtopic, folder / "offtopic.jsonl")
+            command += ["--offtopic", str(folder / "offtopic.jsonl")]
+        else:
+            command.append("--no-offtopic")
+        try:
+            finished = subprocess.run(  # nosec B603 - fixed arguments: this interpreter and our own CLI
+                command, cwd=PROJECT_ROOT, capture_output=True, text=True,
+                timeout=TRAINING_TIMEOUT.total_seconds(),
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise TrainingFailed(f"training took longer than {TRAINING_TIMEOUT}") from exc
+        if finished.returncode != 0:
+            lines = [line for line in finished.stderr.splitlines() if line.strip()]
+            raise TrainingFailed(lines[-1] if lines else f"training exited with status {finished.returncode}")
+        return classifier.load(folder / "model.npz")
 
 
 # --- versions ----------------------------------------------------------------------------
@@ -112,37 +162,58 @@ def train_version(
     examples = corpus_part + moderated
     offtopic = classifier.load_offtopic(classifier.default_offtopic_paths())
     progress("training")
-    model = classifier.train(examples, offtopic=offtopic,
-                             target_precision=current_app.config["ROUTING_TARGET_PRECISION"])
+    model = train_model(examples, offtopic, current_app.config["ROUTING_TARGET_PRECISION"])
     progress("gate")
-    current = active_version()
-    from .routing import load_model  # routing caches loaded models by their hash
-
-    active_accuracy = None
-    if current is not None:
-        try:
-            active_accuracy = bureau_accuracy(load_model(current), gate)
-        except classifier.ArtifactError as exc:
-            # A version that cannot serve (built by older feature code, say) holds nothing back.
-            log.warning("the active version %s cannot be loaded (%s): the new one is not compared", current.label, exc)
-    result = GateResult(n=len(gate), accuracy=bureau_accuracy(model, gate), active_accuracy=active_accuracy)
+    accuracy = bureau_accuracy(model, gate)
     artifact = classifier.to_bytes(model)
     label = label or datetime.now(timezone.utc).strftime("v%Y%m%d-%H%M%S")
-    with write_transaction():
-        version = ClassifierVersion(
-            label=label, artifact=artifact, sha256=classifier.sha256_hex(artifact),
-            training_data_hash=model.metadata["training_data_hash"],
-            meta={k: v for k, v in model.metadata.items() if k not in ("held_out_metrics", "initiative_leads")},
-            metrics={"gate": result.as_dict(), "held_out": model.metadata.get("held_out_metrics", {}),
-                     "examples": len(examples), "moderated_examples": len(moderated)},
-        )
-        db.session.add(version)
-        db.session.flush()
-        _audit("classifier_trained", version, actor, after=result.as_dict())
-        if activate == "always" or (activate == "if_not_worse" and result.passed):
-            _switch_to(version, actor, action="classifier_activated")
+    # Compared with the version active when the new one is stored, not when training began: an
+    # admin may have activated another meanwhile. Scoring happens outside the write lock, so
+    # if the active version changed while it was scored, it is scored again.
+    while True:
+        compared_id, active_accuracy = _active_accuracy(gate)
+        with write_transaction():
+            current = active_version()
+            if (current.id if current is not None else None) != compared_id:
+                continue
+            result = GateResult(n=len(gate), accuracy=accuracy, active_accuracy=active_accuracy)
+            version = _store(model, artifact, label, result, len(examples), len(moderated), actor,
+                             activate == "always" or (activate == "if_not_worse" and result.passed))
+            break
     progress("stored")
     return version, result
+
+
+def _active_accuracy(gate: list[classifier.Example]) -> tuple[int | None, float | None]:
+    """(the active version's id, its gate accuracy); None for the accuracy when it cannot load."""
+    from .routing import load_model  # routing caches loaded models by their hash
+
+    current = active_version()
+    if current is None:
+        return None, None
+    try:
+        return current.id, bureau_accuracy(load_model(current), gate)
+    except classifier.ArtifactError as exc:
+        # A version that cannot serve (built by older feature code, say) holds nothing back.
+        log.warning("the active version %s cannot be loaded (%s): the new one is not compared", current.label, exc)
+        return current.id, None
+
+
+def _store(model, artifact, label, result, examples, moderated, actor, activate: bool) -> ClassifierVersion:
+    """Inside the caller's write transaction: the version, its audit event, and its activation."""
+    version = ClassifierVersion(
+        label=label, artifact=artifact, sha256=classifier.sha256_hex(artifact),
+        training_data_hash=model.metadata["training_data_hash"],
+        meta={k: v for k, v in model.metadata.items() if k not in ("held_out_metrics", "initiative_leads")},
+        metrics={"gate": result.as_dict(), "held_out": model.metadata.get("held_out_metrics", {}),
+                 "examples": examples, "moderated_examples": moderated},
+    )
+    db.session.add(version)
+    db.session.flush()
+    _audit("classifier_trained", version, actor, after=result.as_dict())
+    if activate:
+        _switch_to(version, actor, action="classifier_activated")
+    return version
 
 
 def _switch_to(version: ClassifierVersion, actor: User | None, *, action: str) -> None:
@@ -182,10 +253,20 @@ def active_version_problem() -> str | None:
 # --- retraining by the worker --------------------------------------------------------------
 
 def request_retraining(actor: User | None) -> TrainingRun:
-    """Record a retraining and hand it to the worker; the admin page follows its progress."""
+    """Record a retraining and hand it to the worker; the admin page follows its progress.
+
+    Raises RetrainingBusy while another run is queued or running: two would compete for the
+    same worker and the second would only repeat the first.
+    """
     from . import tasks
 
+    expire_stalled_runs()
     with write_transaction():
+        busy = db.session.execute(
+            select(TrainingRun).where(TrainingRun.status.in_(("queued", "running"))).limit(1)
+        ).scalar_one_or_none()
+        if busy is not None:
+            raise RetrainingBusy(f"retraining run {busy.id} is {busy.status}")
         run = TrainingRun(status="queued", progress=0, requested_by_id=actor.id if actor is not None else None)
         db.session.add(run)
     if not tasks.enqueue_retraining(run.id):
@@ -194,6 +275,21 @@ def request_retraining(actor: User | None) -> TrainingRun:
             run.status, run.error = "failed", "the task queue could not be reached; try again later"
             run.finished_at = datetime.now(timezone.utc)
     return run
+
+
+# Stored as the run's error; the admin page translates it (i18n.TRAINING_ERROR_LABELS).
+STALLED = "stopped: no result within the time allowed (was the worker restarted?)"
+
+
+def expire_stalled_runs() -> int:
+    """Mark runs that have waited or run past TRAINING_TIMEOUT as failed; how many there were."""
+    cutoff = datetime.now(timezone.utc) - TRAINING_TIMEOUT
+    with write_transaction():
+        return db.session.execute(
+            update(TrainingRun)
+            .where(TrainingRun.status.in_(("queued", "running")), TrainingRun.created_at < cutoff)
+            .values(status="failed", error=STALLED, finished_at=datetime.now(timezone.utc))
+        ).rowcount
 
 
 def _set(run_id: int, **values) -> None:

@@ -93,8 +93,9 @@ def route_submission(submission_id: int) -> None:
 @huey.periodic_task(crontab(minute="*"))
 @_in_app_context
 def sweep_unrouted() -> int:
-    """Route views whose task was lost. Routing only touches views still "received", so a view
-    that a task or a moderator reaches first is left alone."""
+    """Route views whose task was lost, and close retraining runs whose worker was lost. Routing
+    only touches views still "received", so a view that a task or a moderator reaches first is
+    left alone."""
     from sqlalchemy import select
 
     from . import routing
@@ -108,7 +109,17 @@ def sweep_unrouted() -> int:
     ).scalars().all()
     for submission_id in ids:
         routing.route_submission(submission_id)
+    _expire_stalled_runs()
     return len(ids)
+
+
+def _expire_stalled_runs() -> None:
+    from . import model_versions
+
+    try:
+        model_versions.expire_stalled_runs()
+    except Exception:  # noqa: BLE001 - the sweep's routing matters more; the next minute tries again
+        log.exception("could not expire stalled retraining runs")
 
 
 @huey.task()

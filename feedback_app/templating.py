@@ -38,6 +38,7 @@ def register(app: Flask) -> None:
         SYSTEM_REASON_LABELS=i18n.SYSTEM_REASON_LABELS,
         TRAINING_STATUS_LABELS=i18n.TRAINING_STATUS_LABELS,
         TRAINING_STEP_LABELS=i18n.TRAINING_STEP_LABELS,
+        TRAINING_ERROR_LABELS=i18n.TRAINING_ERROR_LABELS,
         current_locale=i18n.current_locale,
         html_lang=i18n.html_lang,
         reference_name=reference_name,

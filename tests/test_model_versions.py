@@ -10,6 +10,8 @@ from feedback_app.extensions import db
 from feedback_app.models import AuditEvent, ClassifierVersion, Role, TrainingRun
 from feedback_app.moderation import services as moderation
 
+from datetime import datetime, timedelta, timezone
+
 from . import factories
 from .conftest import csrf_token
 
@@ -111,7 +113,7 @@ def test_a_failed_retraining_says_why_and_keeps_the_active_version(app, monkeypa
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(classifier, "train", broken)
+    monkeypatch.setattr(model_versions, "train_model", broken)
     run = model_versions.request_retraining(None)
     db.session.refresh(run)
     assert run.status == "failed" and "out of memory" in run.error
@@ -131,3 +133,64 @@ def test_an_active_version_that_cannot_load_does_not_block_a_new_one(app, small_
     version, gate = model_versions.train_version(label="replacement")
     assert gate.active_accuracy is None and gate.passed and version.is_active
     assert model_versions.active_version_problem() is None
+
+
+def test_training_runs_in_a_child_process_whose_error_the_run_reports(app, monkeypatch):
+    only_transport = [e for e in model_versions._corpus() if e.bureau == "TLB"]
+    monkeypatch.setattr(model_versions, "_corpus", lambda: only_transport)
+    monkeypatch.setattr(classifier, "default_offtopic_paths", lambda: [])
+    run = model_versions.request_retraining(None)
+    db.session.refresh(run)
+    # The child's own message (classifier.training refuses one bureau), not a bare exit status.
+    assert run.status == "failed" and "at least two bureaus" in run.error
+
+
+def test_a_second_retraining_is_refused_while_one_is_under_way(app, client, login_as):
+    waiting = TrainingRun(status="queued", progress=0)
+    db.session.add(waiting)
+    db.session.commit()
+    with pytest.raises(model_versions.RetrainingBusy):
+        model_versions.request_retraining(None)
+    login_as(factories.user(Role.ADMIN))
+    page = client.get("/admin/classifier")
+    answer = client.post("/admin/classifier/retrain", data={"csrf_token": csrf_token(page.get_data(as_text=True))},
+                         follow_redirects=True)
+    assert "already under way" in answer.get_data(as_text=True)
+    assert db.session.execute(select(TrainingRun)).scalars().all() == [waiting]
+
+
+def test_a_run_whose_worker_was_lost_is_closed_and_a_new_one_may_start(app, client, login_as, monkeypatch):
+    lost = TrainingRun(status="running", progress=20, step="training",
+                       created_at=datetime.now(timezone.utc) - model_versions.TRAINING_TIMEOUT - timedelta(minutes=1))
+    recent = TrainingRun(status="failed", progress=0, created_at=datetime.now(timezone.utc))
+    db.session.add_all([lost, recent])
+    db.session.commit()
+    tasks.sweep_unrouted()  # the worker's minute-by-minute sweep
+    db.session.refresh(lost)
+    assert lost.status == "failed" and lost.error == model_versions.STALLED
+    login_as(factories.user(Role.ADMIN))
+    page = client.get("/admin/classifier", headers={"Accept-Language": "zh-HK"}).get_data(as_text=True)
+    assert "data-refresh" not in page  # nothing left to follow
+    assert "was the worker restarted" not in page  # shown in the reader's language
+    monkeypatch.setattr(model_versions, "train_model", lambda *args: (_ for _ in ()).throw(RuntimeError("no memory")))
+    assert model_versions.request_retraining(None).status == "failed"  # accepted, and ran
+
+
+def test_the_gate_compares_with_the_version_active_when_the_new_one_is_stored(app, small_corpus, monkeypatch):
+    first, _ = model_versions.train_version(activate="always", label="first")
+    second, _ = model_versions.train_version(activate="always", label="second")
+    measure, calls = model_versions._active_accuracy, []
+
+    def meanwhile_an_admin_rolls_back(gate):
+        result = measure(gate)
+        if not calls:
+            model_versions.activate(first.id)  # while the new version was being scored
+        calls.append(result[0])
+        return result
+
+    monkeypatch.setattr(model_versions, "_active_accuracy", meanwhile_an_admin_rolls_back)
+    third, gate = model_versions.train_version(label="third")
+    assert calls == [second.id, first.id]
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.classifier_version_id == third.id,
+                                                        AuditEvent.action == "classifier_trained")).scalar_one()
+    assert event.after["active_accuracy"] == gate.active_accuracy

@@ -7,7 +7,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import model_versions
+from .. import i18n, model_versions
 from ..auth import services as accounts
 from ..auth.login import role_required
 from ..catalogue import services as catalogue
@@ -82,9 +82,15 @@ def classifier_versions():
 def retrain():
     if not forms.RetrainForm().validate_on_submit():
         return _render_classifier(status=400)
-    run = model_versions.request_retraining(current_user)
+    try:
+        run = model_versions.request_retraining(current_user)
+    except model_versions.RetrainingBusy:
+        flash(_("A retraining is already under way; its progress is shown below. Ask again once it has finished."),
+              "error")
+        return redirect(url_for(".classifier_versions"))
     if run.status == "failed":
-        flash(_("The retraining could not be handed to the worker: %(error)s", error=run.error), "error")
+        flash(_("The retraining could not be handed to the worker: %(error)s",
+                error=i18n.TRAINING_ERROR_LABELS.get(run.error, run.error)), "error")
     else:
         flash(_("Retraining has started. Its progress is shown below; the page updates by itself."), "success")
     return redirect(url_for(".classifier_versions"))
