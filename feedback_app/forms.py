@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
-from flask_babel import lazy_gettext as _l
+from babel import support
+from flask import current_app
+from flask_babel import get_locale, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
+from wtforms.i18n import messages_path
 
 # NUL and the other C0 controls (tab, newline and carriage return are ordinary typing).
 # PostgreSQL refuses NUL in text outright, and none of them belong in anything a person types.
@@ -20,7 +24,35 @@ def normalise_text(value: str) -> str:
     return unicodedata.normalize("NFC", value).replace("\r\n", "\n").strip()
 
 
+@lru_cache(maxsize=16)
+def _wtforms_catalogue(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _WTFormsMessages:
+    """WTForms' own messages in the reader's language, each catalogue read once per process.
+
+    Flask-WTF reads it from disk again for every request that builds a form: about a
+    millisecond of every sending.
+    """
+
+    def gettext(self, string):
+        return _wtforms_catalogue(str(get_locale())).ugettext(string)
+
+    def ngettext(self, singular, plural, n):
+        return _wtforms_catalogue(str(get_locale())).ungettext(singular, plural, n)
+
+
+_messages = _WTFormsMessages()
+
+
 class Form(FlaskForm):
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _messages
+
     def validate(self, extra_validators=None) -> bool:
         # Before any validator runs, so lengths and "required" see what was really written.
         # Passwords are taken exactly as typed: a space in one may be meant.

@@ -122,6 +122,8 @@ def train_model(examples: list[classifier.Example], offtopic: list[str], target_
             command += ["--offtopic", str(folder / "offtopic.jsonl")]
         else:
             command.append("--no-offtopic")
+        if not current_app.config["ROUTING_SEMANTIC"]:
+            command.append("--no-semantic")  # a model part the workers would never ask
         try:
             finished = subprocess.run(  # nosec B603 - fixed arguments: this interpreter and our own CLI
                 command, cwd=PROJECT_ROOT, capture_output=True, text=True,

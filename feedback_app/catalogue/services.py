@@ -95,7 +95,7 @@ def load_reference_data(directory: Path = DATA_DIR) -> LoadReport:
             for field in ("title_en", "title_zh", "summary_en", "summary_zh", "status"):
                 setattr(initiative, field, row[field])
             db.session.add(initiative)
-    _initiative_refs.clear()  # this process sees the new data at once; others within a minute
+    _reference_cache.clear()  # this process sees the new data at once; others within a minute
     return LoadReport(len(areas), len(bureaus), len(initiatives))
 
 
@@ -126,27 +126,47 @@ class InitiativeRef:
     title_zh: str
 
 
+@dataclass(frozen=True)
+class AreaRef:
+    """What the submission form needs of a smart area, kept in memory (see area_refs)."""
+
+    code: str
+    name_en: str
+    name_zh: str
+
+
 # Reference data changes only with `flask catalogue load`, a release step; each process keeps
-# the initiatives it needs on every sending for this long instead of reading them per request.
+# what it needs on every sending for this long instead of reading it per request.
 REFERENCE_CACHE_SECONDS = 60.0
-_initiative_refs: dict[str, tuple[float, dict[str, InitiativeRef]]] = {}
+_reference_cache: dict[tuple[str, str], tuple[float, object]] = {}
 
 
-def initiative_refs() -> dict[str, InitiativeRef]:
-    """Every initiative by code, read at most once a minute per process and database."""
-    key = db.engine.url.render_as_string(hide_password=True)
-    cached = _initiative_refs.get(key)
+def cached_reference(name: str, load):
+    """`load()` at most once a minute per process and database; what it makes from reference data."""
+    key = (name, str(db.engine.url))
+    cached = _reference_cache.get(key)
     if cached is None or time.monotonic() - cached[0] > REFERENCE_CACHE_SECONDS:
-        rows = db.session.execute(select(
-            Initiative.id, Initiative.code, Initiative.area_code, Initiative.title_en, Initiative.title_zh,
-        ))
-        cached = (time.monotonic(), {row.code: InitiativeRef(*row) for row in rows})
-        _initiative_refs[key] = cached
+        cached = (time.monotonic(), load())
+        _reference_cache[key] = cached
     return cached[1]
 
 
-def initiatives_in_area(area_code: str) -> list[InitiativeRef]:
-    return [ref for ref in initiative_refs().values() if ref.area_code == area_code]
+def initiative_refs() -> dict[str, InitiativeRef]:
+    """Every initiative by code."""
+    def load():
+        rows = db.session.execute(select(
+            Initiative.id, Initiative.code, Initiative.area_code, Initiative.title_en, Initiative.title_zh,
+        ))
+        return {row.code: InitiativeRef(*row) for row in rows}
+    return cached_reference("initiatives", load)
+
+
+def area_refs() -> dict[str, AreaRef]:
+    """Every smart area by code."""
+    def load():
+        rows = db.session.execute(select(SmartArea.code, SmartArea.name_en, SmartArea.name_zh))
+        return {row.code: AreaRef(*row) for row in rows}
+    return cached_reference("areas", load)
 
 
 def initiative_counts() -> dict[str, int]:

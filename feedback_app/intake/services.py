@@ -10,15 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import tasks, workflow
 from ..database import write_transaction
 from ..extensions import db
-from ..models import AuditEvent, ReferenceCounter, Submission, User
+from ..models import AuditEvent, Submission, User
 
 
 @dataclass(frozen=True)
@@ -106,16 +104,18 @@ def content_fingerprint(data: NewSubmission) -> str:
     return hashlib.sha256(subject.encode()).hexdigest()[:32]
 
 
+_TAKE_REFERENCE_NUMBER = text(
+    "INSERT INTO reference_counter (year, last_value) VALUES (:year, 1) "
+    "ON CONFLICT (year) DO UPDATE SET last_value = reference_counter.last_value + 1 RETURNING last_value"
+)
+
+
 def _next_reference(year: int) -> str:
     """Atomically take the next number for `year`: one upsert, under the row lock on PostgreSQL
     and the write lock on SQLite, so concurrent sendings get consecutive numbers."""
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(ReferenceCounter).values(year=year, last_value=1)
-    number = db.session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["year"], set_={"last_value": ReferenceCounter.last_value + 1},
-        ).returning(ReferenceCounter.last_value)
-    ).scalar_one()
+    # Written out: PostgreSQL and SQLite (3.35+) take the same upsert, and SQLAlchemy cannot
+    # cache the compiled form of its dialect-specific ON CONFLICT constructs on SQLite.
+    number = db.session.execute(_TAKE_REFERENCE_NUMBER, {"year": year}).scalar_one()
     return f"SCF-{year}-{number:06d}"
 
 

@@ -38,12 +38,20 @@ def _remember_sending(data: services.NewSubmission, form_token: str) -> None:
     session[RECENT_SENDINGS] = dict(list(recent.items())[-RECENT_SENDINGS_KEPT:])
 
 
+def _initiative_choices(area) -> list[SelectChoice]:
+    """The form's subjects in the reader's language, made once a minute per area and language
+    (every sending validates against them) rather than on every request."""
+    def make():
+        initiatives = [ref for ref in catalogue.initiative_refs().values() if ref.area_code == area.code]
+        return [SelectChoice(GENERAL, _("General view on %(area)s", area=localized(area, "name")))] + [
+            SelectChoice(i.code, localized(i, "title")) for i in sorted(initiatives, key=lambda i: localized(i, "title"))
+        ]
+    return catalogue.cached_reference(f"choices:{area.code}:{get_locale()}", make)
+
+
 def _form_for(area, initiative_code):
     form = SubmissionForm()
-    initiatives = catalogue.initiatives_in_area(area.code)
-    form.initiative.choices = [SelectChoice(GENERAL, _("General view on %(area)s", area=localized(area, "name")))] + [
-        SelectChoice(i.code, localized(i, "title")) for i in sorted(initiatives, key=lambda i: localized(i, "title"))
-    ]
+    form.initiative.choices = _initiative_choices(area)
     if not form.is_submitted():
         form.initiative.data = initiative_code or GENERAL
         form.form_token.data = services.new_form_token()
@@ -53,8 +61,8 @@ def _form_for(area, initiative_code):
 def _area_and_initiative(endpoint: str, code: str):
     if endpoint == "intake.submit_on_initiative":
         initiative = catalogue.initiative_refs().get(code)
-        return (catalogue.get_area(initiative.area_code), initiative.code) if initiative else (None, None)
-    return catalogue.get_area(code), None
+        return (catalogue.area_refs().get(initiative.area_code), initiative.code) if initiative else (None, None)
+    return catalogue.area_refs().get(code), None
 
 
 def _rate_limited(_limit):
@@ -133,7 +141,7 @@ submission_limit = limiter.shared_limit(
 @csrf.exempt
 @submission_limit
 def submit_general(code):
-    area = catalogue.get_area(code) or abort(404)
+    area = catalogue.area_refs().get(code) or abort(404)
     return _handle(area)
 
 
@@ -142,4 +150,4 @@ def submit_general(code):
 @submission_limit
 def submit_on_initiative(code):
     initiative = catalogue.initiative_refs().get(code) or abort(404)
-    return _handle(catalogue.get_area(initiative.area_code), initiative.code)
+    return _handle(catalogue.area_refs()[initiative.area_code], initiative.code)
