@@ -24,6 +24,17 @@ VISIBILITY_LABELS = {
     "published": _l("Published"),
     "hidden": _l("Hidden"),
 }
+# The decisions staff take on a view (workflow.Action), as their forms are headed.
+DECISION_LABELS = {
+    "route": _l("Route"),
+    "reject": _l("Reject"),
+    "reopen": _l("Reopen"),
+    "publish": _l("Publish"),
+    "hide": _l("Hide"),
+    "answer": _l("Answer publicly"),
+    "send_back": _l("Not for your bureau?"),
+    "close": _l("Close"),
+}
 REJECTION_LABELS = {
     "spam": _l("Spam"),
     "abusive": _l("Abusive"),

@@ -31,11 +31,11 @@ from classifier import holdout, semantic
 from .catalogue.services import DATA_DIR as CATALOGUE_DIR
 from .database import write_transaction
 from .extensions import db
-from .models import AuditEvent, ClassifierVersion, Submission, TrainingRun, User
+from .models import AuditAction, AuditEvent, ClassifierVersion, Submission, TrainingRun, User
 
 log = logging.getLogger(__name__)
 
-MODERATOR_ROUTE_ACTIONS = ("route_confirmed", "route_changed")
+MODERATOR_ROUTE_ACTIONS = (AuditAction.ROUTE_CONFIRMED, AuditAction.ROUTE_CHANGED)
 GATE_FRACTION = 0.15
 GATE_SEED = 20261126  # not the classifier's own held-out seed: a different draw
 # Steps of a retraining as the admin page shows them, with the progress each one reaches.
@@ -145,7 +145,7 @@ def active_version() -> ClassifierVersion | None:
     ).scalar_one_or_none()
 
 
-def _audit(action: str, version: ClassifierVersion, actor: User | None, *, before=None, after=None, reason=None) -> None:
+def _audit(action: AuditAction, version: ClassifierVersion, actor: User | None, *, before=None, after=None, reason=None) -> None:
     db.session.add(AuditEvent(
         classifier_version_id=version.id, actor_id=actor.id if actor is not None else None, action=action,
         before=before or {}, after=after or {}, reason=reason,
@@ -212,13 +212,13 @@ def _store(model, artifact, label, result, examples, moderated, actor, activate:
     )
     db.session.add(version)
     db.session.flush()
-    _audit("classifier_trained", version, actor, after=result.as_dict())
+    _audit(AuditAction.CLASSIFIER_TRAINED, version, actor, after=result.as_dict())
     if activate:
-        _switch_to(version, actor, action="classifier_activated")
+        _switch_to(version, actor, action=AuditAction.CLASSIFIER_ACTIVATED)
     return version
 
 
-def _switch_to(version: ClassifierVersion, actor: User | None, *, action: str) -> None:
+def _switch_to(version: ClassifierVersion, actor: User | None, *, action: AuditAction) -> None:
     previous = active_version()
     db.session.execute(update(ClassifierVersion).values(is_active=ClassifierVersion.id == version.id))
     _audit(action, version, actor, before={"active": previous.label if previous else None}, after={"active": version.label})
@@ -234,7 +234,7 @@ def activate(version_id: int, actor: User | None = None) -> ClassifierVersion:
         if current is not None and current.id == version.id:
             return version
         older = current is not None and version.id < current.id
-        _switch_to(version, actor, action="classifier_rolled_back" if older else "classifier_activated")
+        _switch_to(version, actor, action=AuditAction.CLASSIFIER_ROLLED_BACK if older else AuditAction.CLASSIFIER_ACTIVATED)
     return version
 
 
@@ -330,7 +330,7 @@ def versions() -> list[ClassifierVersion]:
     ).scalars())
 
 
-VERSION_ACTIONS = ("classifier_trained", "classifier_activated", "classifier_rolled_back")
+VERSION_ACTIONS = (AuditAction.CLASSIFIER_TRAINED, AuditAction.CLASSIFIER_ACTIVATED, AuditAction.CLASSIFIER_ROLLED_BACK)
 
 
 def version_history(limit: int = 20) -> list[AuditEvent]:

@@ -67,6 +67,39 @@ class Visibility(enum.StrEnum):
     HIDDEN = "hidden"
 
 
+class AuditAction(enum.StrEnum):
+    """Every action the audit history records, by what it was about (i18n.ACTION_LABELS names each)."""
+
+    # A view (feedback_app/workflow.py writes these)
+    SUBMITTED = "submitted"
+    AUTO_ROUTED = "auto_routed"
+    QUEUED_FOR_REVIEW = "queued_for_review"
+    CLASSIFICATION_FAILED = "classification_failed"
+    ROUTE_CONFIRMED = "route_confirmed"
+    ROUTE_CHANGED = "route_changed"
+    REJECTED = "rejected"
+    REOPENED = "reopened"
+    VISIBILITY_PUBLISHED = "visibility_published"
+    VISIBILITY_HIDDEN = "visibility_hidden"
+    ANSWERED = "answered"
+    SENT_BACK = "sent_back"
+    CLOSED = "closed"
+    # A staff account
+    ACCOUNT_CREATED = "account_created"
+    PASSWORD_CHANGED = "password_changed"
+    ROLE_CHANGED = "role_changed"
+    ACCOUNT_DEACTIVATED = "account_deactivated"
+    ACCOUNT_REACTIVATED = "account_reactivated"
+    TWO_FACTOR_ENABLED = "two_factor_enabled"
+    TWO_FACTOR_DISABLED = "two_factor_disabled"
+    TWO_FACTOR_RESET = "two_factor_reset"
+    TWO_FACTOR_RECOVERY_CODE_USED = "two_factor_recovery_code_used"
+    # A classifier version
+    CLASSIFIER_TRAINED = "classifier_trained"
+    CLASSIFIER_ACTIVATED = "classifier_activated"
+    CLASSIFIER_ROLLED_BACK = "classifier_rolled_back"
+
+
 class RejectionReason(enum.StrEnum):
     SPAM = "spam"
     ABUSIVE = "abusive"

@@ -15,7 +15,7 @@ import classifier
 from . import workflow
 from .database import write_transaction
 from .extensions import db
-from .models import ClassifierVersion, Status, Submission
+from .models import AuditAction, ClassifierVersion, Status, Submission
 from .redaction import find_personal_data
 
 log = logging.getLogger(__name__)
@@ -129,12 +129,11 @@ def route_submission(submission_id: int) -> None:
             sub.classifier_version_id = version_id
             decision = decide(prediction, model, sub.body)
             if decision.route:
-                workflow.transition(
-                    sub, Status.ROUTED, actor=None, action="auto_routed",
-                    area=sub.topic_area_code, bureau=prediction.bureau,
+                workflow.automatic(
+                    sub, Status.ROUTED, audit=AuditAction.AUTO_ROUTED, area=sub.topic_area_code, bureau=prediction.bureau,
                 )
             else:
-                workflow.transition(sub, Status.NEEDS_REVIEW, actor=None, action="queued_for_review", reason=decision.reason)
+                workflow.automatic(sub, Status.NEEDS_REVIEW, audit=AuditAction.QUEUED_FOR_REVIEW, reason=decision.reason)
     except Exception as exc:  # noqa: BLE001 - any failure must leave the submission safely queued
         log.exception("routing failed for submission %s", submission_id)
         _queue_after_failure(submission_id, exc)
@@ -147,9 +146,8 @@ def _queue_after_failure(submission_id: int, exc: Exception) -> None:
             if sub.status != Status.RECEIVED:
                 return
             sub.classification_error = f"{type(exc).__name__}: {exc}"[:2000]
-            workflow.transition(
-                sub, Status.NEEDS_REVIEW, actor=None, action="classification_failed",
-                reason=sub.classification_error,
+            workflow.automatic(
+                sub, Status.NEEDS_REVIEW, audit=AuditAction.CLASSIFICATION_FAILED, reason=sub.classification_error,
             )
     except Exception:  # noqa: BLE001 - it is stored as "received", which the queue also lists
         log.exception("could not queue submission %s after a routing failure", submission_id)

@@ -1,20 +1,60 @@
-"""A submission's life as one state machine.
+"""A submission's life as one state machine: the only place that knows what a view allows.
 
-Every change to a submission's status, route or visibility goes through a function here,
-which writes the audit event in the same transaction as the change itself.
+`allowed_actions(sub, role)` answers which decisions a person may take on a view now; the
+staff pages show exactly those and the services refuse any other (`decide` checks again under
+the row lock). Every change to a submission's status, route or visibility goes through a
+function here, which writes the audit event in the same transaction as the change itself, and
+`history` reads those events back.
 """
 from __future__ import annotations
 
-from .extensions import db
-from .models import AuditEvent, Status, Submission, User, Visibility
+from enum import StrEnum
 
-ALLOWED: dict[Status, set[Status]] = {
-    Status.RECEIVED: {Status.ROUTED, Status.NEEDS_REVIEW},
-    Status.NEEDS_REVIEW: {Status.ROUTED, Status.REJECTED},
-    Status.ROUTED: {Status.ANSWERED, Status.NEEDS_REVIEW, Status.CLOSED, Status.ROUTED},
-    Status.ANSWERED: {Status.ANSWERED, Status.CLOSED},
-    Status.REJECTED: {Status.NEEDS_REVIEW},
-    Status.CLOSED: set(),
+from sqlalchemy import select
+
+from .extensions import db
+from .models import AuditAction, AuditEvent, Role, Status, Submission, User, Visibility
+
+
+class Action(StrEnum):
+    """A decision a person takes on a view."""
+
+    ROUTE = "route"          # confirm or change the bureau (and smart area)
+    REJECT = "reject"
+    REOPEN = "reopen"        # a rejected view goes back to the review queue
+    PUBLISH = "publish"
+    HIDE = "hide"
+    ANSWER = "answer"
+    SEND_BACK = "send_back"  # not this bureau's: back to the moderators
+    CLOSE = "close"
+
+
+# The status each decision leaves a view in, from each status in which it may be taken.
+STATUS_RULES: dict[Action, dict[Status, Status]] = {
+    Action.ROUTE: {Status.RECEIVED: Status.ROUTED, Status.NEEDS_REVIEW: Status.ROUTED, Status.ROUTED: Status.ROUTED},
+    Action.REJECT: {Status.RECEIVED: Status.REJECTED, Status.NEEDS_REVIEW: Status.REJECTED},
+    Action.REOPEN: {Status.REJECTED: Status.NEEDS_REVIEW},
+    Action.ANSWER: {Status.ROUTED: Status.ANSWERED, Status.ANSWERED: Status.ANSWERED},
+    Action.SEND_BACK: {Status.ROUTED: Status.NEEDS_REVIEW},
+    Action.CLOSE: {Status.ROUTED: Status.CLOSED, Status.ANSWERED: Status.CLOSED},
+}
+# Publication, the same way: the visibility each decision leaves, from each it may be taken in.
+VISIBILITY_RULES: dict[Action, dict[Visibility, Visibility]] = {
+    Action.PUBLISH: {Visibility.PENDING: Visibility.PUBLISHED, Visibility.HIDDEN: Visibility.PUBLISHED},
+    Action.HIDE: {Visibility.PENDING: Visibility.HIDDEN, Visibility.PUBLISHED: Visibility.HIDDEN},
+}
+# A rejected view is never published (rejecting one hides it).
+NEVER_PUBLISHED = {Status.REJECTED}
+# Changes no person decides: the worker routes a new view, or queues it for a moderator.
+AUTOMATIC: dict[Status, set[Status]] = {Status.RECEIVED: {Status.ROUTED, Status.NEEDS_REVIEW}}
+
+MODERATOR_ACTIONS = frozenset({Action.ROUTE, Action.REJECT, Action.REOPEN, Action.PUBLISH, Action.HIDE})
+OFFICER_ACTIONS = frozenset({Action.ANSWER, Action.SEND_BACK, Action.CLOSE})
+ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
+    Role.MODERATOR: MODERATOR_ACTIONS,
+    Role.ADMIN: MODERATOR_ACTIONS,
+    Role.OFFICER: OFFICER_ACTIONS,
+    Role.RESIDENT: frozenset(),
 }
 
 # Statuses in which a submission belongs to a bureau.
@@ -23,9 +63,19 @@ WITH_BUREAU = {Status.ROUTED, Status.ANSWERED, Status.CLOSED}
 
 class TransitionNotAllowed(Exception):
     def __init__(self, current: str, target: str):
-        super().__init__(f"cannot go from {current} to {target}")
+        super().__init__(f"cannot {target} a view that is {current}")
         self.current = current
         self.target = target
+
+
+def allowed_actions(sub: Submission, role: Role | str) -> frozenset[Action]:
+    """The decisions `role` may take on `sub` as it is now (an officer's bureau is checked by
+    the bureau's own queries, which show an officer nothing else)."""
+    status, visibility = Status(sub.status), Visibility(sub.visibility)
+    allowed = {action for action, moves in STATUS_RULES.items() if status in moves}
+    if status not in NEVER_PUBLISHED:
+        allowed |= {action for action, moves in VISIBILITY_RULES.items() if visibility in moves}
+    return frozenset(allowed) & ROLE_ACTIONS.get(Role(role), frozenset())
 
 
 def _snapshot(sub: Submission) -> dict:
@@ -37,13 +87,13 @@ def _snapshot(sub: Submission) -> dict:
     }
 
 
-def _audit(sub: Submission, action: str, before: dict, actor: User | None, reason: str | None):
+def _audit(sub: Submission, action: AuditAction, before: dict, actor: User | None, reason: str | None):
     after = _snapshot(sub)
     db.session.add(
         AuditEvent(
             submission_id=sub.id,
             actor_id=actor.id if actor is not None else None,
-            action=action,
+            action=AuditAction(action),
             before={k: v for k, v in before.items() if after.get(k) != v} or before,
             after={k: v for k, v in after.items() if before.get(k) != v} or after,
             reason=reason,
@@ -51,21 +101,8 @@ def _audit(sub: Submission, action: str, before: dict, actor: User | None, reaso
     )
 
 
-def transition(
-    sub: Submission,
-    to: Status,
-    *,
-    actor: User | None,
-    action: str,
-    reason: str | None = None,
-    area: str | None = None,
-    bureau: str | None = None,
-) -> None:
-    """Move a submission to status `to`, optionally setting its route, and audit it."""
+def _move(sub: Submission, to: Status, area: str | None, bureau: str | None) -> None:
     current = Status(sub.status)
-    if to not in ALLOWED[current]:
-        raise TransitionNotAllowed(current, to)
-    before = _snapshot(sub)
     if to in WITH_BUREAU:
         if area is not None:
             sub.area_code = area
@@ -77,15 +114,58 @@ def transition(
         # Back in the queue the submission belongs to no bureau until a moderator routes it.
         sub.bureau_code = None
     sub.status = to
-    _audit(sub, action, before, actor, reason)
 
 
-def set_visibility(sub: Submission, visibility: Visibility, *, actor: User, reason: str | None = None):
+def decide(
+    sub: Submission,
+    action: Action,
+    *,
+    actor: User,
+    audit: AuditAction,
+    reason: str | None = None,
+    area: str | None = None,
+    bureau: str | None = None,
+) -> None:
+    """A person's decision: refused unless `allowed_actions` allows it; audited as `audit`."""
+    action = Action(action)
+    if action not in allowed_actions(sub, actor.role):
+        raise TransitionNotAllowed(sub.status, action)
     before = _snapshot(sub)
-    sub.visibility = visibility
-    _audit(sub, f"visibility_{visibility}", before, actor, reason)
+    if action in VISIBILITY_RULES:
+        sub.visibility = VISIBILITY_RULES[action][Visibility(sub.visibility)]
+    else:
+        _move(sub, STATUS_RULES[action][Status(sub.status)], area, bureau)
+    _audit(sub, audit, before, actor, reason)
 
 
-def record_creation(sub: Submission, action: str, *, actor: User | None, reason: str | None = None):
+def automatic(sub: Submission, to: Status, *, audit: AuditAction, reason: str | None = None,
+              bureau: str | None = None, area: str | None = None) -> None:
+    """A change the worker makes on its own (routing a new view, or queueing it for review)."""
+    current = Status(sub.status)
+    if to not in AUTOMATIC.get(current, set()):
+        raise TransitionNotAllowed(current, to)
+    before = _snapshot(sub)
+    _move(sub, to, area, bureau)
+    _audit(sub, audit, before, None, reason)
+
+
+def hide_with(sub: Submission, *, actor: User, reason: str) -> None:
+    """Withdraw a published view as part of another decision (rejecting it)."""
+    if sub.visibility == Visibility.PUBLISHED:
+        before = _snapshot(sub)
+        sub.visibility = Visibility.HIDDEN
+        _audit(sub, AuditAction.VISIBILITY_HIDDEN, before, actor, reason)
+
+
+def record_creation(sub: Submission, action: AuditAction, *, actor: User | None, reason: str | None = None):
     """Audit a submission coming into being: nothing before, its first state after."""
     _audit(sub, action, {}, actor, reason)
+
+
+def history(sub: Submission) -> list[AuditEvent]:
+    """Everything that happened to a view, oldest first, as this module recorded it."""
+    return list(
+        db.session.execute(
+            select(AuditEvent).where(AuditEvent.submission_id == sub.id).order_by(AuditEvent.id)
+        ).scalars()
+    )

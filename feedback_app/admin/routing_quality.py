@@ -14,13 +14,13 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..models import AuditEvent, Submission
+from ..models import AuditAction, AuditEvent, Submission
 
 WINDOW = timedelta(days=30)
-ROUTING_DECISIONS = ("auto_routed", "queued_for_review", "classification_failed")
+ROUTING_DECISIONS = (AuditAction.AUTO_ROUTED, AuditAction.QUEUED_FOR_REVIEW, AuditAction.CLASSIFICATION_FAILED)
 # An automatic route that someone had to undo.
-UNDONE_BY = ("sent_back", "route_changed")
-REVIEW_DECISIONS = ("route_confirmed", "route_changed")
+UNDONE_BY = (AuditAction.SENT_BACK, AuditAction.ROUTE_CHANGED)
+REVIEW_DECISIONS = (AuditAction.ROUTE_CONFIRMED, AuditAction.ROUTE_CHANGED)
 
 
 @dataclass
@@ -85,7 +85,7 @@ def routing_quality(now: datetime | None = None) -> RoutingQuality:
     since = (now or datetime.now(timezone.utc)) - WINDOW
     auto = aliased(AuditEvent)
     routed_automatically_before = exists().where(and_(
-        auto.submission_id == AuditEvent.submission_id, auto.action == "auto_routed", auto.id < AuditEvent.id,
+        auto.submission_id == AuditEvent.submission_id, auto.action == AuditAction.AUTO_ROUTED, auto.id < AuditEvent.id,
     ))
     decisions = _counts_by_bureau(ROUTING_DECISIONS, since)
     # A view both sent back and re-routed was undone once.
@@ -100,12 +100,12 @@ def routing_quality(now: datetime | None = None) -> RoutingQuality:
 
     for (bureau, action), count in decisions.items():
         row(bureau).decided += count
-        if action == "auto_routed":
+        if action == AuditAction.AUTO_ROUTED:
             row(bureau).auto_routed += count
     for bureau, count in undone.items():
         row(bureau).undone += count
     for (bureau, action), count in reviews.items():
         row(bureau).reviewed += count
-        if action == "route_changed":
+        if action == AuditAction.ROUTE_CHANGED:
             row(bureau).changed += count
     return RoutingQuality(since=since, bureaus=sorted(by_bureau.values(), key=lambda r: r.bureau))

@@ -14,7 +14,7 @@ from ..database import write_transaction
 from ..demo_accounts import is_demo_email
 from ..extensions import db
 from ..forms import CONTROL_CHARACTERS
-from ..models import AuditEvent, Bureau, Role, User
+from ..models import AuditAction, AuditEvent, Bureau, Role, User
 from . import two_factor
 
 
@@ -143,7 +143,7 @@ def _actor_id(actor: User | None) -> int | None:
     return actor.id if actor is not None else None
 
 
-def _audit(user: User, action: str, actor_id: int | None, before: dict | None = None, after: dict | None = None):
+def _audit(user: User, action: AuditAction, actor_id: int | None, before: dict | None = None, after: dict | None = None):
     # Never a password or a hash here: the history is read by every administrator.
     db.session.add(
         AuditEvent(
@@ -201,7 +201,7 @@ def create_user(
         user.set_password(password)
         db.session.add(user)
         db.session.flush()  # the id, for the audit record
-        _audit(user, "account_created", actor_id, after={"role": role.value, "bureau": bureau})
+        _audit(user, AuditAction.ACCOUNT_CREATED, actor_id, after={"role": role.value, "bureau": bureau})
     return user
 
 
@@ -221,7 +221,7 @@ def change_password(user_id: int, new_password: str, *, actor: User | None = Non
         user = _get_for_update(user_id)
         user.set_password(new_password)
         user.session_version = User.session_version + 1
-        _audit(user, "password_changed", actor_id)
+        _audit(user, AuditAction.PASSWORD_CHANGED, actor_id)
     return user
 
 
@@ -240,7 +240,7 @@ def change_role(user_id: int, role: Role, bureau: str | None = None, *, actor: U
         user.role = role
         user.bureau_code = bureau
         user.session_version = User.session_version + 1
-        _audit(user, "role_changed", actor_id, before=before, after=after)
+        _audit(user, AuditAction.ROLE_CHANGED, actor_id, before=before, after=after)
     return user
 
 
@@ -257,7 +257,7 @@ def set_active(user_id: int, active: bool, *, actor: User | None = None) -> User
         user.active = active
         user.session_version = User.session_version + 1
         _audit(
-            user, "account_reactivated" if active else "account_deactivated", actor_id,
+            user, AuditAction.ACCOUNT_REACTIVATED if active else AuditAction.ACCOUNT_DEACTIVATED, actor_id,
             before={"active": not active}, after={"active": active},
         )
     return user
@@ -269,4 +269,4 @@ def reset_two_factor(user_id: int, actor: User) -> None:
     Every session of the account ends; a staff account must enrol again at its next sign-in.
     Audited as "two_factor_reset" against the account, with the administrator as actor.
     """
-    two_factor.turn_off(user_id, actor=actor, action=two_factor.AuditAction.RESET)
+    two_factor.turn_off(user_id, actor=actor, action=AuditAction.TWO_FACTOR_RESET)

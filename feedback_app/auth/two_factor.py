@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import AuditEvent, Role, User
+from ..models import AuditAction, AuditEvent, Role, User
 
 STAFF_ROLES = (Role.MODERATOR, Role.OFFICER, Role.ADMIN)
 ISSUER = "Smart City Feedback HK"
@@ -28,13 +28,6 @@ INTERVAL = 30  # seconds per code, what every authenticator app assumes
 # stolen table, so one fast SHA-256 per code is enough (no slow password hash, which would
 # make checking ten codes cost seconds).
 _RECOVERY_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: read off paper
-
-
-class AuditAction(StrEnum):
-    ENABLED = "two_factor_enabled"
-    DISABLED = "two_factor_disabled"
-    RESET = "two_factor_reset"
-    RECOVERY_CODE_USED = "two_factor_recovery_code_used"
 
 
 class SecondFactor(StrEnum):
@@ -178,7 +171,7 @@ def enable(user_id: int, secret: str, code: str) -> list[str] | None:
         user.totp_last_step = step
         user.recovery_code_hashes = [_hash_recovery_code(c) for c in codes]
         user.session_version = User.session_version + 1
-        _audit(user, AuditAction.ENABLED, actor=user)
+        _audit(user, AuditAction.TWO_FACTOR_ENABLED, actor=user)
     return codes
 
 
@@ -205,7 +198,7 @@ def verify(user_id: int, code: str) -> SecondFactor | None:
         if len(remaining) == len(hashes):
             return None
         user.recovery_code_hashes = remaining
-        _audit(user, AuditAction.RECOVERY_CODE_USED, actor=user, after={"recovery_codes_left": len(remaining)})
+        _audit(user, AuditAction.TWO_FACTOR_RECOVERY_CODE_USED, actor=user, after={"recovery_codes_left": len(remaining)})
         return SecondFactor.RECOVERY_CODE
 
 
@@ -219,7 +212,7 @@ def turn_off(user_id: int, *, actor: User, action: AuditAction) -> None:
         user = _locked(user_id)
         if user is None:
             raise LookupError(user_id)
-        if action == AuditAction.DISABLED and required_for(user):
+        if action == AuditAction.TWO_FACTOR_DISABLED and required_for(user):
             # Only an admin's reset (e.g. a lost phone) may take it from a staff account.
             raise RequiredForStaff()
         was_enabled = is_enabled(user)
@@ -231,4 +224,4 @@ def turn_off(user_id: int, *, actor: User, action: AuditAction) -> None:
 
 
 def disable(user_id: int, *, actor: User) -> None:
-    turn_off(user_id, actor=actor, action=AuditAction.DISABLED)
+    turn_off(user_id, actor=actor, action=AuditAction.TWO_FACTOR_DISABLED)

@@ -7,7 +7,8 @@ from sqlalchemy.orm import joinedload
 from .. import workflow
 from ..database import write_transaction
 from ..extensions import db
-from ..models import Answer, Status, Submission, User
+from ..models import Answer, AuditAction, Status, Submission, User
+from ..workflow import Action
 from ..pagination import KeysetPage, keyset_page
 
 INBOX_STATUSES = (Status.ROUTED, Status.ANSWERED, Status.CLOSED)
@@ -50,16 +51,16 @@ def answer(officer: User, sub_id: int, body: str) -> None:
     with write_transaction():
         sub = get_visible(officer, sub_id, for_update=True)
         db.session.add(Answer(submission_id=sub.id, bureau_code=officer.bureau_code, author_id=officer.id, body=body))
-        workflow.transition(sub, Status.ANSWERED, actor=officer, action="answered")
+        workflow.decide(sub, Action.ANSWER, actor=officer, audit=AuditAction.ANSWERED)
 
 
 def send_back(officer: User, sub_id: int, reason: str) -> None:
     with write_transaction():
         sub = get_visible(officer, sub_id, for_update=True)
-        workflow.transition(sub, Status.NEEDS_REVIEW, actor=officer, action="sent_back", reason=reason)
+        workflow.decide(sub, Action.SEND_BACK, actor=officer, audit=AuditAction.SENT_BACK, reason=reason)
 
 
 def close(officer: User, sub_id: int, note: str | None) -> None:
     with write_transaction():
         sub = get_visible(officer, sub_id, for_update=True)
-        workflow.transition(sub, Status.CLOSED, actor=officer, action="closed", reason=note or None)
+        workflow.decide(sub, Action.CLOSE, actor=officer, audit=AuditAction.CLOSED, reason=note or None)

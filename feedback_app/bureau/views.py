@@ -2,9 +2,8 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import routing
+from .. import routing, workflow
 from ..auth.login import role_required
-from ..intake import services as intake
 from ..models import Role
 from ..pagination import parse_after
 from ..workflow import TransitionNotAllowed
@@ -44,7 +43,8 @@ def _visible_or_404(sub_id):
 
 def _render_item(sub, *, answer_form=None, send_back_form=None, close_form=None, status=200):
     return render_template(
-        "bureau/item.html", sub=sub, history=intake.history(sub), explanation=routing.explain(sub),
+        "bureau/item.html", sub=sub, history=workflow.history(sub), explanation=routing.explain(sub),
+        allowed=workflow.allowed_actions(sub, current_user.role),
         answer_form=answer_form or AnswerForm(formdata=None),
         send_back_form=send_back_form or SendBackForm(formdata=None),
         close_form=close_form or CloseForm(formdata=None),

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import tasks, workflow
 from ..database import write_transaction
 from ..extensions import db
-from ..models import AuditEvent, Submission, User
+from ..models import AuditAction, Submission, User
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ def _store(data: NewSubmission, *, user: User | None, tracking_token: str, form_
     )
     db.session.add(sub)
     db.session.flush()
-    workflow.record_creation(sub, "submitted", actor=user)
+    workflow.record_creation(sub, AuditAction.SUBMITTED, actor=user)
     return Receipt(sub.id, sub.reference, tracking_token)
 
 
@@ -180,11 +180,3 @@ def find_tracked(reference: str, token: str) -> Submission | None:
     if sub is None or not hmac.compare_digest(sub.tracking_token_hash, hash_token(token)):
         return None
     return sub
-
-
-def history(sub: Submission) -> list[AuditEvent]:
-    return list(
-        db.session.execute(
-            select(AuditEvent).where(AuditEvent.submission_id == sub.id).order_by(AuditEvent.id)
-        ).scalars()
-    )

@@ -36,3 +36,9 @@ class VisibilityForm(DecisionForm):
         validators=[DataRequired()],
     )
     submit = SubmitField(_l("Save visibility"))
+
+
+class ReopenForm(DecisionForm):
+    note = TextAreaField(_l("Why it goes back to the queue (optional, kept in the audit log)"),
+                         validators=[Optional(), Length(max=1000)])
+    submit = SubmitField(_l("Reopen for review"))

@@ -10,7 +10,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import workflow
 from ..database import write_transaction
 from ..extensions import db
-from ..models import Bureau, RejectionReason, SmartArea, Status, Submission, User, Visibility
+from ..models import AuditAction, Bureau, RejectionReason, SmartArea, Status, Submission, User, Visibility
+from ..workflow import Action
 from ..pagination import KeysetPage, keyset_page
 
 # "received" is listed too: a submission whose routing could not even be recorded waits there.
@@ -83,10 +84,10 @@ def route(sub_id: int, *, area: str, bureau: str, actor: User, version: int) -> 
     def decide():
         sub = _load_for_decision(sub_id, version)
         confirmed = area == sub.predicted_area_code and bureau == sub.predicted_bureau_code
-        action = "route_confirmed" if confirmed else "route_changed"
-        if sub.status in (Status.ANSWERED, Status.CLOSED):
-            raise InvalidDecision("an answered or closed view keeps its route")
-        workflow.transition(sub, Status.ROUTED, actor=actor, action=action, area=area, bureau=bureau)
+        workflow.decide(
+            sub, Action.ROUTE, actor=actor, area=area, bureau=bureau,
+            audit=AuditAction.ROUTE_CONFIRMED if confirmed else AuditAction.ROUTE_CHANGED,
+        )
 
     _commit_decision(decide)
 
@@ -96,22 +97,34 @@ def reject(sub_id: int, *, reason: RejectionReason, note: str | None, actor: Use
 
     def decide():
         sub = _load_for_decision(sub_id, version)
+        workflow.decide(sub, Action.REJECT, actor=actor, audit=AuditAction.REJECTED,
+                        reason=" — ".join(filter(None, [reason.value, note])))
         sub.rejection_reason = reason
-        workflow.transition(sub, Status.REJECTED, actor=actor, action="rejected", reason=" — ".join(filter(None, [reason.value, note])))
-        if sub.visibility == Visibility.PUBLISHED:
-            workflow.set_visibility(sub, Visibility.HIDDEN, actor=actor, reason="rejected")
+        workflow.hide_with(sub, actor=actor, reason="rejected")
+
+    _commit_decision(decide)
+
+
+def reopen(sub_id: int, *, note: str | None, actor: User, version: int) -> None:
+    """A rejected view back in the review queue (a rejection made in error, say)."""
+    def decide():
+        sub = _load_for_decision(sub_id, version)
+        workflow.decide(sub, Action.REOPEN, actor=actor, audit=AuditAction.REOPENED, reason=note or None)
+        sub.rejection_reason = None
 
     _commit_decision(decide)
 
 
 def set_visibility(sub_id: int, *, visibility: Visibility, actor: User, version: int) -> None:
     visibility = Visibility(visibility)
+    action, audit = {
+        Visibility.PUBLISHED: (Action.PUBLISH, AuditAction.VISIBILITY_PUBLISHED),
+        Visibility.HIDDEN: (Action.HIDE, AuditAction.VISIBILITY_HIDDEN),
+    }[visibility]
 
     def decide():
         sub = _load_for_decision(sub_id, version)
-        if visibility == Visibility.PUBLISHED and sub.status == Status.REJECTED:
-            raise InvalidDecision("a rejected view cannot be published")
         if sub.visibility != visibility:
-            workflow.set_visibility(sub, visibility, actor=actor)
+            workflow.decide(sub, action, actor=actor, audit=audit)
 
     _commit_decision(decide)

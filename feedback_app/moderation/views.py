@@ -3,16 +3,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from .. import routing
+from .. import routing, workflow
 from ..auth.login import role_required
 from ..catalogue import services as catalogue
 from ..i18n import localized
-from ..intake import services as intake
 from ..models import Role
 from ..pagination import parse_after
-from ..workflow import TransitionNotAllowed
+from ..workflow import Action, TransitionNotAllowed
 from . import bp, services
-from .forms import RejectForm, RouteForm, VisibilityForm
+from .forms import RejectForm, ReopenForm, RouteForm, VisibilityForm
 
 MODERATORS = (Role.MODERATOR, Role.ADMIN)
 
@@ -50,7 +49,18 @@ def find():
     return redirect(url_for(".item", sub_id=sub.id))
 
 
-def _render_item(sub, *, route_form=None, reject_form=None, visibility_form=None, status=200):
+def _visibility_form(sub, allowed, form=None):
+    """Only the publication decisions the view allows, the likely one first."""
+    form = form or VisibilityForm(formdata=None, version=sub.version)
+    offered = [choice for choice, action in (("published", Action.PUBLISH), ("hidden", Action.HIDE)) if action in allowed]
+    form.visibility.choices = [c for c in form.visibility.choices if c.value in offered]
+    if form.visibility.data not in offered and offered:
+        form.visibility.data = offered[0]
+    return form
+
+
+def _render_item(sub, *, route_form=None, reject_form=None, reopen_form=None, visibility_form=None, status=200):
+    allowed = workflow.allowed_actions(sub, current_user.role)
     route_form = route_form or _route_choices(
         RouteForm(
             formdata=None,
@@ -59,13 +69,12 @@ def _render_item(sub, *, route_form=None, reject_form=None, visibility_form=None
             bureau=sub.bureau_code or sub.predicted_bureau_code,
         )
     )
-    reject_form = reject_form or RejectForm(formdata=None, version=sub.version)
-    visibility_form = visibility_form or VisibilityForm(
-        formdata=None, version=sub.version, visibility="hidden" if sub.visibility == "published" else "published"
-    )
     return render_template(
-        "moderation/item.html", sub=sub, history=intake.history(sub), explanation=routing.explain(sub),
-        route_form=route_form, reject_form=reject_form, visibility_form=visibility_form,
+        "moderation/item.html", sub=sub, history=workflow.history(sub), explanation=routing.explain(sub),
+        allowed=allowed, route_form=route_form,
+        reject_form=reject_form or RejectForm(formdata=None, version=sub.version),
+        reopen_form=reopen_form or ReopenForm(formdata=None, version=sub.version),
+        visibility_form=_visibility_form(sub, allowed, visibility_form),
     ), status
 
 
@@ -110,6 +119,17 @@ def reject(sub_id):
         sub_id, form,
         lambda sub: services.reject(sub.id, reason=form.reason.data, note=form.note.data, actor=current_user, version=form.version.data),
         _("The view has been rejected."), "reject_form",
+    )
+
+
+@bp.post("/submissions/<id:sub_id>/reopen")
+@role_required(*MODERATORS)
+def reopen(sub_id):
+    form = ReopenForm()
+    return _decide(
+        sub_id, form,
+        lambda sub: services.reopen(sub.id, note=form.note.data or None, actor=current_user, version=form.version.data),
+        _("The view is back in the review queue."), "reopen_form",
     )
 
 

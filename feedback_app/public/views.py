@@ -1,6 +1,7 @@
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 
 from ..i18n import LANGUAGE_COOKIE
+from .. import workflow
 from ..intake import services as intake
 from ..urls import safe_next
 from . import bp
@@ -11,7 +12,7 @@ def track(reference, token):
     sub = intake.find_tracked(reference, token) or abort(404)
     response = make_response(
         render_template(
-            "public/track.html", sub=sub, history=intake.history(sub), is_new=request.args.get("new") == "1"
+            "public/track.html", sub=sub, history=workflow.history(sub), is_new=request.args.get("new") == "1"
         )
     )
     # The secret link must not leak to other sites or caches.

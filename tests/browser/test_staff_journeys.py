@@ -95,6 +95,13 @@ def test_moderator_works_through_the_queue_with_the_keyboard_only(journey_factor
     assert page.locator(".flash-success").count() == 1
     rejected = _status(review_queue["reject"].id)
     assert rejected.status == Status.REJECTED and rejected.rejection_reason == "spam"
+    # A rejected view offers one decision only: to reopen it, as after a rejection made in error.
+    assert page.locator("form[action$='/route']").count() == 0
+    journey.tab_to(page, "#note")
+    page.keyboard.type("Rejected in error: reopened for a second look.")
+    _press(journey, page, "form[action$='/reopen'] [type=submit]", "reopened")
+    assert page.locator(".flash-success").count() == 1 and page.locator("form[action$='/route']").count() == 1
+    assert _status(review_queue["reject"].id).status == Status.NEEDS_REVIEW
 
     # Two moderators open the same view; the other one decides first.
     contested = review_queue["conflict"]
