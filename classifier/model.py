@@ -423,4 +423,5 @@ def _strongest(weights: np.ndarray, matrix, names, top_n: int) -> tuple[tuple[st
     row = matrix.tocsr()[0]
     pulls = weights[row.indices] * row.data
     order = np.argsort(-pulls)[:top_n]
-    return tuple((names[row.indices[i]], float(pulls[i])) for i in order if pulls[i] > 0)
+    # Shown to two decimals: a term that would read "+0.00" explains nothing.
+    return tuple((names[row.indices[i]], float(pulls[i])) for i in order if pulls[i] >= 0.005)

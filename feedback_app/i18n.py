@@ -86,6 +86,7 @@ AUDIT_FIELD_LABELS = {
     "visibility": _l("Publication"),
     "area": _l("Smart area"),
     "bureau": _l("Bureau"),
+    "rejection_reason": _l("Why not accepted"),
 }
 ACTION_LABELS = {
     "submitted": _l("View received"),

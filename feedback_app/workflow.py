@@ -13,7 +13,7 @@ from enum import StrEnum
 from sqlalchemy import select
 
 from .extensions import db
-from .models import AuditAction, AuditEvent, Role, Status, Submission, User, Visibility
+from .models import AuditAction, AuditEvent, RejectionReason, Role, Status, Submission, User, Visibility
 
 
 class Action(StrEnum):
@@ -84,6 +84,7 @@ def _snapshot(sub: Submission) -> dict:
         "area": sub.area_code,
         "bureau": sub.bureau_code,
         "visibility": sub.visibility,
+        "rejection_reason": sub.rejection_reason,
     }
 
 
@@ -125,8 +126,13 @@ def decide(
     reason: str | None = None,
     area: str | None = None,
     bureau: str | None = None,
+    rejection_reason: RejectionReason | None = None,
 ) -> None:
-    """A person's decision: refused unless `allowed_actions` allows it; audited as `audit`."""
+    """A person's decision: refused unless `allowed_actions` allows it; audited as `audit`.
+
+    `reason` is the person's own words; a rejection's reason code is part of the view's state
+    (`rejection_reason`), so the history can name it in the reader's language.
+    """
     action = Action(action)
     if action not in allowed_actions(sub, actor.role):
         raise TransitionNotAllowed(sub.status, action)
@@ -135,6 +141,10 @@ def decide(
         sub.visibility = VISIBILITY_RULES[action][Visibility(sub.visibility)]
     else:
         _move(sub, STATUS_RULES[action][Status(sub.status)], area, bureau)
+    if action == Action.REJECT:
+        sub.rejection_reason = RejectionReason(rejection_reason)
+    elif action == Action.REOPEN:
+        sub.rejection_reason = None
     _audit(sub, audit, before, actor, reason)
 
 

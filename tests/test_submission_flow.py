@@ -140,7 +140,7 @@ def test_moderator_changes_route_and_rejects(app, browser, moderator):
     changed = db.session.execute(select(AuditEvent).where(AuditEvent.action == "route_changed")).scalar_one()
     assert changed.actor_id == moderator.id and changed.after["bureau"] == "HB"
     rejected = db.session.execute(select(AuditEvent).where(AuditEvent.action == "rejected")).scalar_one()
-    assert "spam" in rejected.reason
+    assert rejected.after["rejection_reason"] == "spam" and rejected.reason == "advert"
 
 
 def test_stale_decision_is_refused(app, browser, moderator):

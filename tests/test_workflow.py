@@ -118,9 +118,21 @@ def test_a_moderator_reopens_a_rejected_view_and_can_route_it_again(app, client,
     db.session.refresh(sub)
     assert (sub.status, sub.rejection_reason) == (Status.NEEDS_REVIEW, None)
     event = db.session.execute(select(AuditEvent).order_by(AuditEvent.id.desc())).scalars().first()
-    assert (event.action, event.reason, event.after) == (AuditAction.REOPENED, "Rejected by mistake",
-                                                         {"status": "needs_review"})
+    assert (event.action, event.reason) == (AuditAction.REOPENED, "Rejected by mistake")
+    assert (event.before, event.after) == ({"status": "rejected", "rejection_reason": "off_topic"},
+                                           {"status": "needs_review", "rejection_reason": None})
     assert "Route to this bureau" in done.get_data(as_text=True)
+
+
+def test_the_history_names_a_rejections_reason_in_the_readers_language(app, client, login_as):
+    moderator = factories.user(Role.MODERATOR)
+    app.config["ROUTING_BUREAU_THRESHOLD"] = 1.01
+    sub = factories.submission()
+    moderation.reject(sub.id, reason=RejectionReason.SPAM, note="An advert", actor=moderator, version=sub.version)
+    login_as(moderator)
+    page = client.get(f"/moderation/submissions/{sub.id}", headers={"Accept-Language": "zh-HK"}).get_data(as_text=True)
+    history = page[page.index('class="history"'):]
+    assert "垃圾訊息" in history and "An advert" in history and "spam" not in history
 
 
 def test_a_view_never_routed_can_be_rejected(app):

@@ -97,9 +97,8 @@ def reject(sub_id: int, *, reason: RejectionReason, note: str | None, actor: Use
 
     def decide():
         sub = _load_for_decision(sub_id, version)
-        workflow.decide(sub, Action.REJECT, actor=actor, audit=AuditAction.REJECTED,
-                        reason=" — ".join(filter(None, [reason.value, note])))
-        sub.rejection_reason = reason
+        workflow.decide(sub, Action.REJECT, actor=actor, audit=AuditAction.REJECTED, reason=note or None,
+                        rejection_reason=reason)
         workflow.hide_with(sub, actor=actor, reason="rejected")
 
     _commit_decision(decide)
@@ -110,7 +109,6 @@ def reopen(sub_id: int, *, note: str | None, actor: User, version: int) -> None:
     def decide():
         sub = _load_for_decision(sub_id, version)
         workflow.decide(sub, Action.REOPEN, actor=actor, audit=AuditAction.REOPENED, reason=note or None)
-        sub.rejection_reason = None
 
     _commit_decision(decide)
 
