@@ -98,6 +98,9 @@ class Config:
     ROUTING_SEMANTIC = _env_bool("ROUTING_SEMANTIC", True)
 
     SUBMISSION_MIN_LENGTH = _env_int("SUBMISSION_MIN_LENGTH", 10)
+    # Instead of a captcha: a form sent sooner than this after its page was shown (scripts do
+    # that; people read and type) is shown again with its text, to be sent once more. 0: off.
+    SUBMISSION_MIN_FILL_SECONDS = _env_int("SUBMISSION_MIN_FILL_SECONDS", 3)
     SUBMISSION_MAX_LENGTH = _env_int("SUBMISSION_MAX_LENGTH", 5000)
     # Refused with a 413 page before anything is parsed. A 5,000-character view is at most
     # ~45 KB form-encoded; no page has more than a few dozen fields.
@@ -134,6 +137,8 @@ class TestConfig(Config):
     TASKS_IMMEDIATE = True
     # Tests route thousands of views in-process; the tests of the semantic path turn it on.
     ROUTING_SEMANTIC = False
+    # Tests send forms at once; the tests of the check set it.
+    SUBMISSION_MIN_FILL_SECONDS = 0
     SECRET_KEY = "test-secret-key"  # nosec B105
     SQLALCHEMY_DATABASE_URI = _env("TEST_SQLITE_URL", "sqlite://")
     RATELIMIT_ENABLED = False

@@ -216,6 +216,14 @@ def form_token(html: str) -> str | None:
     return match.group(1) if match else None
 
 
+SHOWN_AT_RE = re.compile(r'name="shown_at" type="hidden" value="([^"]*)"')
+
+
+def shown_at(html: str) -> str | None:
+    match = SHOWN_AT_RE.search(html)
+    return match.group(1) if match else None
+
+
 class Browser:
     """Drives the test client the way a person uses forms: open the page, fill it in, send it."""
 
@@ -226,7 +234,8 @@ class Browser:
         page = self.client.get(page_url)
         assert page.status_code == 200, page.status_code
         html = page.get_data(as_text=True)
-        hidden = {"form_token": form_token(html)} if form_token(html) is not None else {}
+        hidden = {name: value for name, value in (("form_token", form_token(html)), ("shown_at", shown_at(html)))
+                  if value is not None}
         data = {"csrf_token": csrf_token(html), **hidden, **data}
         return self.client.post(action or page_url, data=data, follow_redirects=follow_redirects)
 

@@ -1,4 +1,6 @@
 """Every rule of the submission form: a clear message by the field, what was typed kept, nothing stored."""
+import time
+
 import pytest
 from sqlalchemy import func, select
 
@@ -6,6 +8,7 @@ from feedback_app.extensions import db
 from feedback_app.models import AuditEvent, Submission
 
 from . import factories
+from .conftest import csrf_token, form_token, shown_at
 
 
 def _count():
@@ -99,3 +102,51 @@ def test_too_many_submissions_keep_the_text_and_store_nothing_more(app):
     assert response.status_code == 429
     assert "so this one was not sent" in html and third in html
     assert _count() == 2
+
+
+def test_a_filled_honeypot_sends_nothing_and_keeps_the_text(browser):
+    body = "The minibus stop on Hennessy Road needs a shelter from the rain."
+    response = _post(browser, {"body": body, "leave_empty": "http://spam.example"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "a field meant to stay empty was filled in" in html and body in html
+    assert 'value="http://spam.example"' not in html  # emptied, so sending again works
+    assert _count() == 0
+
+
+def test_a_form_sent_faster_than_a_person_types_is_shown_again_and_then_sent(app, browser, monkeypatch):
+    from feedback_app.intake import forms
+
+    app.config["SUBMISSION_MIN_FILL_SECONDS"] = 3
+    initiative = factories.initiative()
+    url = f"/initiatives/{initiative.code}/views/new"
+    body = "The minibus stop on Hennessy Road needs a shelter from the rain."
+    at_once = browser.submit_form(url, {"initiative": initiative.code, "body": body})
+    html = at_once.get_data(as_text=True)
+    assert at_once.status_code == 400 and "sent very quickly" in html and body in html
+    assert _count() == 0
+    # The person reads the message and sends again, a few seconds later: the page shown again
+    # carries a new stamp, and this time the view is stored.
+    later = time.time() + 5
+    monkeypatch.setattr(forms.time, "time", lambda: later)
+    again = browser.client.post(url, follow_redirects=True, data={
+        "csrf_token": csrf_token(html), "form_token": form_token(html), "shown_at": shown_at(html),
+        "initiative": initiative.code, "body": body,
+    })
+    assert "Your view has been received" in again.get_data(as_text=True)
+    assert _count() == 1
+
+
+@pytest.mark.parametrize("stamp", [None, "", "forged.stamp"])
+def test_a_form_without_a_good_stamp_is_refused_while_the_check_is_on(app, client, stamp):
+    app.config["SUBMISSION_MIN_FILL_SECONDS"] = 3
+    initiative = factories.initiative()
+    url = f"/initiatives/{initiative.code}/views/new"
+    html = client.get(url).get_data(as_text=True)
+    data = {"csrf_token": csrf_token(html), "form_token": form_token(html), "initiative": initiative.code,
+            "body": "The minibus stop on Hennessy Road needs a shelter from the rain."}
+    if stamp is not None:
+        data["shown_at"] = stamp
+    response = client.post(url, data=data)
+    assert response.status_code == 400 and "sent very quickly" in response.get_data(as_text=True)
+    assert _count() == 0

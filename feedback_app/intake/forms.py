@@ -1,5 +1,8 @@
+import time
+
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from ..forms import Form
 from .services import is_form_token, new_form_token
 from wtforms import EmailField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
@@ -12,6 +15,11 @@ class SubmissionForm(Form):
     # One per form page: the same page sent twice is one sending (intake.services.submit).
     # Made when the page is first shown, kept when it is shown again after an error.
     form_token = HiddenField()
+    # When the page was shown (signed), for the minimum fill time; see SUBMISSION_MIN_FILL_SECONDS.
+    shown_at = HiddenField()
+    # A honeypot: hidden from people and from assistive technology, filled in by form-filling
+    # scripts. Its name is one no browser's autofill knows.
+    leave_empty = StringField(_l("Leave this field empty"))
     # Set by validate() when the form token is missing or malformed. Kept out of the field's
     # errors: the error summary would link to a field nobody can see or fix.
     sending_problem = None
@@ -56,6 +64,21 @@ class SubmissionForm(Form):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
+        if self.leave_empty.data:
+            self.sending_problem = _l(
+                "This form could not be sent: a field meant to stay empty was filled in (some browser "
+                "add-ons do that). What you typed is kept below: please send it again."
+            )
+            self.leave_empty.data = ""
+            return False
+        # Only a form otherwise ready to send: a person fixing an error needs no second message.
+        if valid and not self._filled_in_time():
+            self.sending_problem = _l(
+                "That was sent very quickly, so nothing was sent yet: this protects the site from "
+                "automatic sending. Please check your view below and send it again."
+            )
+            self.shown_at.data = shown_now()
+            return False
         if not is_form_token(self.form_token.data):
             self.sending_problem = _l(
                 "This form came without its one-time sending code (it may be from an old page), so nothing "
@@ -66,8 +89,27 @@ class SubmissionForm(Form):
             valid = False
         return valid
 
+    def _filled_in_time(self) -> bool:
+        minimum = current_app.config["SUBMISSION_MIN_FILL_SECONDS"]
+        if not minimum:
+            return True
+        try:
+            _, shown = _stamps().loads(self.shown_at.data or "", return_timestamp=True)
+        except BadSignature:
+            return False  # no stamp, or not ours: a page from before this check, or a script
+        return time.time() - shown.timestamp() >= minimum
+
     def may_have_been_sent(self) -> bool:
         """Whether the form could be one already sent: its security token and one-time token
         are good, whatever the fields say. Call after validate()."""
         csrf_errors = getattr(getattr(self, "csrf_token", None), "errors", None)
         return not csrf_errors and self.sending_problem is None
+
+
+def _stamps() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="submission-form-shown-at")
+
+
+def shown_now() -> str:
+    """A signed "the page was shown now" for the form's shown_at field."""
+    return _stamps().dumps(0)

@@ -7,7 +7,7 @@ from ..catalogue import services as catalogue
 from ..extensions import csrf, limiter
 from ..i18n import localized
 from . import bp, services
-from .forms import GENERAL, SubmissionForm
+from .forms import GENERAL, SubmissionForm, shown_now
 
 
 def _submission_limit():
@@ -55,6 +55,7 @@ def _form_for(area, initiative_code):
     if not form.is_submitted():
         form.initiative.data = initiative_code or GENERAL
         form.form_token.data = services.new_form_token()
+        form.shown_at.data = shown_now()
     return form
 
 
