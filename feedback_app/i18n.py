@@ -59,6 +59,13 @@ SYSTEM_REASON_LABELS = {
     "smart area uncertain": _l("smart area uncertain"),
     "bureau uncertain": _l("bureau uncertain"),
     "no bureau seems to own it": _l("no bureau seems to own it"),
+    "flagged for a moderator": _l("flagged for a moderator"),
+}
+# Why a view was flagged (abuse.Flag), as staff read it.
+FLAG_LABELS = {
+    "abusive_language": _l("Abusive language"),
+    "link_spam": _l("Links, like spam"),
+    "gibberish": _l("Looks like gibberish"),
 }
 # A retraining run as the admin page shows it (model_versions.TRAINING_STEPS for the steps).
 TRAINING_STATUS_LABELS = {

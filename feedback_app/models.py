@@ -261,6 +261,8 @@ class Submission(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=Status.RECEIVED)
     visibility: Mapped[str] = mapped_column(String(20), default=Visibility.PENDING)
     rejection_reason: Mapped[str | None] = mapped_column(String(20))
+    # Why the view looks like abuse or spam (abuse.py), comma-separated codes; "" when none.
+    flags: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     # What the classifier said, kept even after a moderator changes the route.
     predicted_area_code: Mapped[str | None] = mapped_column(String(20))

@@ -73,12 +73,15 @@ def predict(sub: Submission) -> tuple[classifier.Prediction, classifier.Model, i
     return prediction, model, version.id
 
 
-def decide(prediction: classifier.Prediction, model: classifier.Model, text: str) -> Decision:
+def decide(prediction: classifier.Prediction, model: classifier.Model, text: str, flags: str = "") -> Decision:
     """Route on the bureau alone: the smart area is the one the resident chose.
 
     The model's thresholds were chosen per language on held-out text for the precision bureaus
-    need; ROUTING_BUREAU_THRESHOLD can only make routing stricter than that.
+    need; ROUTING_BUREAU_THRESHOLD can only make routing stricter than that. A view flagged as
+    possible abuse or spam (abuse.py) always waits for a moderator.
     """
+    if flags:
+        return Decision(False, "flagged for a moderator")
     if find_personal_data(text):
         return Decision(False, "contains personal data")
     if prediction.off_topic_p >= model.off_topic_cutoff:
@@ -127,7 +130,7 @@ def route_submission(submission_id: int) -> None:
             sub.predicted_bureau_code = prediction.bureau
             sub.predicted_bureau_p = prediction.bureau_p
             sub.classifier_version_id = version_id
-            decision = decide(prediction, model, sub.body)
+            decision = decide(prediction, model, sub.body, sub.flags)
             if decision.route:
                 workflow.automatic(
                     sub, Status.ROUTED, audit=AuditAction.AUTO_ROUTED, area=sub.topic_area_code, bureau=prediction.bureau,

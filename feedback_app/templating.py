@@ -1,7 +1,7 @@
 """Filters and globals every template can use."""
 from flask import Flask, g
 
-from . import i18n
+from . import abuse, i18n
 from .catalogue import services as catalogue
 from .redaction import redact
 
@@ -31,6 +31,8 @@ def register(app: Flask) -> None:
         STATUS_LABELS=i18n.STATUS_LABELS,
         VISIBILITY_LABELS=i18n.VISIBILITY_LABELS,
         DECISION_LABELS=i18n.DECISION_LABELS,
+        FLAG_LABELS=i18n.FLAG_LABELS,
+        flag_codes=abuse.parse,
         REJECTION_LABELS=i18n.REJECTION_LABELS,
         INITIATIVE_STATUS_LABELS=i18n.INITIATIVE_STATUS_LABELS,
         ACTION_LABELS=i18n.ACTION_LABELS,

@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from .. import tasks, workflow
+from .. import abuse, tasks, workflow
 from ..database import write_transaction
 from ..extensions import db
 from ..models import AuditAction, Submission, User
@@ -166,6 +166,7 @@ def _store(data: NewSubmission, *, user: User | None, tracking_token: str, form_
         user_id=user.id if user is not None else None,
         initiative_id=data.initiative_id,
         topic_area_code=data.topic_area,
+        flags=abuse.stored(abuse.flags_for(data.body)),
         created_at=now,
     )
     db.session.add(sub)

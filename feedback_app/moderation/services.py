@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import workflow
+from .. import abuse, workflow
 from ..database import write_transaction
 from ..extensions import db
 from ..models import AuditAction, Bureau, RejectionReason, SmartArea, Status, Submission, User, Visibility
@@ -32,6 +32,7 @@ class QueueFilter:
     area: str | None = None
     bureau: str | None = None
     visibility: str | None = None  # e.g. "pending": views still waiting for a publication decision
+    flag: str | None = None  # "any", or one abuse.Flag code
 
 
 def queue(filters: QueueFilter, *, after: int | None, size: int) -> KeysetPage[Submission]:
@@ -46,6 +47,10 @@ def queue(filters: QueueFilter, *, after: int | None, size: int) -> KeysetPage[S
         stmt = stmt.where(Submission.predicted_bureau_code == filters.bureau)
     if filters.visibility:
         stmt = stmt.where(Submission.visibility == filters.visibility)
+    if filters.flag == "any":
+        stmt = stmt.where(Submission.flags != "")
+    elif filters.flag in set(abuse.Flag):
+        stmt = stmt.where(Submission.flags.contains(filters.flag, autoescape=True))
     return keyset_page(stmt, Submission.id, after=after, size=size)
 
 

@@ -30,6 +30,7 @@ def queue():
         area=request.args.get("area") or None,
         bureau=request.args.get("bureau") or None,
         visibility=request.args.get("visibility") or None,
+        flag=request.args.get("flag") or None,
     )
     page = services.queue(filters, after=parse_after(request.args.get("after")), size=current_app.config["PAGE_SIZE"])
     return render_template(
