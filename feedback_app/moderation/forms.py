@@ -17,6 +17,7 @@ class RouteForm(DecisionForm):
     area = SelectField(_l("Smart area"), validators=[DataRequired()])
     bureau = SelectField(_l("Bureau"), validators=[DataRequired()])
     submit = SubmitField(_l("Route to this bureau"))
+    submit_next = SubmitField(_l("Route, then open the next view"))
 
 
 class RejectForm(DecisionForm):
@@ -27,6 +28,7 @@ class RejectForm(DecisionForm):
     )
     note = TextAreaField(_l("Note (optional, kept in the audit log)"), validators=[Optional(), Length(max=1000)])
     submit = SubmitField(_l("Reject"))
+    submit_next = SubmitField(_l("Reject, then open the next view"))
 
 
 class VisibilityForm(DecisionForm):

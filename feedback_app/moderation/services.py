@@ -54,6 +54,14 @@ def queue(filters: QueueFilter, *, after: int | None, size: int) -> KeysetPage[S
     return keyset_page(stmt, Submission.id, after=after, size=size)
 
 
+def next_for_review(current_id: int) -> int | None:
+    """The view a moderator should open after this one: the first other view the queue lists."""
+    return db.session.execute(
+        select(Submission.id).where(Submission.status.in_(QUEUE_STATUSES), Submission.id != current_id)
+        .order_by(Submission.id).limit(1)
+    ).scalar_one_or_none()
+
+
 def get(sub_id: int) -> Submission | None:
     return db.session.get(Submission, sub_id)
 

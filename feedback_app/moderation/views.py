@@ -72,7 +72,7 @@ def _render_item(sub, *, route_form=None, reject_form=None, reopen_form=None, vi
     )
     return render_template(
         "moderation/item.html", sub=sub, history=workflow.history(sub), explanation=routing.explain(sub),
-        allowed=allowed, route_form=route_form,
+        allowed=allowed, route_form=route_form, next_id=services.next_for_review(sub.id),
         reject_form=reject_form or RejectForm(formdata=None, version=sub.version),
         reopen_form=reopen_form or ReopenForm(formdata=None, version=sub.version),
         visibility_form=_visibility_form(sub, allowed, visibility_form),
@@ -98,6 +98,12 @@ def _decide(sub_id, form, decide, done_message, form_name):
         flash(_("That decision is not possible for a view in this state."), "error")
     else:
         flash(done_message, "success")
+        if getattr(form, "submit_next", None) is not None and form.submit_next.data:
+            next_id = services.next_for_review(sub_id)
+            if next_id is None:
+                flash(_("That was the last view waiting for review."), "info")
+                return redirect(url_for(".queue"))
+            return redirect(url_for(".item", sub_id=next_id))
     return redirect(url_for(".item", sub_id=sub_id))
 
 

@@ -77,7 +77,7 @@ def test_moderator_works_through_the_queue_with_the_keyboard_only(journey_factor
     page.keyboard.press("ArrowDown" if before != "TLB" else "ArrowUp")
     chosen = page.locator("#bureau").input_value()
     assert chosen != before
-    _press(journey, page, "form[action$='/route'] [type=submit]", "routed")
+    _press(journey, page, "form[action$='/route'] [name=submit]", "routed")
     assert page.locator(".flash-success").count() == 1
     assert _status(routed.id).bureau_code == chosen and _status(routed.id).status == Status.ROUTED
     _press(journey, page, "form[action$='/visibility'] [type=submit]", "published")
@@ -91,7 +91,7 @@ def test_moderator_works_through_the_queue_with_the_keyboard_only(journey_factor
     assert page.locator("#reason").input_value() == "spam"
     journey.tab_to(page, "#note")
     page.keyboard.type("Advertisement.")
-    _press(journey, page, "form[action$='/reject'] [type=submit]", "rejected")
+    _press(journey, page, "form[action$='/reject'] [name=submit]", "rejected")
     assert page.locator(".flash-success").count() == 1
     rejected = _status(review_queue["reject"].id)
     assert rejected.status == Status.REJECTED and rejected.rejection_reason == "spam"
@@ -102,6 +102,12 @@ def test_moderator_works_through_the_queue_with_the_keyboard_only(journey_factor
     _press(journey, page, "form[action$='/reopen'] [type=submit]", "reopened")
     assert page.locator(".flash-success").count() == 1 and page.locator("form[action$='/route']").count() == 1
     assert _status(review_queue["reject"].id).status == Status.NEEDS_REVIEW
+    # The shortcuts listed on the page: n opens the next view waiting for review.
+    assert page.locator("#shortcuts kbd", has_text="n").count() == 1
+    with page.expect_navigation():
+        page.keyboard.press("n")
+    assert review_queue["reject"].reference not in page.locator("h1").inner_text()
+    journey.look(page, "next-view-by-shortcut")
 
     # Two moderators open the same view; the other one decides first.
     contested = review_queue["conflict"]
@@ -112,12 +118,12 @@ def test_moderator_works_through_the_queue_with_the_keyboard_only(journey_factor
     other_page = other.new_page()
     other.sign_in(other_page, review_queue["other_moderator"].email, PASSWORD)
     other.open(other_page, f"/moderation/submissions/{contested.id}", "item-contested")
-    other_page.locator("form[action$='/route'] [type=submit]").click()
+    other_page.locator("form[action$='/route'] [name=submit]").click()
     other.look(other_page, "routed-first")
     assert _status(contested.id).status == Status.ROUTED
 
     # The first moderator's decision is refused, with a message that says why; nothing is overwritten.
-    _press(journey, page, "form[action$='/reject'] [type=submit]", "stale-conflict")
+    _press(journey, page, "form[action$='/reject'] [name=submit]", "stale-conflict")
     assert page.locator(".flash-warning").count() == 1
     assert _status(contested.id).status == Status.ROUTED
 
