@@ -31,6 +31,7 @@ DECISION_LABELS = {
     "reopen": _l("Reopen"),
     "publish": _l("Publish"),
     "hide": _l("Hide"),
+    "edit_public_text": _l("Published text"),
     "answer": _l("Answer publicly"),
     "send_back": _l("Not for your bureau?"),
     "close": _l("Close"),
@@ -60,6 +61,14 @@ SYSTEM_REASON_LABELS = {
     "bureau uncertain": _l("bureau uncertain"),
     "no bureau seems to own it": _l("no bureau seems to own it"),
     "flagged for a moderator": _l("flagged for a moderator"),
+}
+# What the automatic masking recognises (redaction.PLACEHOLDERS), as staff read it.
+PERSONAL_DATA_LABELS = {
+    "hkid": _l("an identity card number"),
+    "phone": _l("a phone number"),
+    "email": _l("an e-mail address"),
+    "url": _l("a personal link"),
+    "address": _l("an address"),
 }
 # Why a view was flagged (abuse.Flag), as staff read it.
 FLAG_LABELS = {
@@ -94,6 +103,7 @@ AUDIT_FIELD_LABELS = {
     "area": _l("Smart area"),
     "bureau": _l("Bureau"),
     "rejection_reason": _l("Why not accepted"),
+    "public_text": _l("Published text"),
 }
 ACTION_LABELS = {
     "submitted": _l("View received"),
@@ -109,6 +119,7 @@ ACTION_LABELS = {
     "sent_back": _l("Returned for re-routing"),
     "closed": _l("Closed"),
     "reopened": _l("Reopened for review"),
+    "public_text_edited": _l("Published text edited by a moderator"),
     # Changes to accounts, shown in an account's history on the admin pages.
     "account_created": _l("Account created"),
     "password_changed": _l("New password set"),

@@ -84,6 +84,7 @@ class AuditAction(enum.StrEnum):
     ANSWERED = "answered"
     SENT_BACK = "sent_back"
     CLOSED = "closed"
+    PUBLIC_TEXT_EDITED = "public_text_edited"
     # A staff account
     ACCOUNT_CREATED = "account_created"
     PASSWORD_CHANGED = "password_changed"
@@ -263,6 +264,8 @@ class Submission(db.Model):
     rejection_reason: Mapped[str | None] = mapped_column(String(20))
     # Why the view looks like abuse or spam (abuse.py), comma-separated codes; "" when none.
     flags: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # The text as published when a moderator edited its redaction; None: the automatic redaction.
+    public_text: Mapped[str | None] = mapped_column(Text)
 
     # What the classifier said, kept even after a moderator changes the route.
     predicted_area_code: Mapped[str | None] = mapped_column(String(20))

@@ -541,3 +541,8 @@ def redact(text: str | None) -> str:
         last = f.end
     parts.append(text[last:])
     return "".join(parts)
+
+
+def published_text(sub) -> str:
+    """What the public sees of a view: a moderator's edit of its redaction, else the automatic one."""
+    return sub.public_text if sub.public_text is not None else redact(sub.body)

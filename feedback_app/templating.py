@@ -3,7 +3,7 @@ from flask import Flask, g
 
 from . import abuse, i18n
 from .catalogue import services as catalogue
-from .redaction import redact
+from .redaction import published_text, redact
 
 
 def _names(kind: str) -> dict[str, str]:
@@ -26,6 +26,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["loc"] = i18n.localized
     # Published text is always shown through this filter, so personal data never reaches the page.
     app.jinja_env.filters["redact"] = redact
+    app.jinja_env.filters["published_text"] = published_text
     app.jinja_env.globals.update(
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
         STATUS_LABELS=i18n.STATUS_LABELS,

@@ -24,6 +24,7 @@ class Action(StrEnum):
     REOPEN = "reopen"        # a rejected view goes back to the review queue
     PUBLISH = "publish"
     HIDE = "hide"
+    EDIT_PUBLIC_TEXT = "edit_public_text"  # correct what the automatic redaction removed or missed
     ANSWER = "answer"
     SEND_BACK = "send_back"  # not this bureau's: back to the moderators
     CLOSE = "close"
@@ -48,7 +49,9 @@ NEVER_PUBLISHED = {Status.REJECTED}
 # Changes no person decides: the worker routes a new view, or queues it for a moderator.
 AUTOMATIC: dict[Status, set[Status]] = {Status.RECEIVED: {Status.ROUTED, Status.NEEDS_REVIEW}}
 
-MODERATOR_ACTIONS = frozenset({Action.ROUTE, Action.REJECT, Action.REOPEN, Action.PUBLISH, Action.HIDE})
+MODERATOR_ACTIONS = frozenset({
+    Action.ROUTE, Action.REJECT, Action.REOPEN, Action.PUBLISH, Action.HIDE, Action.EDIT_PUBLIC_TEXT,
+})
 OFFICER_ACTIONS = frozenset({Action.ANSWER, Action.SEND_BACK, Action.CLOSE})
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.MODERATOR: MODERATOR_ACTIONS,
@@ -75,6 +78,7 @@ def allowed_actions(sub: Submission, role: Role | str) -> frozenset[Action]:
     allowed = {action for action, moves in STATUS_RULES.items() if status in moves}
     if status not in NEVER_PUBLISHED:
         allowed |= {action for action, moves in VISIBILITY_RULES.items() if visibility in moves}
+        allowed.add(Action.EDIT_PUBLIC_TEXT)
     return frozenset(allowed) & ROLE_ACTIONS.get(Role(role), frozenset())
 
 
@@ -165,6 +169,18 @@ def hide_with(sub: Submission, *, actor: User, reason: str) -> None:
         before = _snapshot(sub)
         sub.visibility = Visibility.HIDDEN
         _audit(sub, AuditAction.VISIBILITY_HIDDEN, before, actor, reason)
+
+
+def edit_public_text(sub: Submission, text: str | None, *, actor: User) -> None:
+    """Set the text the public sees (None: back to the automatic redaction); both versions audited."""
+    if Action.EDIT_PUBLIC_TEXT not in allowed_actions(sub, actor.role):
+        raise TransitionNotAllowed(sub.status, Action.EDIT_PUBLIC_TEXT)
+    before = {"public_text": sub.public_text}
+    sub.public_text = text
+    db.session.add(AuditEvent(
+        submission_id=sub.id, actor_id=actor.id, action=AuditAction.PUBLIC_TEXT_EDITED,
+        before=before, after={"public_text": text},
+    ))
 
 
 def record_creation(sub: Submission, action: AuditAction, *, actor: User | None, reason: str | None = None):

@@ -25,10 +25,10 @@ def _view(status: Status, visibility: Visibility = Visibility.PENDING) -> Submis
 
 
 @pytest.mark.parametrize("status, visibility, role, expected", [
-    (Status.NEEDS_REVIEW, Visibility.PENDING, Role.MODERATOR, {"route", "reject", "publish", "hide"}),
-    (Status.RECEIVED, Visibility.PENDING, Role.ADMIN, {"route", "reject", "publish", "hide"}),
-    (Status.ROUTED, Visibility.PUBLISHED, Role.MODERATOR, {"route", "hide"}),
-    (Status.ANSWERED, Visibility.HIDDEN, Role.MODERATOR, {"publish"}),
+    (Status.NEEDS_REVIEW, Visibility.PENDING, Role.MODERATOR, {"route", "reject", "publish", "hide", "edit_public_text"}),
+    (Status.RECEIVED, Visibility.PENDING, Role.ADMIN, {"route", "reject", "publish", "hide", "edit_public_text"}),
+    (Status.ROUTED, Visibility.PUBLISHED, Role.MODERATOR, {"route", "hide", "edit_public_text"}),
+    (Status.ANSWERED, Visibility.HIDDEN, Role.MODERATOR, {"publish", "edit_public_text"}),
     # A rejected view offers only to reopen it: no route form that would always fail, no publishing.
     (Status.REJECTED, Visibility.HIDDEN, Role.MODERATOR, {"reopen"}),
     (Status.ROUTED, Visibility.PENDING, Role.OFFICER, {"answer", "send_back", "close"}),

@@ -44,3 +44,15 @@ class ReopenForm(DecisionForm):
     note = TextAreaField(_l("Why it goes back to the queue (optional, kept in the audit log)"),
                          validators=[Optional(), Length(max=1000)])
     submit = SubmitField(_l("Reopen for review"))
+
+
+class PublicTextForm(DecisionForm):
+    public_text = TextAreaField(
+        _l("Text as it will be published"),
+        validators=[DataRequired(message=_l("Please keep some text, or use “Back to the automatic masking”.")),
+                    Length(max=5000)],
+        description=_l("Change what the automatic masking missed or masked by mistake. The view as sent stays "
+                       "unchanged, for staff only; both versions are kept in the history."),
+    )
+    submit = SubmitField(_l("Save the published text"))
+    submit_automatic = SubmitField(_l("Back to the automatic masking"))

@@ -139,3 +139,17 @@ def set_visibility(sub_id: int, *, visibility: Visibility, actor: User, version:
             workflow.decide(sub, action, actor=actor, audit=audit)
 
     _commit_decision(decide)
+
+
+def edit_public_text(sub_id: int, *, text: str | None, actor: User, version: int) -> list:
+    """Set what the public sees of the view (None: the automatic masking). Returns the personal
+    data the automatic check still finds in the text kept, for the moderator to look at again."""
+    from ..redaction import find_personal_data
+
+    def decide():
+        sub = _load_for_decision(sub_id, version)
+        if text != sub.public_text:
+            workflow.edit_public_text(sub, text, actor=actor)
+
+    _commit_decision(decide)
+    return find_personal_data(text) if text else []

@@ -6,12 +6,13 @@ from wtforms.fields.choices import SelectChoice
 from .. import routing, workflow
 from ..auth.login import role_required
 from ..catalogue import services as catalogue
-from ..i18n import localized
+from ..i18n import PERSONAL_DATA_LABELS, localized
+from ..redaction import published_text
 from ..models import Role
 from ..pagination import parse_after
 from ..workflow import Action, TransitionNotAllowed
 from . import bp, services
-from .forms import RejectForm, ReopenForm, RouteForm, VisibilityForm
+from .forms import PublicTextForm, RejectForm, ReopenForm, RouteForm, VisibilityForm
 
 MODERATORS = (Role.MODERATOR, Role.ADMIN)
 
@@ -60,7 +61,8 @@ def _visibility_form(sub, allowed, form=None):
     return form
 
 
-def _render_item(sub, *, route_form=None, reject_form=None, reopen_form=None, visibility_form=None, status=200):
+def _render_item(sub, *, route_form=None, reject_form=None, reopen_form=None, visibility_form=None,
+                 public_text_form=None, status=200):
     allowed = workflow.allowed_actions(sub, current_user.role)
     route_form = route_form or _route_choices(
         RouteForm(
@@ -76,6 +78,9 @@ def _render_item(sub, *, route_form=None, reject_form=None, reopen_form=None, vi
         reject_form=reject_form or RejectForm(formdata=None, version=sub.version),
         reopen_form=reopen_form or ReopenForm(formdata=None, version=sub.version),
         visibility_form=_visibility_form(sub, allowed, visibility_form),
+        public_text_form=public_text_form or PublicTextForm(
+            formdata=None, version=sub.version, public_text=published_text(sub),
+        ),
     ), status
 
 
@@ -138,6 +143,28 @@ def reopen(sub_id):
         lambda sub: services.reopen(sub.id, note=form.note.data or None, actor=current_user, version=form.version.data),
         _("The view is back in the review queue."), "reopen_form",
     )
+
+
+@bp.post("/submissions/<id:sub_id>/public-text")
+@role_required(*MODERATORS)
+def public_text(sub_id):
+    form = PublicTextForm()
+    automatic = form.submit_automatic.data
+    if automatic:
+        form.public_text.validators = []  # the text box does not matter: the masking is made again
+
+    def decide(sub):
+        remaining = services.edit_public_text(
+            sub.id, text=None if automatic else form.public_text.data, actor=current_user, version=form.version.data,
+        )
+        if remaining:
+            flash(_("Saved, but the automatic check still finds what looks like personal data in it: %(kinds)s. "
+                    "Please read it again before publishing.",
+                    kinds=", ".join(sorted({str(PERSONAL_DATA_LABELS.get(f.kind, f.kind)) for f in remaining}))),
+                  "warning")
+
+    return _decide(sub_id, form, decide, _("The published text is saved; the view as sent is unchanged."),
+                   "public_text_form")
 
 
 @bp.post("/submissions/<id:sub_id>/visibility")

@@ -83,6 +83,15 @@ def test_moderator_works_through_the_queue_with_the_keyboard_only(journey_factor
     _press(journey, page, "form[action$='/visibility'] [type=submit]", "published")
     assert page.locator(".flash-success").count() == 1
     assert _status(routed.id).visibility == Visibility.PUBLISHED
+    # Correct the published text by hand; the view as sent stays as it was, for staff.
+    journey.tab_to(page, "#public_text")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("The real-time arrival board at my stop shows buses that never come.")
+    _press(journey, page, "form[action$='/public-text'] [name=submit]", "public-text-edited")
+    assert page.locator(".flash-success").count() == 1
+    edited = _status(routed.id)
+    assert edited.public_text == "The real-time arrival board at my stop shows buses that never come."
+    assert edited.body.endswith("Please check the data feed.")
 
     # Reject the advertisement as spam, with a note.
     _press(journey, page, "nav.breadcrumb a", "back-to-queue")
