@@ -62,6 +62,14 @@ SYSTEM_REASON_LABELS = {
     "no bureau seems to own it": _l("no bureau seems to own it"),
     "flagged for a moderator": _l("flagged for a moderator"),
 }
+# How long views have waited for review (moderation.dashboard.AGE_BANDS).
+BACKLOG_AGE_LABELS = {
+    "hour": _l("Under an hour"),
+    "day": _l("1 hour to 1 day"),
+    "three_days": _l("1 to 3 days"),
+    "week": _l("3 to 7 days"),
+    "older": _l("Over a week"),
+}
 # What the automatic masking recognises (redaction.PLACEHOLDERS), as staff read it.
 PERSONAL_DATA_LABELS = {
     "hkid": _l("an identity card number"),

@@ -12,6 +12,7 @@ from ..models import Role
 from ..pagination import parse_after
 from ..workflow import Action, TransitionNotAllowed
 from . import bp, services
+from . import dashboard as dashboard_service
 from .forms import PublicTextForm, RejectForm, ReopenForm, RouteForm, VisibilityForm
 
 MODERATORS = (Role.MODERATOR, Role.ADMIN)
@@ -38,6 +39,12 @@ def queue():
         "moderation/queue.html", page=page, filters=filters,
         areas=catalogue.list_areas(), bureaus=catalogue.list_bureaus(),
     )
+
+
+@bp.get("/dashboard")
+@role_required(*MODERATORS)
+def dashboard():
+    return render_template("moderation/dashboard.html", dashboard=dashboard_service.build())
 
 
 @bp.get("/find")

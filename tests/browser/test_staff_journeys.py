@@ -136,6 +136,11 @@ def test_moderator_works_through_the_queue_with_the_keyboard_only(journey_factor
     assert page.locator(".flash-warning").count() == 1
     assert _status(contested.id).status == Status.ROUTED
 
+    # The dashboard, from the queue: the backlog by age, decisions per day, time to triage.
+    _press(journey, page, "nav.breadcrumb a", "back-to-queue-last")
+    _press(journey, page, "main a[href$='/moderation/dashboard']", "dashboard")
+    assert page.locator("svg.chart").count() == 2 and page.locator("main table").count() >= 2
+
 
 @pytest.fixture
 def bureau_inbox(served_app):
