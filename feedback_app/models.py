@@ -283,6 +283,9 @@ class Submission(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Optimistic locking: two moderators deciding at once cannot silently overwrite each other.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The moderator who has the view open (moderation.services.hold); not a change to the view.
+    held_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -291,6 +294,7 @@ class Submission(db.Model):
     area: Mapped[SmartArea | None] = relationship(foreign_keys=[area_code])
     bureau: Mapped[Bureau | None] = relationship(foreign_keys=[bureau_code])
     classifier_version: Mapped[ClassifierVersion | None] = relationship()
+    held_by: Mapped[User | None] = relationship(foreign_keys=[held_by_id])
     answers: Mapped[list[Answer]] = relationship(
         back_populates="submission", order_by="Answer.created_at"
     )

@@ -61,3 +61,35 @@ def test_the_shortcuts_listed_are_the_decisions_the_view_allows(app, client, log
     assert [k for k in re.findall(r"<dt><kbd>(\w)</kbd></dt>", page)] == ["n", "q"]  # nothing to route now
     rejected = db.session.execute(select(Submission).where(Submission.id == waiting.id)).scalar_one()
     assert rejected.status == Status.REJECTED
+
+
+def test_a_view_open_by_one_moderator_shows_who_holds_it_to_another(app, client, browser, login_as):
+    from feedback_app.models import User
+
+    first_moderator = factories.user(Role.MODERATOR)
+    second_moderator = factories.user(Role.MODERATOR)
+    view, _ = _queue(app, 2)
+    version_before = view.version
+    login_as(first_moderator)
+    client.get(f"/moderation/submissions/{view.id}")
+    db.session.expire_all()
+    held = db.session.get(Submission, view.id)
+    assert held.held_by_id == first_moderator.id and held.version == version_before  # opening changes nothing
+    browser.logout()
+    login_as(second_moderator)
+    name = db.session.get(User, first_moderator.id).display_name
+    page = client.get(f"/moderation/submissions/{view.id}").get_data(as_text=True)
+    assert f"{name} opened this view" in page
+    assert f"Open by {name}" in client.get("/moderation/queue").get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Submission, view.id).held_by_id == first_moderator.id  # the hold is not taken over
+    # The first moderator decides and moves on to the next view: the hold ends.
+    browser.logout()
+    login_as(first_moderator)
+    page = client.get(f"/moderation/submissions/{view.id}").get_data(as_text=True)
+    client.post(f"/moderation/submissions/{view.id}/route", data={
+        "csrf_token": csrf_token(page), "version": view.version, "area": "mobility", "bureau": "TLB",
+        "submit_next": "Route, then open the next view",
+    })
+    db.session.expire_all()
+    assert db.session.get(Submission, view.id).held_by_id is None

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -16,6 +17,9 @@ from ..pagination import KeysetPage, keyset_page
 
 # "received" is listed too: a submission whose routing could not even be recorded waits there.
 QUEUE_STATUSES = (Status.NEEDS_REVIEW, Status.RECEIVED)
+# A moderator who opened a view holds it this long: others see who is on it. Holding never
+# blocks anyone; a decision on a view changed meanwhile is refused as stale either way.
+HOLD_FOR = timedelta(minutes=10)
 
 
 class StaleDecision(Exception):
@@ -36,7 +40,7 @@ class QueueFilter:
 
 
 def queue(filters: QueueFilter, *, after: int | None, size: int) -> KeysetPage[Submission]:
-    stmt = select(Submission).options(joinedload(Submission.initiative))
+    stmt = select(Submission).options(joinedload(Submission.initiative), joinedload(Submission.held_by))
     if filters.status:
         stmt = stmt.where(Submission.status == filters.status)
     else:
@@ -153,3 +157,38 @@ def edit_public_text(sub_id: int, *, text: str | None, actor: User, version: int
 
     _commit_decision(decide)
     return find_personal_data(text) if text else []
+
+
+def hold(sub: Submission, moderator: User) -> User | None:
+    """Note that `moderator` has the view open; returns who else holds it, if anyone does now.
+
+    A Core UPDATE: it leaves the view's version (stale-save checks) and updated_at alone.
+    """
+    now = datetime.now(timezone.utc)
+    other = sub.held_by if sub.held_by_id not in (None, moderator.id) and _recent(sub.held_at, now) else None
+    if other is None:
+        with write_transaction():
+            db.session.execute(
+                update(Submission).where(Submission.id == sub.id)
+                .values(held_by_id=moderator.id, held_at=now, updated_at=Submission.updated_at)
+                .execution_options(synchronize_session=False)
+            )
+    return other
+
+
+def release(sub_id: int, moderator: User) -> None:
+    """The moderator decided and moved on: the view is no longer held by them."""
+    with write_transaction():
+        db.session.execute(
+            update(Submission).where(Submission.id == sub_id, Submission.held_by_id == moderator.id)
+            .values(held_by_id=None, held_at=None, updated_at=Submission.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def held_by_other(sub: Submission, moderator: User) -> bool:
+    return sub.held_by_id not in (None, moderator.id) and _recent(sub.held_at, datetime.now(timezone.utc))
+
+
+def _recent(moment: datetime | None, now: datetime) -> bool:
+    return moment is not None and now - moment < HOLD_FOR

@@ -36,7 +36,7 @@ def queue():
     )
     page = services.queue(filters, after=parse_after(request.args.get("after")), size=current_app.config["PAGE_SIZE"])
     return render_template(
-        "moderation/queue.html", page=page, filters=filters,
+        "moderation/queue.html", page=page, filters=filters, held_by_other=services.held_by_other,
         areas=catalogue.list_areas(), bureaus=catalogue.list_bureaus(),
     )
 
@@ -69,7 +69,7 @@ def _visibility_form(sub, allowed, form=None):
 
 
 def _render_item(sub, *, route_form=None, reject_form=None, reopen_form=None, visibility_form=None,
-                 public_text_form=None, status=200):
+                 public_text_form=None, held_by=None, status=200):
     allowed = workflow.allowed_actions(sub, current_user.role)
     route_form = route_form or _route_choices(
         RouteForm(
@@ -81,7 +81,7 @@ def _render_item(sub, *, route_form=None, reject_form=None, reopen_form=None, vi
     )
     return render_template(
         "moderation/item.html", sub=sub, history=workflow.history(sub), explanation=routing.explain(sub),
-        allowed=allowed, route_form=route_form, next_id=services.next_for_review(sub.id),
+        allowed=allowed, route_form=route_form, next_id=services.next_for_review(sub.id), held_by=held_by,
         reject_form=reject_form or RejectForm(formdata=None, version=sub.version),
         reopen_form=reopen_form or ReopenForm(formdata=None, version=sub.version),
         visibility_form=_visibility_form(sub, allowed, visibility_form),
@@ -95,7 +95,7 @@ def _render_item(sub, *, route_form=None, reject_form=None, reopen_form=None, vi
 @role_required(*MODERATORS)
 def item(sub_id):
     sub = services.get(sub_id) or abort(404)
-    return _render_item(sub)
+    return _render_item(sub, held_by=services.hold(sub, current_user))
 
 
 def _decide(sub_id, form, decide, done_message, form_name):
@@ -111,6 +111,7 @@ def _decide(sub_id, form, decide, done_message, form_name):
     else:
         flash(done_message, "success")
         if getattr(form, "submit_next", None) is not None and form.submit_next.data:
+            services.release(sub_id, current_user)
             next_id = services.next_for_review(sub_id)
             if next_id is None:
                 flash(_("That was the last view waiting for review."), "info")
