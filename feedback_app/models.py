@@ -87,7 +87,7 @@ class AuditAction(enum.StrEnum):
     PUBLIC_TEXT_EDITED = "public_text_edited"
     # A staff account
     ACCOUNT_CREATED = "account_created"
-    PASSWORD_CHANGED = "password_changed"
+    PASSWORD_CHANGED = "password_changed"  # nosec B105 - an audit action's name, not a password
     ROLE_CHANGED = "role_changed"
     ACCOUNT_DEACTIVATED = "account_deactivated"
     ACCOUNT_REACTIVATED = "account_reactivated"
