@@ -21,7 +21,11 @@ FK = "fk_submission_held_by_id_user_account"
 
 def upgrade():
     if op.get_bind().dialect.name == "sqlite":
-        op.execute(f"ALTER TABLE submission ADD COLUMN held_by_id INTEGER CONSTRAINT {FK} REFERENCES user_account (id)")
+        # Written out whole: a DDL statement takes no bound parameters, and nothing here is variable.
+        op.execute(
+            "ALTER TABLE submission ADD COLUMN held_by_id INTEGER "
+            "CONSTRAINT fk_submission_held_by_id_user_account REFERENCES user_account (id)"
+        )
     else:
         op.add_column("submission", sa.Column("held_by_id", sa.Integer(), nullable=True))
         op.create_foreign_key(FK, "submission", "user_account", ["held_by_id"], ["id"])
