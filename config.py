@@ -108,6 +108,11 @@ class Config:
     MAX_FORM_PARTS = _env_int("MAX_FORM_PARTS", 200)  # fields in one form, any encoding
     MAX_FORM_MEMORY_SIZE = _env_int("MAX_FORM_MEMORY_SIZE", 100_000)  # bytes in one multipart field
     PAGE_SIZE = _env_int("PAGE_SIZE", 20)
+    # The service target for a first decision on a view waiting for review: the queue marks
+    # views older than this as overdue.
+    REVIEW_TARGET_HOURS = _env_int("REVIEW_TARGET_HOURS", 48)
+    # How old the queue's counts per filter may be, per process (they are recounted after this).
+    QUEUE_COUNTS_SECONDS = _env_int("QUEUE_COUNTS_SECONDS", 15)
 
     # Demo accounts with published passwords must never exist on a public deployment.
     ALLOW_DEMO_ACCOUNTS = _env_bool("ALLOW_DEMO_ACCOUNTS", True)
@@ -139,6 +144,7 @@ class TestConfig(Config):
     ROUTING_SEMANTIC = False
     # Tests send forms at once; the tests of the check set it.
     SUBMISSION_MIN_FILL_SECONDS = 0
+    QUEUE_COUNTS_SECONDS = 0  # each test counts what it just stored
     SECRET_KEY = "test-secret-key"  # nosec B105
     SQLALCHEMY_DATABASE_URI = _env("TEST_SQLITE_URL", "sqlite://")
     RATELIMIT_ENABLED = False

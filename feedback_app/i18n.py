@@ -84,6 +84,18 @@ FLAG_LABELS = {
     "link_spam": _l("Links, like spam"),
     "gibberish": _l("Looks like gibberish"),
 }
+# How sure the classifier was of the bureau (triage.Band).
+BAND_LABELS = {
+    "low": _l("Low (under 50%)"),
+    "medium": _l("Medium (50–80%)"),
+    "high": _l("High (at least 80%)"),
+}
+# The review queue's orders (moderation.queue.Sort).
+SORT_LABELS = {
+    "priority": _l("Most in need first: flagged, then least sure, then oldest"),
+    "age": _l("Oldest first"),
+    "confidence": _l("Least sure first"),
+}
 # A retraining run as the admin page shows it (model_versions.TRAINING_STEPS for the steps).
 TRAINING_STATUS_LABELS = {
     "queued": _l("Waiting for the worker"),

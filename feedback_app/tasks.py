@@ -122,6 +122,15 @@ def _expire_stalled_runs() -> None:
         log.exception("could not expire stalled retraining runs")
 
 
+@huey.periodic_task(crontab(minute="17"))
+@_in_app_context
+def refresh_statistics() -> None:
+    """Hourly: what SQLite's planner knows of the tables (the queue's indexes depend on it)."""
+    from .database import refresh_planner_statistics
+
+    refresh_planner_statistics()
+
+
 @huey.task()
 @_in_app_context
 def retrain(run_id: int) -> None:

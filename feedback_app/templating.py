@@ -9,14 +9,17 @@ from .redaction import published_text, redact
 def _names(kind: str) -> dict[str, str]:
     """Localised names of every smart area or bureau by code, read once per request."""
     cache = g.setdefault("reference_names", {})
+    if kind == "initiative" and kind not in cache:
+        cache[kind] = {ref.id: i18n.localized(ref, "title") for ref in catalogue.initiative_refs().values()}
     if kind not in cache:
         rows = catalogue.list_areas() if kind == "area" else catalogue.list_bureaus()
         cache[kind] = {row.code: i18n.localized(row, "name") for row in rows}
     return cache[kind]
 
 
-def reference_name(kind: str, code: str | None) -> str | None:
-    """A smart area's or bureau's name for staff pages, which never show raw codes."""
+def reference_name(kind: str, code: str | int | None) -> str | None:
+    """A smart area's or bureau's name (by code) or an initiative's title (by id) for staff
+    pages, which never show raw codes."""
     if code is None:
         return None
     return _names(kind).get(code, code)
@@ -33,6 +36,7 @@ def register(app: Flask) -> None:
         VISIBILITY_LABELS=i18n.VISIBILITY_LABELS,
         DECISION_LABELS=i18n.DECISION_LABELS,
         FLAG_LABELS=i18n.FLAG_LABELS,
+        SORT_LABELS=i18n.SORT_LABELS,
         BACKLOG_AGE_LABELS=i18n.BACKLOG_AGE_LABELS,
         flag_codes=abuse.parse,
         REJECTION_LABELS=i18n.REJECTION_LABELS,

@@ -55,4 +55,5 @@ def test_moderators_see_the_flag_and_filter_on_it_in_their_language(app, client,
     assert flagged.reference in everything and plain.reference in everything and "Links, like spam" in everything
     item = client.get(f"/moderation/submissions/{flagged.id}").get_data(as_text=True)
     assert "Links, like spam" in item and "never routed without a moderator" in item
-    assert client.get("/moderation/queue?flag=no_such_flag").status_code == 200
+    unknown = client.get("/moderation/queue?flag=no_such_flag")
+    assert unknown.status_code == 400 and "Not a valid choice" in unknown.get_data(as_text=True)

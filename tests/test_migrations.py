@@ -1,4 +1,6 @@
 """The schema exists only through migrations, and the models agree with them."""
+import warnings
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -19,12 +21,24 @@ def _alembic_config() -> Config:
     return config
 
 
+# Made by migration 0009 only, being expressions or dialect-specific (models.Submission says so).
+UNDECLARED = {"ix_submission_queue_confidence", "ix_submission_search", "ix_submission_queue_search"}
+
+
+def _declared(name, type_, parent_names):
+    if type_ == "column":
+        return name != "search_document"  # PostgreSQL's stored search document
+    return name not in UNDECLARED and not (type_ == "table" and name.startswith("submission_fts"))
+
+
 def test_models_and_migrations_agree(app, backend):
     # The app fixture's database was built by `upgrade` to head from a blank database.
     with db.engine.connect() as conn:
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
-        diff = compare_metadata(context, db.metadata)
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": _declared})
+        with warnings.catch_warnings():  # SQLAlchemy cannot reflect an index on an expression
+            warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
+            diff = compare_metadata(context, db.metadata)
     assert version == ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert diff == [], f"models differ from migrations on {backend}: {diff}"
     assert "submission" in inspect(db.engine).get_table_names()

@@ -13,7 +13,7 @@ from sqlalchemy import case, func, select
 from ..admin.routing_quality import RoutingQuality, routing_quality
 from ..extensions import db
 from ..models import AuditAction, AuditEvent, Submission
-from .services import QUEUE_STATUSES
+from .queue import IN_QUEUE
 
 # The backlog's age bands: (upper bound, key for i18n.BACKLOG_AGE_LABELS); the last is open.
 AGE_BANDS = (
@@ -49,7 +49,7 @@ def _backlog(now: datetime) -> list[tuple[str, int]]:
         else_=AGE_BANDS[-1][1],
     )
     counts = dict(db.session.execute(
-        select(band, func.count()).where(Submission.status.in_(QUEUE_STATUSES)).group_by(band)
+        select(band, func.count()).where(IN_QUEUE).group_by(band)
     ).all())
     return [(key, counts.get(key, 0)) for _, key in AGE_BANDS]
 

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from ..forms import Form
-from wtforms import IntegerField, SelectField, SubmitField, TextAreaField
+from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField, ValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import HiddenInput
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -56,3 +56,29 @@ class PublicTextForm(DecisionForm):
     )
     submit = SubmitField(_l("Save the published text"))
     submit_automatic = SubmitField(_l("Back to the automatic masking"))
+
+
+class QueueFilterForm(Form):
+    """The queue's filters, read from the URL (a GET form: no CSRF, nothing is changed)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"), validators=[Optional()])
+    area = SelectField(_l("Predicted smart area"), validators=[Optional()])
+    bureau = SelectField(_l("Predicted bureau"), validators=[Optional()])
+    final_bureau = SelectField(_l("Routed to"), validators=[Optional()])
+    initiative = SelectField(_l("Initiative"), validators=[Optional()])
+    language = SelectField(_l("Language of the page it was sent from"), validators=[Optional()])
+    visibility = SelectField(_l("Publication"), validators=[Optional()])
+    flag = SelectField(_l("Flag"), validators=[Optional()])
+    band = SelectField(_l("Classifier confidence"), validators=[Optional()])
+    since = DateField(_l("Received from"), validators=[Optional()],
+                      render_kw={"placeholder": "2026-11-01"})
+    until = DateField(_l("Received until"), validators=[Optional()])
+    text = StringField(_l("Words in the view"), validators=[Optional(), Length(max=200)])
+    sort = SelectField(_l("Order"), validators=[Optional()])
+
+    def validate_until(self, field):
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError(_l("The end date is before the start date."))

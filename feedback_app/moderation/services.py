@@ -1,22 +1,17 @@
 """The review queue: moderators confirm or correct routes, reject, publish or hide."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import abuse, workflow
+from .. import workflow
 from ..database import write_transaction
 from ..extensions import db
-from ..models import AuditAction, Bureau, RejectionReason, SmartArea, Status, Submission, User, Visibility
+from ..models import AuditAction, Bureau, RejectionReason, SmartArea, Submission, User, Visibility
 from ..workflow import Action
-from ..pagination import KeysetPage, keyset_page
 
-# "received" is listed too: a submission whose routing could not even be recorded waits there.
-QUEUE_STATUSES = (Status.NEEDS_REVIEW, Status.RECEIVED)
 # A moderator who opened a view holds it this long: others see who is on it. Holding never
 # blocks anyone; a decision on a view changed meanwhile is refused as stale either way.
 HOLD_FOR = timedelta(minutes=10)
@@ -28,42 +23,6 @@ class StaleDecision(Exception):
 
 class InvalidDecision(ValueError):
     pass
-
-
-@dataclass(frozen=True)
-class QueueFilter:
-    status: str | None = None  # None = the review queue (needs review + received)
-    area: str | None = None
-    bureau: str | None = None
-    visibility: str | None = None  # e.g. "pending": views still waiting for a publication decision
-    flag: str | None = None  # "any", or one abuse.Flag code
-
-
-def queue(filters: QueueFilter, *, after: int | None, size: int) -> KeysetPage[Submission]:
-    stmt = select(Submission).options(joinedload(Submission.initiative), joinedload(Submission.held_by))
-    if filters.status:
-        stmt = stmt.where(Submission.status == filters.status)
-    else:
-        stmt = stmt.where(Submission.status.in_(QUEUE_STATUSES))
-    if filters.area:
-        stmt = stmt.where(Submission.predicted_area_code == filters.area)
-    if filters.bureau:
-        stmt = stmt.where(Submission.predicted_bureau_code == filters.bureau)
-    if filters.visibility:
-        stmt = stmt.where(Submission.visibility == filters.visibility)
-    if filters.flag == "any":
-        stmt = stmt.where(Submission.flags != "")
-    elif filters.flag in set(abuse.Flag):
-        stmt = stmt.where(Submission.flags.contains(filters.flag, autoescape=True))
-    return keyset_page(stmt, Submission.id, after=after, size=size)
-
-
-def next_for_review(current_id: int) -> int | None:
-    """The view a moderator should open after this one: the first other view the queue lists."""
-    return db.session.execute(
-        select(Submission.id).where(Submission.status.in_(QUEUE_STATUSES), Submission.id != current_id)
-        .order_by(Submission.id).limit(1)
-    ).scalar_one_or_none()
 
 
 def get(sub_id: int) -> Submission | None:

@@ -6,14 +6,18 @@ from wtforms.fields.choices import SelectChoice
 from .. import routing, workflow
 from ..auth.login import role_required
 from ..catalogue import services as catalogue
-from ..i18n import PERSONAL_DATA_LABELS, localized
+from ..i18n import (
+    BAND_LABELS, FLAG_LABELS, LANGUAGE_NAMES, PERSONAL_DATA_LABELS, SORT_LABELS, STATUS_LABELS, VISIBILITY_LABELS,
+    localized,
+)
 from ..redaction import published_text
 from ..models import Role
 from ..pagination import parse_after
 from ..workflow import Action, TransitionNotAllowed
 from . import bp, services
+from . import queue as queue_service
 from . import dashboard as dashboard_service
-from .forms import PublicTextForm, RejectForm, ReopenForm, RouteForm, VisibilityForm
+from .forms import PublicTextForm, QueueFilterForm, RejectForm, ReopenForm, RouteForm, VisibilityForm
 
 MODERATORS = (Role.MODERATOR, Role.ADMIN)
 
@@ -24,21 +28,65 @@ def _route_choices(form: RouteForm) -> RouteForm:
     return form
 
 
+def _filter_form() -> QueueFilterForm:
+    """The filters with their choices in the reader's language; any = the empty choice."""
+    form = QueueFilterForm(request.args)
+    bureaus = [SelectChoice(b.code, localized(b, "name")) for b in catalogue.list_bureaus()]
+    form.status.choices = [SelectChoice("", _("Waiting for review"))] + [
+        SelectChoice(code, STATUS_LABELS[code]) for code in ("routed", "answered", "rejected", "closed")]
+    form.area.choices = [SelectChoice("", _("All areas"))] + [
+        SelectChoice(a.code, localized(a, "name")) for a in catalogue.list_areas()]
+    form.bureau.choices = [SelectChoice("", _("All bureaus")), *bureaus]
+    form.final_bureau.choices = [SelectChoice("", _("Any or none")), *bureaus]
+    form.initiative.choices = [SelectChoice("", _("Any initiative"))] + [
+        SelectChoice(str(i.id), localized(i, "title")) for i in catalogue.initiative_refs().values()]
+    form.language.choices = [SelectChoice("", _("Any"))] + [SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()]
+    form.visibility.choices = [SelectChoice("", _("Any"))] + [SelectChoice(code, label) for code, label in VISIBILITY_LABELS.items()]
+    form.flag.choices = [SelectChoice("", _("Any")), SelectChoice("any", _("Flagged for any reason"))] + [
+        SelectChoice(code, label) for code, label in FLAG_LABELS.items()]
+    form.band.choices = [SelectChoice("", _("Any"))] + [SelectChoice(code, label) for code, label in BAND_LABELS.items()]
+    form.sort.choices = [SelectChoice(code, label) for code, label in SORT_LABELS.items()]
+    return form
+
+
+def _filters(form: QueueFilterForm) -> queue_service.QueueFilter:
+    return queue_service.QueueFilter(
+        status=form.status.data or None, area=form.area.data or None, bureau=form.bureau.data or None,
+        final_bureau=form.final_bureau.data or None,
+        initiative=int(form.initiative.data) if form.initiative.data else None,
+        language=form.language.data or None, visibility=form.visibility.data or None, flag=form.flag.data or None,
+        band=form.band.data or None, since=form.since.data, until=form.until.data, text=form.text.data or None,
+        sort=queue_service.Sort(form.sort.data or queue_service.Sort.PRIORITY),
+    )
+
+
 @bp.get("/queue")
 @role_required(*MODERATORS)
 def queue():
-    filters = services.QueueFilter(
-        status=request.args.get("status") or None,
-        area=request.args.get("area") or None,
-        bureau=request.args.get("bureau") or None,
-        visibility=request.args.get("visibility") or None,
-        flag=request.args.get("flag") or None,
-    )
-    page = services.queue(filters, after=parse_after(request.args.get("after")), size=current_app.config["PAGE_SIZE"])
+    form = _filter_form()
+    if not form.validate():
+        # The filters as typed, with what is wrong; nothing is listed until they make sense.
+        return render_template("moderation/queue.html", form=form, filters=None, page=None), 400
+    filters = _filters(form)
+    page = queue_service.page(filters, after=parse_after(request.args.get("after")), size=current_app.config["PAGE_SIZE"])
+    backlog = queue_service.backlog_counts() if filters.in_backlog else None
+    if backlog is not None:
+        _label_with_counts(form, backlog)
     return render_template(
-        "moderation/queue.html", page=page, filters=filters, held_by_other=services.held_by_other,
-        areas=catalogue.list_areas(), bureaus=catalogue.list_bureaus(),
+        "moderation/queue.html", form=form, page=page, filters=filters, held_by_other=services.held_by_other,
+        matching=queue_service.matching_count(filters), backlog=backlog,
+        target_hours=current_app.config["REVIEW_TARGET_HOURS"],
+        overdue_before=queue_service.overdue_before(current_app.config["REVIEW_TARGET_HOURS"]),
     )
+
+
+def _label_with_counts(form: QueueFilterForm, backlog: queue_service.BacklogCounts) -> None:
+    """Each choice says how many views awaiting review it holds: "Transport … (12)"."""
+    for field, counts in ((form.bureau, backlog.by_bureau), (form.area, backlog.by_area),
+                          (form.language, backlog.by_language), (form.band, backlog.by_band)):
+        field.choices = [
+            SelectChoice(c.value, f"{c.label} ({counts.get(c.value, 0):,})") if c.value else c for c in field.choices
+        ]
 
 
 @bp.get("/dashboard")
@@ -81,7 +129,7 @@ def _render_item(sub, *, route_form=None, reject_form=None, reopen_form=None, vi
     )
     return render_template(
         "moderation/item.html", sub=sub, history=workflow.history(sub), explanation=routing.explain(sub),
-        allowed=allowed, route_form=route_form, next_id=services.next_for_review(sub.id), held_by=held_by,
+        allowed=allowed, route_form=route_form, next_id=queue_service.next_for_review(sub.id), held_by=held_by,
         reject_form=reject_form or RejectForm(formdata=None, version=sub.version),
         reopen_form=reopen_form or ReopenForm(formdata=None, version=sub.version),
         visibility_form=_visibility_form(sub, allowed, visibility_form),
@@ -112,7 +160,7 @@ def _decide(sub_id, form, decide, done_message, form_name):
         flash(done_message, "success")
         if getattr(form, "submit_next", None) is not None and form.submit_next.data:
             services.release(sub_id, current_user)
-            next_id = services.next_for_review(sub_id)
+            next_id = queue_service.next_for_review(sub_id)
             if next_id is None:
                 flash(_("That was the last view waiting for review."), "info")
                 return redirect(url_for(".queue"))

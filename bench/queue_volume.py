@@ -1,0 +1,219 @@
+"""The review queue at a million stored views, the backlog among the newest rows.
+
+On PostgreSQL when BENCH_DATABASE_URL is set (in a schema of its own, `bench_queue`, dropped
+and made again: nothing else in that database is touched), else on a temporary SQLite file.
+Each query is timed through the app's own service (moderation.queue), p50 and p95, next to a
+bare indexed `SELECT … LIMIT 50` on the same table timed in the same loop, and printed with its
+plan. BENCH_ROWS changes the size (default 1,000,000); BENCH_BACKLOG the share awaiting review.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+
+from config import TestConfig
+
+ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
+BACKLOG = float(os.environ.get("BENCH_BACKLOG", "0.05"))
+SCHEMA = "bench_queue"
+RUNS = 40
+PAGE = 50
+
+# Views are made from these, two by two, so that text search has common and rare words in both
+# languages; the numbers make every text different.
+SENTENCES = [
+    "The buses on my route are always full in the morning.",
+    "Please add real-time arrival information at minibus stops.",
+    "Smart lampposts should not record faces in public places.",
+    "Free public Wi-Fi in the library is too slow to use.",
+    "I support electronic payment on every ferry and tram.",
+    "The government app asks for the same documents again and again.",
+    "More electric vehicle chargers are needed in public car parks.",
+    "Hospital appointment booking online should work for the elderly.",
+    "港鐵站的升降機經常壞，希望盡快維修。",
+    "希望在小巴站提供實時到站資訊。",
+    "智慧燈柱收集的數據應該公開透明。",
+    "長者不懂用手機申請，應保留櫃台服務。",
+    "電動車充電設施太少，停車場應增加。",
+    "政府網站應該支援繁體及簡體中文。",
+]
+
+
+def _database_url(tmp: Path) -> str:
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp / 'queue.db'}"
+    url = make_url(url)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url.update_query_dict({"options": f"-csearch_path={SCHEMA}"}).render_as_string(hide_password=False)
+
+
+def _fresh_schema(app) -> None:
+    from flask_migrate import upgrade
+
+    from feedback_app.extensions import db
+
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")  # nosec B608 - a constant
+            conn.exec_driver_sql(f"CREATE SCHEMA {SCHEMA}")  # nosec B608 - a constant
+    upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+
+
+def _fill(rows: int, backlog: int) -> None:
+    """One INSERT … SELECT over a counter: a million rows in seconds, the same SQL on both."""
+    from feedback_app.extensions import db
+
+    postgres = db.engine.dialect.name == "postgresql"
+    db.session.execute(text("CREATE TEMPORARY TABLE bench_sentence (n INTEGER PRIMARY KEY, body TEXT)"))
+    db.session.execute(text("INSERT INTO bench_sentence (n, body) VALUES (:n, :body)"),
+                       [{"n": n, "body": body} for n, body in enumerate(SENTENCES)])
+    db.session.execute(text(
+        "CREATE TEMPORARY TABLE bench_initiative AS SELECT id, area_code, lead_bureau_code, "
+        "(SELECT count(*) FROM initiative b WHERE b.id < a.id) AS n FROM initiative a"
+    ))
+    created = (
+        "now() - (:rows - g.i) * interval '30 seconds'" if postgres
+        else "strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || ((:rows - g.i) * 30) || ' seconds')"
+    )
+    waiting = "g.i > :rows - :backlog"
+    p = "((g.i * 37) % 100) / 100.0"
+    db.session.execute(text(f"""
+        WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < :rows)
+        INSERT INTO submission (reference, tracking_token_hash, body, language, initiative_id, topic_area_code,
+            status, visibility, flags, review_priority, predicted_area_code, predicted_area_p,
+            predicted_bureau_code, predicted_bureau_p, area_code, bureau_code, created_at, updated_at, version)
+        SELECT 'SCF-B-' || g.i, '0000000000000000000000000000000000000000000000000000000000000000',
+            s1.body || ' ' || s2.body || ' (' || g.i || ')',
+            CASE WHEN s1.n >= 8 THEN 'zh_Hant' ELSE 'en' END,
+            ini.id, ini.area_code,
+            CASE WHEN {waiting} THEN 'needs_review' ELSE 'routed' END,
+            CASE WHEN {waiting} THEN 'pending' ELSE 'published' END,
+            CASE WHEN {waiting} AND g.i % 40 = 0 THEN 'link_spam' ELSE '' END,
+            CASE WHEN {waiting} AND g.i % 40 = 0 THEN 0 WHEN {p} < 0.5 THEN 1 ELSE 2 END,
+            ini.area_code, 0.9, ini.lead_bureau_code, {p},
+            CASE WHEN {waiting} THEN NULL ELSE ini.area_code END,
+            CASE WHEN {waiting} THEN NULL ELSE ini.lead_bureau_code END,
+            {created}, {created}, 1
+        FROM g
+        JOIN bench_sentence s1 ON s1.n = g.i % {len(SENTENCES)}
+        JOIN bench_sentence s2 ON s2.n = (g.i / 7) % {len(SENTENCES)}
+        JOIN bench_initiative ini ON ini.n = g.i % (SELECT count(*) FROM bench_initiative)
+    """), {"rows": rows, "backlog": backlog})  # nosec B608 - the f-string only places constants
+    db.session.commit()
+
+
+def _refresh_statistics() -> None:
+    from feedback_app.database import refresh_planner_statistics
+    from feedback_app.extensions import db
+
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE submission")  # index-only scans need the visibility map
+    else:
+        refresh_planner_statistics()
+
+
+def _times(fn, runs=RUNS) -> list[float]:
+    for _ in range(3):
+        fn()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def _p(samples: list[float], q: float) -> float:
+    return statistics.quantiles(samples, n=100)[int(q) - 1] if len(samples) > 1 else samples[0]
+
+
+def _plan(statement) -> list[str]:
+    from feedback_app.extensions import db
+
+    sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    if db.engine.dialect.name == "postgresql":
+        rows = db.session.execute(text("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + sql))
+        return [row[0] for row in rows]
+    return [row[3] for row in db.session.execute(text("EXPLAIN QUERY PLAN " + sql))]
+
+
+def run() -> None:
+    from feedback_app import create_app, near_duplicates
+    from feedback_app.catalogue.services import load_reference_data
+    from feedback_app.extensions import db
+    from feedback_app.models import Submission
+    from feedback_app.moderation import queue
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
+        config["SQLALCHEMY_DATABASE_URI"] = _database_url(Path(tmp))
+        app = create_app(config)
+        with app.app_context():
+            dialect = db.engine.dialect.name
+            _fresh_schema(app)
+            load_reference_data()
+            backlog = int(ROWS * BACKLOG)
+            started = time.perf_counter()
+            _fill(ROWS, backlog)
+            _refresh_statistics()
+            print(f"\nReview queue at volume on {dialect}: {ROWS:,} views, the newest {backlog:,} awaiting review "
+                  f"(filled in {time.perf_counter() - started:.0f} s); {RUNS} runs each, page of {PAGE}")
+
+            middle = ROWS // 2
+
+            def bare():
+                db.session.execute(text(
+                    "SELECT id, reference, created_at, status, predicted_bureau_code, predicted_bureau_p "
+                    "FROM submission WHERE id > :after ORDER BY id LIMIT 50"), {"after": middle}).all()
+                db.session.rollback()
+
+            deep_after = db.session.execute(
+                select(Submission.id).where(queue.IN_QUEUE).order_by(Submission.review_priority, Submission.id)
+                .offset(backlog // 2 - 1).limit(1)
+            ).scalar_one()
+            cases = [
+                ("first page", queue.QueueFilter(), None),
+                (f"deep page (view {backlog // 2:,})", queue.QueueFilter(), deep_after),
+                ("oldest first", queue.QueueFilter(sort=queue.Sort.AGE), None),
+                ("least sure first", queue.QueueFilter(sort=queue.Sort.CONFIDENCE), None),
+                ("filter: predicted bureau", queue.QueueFilter(bureau="EEB"), None),
+                ("filter: flagged", queue.QueueFilter(flag="any"), None),
+                ("filter: initiative", queue.QueueFilter(initiative=db.session.execute(
+                    text("SELECT max(id) FROM initiative")).scalar_one()), None),
+                ("filter: text 'lampposts'", queue.QueueFilter(text="lampposts"), None),
+                ("filter: text '升降機'", queue.QueueFilter(text="升降機"), None),
+                ("filter: routed to, by bureau", queue.QueueFilter(status="routed", final_bureau="EEB"), None),
+            ]
+            print(f"{'query':<34} {'p50 ms':>8} {'p95 ms':>8} {'bare p50':>9} {'ratio p50':>10}")
+            for name, filters, after in cases:
+                ours, base = [], []
+                for _ in range(RUNS):  # alternate the two, so both see the same machine
+                    ours += _times(lambda: (queue.page(filters, after=after, size=PAGE), db.session.rollback()), 1)
+                    base += _times(bare, 1)
+                print(f"{name:<34} {_p(ours, 50) * 1e3:8.2f} {_p(ours, 95) * 1e3:8.2f} {_p(base, 50) * 1e3:9.2f} "
+                      f"{_p(ours, 50) / _p(base, 50):9.2f}x")
+                for line in _plan(queue.statement(filters, after=after, size=PAGE)):
+                    print(f"      {line}")
+            counts = _times(lambda: (queue.count_backlog(), db.session.rollback()), 10)
+            capped = _times(lambda: (queue.matching_count(queue.QueueFilter(status="routed")), db.session.rollback()), 10)
+            base = _times(bare, 10)
+            print(f"{'counts over the backlog':<34} {_p(counts, 50) * 1e3:8.2f} {_p(counts, 95) * 1e3:8.2f} "
+                  f"{_p(base, 50) * 1e3:9.2f} {_p(counts, 50) / _p(base, 50):9.2f}x")
+            print(f"{'count of routed (capped)':<34} {_p(capped, 50) * 1e3:8.2f} {_p(capped, 95) * 1e3:8.2f} "
+                  f"{_p(base, 50) * 1e3:9.2f} {_p(capped, 50) / _p(base, 50):9.2f}x")
+            new_view = SENTENCES[1] + " " + SENTENCES[4] + " Thank you."
+            sig = _times(lambda: near_duplicates.band_keys(near_duplicates.signature(new_view)), 200)
+            print(f"{'near-duplicate keys for one view':<34} {_p(sig, 50) * 1e3:8.2f} {_p(sig, 95) * 1e3:8.2f} "
+                  f"{_p(base, 50) * 1e3:9.2f} {_p(sig, 50) / _p(base, 50):9.2f}x   (signature + band keys, no lookup)")
+            if dialect == "postgresql":
+                with db.engine.begin() as conn:
+                    conn.exec_driver_sql(f"DROP SCHEMA {SCHEMA} CASCADE")  # nosec B608 - a constant

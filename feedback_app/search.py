@@ -1,0 +1,85 @@
+"""Free-text search over what residents wrote, in English and Chinese, on both databases.
+
+PostgreSQL: a stored text-search document of the body with GIN indexes. Its 'simple' parser
+keeps a run of Chinese characters as one word, so the document puts a space around every Han
+character first; a Chinese query becomes a phrase of single characters (港 <-> 鐵), an
+English word a prefix ("bus" finds "buses").
+
+SQLite (the embedded default): an FTS5 table with the trigram tokenizer, kept by triggers.
+Trigrams find any substring of three characters or more, in either language; shorter terms
+(a two-character Chinese word) fall back to LIKE.
+
+A query is read as terms that must all appear. Simplified and Traditional forms of a Chinese
+query are both looked for, since residents write in either. The document and the indexes are
+made by migrations/versions/0009_queue_at_volume.py (tests/test_queue_volume.py checks that the
+plans use them).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, text
+
+from .i18n import to_simplified, to_traditional
+from .models import Submission
+
+MAX_TERMS = 8
+MAX_QUERY_LENGTH = 200
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TERM = re.compile(rf"[{HAN}]+|[^\W_{HAN}]+")
+_IS_HAN = re.compile(rf"[{HAN}]")
+
+# A stored, generated column on PostgreSQL only (migration 0009); the models do not declare it.
+PG_DOCUMENT = "submission.search_document"
+
+
+def terms(query: str) -> list[str]:
+    """The words of a query (Chinese runs kept whole), lower-cased, at most MAX_TERMS."""
+    normal = unicodedata.normalize("NFKC", query[:MAX_QUERY_LENGTH]).casefold()
+    return _TERM.findall(normal)[:MAX_TERMS]
+
+
+def _scripts(query_terms: list[str]) -> list[list[str]]:
+    """The terms as typed, and in the other Chinese script where that differs."""
+    forms = [query_terms]
+    for convert in (to_traditional, to_simplified):
+        other = [convert(t) if _IS_HAN.search(t) else t for t in query_terms]
+        if other not in forms:
+            forms.append(other)
+    return forms
+
+
+def _tsquery(query_terms: list[str]) -> str:
+    # Terms hold letters, digits and Han characters only, so nothing in them is tsquery syntax.
+    parts = [" <-> ".join(t) if _IS_HAN.match(t) else f"{t}:*" for t in query_terms]
+    return " & ".join(f"({p})" for p in parts)
+
+
+def _postgresql(query_terms: list[str]) -> ColumnElement[bool]:
+    document = literal_column(PG_DOCUMENT)
+    config = literal_column("'simple'::regconfig")
+    return or_(*(document.op("@@")(func.to_tsquery(config, _tsquery(form))) for form in _scripts(query_terms)))
+
+
+def _sqlite_form(query_terms: list[str]) -> ColumnElement[bool]:
+    long_terms = [t for t in query_terms if len(t) >= 3]
+    conditions = [Submission.body.contains(t, autoescape=True) for t in query_terms if len(t) < 3]
+    if long_terms:
+        # Each term a quoted FTS5 string: terms hold no quote, so none can close it early.
+        match = " ".join(f'"{t}"' for t in long_terms)
+        conditions.append(Submission.id.in_(
+            select(literal_column("rowid")).select_from(text("submission_fts"))
+            .where(literal_column("submission_fts").op("MATCH")(match))
+        ))
+    return and_(*conditions)
+
+
+def matching(query: str, dialect: str) -> ColumnElement[bool] | None:
+    """A condition on Submission for the views that contain every term; None for no terms."""
+    query_terms = terms(query)
+    if not query_terms:
+        return None
+    if dialect == "postgresql":
+        return _postgresql(query_terms)
+    return or_(*(_sqlite_form(form) for form in _scripts(query_terms)))
