@@ -96,6 +96,12 @@ SORT_LABELS = {
     "age": _l("Oldest first"),
     "confidence": _l("Least sure first"),
 }
+# Decisions on several views at once (moderation.bulk.Kind).
+BULK_LABELS = {
+    "route_suggested": _l("Route each to the bureau suggested for it"),
+    "route": _l("Route all to one bureau"),
+    "reject": _l("Reject all"),
+}
 # A retraining run as the admin page shows it (model_versions.TRAINING_STEPS for the steps).
 TRAINING_STATUS_LABELS = {
     "queued": _l("Waiting for the worker"),

@@ -1,6 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from ..forms import Form
-from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField, ValidationError
+from wtforms import (
+    DateField, HiddenField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField, ValidationError,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import HiddenInput
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -82,3 +84,26 @@ class QueueFilterForm(Form):
     def validate_until(self, field):
         if field.data and self.since.data and field.data < self.since.data:
             raise ValidationError(_l("The end date is before the start date."))
+
+
+class BulkForm(Form):
+    """One decision on several views (moderation.bulk): asked, shown for confirmation, then done."""
+
+    decision = SelectField(_l("Decision"), validators=[DataRequired()])
+    # Each needed by one decision only (checked below; "" is a listed choice, so always valid).
+    bureau = SelectField(_l("Bureau to route to"), default="")
+    reason = SelectField(_l("Reason for rejecting"), default="")
+    scope = RadioField(_l("Which views"), validators=[DataRequired()])
+    # The queue's filters as they were on the page (a query string), and the newest view then.
+    query = HiddenField()
+    up_to_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    submit = SubmitField(_l("Review this decision"))
+    confirm = SubmitField(_l("Confirm and decide"))
+
+    def validate_bureau(self, field):
+        if self.decision.data == "route" and not field.data:
+            raise ValidationError(_l("Choose the bureau to route them to."))
+
+    def validate_reason(self, field):
+        if self.decision.data == "reject" and not field.data:
+            raise ValidationError(_l("Choose why they are rejected."))

@@ -77,7 +77,7 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.utc)
 
 
-def _conditions(filters: QueueFilter) -> list:
+def conditions(filters: QueueFilter) -> list:
     where = [Submission.status == filters.status] if filters.status else [IN_QUEUE]
     for value, column in (
         (filters.area, Submission.predicted_area_code),
@@ -134,7 +134,7 @@ def statement(filters: QueueFilter, *, after: int | None, size: int):
     """The query for one page: `size` + 1 rows, the last only telling whether more follow."""
     key = _sort_key(filters)
     stmt = (
-        select(*LISTED).outerjoin(User, User.id == Submission.held_by_id).where(*_conditions(filters))
+        select(*LISTED).outerjoin(User, User.id == Submission.held_by_id).where(*conditions(filters))
     )
     if after is not None:
         last = db.session.execute(select(*key).where(Submission.id == after)).one_or_none()
@@ -149,6 +149,11 @@ def page(filters: QueueFilter, *, after: int | None, size: int) -> KeysetPage[Ro
     has_more = len(rows) > size
     items = rows[:size]
     return KeysetPage(items, items[-1].id if has_more else None, after is None)
+
+
+def newest_id() -> int:
+    """The newest view's id (0 when there is none): what "every view matching" meant then."""
+    return db.session.execute(select(func.max(Submission.id))).scalar_one() or 0
 
 
 def next_for_review(current_id: int) -> int | None:
@@ -168,7 +173,7 @@ class Count:
 
 def matching_count(filters: QueueFilter) -> Count:
     """How many views match, exactly up to COUNT_CAP (a LIMIT inside the count keeps it cheap)."""
-    limited = select(Submission.id).where(*_conditions(filters)).limit(COUNT_CAP + 1).subquery()
+    limited = select(Submission.id).where(*conditions(filters)).limit(COUNT_CAP + 1).subquery()
     n = db.session.execute(select(func.count()).select_from(limited)).scalar_one()
     return Count(min(n, COUNT_CAP), n > COUNT_CAP)
 

@@ -29,6 +29,10 @@ def get(sub_id: int) -> Submission | None:
     return db.session.get(Submission, sub_id)
 
 
+def references(ids: list[int]) -> list[str]:
+    return list(db.session.execute(select(Submission.reference).where(Submission.id.in_(ids)).order_by(Submission.id)).scalars())
+
+
 def find_by_reference(reference: str) -> Submission | None:
     return db.session.execute(
         select(Submission).where(Submission.reference == reference.strip().upper())

@@ -1,23 +1,27 @@
+from urllib.parse import parse_qsl
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
 from .. import routing, workflow
 from ..auth.login import role_required
 from ..catalogue import services as catalogue
 from ..i18n import (
-    BAND_LABELS, FLAG_LABELS, LANGUAGE_NAMES, PERSONAL_DATA_LABELS, SORT_LABELS, STATUS_LABELS, VISIBILITY_LABELS,
+    BAND_LABELS, BULK_LABELS, FLAG_LABELS, LANGUAGE_NAMES, PERSONAL_DATA_LABELS, REJECTION_LABELS, SORT_LABELS, STATUS_LABELS, VISIBILITY_LABELS,
     localized,
 )
 from ..redaction import published_text
 from ..models import Role
+from ..input_guard import parse_id
 from ..pagination import parse_after
 from ..workflow import Action, TransitionNotAllowed
-from . import bp, services
+from . import bp, bulk, services
 from . import queue as queue_service
 from . import dashboard as dashboard_service
-from .forms import PublicTextForm, QueueFilterForm, RejectForm, ReopenForm, RouteForm, VisibilityForm
+from .forms import BulkForm, PublicTextForm, QueueFilterForm, RejectForm, ReopenForm, RouteForm, VisibilityForm
 
 MODERATORS = (Role.MODERATOR, Role.ADMIN)
 
@@ -28,9 +32,9 @@ def _route_choices(form: RouteForm) -> RouteForm:
     return form
 
 
-def _filter_form() -> QueueFilterForm:
+def _filter_form(args=None) -> QueueFilterForm:
     """The filters with their choices in the reader's language; any = the empty choice."""
-    form = QueueFilterForm(request.args)
+    form = QueueFilterForm(request.args if args is None else args)
     bureaus = [SelectChoice(b.code, localized(b, "name")) for b in catalogue.list_bureaus()]
     form.status.choices = [SelectChoice("", _("Waiting for review"))] + [
         SelectChoice(code, STATUS_LABELS[code]) for code in ("routed", "answered", "rejected", "closed")]
@@ -75,6 +79,8 @@ def queue():
     return render_template(
         "moderation/queue.html", form=form, page=page, filters=filters, held_by_other=services.held_by_other,
         matching=queue_service.matching_count(filters), backlog=backlog,
+        bulk_form=_bulk_form(BulkForm(formdata=None, query=request.query_string.decode(), up_to_id=queue_service.newest_id(),
+                                      scope="selected")) if filters.in_backlog and page.items else None,
         target_hours=current_app.config["REVIEW_TARGET_HOURS"],
         overdue_before=queue_service.overdue_before(current_app.config["REVIEW_TARGET_HOURS"]),
     )
@@ -87,6 +93,66 @@ def _label_with_counts(form: QueueFilterForm, backlog: queue_service.BacklogCoun
         field.choices = [
             SelectChoice(c.value, f"{c.label} ({counts.get(c.value, 0):,})") if c.value else c for c in field.choices
         ]
+
+
+def _bulk_form(form: BulkForm) -> BulkForm:
+    form.decision.choices = [SelectChoice(code, label) for code, label in BULK_LABELS.items()]
+    form.bureau.choices = [SelectChoice("", _("Choose a bureau"))] + [
+        SelectChoice(b.code, localized(b, "name")) for b in catalogue.list_bureaus()]
+    form.reason.choices = [SelectChoice("", _("Choose a reason"))] + [
+        SelectChoice(code, label) for code, label in REJECTION_LABELS.items()]
+    form.scope.choices = [SelectChoice("selected", _("The views ticked in the list")),
+                          SelectChoice("matching", _("Every view matching the filters"))]
+    return form
+
+
+def _bulk_targets(form: BulkForm, filters) -> list[tuple[int, int | None]]:
+    """(id, version seen) of each ticked view; for the filters' views, their ids as they are now."""
+    if form.scope.data == "matching":
+        return [(sub_id, None) for sub_id in bulk.matching_ids(filters, up_to_id=form.up_to_id.data)]
+    targets = []
+    for item in request.form.getlist("item")[:bulk.LIMIT]:
+        sub_id, _sep, version = item.partition(":")
+        sub_id, version = parse_id(sub_id), parse_id(version)
+        if sub_id is None or version is None:
+            abort(400)  # the page never sends anything else
+        targets.append((sub_id, version))
+    return targets
+
+
+@bp.post("/bulk")
+@role_required(*MODERATORS)
+def bulk_decision():
+    form = _bulk_form(BulkForm())
+    filter_form = _filter_form(MultiDict(parse_qsl(form.query.data or "")))
+    if not filter_form.validate():
+        abort(400)  # the hidden copy of filters the page itself had accepted
+    filters = _filters(filter_form)
+    back = url_for(".queue") + ("?" + form.query.data if form.query.data else "")
+    if not form.validate():
+        return render_template("moderation/bulk.html", form=form, targets=None, back=back), 400
+    targets = _bulk_targets(form, filters)
+    if not targets:
+        flash(_("Tick at least one view in the list, or choose every view matching the filters."), "error")
+        return redirect(back)
+    decision = bulk.Decision(bulk.Kind(form.decision.data), bureau=form.bureau.data or None,
+                             reason=form.reason.data or None)
+    if not form.confirm.data:
+        references = services.references([sub_id for sub_id, _version in targets[:bulk.LIMIT]])
+        return render_template("moderation/bulk.html", form=form, targets=targets, references=references,
+                               decision=decision, back=back, limit=bulk.LIMIT)
+    outcome = bulk.apply(decision, targets, actor=current_user)
+    if outcome.decided:
+        flash(ngettext("%(num)d view decided; each decision is in its history.",
+                       "%(num)d views decided; each decision is in its history.", len(outcome.decided)), "success")
+    if outcome.stale:
+        flash(_("Left alone because someone changed them after you looked: %(refs)s.", refs=", ".join(outcome.stale)),
+              "warning")
+    if outcome.refused:
+        flash(_("Not possible for these views as they are now: %(refs)s.", refs=", ".join(outcome.refused)), "warning")
+    if outcome.remaining:
+        flash(_("%(num)d more views match; decide on them again to continue.", num=outcome.remaining), "info")
+    return redirect(back)
 
 
 @bp.get("/dashboard")

@@ -6,6 +6,9 @@ Staff sign in with two steps, as they must: a new account enrols an authenticato
 """
 from __future__ import annotations
 
+import itertools
+import string
+
 import pyotp
 import pytest
 from sqlalchemy import update
@@ -140,6 +143,58 @@ def test_moderator_works_through_the_queue_with_the_keyboard_only(journey_factor
     _press(journey, page, "nav.breadcrumb a", "back-to-queue-last")
     _press(journey, page, "main a[href$='/moderation/dashboard']", "dashboard")
     assert page.locator("svg.chart").count() == 2 and page.locator("main table").count() >= 2
+
+
+_SHOPS = itertools.count()
+
+
+@pytest.fixture
+def advertising_wave(served_app):
+    """Three advertisements for one shop among the views waiting for review, and one real view.
+    Each run has its own shop: the server, and what earlier journeys sent, lasts the session."""
+    initiative = catalogue.get_initiative(INITIATIVE)
+    shop = "watchmart" + string.ascii_lowercase[next(_SHOPS)]
+    adverts = [
+        awaiting_review(send_view(body.format(shop=shop), initiative)) for body in (
+            "Cheap watches for sale today at {shop}, the best prices in town.",
+            "Best watches and bags at factory prices, order from {shop} while stocks last.",
+            "Luxury watches half price this week only, message {shop} to order.",
+        )
+    ]
+    real = awaiting_review(send_view("The arrival board at Shatin station is blank most evenings.", initiative))
+    return {"adverts": adverts, "real": real, "shop": shop, "moderator": staff(Role.MODERATOR)}
+
+
+def test_moderator_searches_the_queue_and_rejects_several_views_at_once(journey_factory, advertising_wave, lang):
+    journey = journey_factory("2b-moderator-bulk")
+    page = journey.new_page()
+    journey.sign_in(page, advertising_wave["moderator"].email, PASSWORD)
+    journey.look(page, "queue")
+    adverts, real = advertising_wave["adverts"], advertising_wave["real"]
+
+    page.fill("#text", advertising_wave["shop"])
+    page.locator("details.more-filters summary").click()
+    page.select_option("#sort", "age")
+    page.locator("form.queue-filters [type=submit]").click()
+    journey.look(page, "queue-searched")
+    listed = page.locator("main table").inner_text()
+    assert all(a.reference in listed for a in adverts) and real.reference not in listed
+    assert page.locator("details.more-filters").get_attribute("open") is not None  # the filters stay visible
+
+    for advert in adverts[:2]:
+        page.check(f"#pick-{advert.id}")
+    page.select_option("#decision", "reject")
+    page.select_option("#reason", "spam")
+    page.locator("form#bulk [name=submit]").click()
+    journey.look(page, "bulk-confirm")
+    assert adverts[0].reference in page.locator("main").inner_text()
+    assert _status(adverts[0].id).status == Status.NEEDS_REVIEW  # nothing changes before confirming
+    page.locator("[name=confirm]").click()
+    journey.look(page, "bulk-done")
+    assert page.locator(".flash-success").count() == 1
+    assert [_status(a.id).status for a in adverts] == [Status.REJECTED, Status.REJECTED, Status.NEEDS_REVIEW]
+    assert page.locator("#text").input_value() == advertising_wave["shop"]  # back on the same search
+    assert _status(real.id).status == Status.NEEDS_REVIEW
 
 
 @pytest.fixture
