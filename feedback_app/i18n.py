@@ -130,6 +130,7 @@ AUDIT_FIELD_LABELS = {
     "bureau": _l("Bureau"),
     "rejection_reason": _l("Why not accepted"),
     "public_text": _l("Published text"),
+    "campaign": _l("Campaign"),
 }
 ACTION_LABELS = {
     "submitted": _l("View received"),
@@ -146,6 +147,7 @@ ACTION_LABELS = {
     "closed": _l("Closed"),
     "reopened": _l("Reopened for review"),
     "public_text_edited": _l("Published text edited by a moderator"),
+    "joined_campaign": _l("Grouped with near copies of the same text"),
     # Changes to accounts, shown in an account's history on the admin pages.
     "account_created": _l("Account created"),
     "password_changed": _l("New password set"),

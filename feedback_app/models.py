@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -88,6 +89,7 @@ class AuditAction(enum.StrEnum):
     SENT_BACK = "sent_back"
     CLOSED = "closed"
     PUBLIC_TEXT_EDITED = "public_text_edited"
+    JOINED_CAMPAIGN = "joined_campaign"
     # A staff account
     ACCOUNT_CREATED = "account_created"
     PASSWORD_CHANGED = "password_changed"  # nosec B105 - an audit action's name, not a password
@@ -251,6 +253,7 @@ class Submission(db.Model):
         # The review queue at volume (migration 0009): partial indexes over what awaits review.
         # Two more are not declared here, being expressions or dialect-specific: the confidence
         # order and the text search (and SQLite's FTS5 table).
+        Index("ix_submission_campaign_id", "campaign_id", "id"),
         *(Index(name, *columns, sqlite_where=_IN_QUEUE, postgresql_where=_IN_QUEUE) for name, columns in (
             ("ix_submission_queue_priority", ("review_priority", "id")),
             ("ix_submission_queue_age", ("id",)),
@@ -303,6 +306,9 @@ class Submission(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Optimistic locking: two moderators deciding at once cannot silently overwrite each other.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Near copies of one text (campaigns.py): the campaign, and the MinHash kept to confirm copies.
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
+    near_signature: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     # The moderator who has the view open (moderation.services.hold); not a change to the view.
     held_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -318,6 +324,24 @@ class Submission(db.Model):
     answers: Mapped[list[Answer]] = relationship(
         back_populates="submission", order_by="Answer.created_at"
     )
+
+
+class Campaign(db.Model):
+    """One text sent many times, lightly edited: its views share campaign_id."""
+
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NearDuplicateKey(db.Model):
+    """One MinHash band key of a view: views sharing a key are candidates to be near copies."""
+
+    __tablename__ = "near_duplicate_key"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), primary_key=True, autoincrement=False)
 
 
 class Answer(db.Model):

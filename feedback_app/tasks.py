@@ -85,9 +85,10 @@ def _in_app_context(func):
 @huey.task(retries=2, retry_delay=5)
 @_in_app_context
 def route_submission(submission_id: int) -> None:
-    from . import routing
+    from . import campaigns, routing
 
     routing.route_submission(submission_id)
+    campaigns.place(submission_id)
 
 
 @huey.periodic_task(crontab(minute="*"))

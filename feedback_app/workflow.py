@@ -183,6 +183,14 @@ def edit_public_text(sub: Submission, text: str | None, *, actor: User) -> None:
     ))
 
 
+def joined_campaign(submission_id: int, campaign_id: int) -> None:
+    """The worker found the view to be a near copy of others (campaigns.place)."""
+    db.session.add(AuditEvent(
+        submission_id=submission_id, action=AuditAction.JOINED_CAMPAIGN,
+        before={"campaign": None}, after={"campaign": campaign_id},
+    ))
+
+
 def record_creation(sub: Submission, action: AuditAction, *, actor: User | None, reason: str | None = None):
     """Audit a submission coming into being: nothing before, its first state after."""
     _audit(sub, action, {}, actor, reason)

@@ -125,7 +125,7 @@ LISTED = (
     Submission.id, Submission.reference, Submission.created_at, Submission.initiative_id,
     Submission.topic_area_code, Submission.language, Submission.status, Submission.flags,
     Submission.predicted_bureau_code, Submission.predicted_bureau_p, Submission.version,
-    Submission.held_by_id, Submission.held_at, User.display_name.label("held_by_name"),
+    Submission.held_by_id, Submission.held_at, Submission.campaign_id, User.display_name.label("held_by_name"),
     func.substr(Submission.body, 1, EXCERPT_CHARACTERS).label("excerpt"),
 )
 

@@ -6,7 +6,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
-from .. import routing, workflow
+from .. import campaigns, routing, workflow
 from ..auth.login import role_required
 from ..catalogue import services as catalogue
 from ..i18n import (
@@ -79,6 +79,7 @@ def queue():
     return render_template(
         "moderation/queue.html", form=form, page=page, filters=filters, held_by_other=services.held_by_other,
         matching=queue_service.matching_count(filters), backlog=backlog,
+        campaign_sizes=campaigns.sizes({row.campaign_id for row in page.items if row.campaign_id}),
         bulk_form=_bulk_form(BulkForm(formdata=None, query=request.query_string.decode(), up_to_id=queue_service.newest_id(),
                                       scope="selected")) if filters.in_backlog and page.items else None,
         target_hours=current_app.config["REVIEW_TARGET_HOURS"],
@@ -195,6 +196,7 @@ def _render_item(sub, *, route_form=None, reject_form=None, reopen_form=None, vi
     )
     return render_template(
         "moderation/item.html", sub=sub, history=workflow.history(sub), explanation=routing.explain(sub),
+        campaign=campaigns.members(sub.campaign_id) if sub.campaign_id else None,
         allowed=allowed, route_form=route_form, next_id=queue_service.next_for_review(sub.id), held_by=held_by,
         reject_form=reject_form or RejectForm(formdata=None, version=sub.version),
         reopen_form=reopen_form or ReopenForm(formdata=None, version=sub.version),

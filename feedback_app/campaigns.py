@@ -1,0 +1,114 @@
+"""Campaigns: one text sent many times, lightly edited, grouped as the worker stores each view.
+
+A new view's candidates come from one indexed lookup of its MinHash band keys
+(near_duplicates.py); each candidate's stored signature confirms or rejects it. The view joins
+the campaign of its closest near copy, or starts one with it. Nothing here compares a view with
+every other one, so the cost of a new view does not grow with the table.
+
+Grouping changes nothing a moderator decided: it is written without a version bump (a moderator
+who has the view open can still decide on it) and noted in the view's history.
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, insert, select, update
+
+from . import near_duplicates, workflow
+from .database import write_transaction
+from .extensions import db
+from .models import Campaign, NearDuplicateKey, Submission
+
+log = logging.getLogger(__name__)
+
+# A view's keys match about 20 unrelated views per million stored (near_duplicates.py); a
+# campaign's copies add one each. Past this many, the closest are found among the first ones.
+MAX_CANDIDATES = 500
+
+
+def place(submission_id: int) -> int | None:
+    """Group a stored view with its near copies; the campaign's id, or None. Never raises: a
+    view left ungrouped is still a view, listed and decided on its own."""
+    try:
+        return _place(submission_id)
+    except Exception:  # noqa: BLE001 - grouping is a help to moderators, never a reason to lose a view
+        db.session.rollback()
+        log.exception("could not look for near copies of submission %s", submission_id)
+        return None
+
+
+def _place(submission_id: int) -> int | None:
+    sub = db.session.get(Submission, submission_id)
+    if sub is None:
+        return None
+    signature = near_duplicates.signature(sub.body)
+    if signature is None:  # nothing but punctuation or emoji: nothing to compare
+        return None
+    keys = sorted(set(near_duplicates.band_keys(signature)))
+    with write_transaction():
+        already = db.session.execute(
+            select(NearDuplicateKey.key).where(NearDuplicateKey.submission_id == submission_id).limit(1)
+        ).first()
+        if already is not None:  # a retried task: placed before
+            return db.session.execute(select(Submission.campaign_id).where(Submission.id == submission_id)).scalar_one()
+        closest = _closest_copy(submission_id, keys, signature)
+        campaign_id = None
+        if closest is not None:
+            campaign_id = closest.campaign_id or _start_campaign(closest.id)
+        _quietly_update(submission_id, near_signature=signature.to_bytes(), campaign_id=campaign_id)
+        db.session.execute(insert(NearDuplicateKey), [{"key": k, "submission_id": submission_id} for k in keys])
+        if campaign_id is not None:
+            workflow.joined_campaign(submission_id, campaign_id)
+    return campaign_id
+
+
+def _closest_copy(submission_id: int, keys: list[int], signature: near_duplicates.Signature):
+    candidates = (
+        select(NearDuplicateKey.submission_id).where(NearDuplicateKey.key.in_(keys))
+        .distinct().limit(MAX_CANDIDATES).scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Submission.id, Submission.campaign_id, Submission.near_signature)
+        .where(Submission.id.in_(candidates), Submission.id != submission_id, Submission.near_signature.is_not(None))
+    ).all()
+    scored = [
+        (near_duplicates.similarity(signature, near_duplicates.Signature.from_bytes(row.near_signature)), row)
+        for row in rows
+    ]
+    copies = [(score, row) for score, row in scored if score >= near_duplicates.CAMPAIGN_SIMILARITY]
+    return max(copies, key=lambda pair: (pair[0], -pair[1].id))[1] if copies else None
+
+
+def _start_campaign(first_copy_id: int) -> int:
+    campaign = Campaign()
+    db.session.add(campaign)
+    db.session.flush()
+    _quietly_update(first_copy_id, campaign_id=campaign.id)
+    workflow.joined_campaign(first_copy_id, campaign.id)
+    return campaign.id
+
+
+def _quietly_update(submission_id: int, **values) -> None:
+    """A Core UPDATE: no version bump and the same updated_at, as for a moderator's hold."""
+    db.session.execute(
+        update(Submission).where(Submission.id == submission_id)
+        .values(**values, updated_at=Submission.updated_at).execution_options(synchronize_session=False)
+    )
+
+
+def sizes(campaign_ids: set[int]) -> dict[int, int]:
+    """How many views each campaign holds."""
+    if not campaign_ids:
+        return {}
+    rows = db.session.execute(
+        select(Submission.campaign_id, func.count()).where(Submission.campaign_id.in_(campaign_ids))
+        .group_by(Submission.campaign_id)
+    )
+    return dict(rows.all())
+
+
+def members(campaign_id: int, *, limit: int = 50) -> list[Submission]:
+    """The campaign's views, oldest first."""
+    return list(db.session.execute(
+        select(Submission).where(Submission.campaign_id == campaign_id).order_by(Submission.id).limit(limit)
+    ).scalars())

@@ -1,0 +1,90 @@
+"""Campaigns: near copies grouped as the worker stores them, found by an index, never by comparing all."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from feedback_app import campaigns, near_duplicates
+from feedback_app.extensions import db
+from feedback_app.models import AuditAction, AuditEvent, NearDuplicateKey, Role, Submission
+
+from . import factories
+
+CAMPAIGN = (
+    "I object to the smart lampposts recording faces. The Government must publish what every sensor "
+    "collects, who can see the data and how long it is kept, before any more lampposts are installed."
+)
+COPIES = [
+    CAMPAIGN,
+    "Dear Sir, " + CAMPAIGN.replace("faces", "faces and number plates") + " Yours faithfully, Chan Tai Man",
+    CAMPAIGN.upper().replace(",", "") + " Thank you.",
+]
+SAME_TOPIC = (
+    "Smart lampposts are useful for traffic data, but I would like to know whether the cameras on them "
+    "can identify people; please explain the privacy safeguards in plain language."
+)
+
+
+def _send(body: str) -> Submission:
+    return factories.submission(body)
+
+
+def test_lightly_edited_copies_join_one_campaign_and_a_view_on_the_same_topic_does_not(app):
+    copies = [_send(body) for body in COPIES]
+    other = _send(SAME_TOPIC)
+    db.session.expire_all()
+    campaign_ids = {db.session.get(Submission, s.id).campaign_id for s in copies}
+    assert len(campaign_ids) == 1 and None not in campaign_ids
+    assert db.session.get(Submission, other.id).campaign_id is None
+    joined = db.session.execute(select(AuditEvent.submission_id).where(
+        AuditEvent.action == AuditAction.JOINED_CAMPAIGN)).scalars().all()
+    assert sorted(joined) == sorted(s.id for s in copies)
+    assert campaigns.sizes(campaign_ids) == {campaign_ids.pop(): 3}
+
+
+def test_grouping_is_not_a_change_a_moderator_could_collide_with(app):
+    first = _send(COPIES[0])
+    version = db.session.get(Submission, first.id).version
+    _send(COPIES[1])  # joins first into a new campaign
+    db.session.expire_all()
+    grouped = db.session.get(Submission, first.id)
+    assert grouped.campaign_id is not None and grouped.version == version
+
+
+def test_a_new_view_is_compared_only_with_the_views_sharing_a_key(app, monkeypatch):
+    for n in range(40):
+        _send(f"View number {n}: " + " ".join(f"topic{n}word{k}" for k in range(12)))
+    compared = []
+    real = near_duplicates.similarity
+    monkeypatch.setattr(near_duplicates, "similarity", lambda a, b: compared.append(1) or real(a, b))
+    _send(SAME_TOPIC)
+    assert len(compared) <= 3  # not 40: the keys found no candidates worth comparing
+    stored = db.session.execute(select(func.count()).select_from(NearDuplicateKey)).scalar_one()
+    assert stored == 41 * near_duplicates.BANDS
+
+
+def test_placing_twice_changes_nothing_and_a_failure_loses_nothing(app, monkeypatch):
+    first, second = _send(COPIES[0]), _send(COPIES[1])
+    campaign_id = db.session.get(Submission, second.id).campaign_id
+    assert campaigns.place(second.id) == campaign_id
+    keys = db.session.execute(select(func.count()).select_from(NearDuplicateKey)).scalar_one()
+    assert keys == 2 * near_duplicates.BANDS
+
+    def broken(text):
+        raise RuntimeError("signature failed")
+
+    monkeypatch.setattr(near_duplicates, "signature", broken)
+    third = _send(COPIES[2])  # stored and routed all the same, only not grouped
+    assert db.session.get(Submission, third.id) is not None
+    assert db.session.get(Submission, third.id).campaign_id is None
+
+
+def test_moderators_see_the_campaign_in_the_queue_and_on_each_copy(app, client, login_as):
+    app.config["ROUTING_BUREAU_THRESHOLD"] = 1.01  # everything waits for a moderator
+    copies = [_send(body) for body in COPIES]
+    login_as(factories.user(Role.MODERATOR))
+    page = client.get("/moderation/queue").get_data(as_text=True)
+    assert page.count("Campaign: 3 near copies") == 3
+    item = client.get(f"/moderation/submissions/{copies[0].id}").get_data(as_text=True)
+    assert "Near copies of this text" in item
+    assert copies[1].reference in item and copies[2].reference in item
+    assert "Grouped with near copies of the same text" in item  # in its history
