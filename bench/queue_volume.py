@@ -110,6 +110,38 @@ def _fill(rows: int, backlog: int) -> None:
     db.session.commit()
 
 
+KEYED = int(os.environ.get("BENCH_KEYED", "100000"))
+
+
+def _combo_text(n: int) -> str:
+    return SENTENCES[n // len(SENTENCES)] + " " + SENTENCES[n % len(SENTENCES)]
+
+
+def _fill_near_duplicates(rows: int, keyed: int) -> None:
+    """Band keys and signatures for the newest `keyed` views, as the worker would have stored
+    them. Views are made of 196 sentence pairs, so each pair is a campaign of thousands: the
+    worst case for a lookup (hot keys), not the typical one."""
+    from feedback_app import near_duplicates
+    from feedback_app.extensions import db
+
+    db.session.execute(text("CREATE TEMPORARY TABLE bench_combo (combo INTEGER, key BIGINT, sig "
+                            + ("BYTEA" if db.engine.dialect.name == "postgresql" else "BLOB") + ")"))
+    combos = []
+    for n in range(len(SENTENCES) ** 2):
+        signature = near_duplicates.signature(_combo_text(n))
+        combos += [{"combo": n, "key": key, "sig": signature.to_bytes()} for key in set(near_duplicates.band_keys(signature))]
+    db.session.execute(text("INSERT INTO bench_combo (combo, key, sig) VALUES (:combo, :key, :sig)"), combos)
+    # Row i was made of sentences i % 14 and (i / 7) % 14 (see _fill); ids are 1..rows in order.
+    combo_of = f"(submission.id % {len(SENTENCES)}) * {len(SENTENCES)} + (submission.id / 7) % {len(SENTENCES)}"
+    db.session.execute(text(
+        f"INSERT INTO near_duplicate_key (key, submission_id) SELECT DISTINCT c.key, submission.id FROM submission "
+        f"JOIN bench_combo c ON c.combo = {combo_of} WHERE submission.id > :first"), {"first": rows - keyed})  # nosec B608
+    db.session.execute(text(
+        f"UPDATE submission SET near_signature = (SELECT min(c.sig) FROM bench_combo c WHERE c.combo = {combo_of}) "
+        f"WHERE submission.id > :first"), {"first": rows - keyed})  # nosec B608 - constants only
+    db.session.commit()
+
+
 def _refresh_statistics() -> None:
     from feedback_app.database import refresh_planner_statistics
     from feedback_app.extensions import db
@@ -147,7 +179,7 @@ def _plan(statement) -> list[str]:
 
 
 def run() -> None:
-    from feedback_app import create_app, near_duplicates
+    from feedback_app import campaigns, create_app, near_duplicates
     from feedback_app.catalogue.services import load_reference_data
     from feedback_app.extensions import db
     from feedback_app.models import Submission
@@ -164,6 +196,8 @@ def run() -> None:
             backlog = int(ROWS * BACKLOG)
             started = time.perf_counter()
             _fill(ROWS, backlog)
+            keyed = min(KEYED, ROWS)
+            _fill_near_duplicates(ROWS, keyed)
             _refresh_statistics()
             print(f"\nReview queue at volume on {dialect}: {ROWS:,} views, the newest {backlog:,} awaiting review "
                   f"(filled in {time.perf_counter() - started:.0f} s); {RUNS} runs each, page of {PAGE}")
@@ -210,10 +244,25 @@ def run() -> None:
                   f"{_p(base, 50) * 1e3:9.2f} {_p(counts, 50) / _p(base, 50):9.2f}x")
             print(f"{'count of routed (capped)':<34} {_p(capped, 50) * 1e3:8.2f} {_p(capped, 95) * 1e3:8.2f} "
                   f"{_p(base, 50) * 1e3:9.2f} {_p(capped, 50) / _p(base, 50):9.2f}x")
-            new_view = SENTENCES[1] + " " + SENTENCES[4] + " Thank you."
-            sig = _times(lambda: near_duplicates.band_keys(near_duplicates.signature(new_view)), 200)
-            print(f"{'near-duplicate keys for one view':<34} {_p(sig, 50) * 1e3:8.2f} {_p(sig, 95) * 1e3:8.2f} "
-                  f"{_p(base, 50) * 1e3:9.2f} {_p(sig, 50) / _p(base, 50):9.2f}x   (signature + band keys, no lookup)")
+            print(f"Near copies of one new view ({keyed:,} views with band keys, "
+                  f"{keyed * near_duplicates.BANDS:,} keys):")
+            for name, new_view in (("a copy of a large campaign", _combo_text(18) + " Thank you."),
+                                   ("an unrelated view", "My neighbourhood needs a covered walkway to the ferry pier.")):
+                def detect():
+                    signature = near_duplicates.signature(new_view)
+                    campaigns.closest_copy(signature, near_duplicates.band_keys(signature))
+                    db.session.rollback()
+
+                found = campaigns.closest_copy(near_duplicates.signature(new_view),
+                                               near_duplicates.band_keys(near_duplicates.signature(new_view)))
+                db.session.rollback()
+                ours, base = [], []
+                for _ in range(RUNS):
+                    ours += _times(detect, 1)
+                    base += _times(bare, 1)
+                print(f"  {name:<32} {_p(ours, 50) * 1e3:8.2f} {_p(ours, 95) * 1e3:8.2f} {_p(base, 50) * 1e3:9.2f} "
+                      f"{_p(ours, 50) / _p(base, 50):9.2f}x   (signature, keys, lookup, confirmation; "
+                      f"{'a copy found' if found is not None else 'no copy'})")
             if dialect == "postgresql":
                 with db.engine.begin() as conn:
                     conn.exec_driver_sql(f"DROP SCHEMA {SCHEMA} CASCADE")  # nosec B608 - a constant

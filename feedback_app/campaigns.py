@@ -51,7 +51,7 @@ def _place(submission_id: int) -> int | None:
         ).first()
         if already is not None:  # a retried task: placed before
             return db.session.execute(select(Submission.campaign_id).where(Submission.id == submission_id)).scalar_one()
-        closest = _closest_copy(submission_id, keys, signature)
+        closest = closest_copy(signature, keys, exclude_id=submission_id)
         campaign_id = None
         if closest is not None:
             campaign_id = closest.campaign_id or _start_campaign(closest.id)
@@ -62,14 +62,16 @@ def _place(submission_id: int) -> int | None:
     return campaign_id
 
 
-def _closest_copy(submission_id: int, keys: list[int], signature: near_duplicates.Signature):
+def closest_copy(signature: near_duplicates.Signature, keys: list[int], *, exclude_id: int | None = None):
+    """The stored view most like this signature, at least CAMPAIGN_SIMILARITY alike, or None:
+    (id, campaign_id, near_signature) of it, found among the views sharing one of `keys`."""
     candidates = (
         select(NearDuplicateKey.submission_id).where(NearDuplicateKey.key.in_(keys))
         .distinct().limit(MAX_CANDIDATES).scalar_subquery()
     )
     rows = db.session.execute(
         select(Submission.id, Submission.campaign_id, Submission.near_signature)
-        .where(Submission.id.in_(candidates), Submission.id != submission_id, Submission.near_signature.is_not(None))
+        .where(Submission.id.in_(candidates), Submission.id != (exclude_id or 0), Submission.near_signature.is_not(None))
     ).all()
     scored = [
         (near_duplicates.similarity(signature, near_duplicates.Signature.from_bytes(row.near_signature)), row)
