@@ -111,6 +111,8 @@ class Config:
     # The service target for a first decision on a view waiting for review: the queue marks
     # views older than this as overdue.
     REVIEW_TARGET_HOURS = _env_int("REVIEW_TARGET_HOURS", 48)
+    # Group near copies of one text into campaigns as the worker routes each view (campaigns.py).
+    CAMPAIGNS = _env_bool("CAMPAIGNS", True)
     # How old the queue's counts per filter may be, per process (they are recounted after this).
     QUEUE_COUNTS_SECONDS = _env_int("QUEUE_COUNTS_SECONDS", 15)
 
@@ -145,6 +147,8 @@ class TestConfig(Config):
     # Tests send forms at once; the tests of the check set it.
     SUBMISSION_MIN_FILL_SECONDS = 0
     QUEUE_COUNTS_SECONDS = 0  # each test counts what it just stored
+    # Tests about other things send the same text many times; tests/test_campaigns.py turns it on.
+    CAMPAIGNS = False
     SECRET_KEY = "test-secret-key"  # nosec B105
     SQLALCHEMY_DATABASE_URI = _env("TEST_SQLITE_URL", "sqlite://")
     RATELIMIT_ENABLED = False

@@ -114,3 +114,23 @@ def members(campaign_id: int, *, limit: int = 50) -> list[Submission]:
     return list(db.session.execute(
         select(Submission).where(Submission.campaign_id == campaign_id).order_by(Submission.id).limit(limit)
     ).scalars())
+
+
+def waiting_copies(campaign_id: int, *, other_than: int) -> list[int]:
+    """The campaign's other copies still waiting for a moderator."""
+    from .moderation.queue import IN_QUEUE
+
+    return list(db.session.execute(
+        select(Submission.id).where(Submission.campaign_id == campaign_id, IN_QUEUE, Submission.id != other_than)
+        .order_by(Submission.id)
+    ).scalars())
+
+
+def split_out(submission_id: int, *, actor) -> None:
+    """A moderator found the view is not a copy after all: it leaves its campaign (audited)."""
+    with write_transaction():
+        sub = db.session.get(Submission, submission_id, with_for_update=True)
+        if sub is None or sub.campaign_id is None:
+            return
+        workflow.left_campaign(sub.id, sub.campaign_id, actor=actor)
+        _quietly_update(sub.id, campaign_id=None)

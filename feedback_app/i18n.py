@@ -148,6 +148,7 @@ ACTION_LABELS = {
     "reopened": _l("Reopened for review"),
     "public_text_edited": _l("Published text edited by a moderator"),
     "joined_campaign": _l("Grouped with near copies of the same text"),
+    "split_from_campaign": _l("Taken out of its campaign by a moderator"),
     # Changes to accounts, shown in an account's history on the admin pages.
     "account_created": _l("Account created"),
     "password_changed": _l("New password set"),

@@ -90,6 +90,7 @@ class AuditAction(enum.StrEnum):
     CLOSED = "closed"
     PUBLIC_TEXT_EDITED = "public_text_edited"
     JOINED_CAMPAIGN = "joined_campaign"
+    SPLIT_FROM_CAMPAIGN = "split_from_campaign"
     # A staff account
     ACCOUNT_CREATED = "account_created"
     PASSWORD_CHANGED = "password_changed"  # nosec B105 - an audit action's name, not a password
@@ -260,6 +261,7 @@ class Submission(db.Model):
             ("ix_submission_queue_predicted_bureau", ("predicted_bureau_code", "review_priority", "id")),
             ("ix_submission_queue_predicted_area", ("predicted_area_code", "review_priority", "id")),
             ("ix_submission_queue_initiative", ("initiative_id", "review_priority", "id")),
+            ("ix_submission_queue_campaign", ("campaign_id", "id")),
             ("ix_submission_queue_facets", ("predicted_bureau_code", "predicted_area_code", "language",
                                             "review_priority", "predicted_bureau_p")),
         )),

@@ -85,10 +85,13 @@ def _in_app_context(func):
 @huey.task(retries=2, retry_delay=5)
 @_in_app_context
 def route_submission(submission_id: int) -> None:
+    from flask import current_app
+
     from . import campaigns, routing
 
     routing.route_submission(submission_id)
-    campaigns.place(submission_id)
+    if current_app.config["CAMPAIGNS"]:
+        campaigns.place(submission_id)
 
 
 @huey.periodic_task(crontab(minute="*"))

@@ -191,6 +191,14 @@ def joined_campaign(submission_id: int, campaign_id: int) -> None:
     ))
 
 
+def left_campaign(submission_id: int, campaign_id: int, *, actor: User) -> None:
+    """A moderator took the view out of a campaign it was grouped into (campaigns.split_out)."""
+    db.session.add(AuditEvent(
+        submission_id=submission_id, actor_id=actor.id, action=AuditAction.SPLIT_FROM_CAMPAIGN,
+        before={"campaign": campaign_id}, after={"campaign": None},
+    ))
+
+
 def record_creation(sub: Submission, action: AuditAction, *, actor: User | None, reason: str | None = None):
     """Audit a submission coming into being: nothing before, its first state after."""
     _audit(sub, action, {}, actor, reason)

@@ -1,13 +1,18 @@
 """Campaigns: near copies grouped as the worker stores them, found by an index, never by comparing all."""
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from sqlalchemy import func, select
 
 from feedback_app import campaigns, near_duplicates
 from feedback_app.extensions import db
-from feedback_app.models import AuditAction, AuditEvent, NearDuplicateKey, Role, Submission
+from feedback_app.models import AuditAction, AuditEvent, NearDuplicateKey, Role, Status, Submission
 
 from . import factories
+from .conftest import csrf_token
 
 CAMPAIGN = (
     "I object to the smart lampposts recording faces. The Government must publish what every sensor "
@@ -22,6 +27,11 @@ SAME_TOPIC = (
     "Smart lampposts are useful for traffic data, but I would like to know whether the cameras on them "
     "can identify people; please explain the privacy safeguards in plain language."
 )
+
+
+@pytest.fixture(autouse=True)
+def grouping(app):
+    app.config["CAMPAIGNS"] = True  # off for the rest of the suite (TestConfig)
 
 
 def _send(body: str) -> Submission:
@@ -83,8 +93,70 @@ def test_moderators_see_the_campaign_in_the_queue_and_on_each_copy(app, client, 
     copies = [_send(body) for body in COPIES]
     login_as(factories.user(Role.MODERATOR))
     page = client.get("/moderation/queue").get_data(as_text=True)
-    assert page.count("Campaign: 3 near copies") == 3
+    assert page.count("Campaign: 3 near copies") == 1  # listed once, at its first copy
     item = client.get(f"/moderation/submissions/{copies[0].id}").get_data(as_text=True)
     assert "Near copies of this text" in item
     assert copies[1].reference in item and copies[2].reference in item
     assert "Grouped with near copies of the same text" in item  # in its history
+
+
+def _waiting_campaign(app):
+    app.config["ROUTING_BUREAU_THRESHOLD"] = 1.01  # everything waits for a moderator
+    return [_send(body) for body in COPIES]
+
+
+def test_the_queue_lists_a_campaign_once_and_counts_every_copy(app, client, login_as):
+    copies = _waiting_campaign(app)
+    alone = _send(SAME_TOPIC)
+    login_as(factories.user(Role.MODERATOR))
+    page = client.get("/moderation/queue").get_data(as_text=True)
+    table = page.split("<tbody>", 1)[1]
+    assert copies[0].reference in table and alone.reference in table
+    assert copies[1].reference not in table and copies[2].reference not in table
+    assert "Campaign: 3 near copies" in table and "4 views match." in page
+
+
+def test_one_decision_on_a_copy_is_made_for_every_waiting_copy_each_audited(app, client, login_as):
+    copies = _waiting_campaign(app)
+    moderator = login_as(factories.user(Role.MODERATOR))
+    page = client.get(f"/moderation/submissions/{copies[0].id}").get_data(as_text=True)
+    assert "2 other copies are waiting for review" in page
+    assert re.search(r'<input checked id="whole_campaign"[^>]*type="checkbox"', page)  # ticked to begin with
+    answer = client.post(f"/moderation/submissions/{copies[0].id}/reject", follow_redirects=True, data={
+        "csrf_token": csrf_token(page), "version": copies[0].version, "reason": "duplicate", "whole_campaign": "y",
+        "submit": "Reject",
+    })
+    assert "The same decision was made for 2 other copies of the campaign." in answer.get_data(as_text=True)
+    for sub in copies:
+        assert db.session.get(Submission, sub.id).status == Status.REJECTED
+        event = db.session.execute(select(AuditEvent).where(
+            AuditEvent.submission_id == sub.id, AuditEvent.action == AuditAction.REJECTED)).scalar_one()
+        assert event.actor_id == moderator.id
+
+
+def test_without_the_tick_only_this_copy_is_decided(app, client, login_as):
+    copies = _waiting_campaign(app)
+    login_as(factories.user(Role.MODERATOR))
+    page = client.get(f"/moderation/submissions/{copies[0].id}").get_data(as_text=True)
+    client.post(f"/moderation/submissions/{copies[0].id}/route", data={
+        "csrf_token": csrf_token(page), "version": copies[0].version, "area": "mobility", "bureau": "TLB",
+        "submit": "Route to this bureau",
+    })
+    assert [db.session.get(Submission, s.id).status for s in copies] == [
+        Status.ROUTED, Status.NEEDS_REVIEW, Status.NEEDS_REVIEW]
+
+
+def test_a_copy_that_says_something_of_its_own_can_be_split_out(app, client, login_as):
+    copies = _waiting_campaign(app)
+    moderator = login_as(factories.user(Role.MODERATOR))
+    page = client.get(f"/moderation/submissions/{copies[1].id}").get_data(as_text=True)
+    answer = client.post(f"/moderation/submissions/{copies[1].id}/split", follow_redirects=True,
+                         data={"csrf_token": csrf_token(page)})
+    assert "no longer part of the campaign" in answer.get_data(as_text=True)
+    assert db.session.get(Submission, copies[1].id).campaign_id is None
+    event = db.session.execute(select(AuditEvent).where(
+        AuditEvent.submission_id == copies[1].id, AuditEvent.action == AuditAction.SPLIT_FROM_CAMPAIGN)).scalar_one()
+    assert event.actor_id == moderator.id
+    queue = client.get("/moderation/queue").get_data(as_text=True).split("<tbody>", 1)[1]
+    assert copies[1].reference in queue  # listed on its own now
+    assert client.post(f"/moderation/submissions/{copies[1].id}/split", data={}).status_code == 400  # no CSRF

@@ -6,7 +6,7 @@ when it changed after the moderator saw it. One failing view never undoes the ot
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -30,6 +30,7 @@ class Kind(StrEnum):
 class Decision:
     kind: Kind
     bureau: str | None = None  # for ROUTE
+    area: str | None = None  # for ROUTE: the smart area too (default: each view's predicted one)
     reason: RejectionReason | None = None  # for REJECT
 
 
@@ -44,7 +45,7 @@ class Outcome:
 def matching_ids(filters: queue.QueueFilter, *, up_to_id: int, limit: int = LIMIT + 1) -> list[int]:
     """Views matching the filters that existed when the moderator looked (id ≤ up_to_id):
     views arriving afterwards were not in what they chose to decide on."""
-    conditions = queue.conditions(filters)
+    conditions = queue.conditions(replace(filters, campaigns_once=False))  # every copy of a campaign
     return list(db.session.execute(
         select(Submission.id).where(*conditions, Submission.id <= up_to_id).order_by(Submission.id).limit(limit)
     ).scalars())
@@ -76,5 +77,5 @@ def _decide(decision: Decision, sub: Submission, *, actor: User, version: int) -
     bureau = sub.predicted_bureau_code if decision.kind == Kind.ROUTE_SUGGESTED else decision.bureau
     if bureau is None:
         raise services.InvalidDecision("no suggested bureau")
-    area = sub.predicted_area_code or sub.topic_area_code
+    area = decision.area or sub.predicted_area_code or sub.topic_area_code
     services.route(sub.id, area=area, bureau=bureau, actor=actor, version=version)

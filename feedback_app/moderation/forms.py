@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from ..forms import Form
 from wtforms import (
-    DateField, HiddenField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField, ValidationError,
+    BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField, ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import HiddenInput
@@ -15,14 +15,19 @@ class DecisionForm(Form):
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
 
 
-class RouteForm(DecisionForm):
+class CampaignDecisionForm(DecisionForm):
+    # Shown only on a copy of a campaign with other copies waiting (views.py removes it otherwise).
+    whole_campaign = BooleanField(_l("Decide the same for every copy of this campaign still waiting"))
+
+
+class RouteForm(CampaignDecisionForm):
     area = SelectField(_l("Smart area"), validators=[DataRequired()])
     bureau = SelectField(_l("Bureau"), validators=[DataRequired()])
     submit = SubmitField(_l("Route to this bureau"))
     submit_next = SubmitField(_l("Route, then open the next view"))
 
 
-class RejectForm(DecisionForm):
+class RejectForm(CampaignDecisionForm):
     reason = SelectField(
         _l("Reason"),
         choices=[SelectChoice(code, label) for code, label in REJECTION_LABELS.items()],
@@ -107,3 +112,7 @@ class BulkForm(Form):
     def validate_reason(self, field):
         if self.decision.data == "reject" and not field.data:
             raise ValidationError(_l("Choose why they are rejected."))
+
+
+class SplitForm(Form):
+    submit = SubmitField(_l("Not a copy: take it out of the campaign"))

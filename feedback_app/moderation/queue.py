@@ -12,12 +12,13 @@ Built to stay fast at a million stored views when the backlog is the newest rows
 from __future__ import annotations
 
 import time as clock
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 
 from flask import current_app
-from sqlalchemy import bindparam, case, func, literal_column, select, tuple_
+from sqlalchemy import bindparam, case, func, literal_column, or_, select, tuple_
+from sqlalchemy.orm import aliased
 from sqlalchemy.engine import Row
 
 from .. import abuse, search
@@ -62,6 +63,8 @@ class QueueFilter:
     until: date | None = None  # received on or before this day (UTC)
     text: str | None = None  # words the view contains
     sort: Sort = Sort.PRIORITY
+    # A campaign's copies listed once, at the first still waiting (decisions apply to them all).
+    campaigns_once: bool = True
 
     @property
     def in_backlog(self) -> bool:
@@ -70,7 +73,7 @@ class QueueFilter:
     @property
     def narrowed(self) -> bool:
         """Whether anything beyond the order is chosen (for the empty-state message)."""
-        return any(getattr(self, f.name) for f in fields(self) if f.name != "sort")
+        return any(getattr(self, f.name) for f in fields(self) if f.name not in ("sort", "campaigns_once"))
 
 
 def _start_of(day: date) -> datetime:
@@ -104,11 +107,25 @@ def conditions(filters: QueueFilter) -> list:
         where.append(Submission.created_at >= _start_of(filters.since))
     if filters.until:
         where.append(Submission.created_at < _start_of(filters.until + timedelta(days=1)))
+    if filters.in_backlog and filters.campaigns_once:
+        where.append(_first_waiting_copy())
     if filters.text:
         matching = search.matching(filters.text, db.engine.dialect.name)
         if matching is not None:
             where.append(matching)
     return where
+
+
+def _first_waiting_copy():
+    """Not a copy in a campaign, or its campaign's first copy still waiting for review."""
+    copy = aliased(Submission)
+    first = (
+        select(func.min(copy.id))
+        .where(copy.campaign_id == Submission.campaign_id,
+               copy.status.in_([bindparam(None, s.value, literal_execute=True) for s in QUEUE_STATUSES]))
+        .scalar_subquery()
+    )
+    return or_(Submission.campaign_id.is_(None), Submission.id == first)
 
 
 def _sort_key(filters: QueueFilter) -> list:
@@ -160,7 +177,7 @@ def next_for_review(current_id: int) -> int | None:
     """The view a moderator should open after this one: the first other view the queue lists."""
     key = _sort_key(QueueFilter())
     return db.session.execute(
-        select(Submission.id).where(IN_QUEUE, Submission.id != current_id)
+        select(Submission.id).where(IN_QUEUE, _first_waiting_copy(), Submission.id != current_id)
         .order_by(*key).limit(1)
     ).scalar_one_or_none()
 
@@ -172,8 +189,9 @@ class Count:
 
 
 def matching_count(filters: QueueFilter) -> Count:
-    """How many views match, exactly up to COUNT_CAP (a LIMIT inside the count keeps it cheap)."""
-    limited = select(Submission.id).where(*conditions(filters)).limit(COUNT_CAP + 1).subquery()
+    """How many views match (each copy of a campaign counted), exactly up to COUNT_CAP (a LIMIT
+    inside the count keeps it cheap)."""
+    limited = select(Submission.id).where(*conditions(replace(filters, campaigns_once=False))).limit(COUNT_CAP + 1).subquery()
     n = db.session.execute(select(func.count()).select_from(limited)).scalar_one()
     return Count(min(n, COUNT_CAP), n > COUNT_CAP)
 

@@ -21,7 +21,7 @@ from ..workflow import Action, TransitionNotAllowed
 from . import bp, bulk, services
 from . import queue as queue_service
 from . import dashboard as dashboard_service
-from .forms import BulkForm, PublicTextForm, QueueFilterForm, RejectForm, ReopenForm, RouteForm, VisibilityForm
+from .forms import BulkForm, PublicTextForm, SplitForm, QueueFilterForm, RejectForm, ReopenForm, RouteForm, VisibilityForm
 
 MODERATORS = (Role.MODERATOR, Role.ADMIN)
 
@@ -186,21 +186,27 @@ def _visibility_form(sub, allowed, form=None):
 def _render_item(sub, *, route_form=None, reject_form=None, reopen_form=None, visibility_form=None,
                  public_text_form=None, held_by=None, status=200):
     allowed = workflow.allowed_actions(sub, current_user.role)
+    copies_waiting = campaigns.waiting_copies(sub.campaign_id, other_than=sub.id) if sub.campaign_id else []
     route_form = route_form or _route_choices(
         RouteForm(
             formdata=None,
             version=sub.version,
             area=sub.area_code or sub.predicted_area_code,
             bureau=sub.bureau_code or sub.predicted_bureau_code,
+            whole_campaign=True,
         )
     )
+    reject_form = reject_form or RejectForm(formdata=None, version=sub.version, whole_campaign=True)
+    if not copies_waiting:
+        del route_form.whole_campaign, reject_form.whole_campaign
     return render_template(
         "moderation/item.html", sub=sub, history=workflow.history(sub), explanation=routing.explain(sub),
-        campaign=campaigns.members(sub.campaign_id) if sub.campaign_id else None,
+        campaign=campaigns.members(sub.campaign_id) if sub.campaign_id else None, copies_waiting=copies_waiting,
         allowed=allowed, route_form=route_form, next_id=queue_service.next_for_review(sub.id), held_by=held_by,
-        reject_form=reject_form or RejectForm(formdata=None, version=sub.version),
+        reject_form=reject_form,
         reopen_form=reopen_form or ReopenForm(formdata=None, version=sub.version),
         visibility_form=_visibility_form(sub, allowed, visibility_form),
+        split_form=SplitForm(formdata=None),
         public_text_form=public_text_form or PublicTextForm(
             formdata=None, version=sub.version, public_text=published_text(sub),
         ),
@@ -236,26 +242,55 @@ def _decide(sub_id, form, decide, done_message, form_name):
     return redirect(url_for(".item", sub_id=sub_id))
 
 
+def _for_the_campaign(sub, form, decision: bulk.Decision) -> None:
+    """The same decision on the campaign's other waiting copies, when the moderator asked so."""
+    if not (sub.campaign_id and form.whole_campaign.data):
+        return
+    copies = campaigns.waiting_copies(sub.campaign_id, other_than=sub.id)
+    outcome = bulk.apply(decision, [(copy_id, None) for copy_id in copies], actor=current_user)
+    if outcome.decided:
+        flash(ngettext("The same decision was made for %(num)d other copy of the campaign.",
+                       "The same decision was made for %(num)d other copies of the campaign.", len(outcome.decided)),
+              "success")
+    if outcome.refused or outcome.stale:
+        flash(_("Not possible for these views as they are now: %(refs)s.",
+                refs=", ".join(outcome.refused + outcome.stale)), "warning")
+
+
 @bp.post("/submissions/<id:sub_id>/route")
 @role_required(*MODERATORS)
 def route(sub_id):
     form = _route_choices(RouteForm())
-    return _decide(
-        sub_id, form,
-        lambda sub: services.route(sub.id, area=form.area.data, bureau=form.bureau.data, actor=current_user, version=form.version.data),
-        _("The view has been routed."), "route_form",
-    )
+
+    def decide(sub):
+        services.route(sub.id, area=form.area.data, bureau=form.bureau.data, actor=current_user, version=form.version.data)
+        _for_the_campaign(sub, form, bulk.Decision(bulk.Kind.ROUTE, bureau=form.bureau.data, area=form.area.data))
+
+    return _decide(sub_id, form, decide, _("The view has been routed."), "route_form")
 
 
 @bp.post("/submissions/<id:sub_id>/reject")
 @role_required(*MODERATORS)
 def reject(sub_id):
     form = RejectForm()
-    return _decide(
-        sub_id, form,
-        lambda sub: services.reject(sub.id, reason=form.reason.data, note=form.note.data, actor=current_user, version=form.version.data),
-        _("The view has been rejected."), "reject_form",
-    )
+
+    def decide(sub):
+        services.reject(sub.id, reason=form.reason.data, note=form.note.data, actor=current_user, version=form.version.data)
+        _for_the_campaign(sub, form, bulk.Decision(bulk.Kind.REJECT, reason=form.reason.data))
+
+    return _decide(sub_id, form, decide, _("The view has been rejected."), "reject_form")
+
+
+@bp.post("/submissions/<id:sub_id>/split")
+@role_required(*MODERATORS)
+def split(sub_id):
+    form = SplitForm()
+    sub = services.get(sub_id) or abort(404)
+    if not form.validate_on_submit():
+        return _render_item(sub, status=400)
+    campaigns.split_out(sub.id, actor=current_user)
+    flash(_("The view is no longer part of the campaign: it is listed and decided on its own."), "success")
+    return redirect(url_for(".item", sub_id=sub.id))
 
 
 @bp.post("/submissions/<id:sub_id>/reopen")

@@ -18,6 +18,8 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
+IN_QUEUE = "status IN ('needs_review', 'received')"
+
 
 def upgrade():
     op.create_table(
@@ -44,9 +46,13 @@ def upgrade():
         op.create_foreign_key("fk_submission_campaign_id_campaign", "submission", "campaign", ["campaign_id"], ["id"])
     op.add_column("submission", sa.Column("near_signature", sa.LargeBinary(), nullable=True))
     op.create_index("ix_submission_campaign_id", "submission", ["campaign_id", "id"])
+    # The queue lists a campaign once, at its first copy still waiting: found by this index.
+    op.create_index("ix_submission_queue_campaign", "submission", ["campaign_id", "id"],
+                    postgresql_where=sa.text(IN_QUEUE), sqlite_where=sa.text(IN_QUEUE))
 
 
 def downgrade():
+    op.drop_index("ix_submission_queue_campaign", table_name="submission")
     op.drop_index("ix_submission_campaign_id", table_name="submission")
     if op.get_bind().dialect.name == "sqlite":
         op.execute("ALTER TABLE submission DROP COLUMN near_signature")
