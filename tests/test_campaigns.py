@@ -114,6 +114,8 @@ def test_the_queue_lists_a_campaign_once_and_counts_every_copy(app, client, logi
     assert copies[0].reference in table and alone.reference in table
     assert copies[1].reference not in table and copies[2].reference not in table
     assert "Campaign: 3 near copies" in table and "4 views match." in page
+    searched = client.get("/moderation/queue?text=lampposts").get_data(as_text=True).split("<tbody>", 1)[1]
+    assert all(c.reference in searched for c in copies)  # filtered, each matching copy is listed
 
 
 def test_one_decision_on_a_copy_is_made_for_every_waiting_copy_each_audited(app, client, login_as):
@@ -121,7 +123,8 @@ def test_one_decision_on_a_copy_is_made_for_every_waiting_copy_each_audited(app,
     moderator = login_as(factories.user(Role.MODERATOR))
     page = client.get(f"/moderation/submissions/{copies[0].id}").get_data(as_text=True)
     assert "2 other copies are waiting for review" in page
-    assert re.search(r'<input checked id="whole_campaign"[^>]*type="checkbox"', page)  # ticked to begin with
+    assert re.search(r'<input checked id="reject-whole_campaign"[^>]*type="checkbox"', page)  # ticked to begin with
+    assert page.count('for="reject-whole_campaign"') == 1 and page.count('for="route-whole_campaign"') == 1
     answer = client.post(f"/moderation/submissions/{copies[0].id}/reject", follow_redirects=True, data={
         "csrf_token": csrf_token(page), "version": copies[0].version, "reason": "duplicate", "whole_campaign": "y",
         "submit": "Reject",
@@ -160,3 +163,17 @@ def test_a_copy_that_says_something_of_its_own_can_be_split_out(app, client, log
     queue = client.get("/moderation/queue").get_data(as_text=True).split("<tbody>", 1)[1]
     assert copies[1].reference in queue  # listed on its own now
     assert client.post(f"/moderation/submissions/{copies[1].id}/split", data={}).status_code == 400  # no CSRF
+
+
+def test_the_public_page_shows_a_campaign_once_with_its_count(app, client):
+    copies = [_send(body) for body in COPIES]
+    other = _send(SAME_TOPIC)
+    for sub in [*copies, other]:
+        sub.status, sub.visibility = Status.ROUTED, "published"
+    db.session.commit()
+    initiative = factories.initiative()
+    page = client.get(f"/initiatives/{initiative.code}").get_data(as_text=True)
+    assert copies[2].reference in page  # the newest copy stands for the campaign
+    assert copies[0].reference not in page and copies[1].reference not in page
+    assert "Sent 3 times, with light edits: one campaign, shown once." in page
+    assert other.reference in page

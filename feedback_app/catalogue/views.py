@@ -38,7 +38,8 @@ def initiatives():
 def initiative(code):
     initiative = services.get_initiative(code) or abort(404)
     views = public.published_views(initiative.id, after=parse_after(request.args.get("after")))
-    return render_template("catalogue/initiative.html", initiative=initiative, views=views)
+    copies = public.published_copies(initiative.id, {v.campaign_id for v in views.items if v.campaign_id})
+    return render_template("catalogue/initiative.html", initiative=initiative, views=views, copies=copies)
 
 
 @bp.get("/bureaus")

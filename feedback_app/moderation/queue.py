@@ -107,7 +107,9 @@ def conditions(filters: QueueFilter) -> list:
         where.append(Submission.created_at >= _start_of(filters.since))
     if filters.until:
         where.append(Submission.created_at < _start_of(filters.until + timedelta(days=1)))
-    if filters.in_backlog and filters.campaigns_once:
+    if filters.in_backlog and filters.campaigns_once and not filters.narrowed:
+        # Filtered, every matching copy is listed (each with its campaign's size): a campaign's
+        # first waiting copy may well not match what the moderator is looking for.
         where.append(_first_waiting_copy())
     if filters.text:
         matching = search.matching(filters.text, db.engine.dialect.name)

@@ -199,6 +199,9 @@ def _render_item(sub, *, route_form=None, reject_form=None, reopen_form=None, vi
     reject_form = reject_form or RejectForm(formdata=None, version=sub.version, whole_campaign=True)
     if not copies_waiting:
         del route_form.whole_campaign, reject_form.whole_campaign
+    else:
+        for prefix, form in (("route", route_form), ("reject", reject_form)):  # one page, two forms: ids apart
+            form.whole_campaign.id = form.whole_campaign.label.field_id = f"{prefix}-whole_campaign"
     return render_template(
         "moderation/item.html", sub=sub, history=workflow.history(sub), explanation=routing.explain(sub),
         campaign=campaigns.members(sub.campaign_id) if sub.campaign_id else None, copies_waiting=copies_waiting,

@@ -13,6 +13,7 @@ import pyotp
 import pytest
 from sqlalchemy import update
 
+from feedback_app import campaigns
 from feedback_app.auth import two_factor
 from feedback_app.catalogue import services as catalogue
 from feedback_app.extensions import db
@@ -162,7 +163,14 @@ def advertising_wave(served_app):
         )
     ]
     real = awaiting_review(send_view("The arrival board at Shatin station is blank most evenings.", initiative))
-    return {"adverts": adverts, "real": real, "shop": shop, "moderator": staff(Role.MODERATOR)}
+    # A campaign: one letter sent twice, lightly edited; grouped as the worker groups them.
+    letter = ("We, the residents of {shop} Court, ask that the real-time arrival boards at our bus stop show "
+              "the next three buses and work at night too.")
+    campaign = [awaiting_review(send_view(letter.format(shop=shop) + ending, initiative))
+                for ending in ("", " Thank you.")]
+    for copy in campaign:
+        campaigns.place(copy.id)
+    return {"adverts": adverts, "real": real, "shop": shop, "campaign": campaign, "moderator": staff(Role.MODERATOR)}
 
 
 def test_moderator_searches_the_queue_and_rejects_several_views_at_once(journey_factory, advertising_wave, lang):
@@ -195,6 +203,17 @@ def test_moderator_searches_the_queue_and_rejects_several_views_at_once(journey_
     assert [_status(a.id).status for a in adverts] == [Status.REJECTED, Status.REJECTED, Status.NEEDS_REVIEW]
     assert page.locator("#text").input_value() == advertising_wave["shop"]  # back on the same search
     assert _status(real.id).status == Status.NEEDS_REVIEW
+
+    # A copy of a campaign: one decision on it is made for the other copy too.
+    first, second = advertising_wave["campaign"]
+    page.fill("#reference", first.reference)
+    page.locator("form.find-reference [type=submit]").click()
+    journey.look(page, "campaign-copy")
+    assert page.locator("#campaign-h").count() == 1 and page.locator("#route-whole_campaign").is_checked()
+    page.locator("form[action$='/route'] [name=submit]").click()
+    journey.look(page, "campaign-routed")
+    assert page.locator(".flash-success").count() == 2  # routed, and the same for the other copy
+    assert [_status(c.id).status for c in (first, second)] == [Status.ROUTED, Status.ROUTED]
 
 
 @pytest.fixture
