@@ -266,6 +266,8 @@ def run() -> None:
                 print(f"  {name:<32} {_p(ours, 50) * 1e3:8.2f} {_p(ours, 95) * 1e3:8.2f} {_p(base, 50) * 1e3:9.2f} "
                       f"{_p(ours, 50) / _p(base, 50):9.2f}x   (signature, keys, lookup, confirmation; "
                       f"{'a copy found' if found is not None else 'no copy'})")
+                for line in _plan(campaigns.candidates(near_duplicates.band_keys(near_duplicates.signature(new_view)))):
+                    print(f"      {line}")
             if dialect == "postgresql":
                 with db.engine.begin() as conn:
                     conn.exec_driver_sql(f"DROP SCHEMA {SCHEMA} CASCADE")  # nosec B608 - a constant

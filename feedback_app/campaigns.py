@@ -21,8 +21,9 @@ from .models import Campaign, NearDuplicateKey, Submission
 
 log = logging.getLogger(__name__)
 
-# A view's keys match about 20 unrelated views per million stored (near_duplicates.py); a
-# campaign's copies add one each. Past this many, the closest are found among the first ones.
+# A view's keys match about 20 unrelated views per million stored (near_duplicates.py); each
+# copy of a campaign adds up to 32 rows (one per shared key). Past this many rows, the closest
+# copy is found among the first ones.
 MAX_CANDIDATES = 500
 
 
@@ -62,16 +63,22 @@ def _place(submission_id: int) -> int | None:
     return campaign_id
 
 
+def candidates(keys: list[int]):
+    """The query for the views sharing one of `keys` (an id once per shared key): one range of
+    the key index per key. No DISTINCT: on a large table it made PostgreSQL start parallel
+    workers, which cost more than the whole lookup."""
+    return select(NearDuplicateKey.submission_id).where(NearDuplicateKey.key.in_(keys)).limit(MAX_CANDIDATES)
+
+
 def closest_copy(signature: near_duplicates.Signature, keys: list[int], *, exclude_id: int | None = None):
     """The stored view most like this signature, at least CAMPAIGN_SIMILARITY alike, or None:
     (id, campaign_id, near_signature) of it, found among the views sharing one of `keys`."""
-    candidates = (
-        select(NearDuplicateKey.submission_id).where(NearDuplicateKey.key.in_(keys))
-        .distinct().limit(MAX_CANDIDATES).scalar_subquery()
-    )
+    ids = set(db.session.execute(candidates(keys)).scalars()) - {exclude_id}
+    if not ids:
+        return None
     rows = db.session.execute(
         select(Submission.id, Submission.campaign_id, Submission.near_signature)
-        .where(Submission.id.in_(candidates), Submission.id != (exclude_id or 0), Submission.near_signature.is_not(None))
+        .where(Submission.id.in_(ids), Submission.near_signature.is_not(None))
     ).all()
     scored = [
         (near_duplicates.similarity(signature, near_duplicates.Signature.from_bytes(row.near_signature)), row)
