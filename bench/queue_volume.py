@@ -268,6 +268,8 @@ def run() -> None:
                       f"{'a copy found' if found is not None else 'no copy'})")
                 for line in _plan(campaigns.candidates(near_duplicates.band_keys(near_duplicates.signature(new_view)))):
                     print(f"      {line}")
+                db.session.rollback()
+            db.session.rollback()  # end the session's transaction: its locks would hold the DROP forever
             if dialect == "postgresql":
                 with db.engine.begin() as conn:
                     conn.exec_driver_sql(f"DROP SCHEMA {SCHEMA} CASCADE")  # nosec B608 - a constant
