@@ -151,7 +151,7 @@ def _refresh_statistics() -> None:
 
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE submission")  # index-only scans need the visibility map
+            conn.exec_driver_sql("VACUUM ANALYZE")  # index-only scans need the visibility map
     else:
         refresh_planner_statistics()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, union_all, update
 
 from . import near_duplicates, workflow
 from .database import write_transaction
@@ -21,10 +21,9 @@ from .models import Campaign, NearDuplicateKey, Submission
 
 log = logging.getLogger(__name__)
 
-# A view's keys match about 20 unrelated views per million stored (near_duplicates.py); each
-# copy of a campaign adds up to 32 rows (one per shared key). Past this many rows, the closest
-# copy is found among the first ones.
-MAX_CANDIDATES = 500
+# A view's keys match about 20 unrelated views per million stored (near_duplicates.py), and each
+# copy of a campaign shares most of its 32 keys: the newest few per key find the campaign.
+PER_KEY = 16
 
 
 def place(submission_id: int) -> int | None:
@@ -64,10 +63,16 @@ def _place(submission_id: int) -> int | None:
 
 
 def candidates(keys: list[int]):
-    """The query for the views sharing one of `keys` (an id once per shared key): one range of
-    the key index per key. No DISTINCT: on a large table it made PostgreSQL start parallel
-    workers, which cost more than the whole lookup."""
-    return select(NearDuplicateKey.submission_id).where(NearDuplicateKey.key.in_(keys)).limit(MAX_CANDIDATES)
+    """The query for the views sharing one of `keys`: the newest PER_KEY of each key, each an
+    index range. Per key, not overall: a key shared with a large other campaign must not crowd
+    out the keys that find this view's own copies. (No DISTINCT either: on a large table it made
+    PostgreSQL start parallel workers, which cost more than the whole lookup.)"""
+    ranges = [
+        select(NearDuplicateKey.submission_id).where(NearDuplicateKey.key == key)
+        .order_by(NearDuplicateKey.submission_id.desc()).limit(PER_KEY).subquery()
+        for key in keys
+    ]
+    return union_all(*(select(r.c.submission_id) for r in ranges))
 
 
 def closest_copy(signature: near_duplicates.Signature, keys: list[int], *, exclude_id: int | None = None):
