@@ -67,6 +67,34 @@ def _fresh_schema(app) -> None:
     upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
 
 
+# The created time differs by dialect; everything else is bound (:rows, :backlog, :n sentences).
+CREATED_POSTGRESQL = "now() - (:rows - g.i) * interval '30 seconds'"
+CREATED_SQLITE = "strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || ((:rows - g.i) * 30) || ' seconds')"
+FILL = """
+    WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < :rows)
+    INSERT INTO submission (reference, tracking_token_hash, body, language, initiative_id, topic_area_code,
+        status, visibility, flags, review_priority, predicted_area_code, predicted_area_p,
+        predicted_bureau_code, predicted_bureau_p, area_code, bureau_code, created_at, updated_at, version)
+    SELECT 'SCF-B-' || g.i, '0000000000000000000000000000000000000000000000000000000000000000',
+        s1.body || ' ' || s2.body || ' (' || g.i || ')',
+        CASE WHEN s1.n >= 8 THEN 'zh_Hant' ELSE 'en' END,
+        ini.id, ini.area_code,
+        CASE WHEN g.i > :rows - :backlog THEN 'needs_review' ELSE 'routed' END,
+        CASE WHEN g.i > :rows - :backlog THEN 'pending' ELSE 'published' END,
+        CASE WHEN g.i > :rows - :backlog AND g.i % 40 = 0 THEN 'link_spam' ELSE '' END,
+        CASE WHEN g.i > :rows - :backlog AND g.i % 40 = 0 THEN 0
+             WHEN ((g.i * 37) % 100) / 100.0 < 0.5 THEN 1 ELSE 2 END,
+        ini.area_code, 0.9, ini.lead_bureau_code, ((g.i * 37) % 100) / 100.0,
+        CASE WHEN g.i > :rows - :backlog THEN NULL ELSE ini.area_code END,
+        CASE WHEN g.i > :rows - :backlog THEN NULL ELSE ini.lead_bureau_code END,
+        :created, :created, 1
+    FROM g
+    JOIN bench_sentence s1 ON s1.n = g.i % :n
+    JOIN bench_sentence s2 ON s2.n = (g.i / 7) % :n
+    JOIN bench_initiative ini ON ini.n = g.i % (SELECT count(*) FROM bench_initiative)
+"""
+
+
 def _fill(rows: int, backlog: int) -> None:
     """One INSERT … SELECT over a counter: a million rows in seconds, the same SQL on both."""
     from feedback_app.extensions import db
@@ -79,35 +107,11 @@ def _fill(rows: int, backlog: int) -> None:
         "CREATE TEMPORARY TABLE bench_initiative AS SELECT id, area_code, lead_bureau_code, "
         "(SELECT count(*) FROM initiative b WHERE b.id < a.id) AS n FROM initiative a"
     ))
-    created = (
-        "now() - (:rows - g.i) * interval '30 seconds'" if postgres
-        else "strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || ((:rows - g.i) * 30) || ' seconds')"
-    )
-    waiting = "g.i > :rows - :backlog"
-    p = "((g.i * 37) % 100) / 100.0"
-    db.session.execute(text(f"""
-        WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < :rows)
-        INSERT INTO submission (reference, tracking_token_hash, body, language, initiative_id, topic_area_code,
-            status, visibility, flags, review_priority, predicted_area_code, predicted_area_p,
-            predicted_bureau_code, predicted_bureau_p, area_code, bureau_code, created_at, updated_at, version)
-        SELECT 'SCF-B-' || g.i, '0000000000000000000000000000000000000000000000000000000000000000',
-            s1.body || ' ' || s2.body || ' (' || g.i || ')',
-            CASE WHEN s1.n >= 8 THEN 'zh_Hant' ELSE 'en' END,
-            ini.id, ini.area_code,
-            CASE WHEN {waiting} THEN 'needs_review' ELSE 'routed' END,
-            CASE WHEN {waiting} THEN 'pending' ELSE 'published' END,
-            CASE WHEN {waiting} AND g.i % 40 = 0 THEN 'link_spam' ELSE '' END,
-            CASE WHEN {waiting} AND g.i % 40 = 0 THEN 0 WHEN {p} < 0.5 THEN 1 ELSE 2 END,
-            ini.area_code, 0.9, ini.lead_bureau_code, {p},
-            CASE WHEN {waiting} THEN NULL ELSE ini.area_code END,
-            CASE WHEN {waiting} THEN NULL ELSE ini.lead_bureau_code END,
-            {created}, {created}, 1
-        FROM g
-        JOIN bench_sentence s1 ON s1.n = g.i % {len(SENTENCES)}
-        JOIN bench_sentence s2 ON s2.n = (g.i / 7) % {len(SENTENCES)}
-        JOIN bench_initiative ini ON ini.n = g.i % (SELECT count(*) FROM bench_initiative)
-    """), {"rows": rows, "backlog": backlog})  # nosec B608 - the f-string only places constants
+    created = CREATED_POSTGRESQL if postgres else CREATED_SQLITE
+    db.session.execute(text(FILL.replace(":created", created)), {"rows": rows, "backlog": backlog, "n": len(SENTENCES)})
     db.session.commit()
+
+
 
 
 KEYED = int(os.environ.get("BENCH_KEYED", "100000"))
@@ -135,13 +139,14 @@ def _fill_near_duplicates(rows: int, keyed: int) -> None:
     db.session.execute(text("INSERT INTO bench_combo (combo, key) VALUES (:combo, :key)"), combos)
     db.session.execute(text("INSERT INTO bench_combo_sig (combo, sig) VALUES (:combo, :sig)"), signatures)
     # Row i was made of sentences i % 14 and (i / 7) % 14 (see _fill); ids are 1..rows in order.
-    combo_of = f"(submission.id % {len(SENTENCES)}) * {len(SENTENCES)} + (submission.id / 7) % {len(SENTENCES)}"
+    bound = {"first": rows - keyed, "n": len(SENTENCES)}
     db.session.execute(text(
-        f"INSERT INTO near_duplicate_key (key, submission_id) SELECT DISTINCT c.key, submission.id FROM submission "
-        f"JOIN bench_combo c ON c.combo = {combo_of} WHERE submission.id > :first"), {"first": rows - keyed})  # nosec B608
+        "INSERT INTO near_duplicate_key (key, submission_id) SELECT DISTINCT c.key, submission.id FROM submission "
+        "JOIN bench_combo c ON c.combo = (submission.id % :n) * :n + (submission.id / 7) % :n "
+        "WHERE submission.id > :first"), bound)
     db.session.execute(text(
-        f"UPDATE submission SET near_signature = (SELECT c.sig FROM bench_combo_sig c WHERE c.combo = {combo_of}) "
-        f"WHERE submission.id > :first"), {"first": rows - keyed})  # nosec B608 - constants only
+        "UPDATE submission SET near_signature = (SELECT c.sig FROM bench_combo_sig c "
+        "WHERE c.combo = (submission.id % :n) * :n + (submission.id / 7) % :n) WHERE submission.id > :first"), bound)
     db.session.commit()
 
 

@@ -201,7 +201,8 @@ def test_overdue_views_are_marked_against_the_service_target(app, client, login_
 def _plan(statement) -> str:
     compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
     prefix = "EXPLAIN" if db.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN"
-    rows = db.session.execute(text(f"{prefix} {compiled}")).all()
+    # EXPLAIN takes no bound parameters: the statement is compiled with its values written in.
+    rows = db.session.execute(text(prefix + " " + str(compiled))).all()
     return "\n".join(" ".join(str(c) for c in row) for row in rows)
 
 
