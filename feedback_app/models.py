@@ -18,6 +18,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
     event,
     text,
 )
@@ -255,6 +256,8 @@ class Submission(db.Model):
         # Two more are not declared here, being expressions or dialect-specific: the confidence
         # order and the text search (and SQLite's FTS5 table).
         Index("ix_submission_campaign_id", "campaign_id", "id"),
+        # Repeated posting (abuse.py): how many views one client sent since a moment.
+        Index("ix_submission_client_hash", "client_hash", "created_at"),
         *(Index(name, *columns, sqlite_where=_IN_QUEUE, postgresql_where=_IN_QUEUE) for name, columns in (
             ("ix_submission_queue_priority", ("review_priority", "id")),
             ("ix_submission_queue_age", ("id",)),
@@ -311,6 +314,8 @@ class Submission(db.Model):
     # Near copies of one text (campaigns.py): the campaign, and the MinHash kept to confirm copies.
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
     near_signature: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # A keyed, truncated hash of the sending client's address (abuse.py); never the address.
+    client_hash: Mapped[str | None] = mapped_column(String(32))
     # The moderator who has the view open (moderation.services.hold); not a change to the view.
     held_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -344,6 +349,19 @@ class NearDuplicateKey(db.Model):
 
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), primary_key=True, autoincrement=False)
+
+
+class Support(db.Model):
+    """A resident's support for a published view, counted once per person or device (support.py)."""
+
+    __tablename__ = "support"
+    __table_args__ = (UniqueConstraint("submission_id", "supporter_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"))
+    # A keyed hash of the account or of the device cookie: who supported, never how to find them.
+    supporter_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Answer(db.Model):
