@@ -115,6 +115,16 @@ class Config:
     CAMPAIGNS = _env_bool("CAMPAIGNS", True)
     # How old the queue's counts per filter may be, per process (they are recounted after this).
     QUEUE_COUNTS_SECONDS = _env_int("QUEUE_COUNTS_SECONDS", 15)
+    # Residents: how often one client may ask for published views like the one being typed, and
+    # add support to a view. Support is counted once per person or device anyway; the limit
+    # keeps a script that clears its cookie from inflating a count quickly.
+    SIMILAR_VIEWS_RATE_LIMIT = _env("SIMILAR_VIEWS_RATE_LIMIT", "30 per minute")
+    SUPPORT_RATE_LIMIT = _env("SUPPORT_RATE_LIMIT", "30 per hour")
+
+    # A view that makes this many or more from one client address within this many minutes is
+    # flagged repeated_posting for a moderator (never refused: many residents share an address).
+    REPEATED_POSTING_COUNT = _env_int("REPEATED_POSTING_COUNT", 5)
+    REPEATED_POSTING_WINDOW_MINUTES = _env_int("REPEATED_POSTING_WINDOW_MINUTES", 60)
 
     # Demo accounts with published passwords must never exist on a public deployment.
     ALLOW_DEMO_ACCOUNTS = _env_bool("ALLOW_DEMO_ACCOUNTS", True)

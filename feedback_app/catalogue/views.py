@@ -1,5 +1,6 @@
 from flask import abort, render_template, request
 
+from .. import support
 from ..pagination import parse_after, parse_page
 from ..public import services as public
 from . import bp, services
@@ -39,7 +40,8 @@ def initiative(code):
     initiative = services.get_initiative(code) or abort(404)
     views = public.published_views(initiative.id, after=parse_after(request.args.get("after")))
     copies = public.published_copies(initiative.id, {v.campaign_id for v in views.items if v.campaign_id})
-    return render_template("catalogue/initiative.html", initiative=initiative, views=views, copies=copies)
+    return render_template("catalogue/initiative.html", initiative=initiative, views=views, copies=copies,
+                           supporters=support.counts(views.items))
 
 
 @bp.get("/bureaus")

@@ -1,17 +1,39 @@
 """What the public sees: published views with the bureaus' answers."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
+from .. import campaigns, near_duplicates
 from ..extensions import db
 from ..models import Status, Submission, Visibility
 from ..pagination import KeysetPage, keyset_page
 
 
+def _published(view=Submission) -> list:
+    return [view.visibility == Visibility.PUBLISHED, view.status != Status.REJECTED]
+
+
 def _published_on(initiative_id: int, view=Submission) -> list:
-    return [view.initiative_id == initiative_id, view.visibility == Visibility.PUBLISHED, view.status != Status.REJECTED]
+    return [view.initiative_id == initiative_id, *_published(view)]
+
+
+def published_view(reference: str) -> Submission | None:
+    """The published view with this reference, with its answers; None for any other."""
+    return db.session.execute(
+        select(Submission).options(selectinload(Submission.answers))
+        .where(Submission.reference == reference, *_published())
+    ).scalar_one_or_none()
+
+
+def campaign_copies(campaign_id: int) -> int:
+    """How many published copies a campaign has, anywhere."""
+    return db.session.execute(
+        select(func.count()).where(Submission.campaign_id == campaign_id, *_published())
+    ).scalar_one()
 
 
 def published_views(initiative_id: int, *, after: int | None) -> KeysetPage[Submission]:
@@ -37,3 +59,62 @@ def published_copies(initiative_id: int, campaign_ids: set[int]) -> dict[int, in
         .group_by(Submission.campaign_id)
     )
     return dict(rows.all())
+
+
+# A draft being typed is compared with published views as a whole text: a third of a campaign's
+# text typed (or pasted with a paragraph of one's own) already measures about this much, while
+# different texts on the same topic stay under 0.2 (near_duplicates.py).
+SUGGEST_SIMILARITY = 0.3
+SUGGESTIONS = 3
+
+
+@dataclass(frozen=True)
+class Similar:
+    view: Submission
+    similarity: float
+
+
+def similar_published(draft: str) -> list[Similar]:
+    """Published views that say much the same as `draft`: a campaign once, at its newest
+    published copy; the closest first.
+
+    The draft's MinHash band keys find candidates with one indexed lookup (as for grouping
+    campaigns), so the cost does not grow with the number of stored views. Candidates are any
+    views, most of them unpublished copies when a campaign is running: a copy stands for its
+    campaign, whose newest published copy is shown.
+    """
+    signature = near_duplicates.signature(draft)
+    if signature is None:
+        return []
+    keys = sorted(set(near_duplicates.band_keys(signature)))
+    ids = set(db.session.execute(campaigns.candidates(keys)).scalars())
+    if not ids:
+        return []
+    rows = db.session.execute(
+        select(Submission.id, Submission.campaign_id, Submission.near_signature, Submission.visibility,
+               Submission.status)
+        .where(Submission.id.in_(ids), Submission.near_signature.is_not(None))
+    ).all()
+    best: dict[tuple[str, int], tuple[float, int | None, int | None]] = {}  # entry: (score, view, campaign)
+    for row in rows:
+        if row.campaign_id is None and (row.visibility != Visibility.PUBLISHED or row.status == Status.REJECTED):
+            continue
+        score = near_duplicates.similarity(signature, near_duplicates.Signature.from_bytes(row.near_signature))
+        if score < SUGGEST_SIMILARITY:
+            continue
+        entry = ("campaign", row.campaign_id) if row.campaign_id is not None else ("view", row.id)
+        if entry not in best or score > best[entry][0]:
+            best[entry] = (score, row.id if row.campaign_id is None else None, row.campaign_id)
+    chosen = sorted(best.values(), key=lambda e: -e[0])
+    found: list[Similar] = []
+    for score, view_id, campaign_id in chosen:
+        if len(found) == SUGGESTIONS:
+            break
+        if campaign_id is not None:
+            view_id = db.session.execute(
+                select(func.max(Submission.id)).where(Submission.campaign_id == campaign_id, *_published())
+            ).scalar_one()
+            if view_id is None:  # a campaign nobody has published yet
+                continue
+        found.append(Similar(db.session.get(Submission, view_id), score))
+    return found

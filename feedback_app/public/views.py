@@ -1,10 +1,17 @@
-from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 
+from .. import support, workflow
+from ..extensions import limiter
+from ..forms import CONTROL_CHARACTERS
 from ..i18n import LANGUAGE_COOKIE
-from .. import workflow
 from ..intake import services as intake
 from ..urls import safe_next
-from . import bp
+from . import bp, services
+
+# A draft shorter than this says too little to be like anything.
+SIMILAR_MIN_LENGTH = 30
 
 
 @bp.get("/track/<reference>/<token>")
@@ -39,3 +46,47 @@ def set_language(code):
 def favicon():
     # Browsers ask for it at the root on every page, whatever the page's <link> says.
     return current_app.send_static_file("favicon.ico")
+
+
+@bp.get("/views/<reference>")
+def view(reference):
+    sub = services.published_view(reference) or abort(404)
+    copies = services.campaign_copies(sub.campaign_id) if sub.campaign_id else 1
+    return render_template("public/view.html", sub=sub, copies=copies, supporters=support.counts([sub]).get(sub.id, 0))
+
+
+@bp.post("/views/<reference>/support")
+@limiter.limit(lambda: current_app.config["SUPPORT_RATE_LIMIT"])
+def add_support(reference):
+    sub = services.published_view(reference) or abort(404)
+    response = redirect(url_for("public.view", reference=sub.reference))
+    if current_user.is_authenticated:
+        supporter = support.supporter_hash(user_id=current_user.id)
+    else:
+        token = request.cookies.get(support.DEVICE_COOKIE)
+        if not support.is_device_token(token):
+            token = support.new_device_token()
+            response.set_cookie(
+                support.DEVICE_COOKIE, token, max_age=support.DEVICE_COOKIE_DAYS * 24 * 3600, httponly=True,
+                samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"],
+            )
+        supporter = support.supporter_hash(device_token=token)
+    if support.add(sub, supporter):
+        flash(_("Thank you: your support is counted."), "success")
+    else:
+        flash(_("You had already supported this view. Each person or device is counted once."), "info")
+    return response
+
+
+@bp.post("/views/similar")
+@limiter.limit(lambda: current_app.config["SIMILAR_VIEWS_RATE_LIMIT"])
+def similar():
+    """Published views like the draft being typed, as a fragment of the submission form's page
+    (similar.js). A POST, so that a draft never lands in a URL or an access log."""
+    draft = CONTROL_CHARACTERS.sub(" ", request.form.get("text", ""))[: current_app.config["SUBMISSION_MAX_LENGTH"]]
+    found = services.similar_published(draft) if len(draft.strip()) >= SIMILAR_MIN_LENGTH else []
+    response = make_response(render_template(
+        "public/_similar.html", found=found, supporters=support.counts([s.view for s in found])
+    ))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

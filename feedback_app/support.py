@@ -1,0 +1,96 @@
+"""Residents' support for published views: "I agree" without writing one more copy of it.
+
+Counted once per person or device. A signed-in resident is their account; anyone else is a
+random token in a long-lived cookie on their device. Only a keyed hash of either is stored: the
+count needs to know that two supports came from the same supporter, never who that is.
+
+A campaign (near copies of one text, campaigns.py) is one entry on public pages, so its support
+is counted over all its copies, each supporter once.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from .database import write_transaction
+from .extensions import db
+from .models import Submission, Support
+
+DEVICE_COOKIE = "supporter"
+DEVICE_COOKIE_DAYS = 730
+# secrets.token_urlsafe(32): 43 URL-safe base64 characters.
+_DEVICE_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def new_device_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def is_device_token(value: object) -> bool:
+    return isinstance(value, str) and _DEVICE_TOKEN.fullmatch(value) is not None
+
+
+def supporter_hash(*, user_id: int | None = None, device_token: str | None = None) -> str:
+    """Who supports, as a keyed hash: the account when signed in, else the device's token."""
+    if user_id is not None:
+        subject = f"user:{user_id}"
+    elif is_device_token(device_token):
+        subject = f"device:{device_token}"
+    else:
+        raise ValueError("a supporter is an account or a device token")
+    key = current_app.secret_key
+    key = key.encode() if isinstance(key, str) else key
+    return hmac.new(key, b"support:" + subject.encode(), hashlib.sha256).hexdigest()
+
+
+def _supports_already(sub: Submission, supporter: str) -> bool:
+    same_view = Support.submission_id == sub.id
+    if sub.campaign_id is not None:
+        copies = select(Submission.id).where(Submission.campaign_id == sub.campaign_id)
+        same_view = or_(same_view, Support.submission_id.in_(copies))
+    found = db.session.execute(select(Support.id).where(Support.supporter_hash == supporter, same_view).limit(1))
+    return found.first() is not None
+
+
+def add(sub: Submission, supporter: str) -> bool:
+    """Count `supporter` for the view (and its campaign); False if they were counted before."""
+    with write_transaction():
+        if _supports_already(sub, supporter):
+            return False
+        try:
+            # A savepoint: the same supporter clicking twice at once is refused by the unique
+            # constraint, and only this insert is undone.
+            with db.session.begin_nested():
+                db.session.add(Support(submission_id=sub.id, supporter_hash=supporter))
+        except IntegrityError:
+            return False
+    return True
+
+
+def counts(views: list[Submission]) -> dict[int, int]:
+    """How many supporters each shown view has: over its campaign's copies when it stands for
+    one, each supporter once."""
+    singles = [v.id for v in views if v.campaign_id is None]
+    campaigns = {v.campaign_id for v in views if v.campaign_id is not None}
+    result: dict[int, int] = {}
+    if singles:
+        rows = db.session.execute(
+            select(Support.submission_id, func.count()).where(Support.submission_id.in_(singles))
+            .group_by(Support.submission_id)
+        )
+        result.update(rows.all())
+    if campaigns:
+        rows = db.session.execute(
+            select(Submission.campaign_id, func.count(func.distinct(Support.supporter_hash)))
+            .join(Support, Support.submission_id == Submission.id)
+            .where(Submission.campaign_id.in_(campaigns)).group_by(Submission.campaign_id)
+        )
+        by_campaign = dict(rows.all())
+        result.update({v.id: by_campaign[v.campaign_id] for v in views if v.campaign_id in by_campaign})
+    return result

@@ -1,0 +1,141 @@
+"""Residents add their support to a published view instead of sending a copy; counted once."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from feedback_app import support
+from feedback_app.extensions import db
+from feedback_app.models import Role, Status, Submission, Support, Visibility
+
+from . import factories
+from .conftest import csrf_token
+from .test_campaigns import CAMPAIGN, COPIES, SAME_TOPIC
+
+
+@pytest.fixture(autouse=True)
+def grouping(app):
+    app.config["CAMPAIGNS"] = True  # suggestions and campaign counts need the near-copy keys
+
+
+def _published(body: str) -> Submission:
+    sub = factories.submission(body)
+    sub.status, sub.visibility = Status.ROUTED, Visibility.PUBLISHED
+    db.session.commit()
+    return sub
+
+
+def _support(client, reference: str):
+    page = client.get(f"/views/{reference}")
+    assert page.status_code == 200
+    return client.post(f"/views/{reference}/support", data={"csrf_token": csrf_token(page.get_data(as_text=True))},
+                       follow_redirects=True)
+
+
+def _supporters() -> int:
+    return db.session.execute(select(func.count()).select_from(Support)).scalar_one()
+
+
+def test_a_published_view_has_its_own_page_and_any_other_view_is_not_found(app, client):
+    shown = _published(SAME_TOPIC)
+    waiting = factories.submission(CAMPAIGN)
+    rejected = _published("The tram stops should show when the next tram comes, in both languages please.")
+    rejected.status = Status.REJECTED
+    db.session.commit()
+    page = client.get(f"/views/{shown.reference}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "privacy safeguards in plain language" in html and "Nobody has added their support yet." in html
+    assert "No answer yet." in html
+    for hidden in (waiting, rejected):
+        assert client.get(f"/views/{hidden.reference}").status_code == 404
+        assert client.post(f"/views/{hidden.reference}/support", data={}).status_code in (400, 404)
+    assert client.get("/views/SCF-0000-000000").status_code == 404
+
+
+def test_support_is_counted_once_per_device(app, client):
+    view = _published(SAME_TOPIC)
+    first = _support(client, view.reference)
+    assert "Thank you: your support is counted." in first.get_data(as_text=True)
+    assert "1 person supports this view." in first.get_data(as_text=True)
+    again = _support(client, view.reference)
+    assert "You had already supported this view." in again.get_data(as_text=True)
+    assert _supporters() == 1
+    other_device = app.test_client()
+    assert "2 people support this view." in _support(other_device, view.reference).get_data(as_text=True)
+    # Only a keyed hash of the device's token is stored, never the token.
+    token = client.get_cookie(support.DEVICE_COOKIE).value
+    stored = set(db.session.execute(select(Support.supporter_hash)).scalars())
+    assert token not in stored and support.supporter_hash(device_token=token) in stored
+
+
+def test_a_signed_in_resident_is_counted_once_from_any_device(app, client):
+    view = _published(SAME_TOPIC)
+    resident = factories.user(Role.RESIDENT)
+    for device in (client, app.test_client()):
+        page = device.get("/account/login").get_data(as_text=True)
+        device.post("/account/login", data={"csrf_token": csrf_token(page), "email": resident.email,
+                                             "password": factories.PASSWORD})
+        _support(device, view.reference)
+    assert _supporters() == 1
+
+
+def test_a_campaign_counts_each_supporter_once_over_its_copies(app, client):
+    copies = [_published(body) for body in COPIES]
+    db.session.expire_all()
+    assert len({db.session.get(Submission, c.id).campaign_id for c in copies}) == 1
+    _support(client, copies[0].reference)
+    again = _support(client, copies[2].reference)
+    assert "You had already supported this view." in again.get_data(as_text=True)
+    _support(app.test_client(), copies[1].reference)
+    listing = client.get(f"/initiatives/{factories.initiative().code}").get_data(as_text=True)
+    assert "2 people support this view." in listing and copies[2].reference in listing
+    assert "Sent 3 times, with light edits" in client.get(f"/views/{copies[0].reference}").get_data(as_text=True)
+
+
+def test_support_needs_the_form_token(app, client):
+    view = _published(SAME_TOPIC)
+    assert client.post(f"/views/{view.reference}/support", data={}).status_code == 400
+    assert _supporters() == 0
+
+
+def test_a_forged_device_cookie_gets_a_new_token_and_counts_once(app, client):
+    view = _published(SAME_TOPIC)
+    client.set_cookie(support.DEVICE_COOKIE, "not-a-token'; DROP TABLE support;--")
+    _support(client, view.reference)
+    assert support.is_device_token(client.get_cookie(support.DEVICE_COOKIE).value)
+    assert "already" in _support(client, view.reference).get_data(as_text=True)
+    assert _supporters() == 1
+
+
+def _similar(client, text: str):
+    page = client.get(f"/initiatives/{factories.initiative().code}/views/new").get_data(as_text=True)
+    return client.post("/views/similar", data={"text": text, "csrf_token": csrf_token(page)})
+
+
+def test_the_form_suggests_published_copies_of_what_is_being_typed(app, client):
+    published = _published(CAMPAIGN)
+    waiting = factories.submission(SAME_TOPIC)  # not published: never suggested
+    draft = "Dear Sir, " + CAMPAIGN.replace("recording faces", "recording our faces")
+    response = _similar(client, draft)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "private, no-store"
+    html = response.get_data(as_text=True)
+    assert published.reference in html and f"/views/{published.reference}" in html
+    assert waiting.reference not in _similar(client, SAME_TOPIC).get_data(as_text=True)
+    # Another view on the same topic, in other words, is not "the same".
+    assert published.reference not in _similar(client, SAME_TOPIC).get_data(as_text=True)
+    assert _similar(client, "too short").get_data(as_text=True).strip() == ""
+
+
+def test_a_running_campaign_is_suggested_once_at_its_newest_published_copy(app, client):
+    copies = [_published(body) for body in COPIES[:2]]
+    unpublished = factories.submission(COPIES[2])
+    html = _similar(client, CAMPAIGN).get_data(as_text=True)
+    assert copies[1].reference in html
+    assert copies[0].reference not in html and unpublished.reference not in html
+
+
+def test_suggestions_need_the_form_token_and_survive_hostile_text(app, client):
+    assert client.post("/views/similar", data={"text": CAMPAIGN}).status_code == 400
+    for text in ("\x00" * 40, "💥" * 3000, "<script>alert(1)</script>" * 10, "a" * 100_000):
+        assert _similar(client, text).status_code in (200, 413)
