@@ -2,10 +2,13 @@
 
 A flag never deletes or hides a view. It keeps the view from being routed to a bureau without a
 person's look (routing.decide), and the review queue shows and filters it. The checks are cheap
-pattern checks run when a view is stored (a few microseconds for a resident-length view).
+pattern checks run when a view is stored (a few microseconds for a resident-length view), and
+one count of the views lately sent from the same client (intake.services).
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from enum import StrEnum
 from functools import lru_cache
@@ -18,13 +21,20 @@ class Flag(StrEnum):
     ABUSIVE_LANGUAGE = "abusive_language"  # profanity or a slur from the word list
     LINK_SPAM = "link_spam"                # several links, or a link with hardly any words
     GIBBERISH = "gibberish"                # keyboard mashing, one character over and over
+    REPEATED_POSTING = "repeated_posting"  # many views from one client address in a short time
 
 
 _LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
-# The same letter or character eight or more times in a row ("aaaaaaaaa", "哈哈" is fine).
+# The same letter or character eight or more times in a row ("aaaaaaaaa"; "哈哈" is not one).
 _RUN = re.compile(r"([^\W\d_])\1{7,}")
+_LETTER = re.compile(r"[^\W\d_]")
+# Runs and mashed words are how people write too ("哈哈哈哈哈哈哈哈" is Cantonese laughter,
+# "soooooooo good"): they make a view gibberish only when they are at least this share of its
+# characters, or when fewer than MEANING_LETTERS letters are left without them.
+JUNK_SHARE = 1 / 3
+MEANING_LETTERS = 6
 # Links: this many in one view, or one with fewer than LINK_WORDS other characters beside it.
 MANY_LINKS = 3
 LINK_WORDS = 40
@@ -65,23 +75,44 @@ def _link_spam(text: str) -> bool:
     return len(links) >= MANY_LINKS or len(rest.strip()) < LINK_WORDS
 
 
+def _mashed(word: str) -> bool:
+    if len(word) < MASH_LENGTH:
+        return False
+    vowels = sum(ch in "aeiouyAEIOUY" for ch in word)
+    return vowels / len(word) < MASH_VOWELS
+
+
 def _gibberish(text: str) -> bool:
-    if _RUN.search(text):
-        return True
-    for word in _LATIN_WORD.findall(_LINK.sub(" ", text)):
-        if len(word) >= MASH_LENGTH:
-            vowels = sum(ch in "aeiouyAEIOUY" for ch in word)
-            if vowels / len(word) < MASH_VOWELS:
-                return True
+    text = _LINK.sub(" ", text)
     compact = "".join(text.split())
     # "asdasdasdasdasd": a long text made of two or three different characters.
-    return len(compact) >= 15 and len(set(compact.lower())) <= 3
+    if len(compact) >= 15 and len(set(compact.lower())) <= 3:
+        return True
+    meaning = _RUN.sub(" ", _LATIN_WORD.sub(lambda m: " " if _mashed(m.group()) else m.group(), text))
+    junk = len(compact) - len("".join(meaning.split()))
+    if not junk:
+        return False
+    return junk >= JUNK_SHARE * len(compact) or len(_LETTER.findall(meaning)) < MEANING_LETTERS
 
 
 def flags_for(text: str) -> list[Flag]:
     """The reasons `text` should have a moderator's look before anything else happens to it."""
     checks = ((Flag.ABUSIVE_LANGUAGE, _abusive), (Flag.LINK_SPAM, _link_spam), (Flag.GIBBERISH, _gibberish))
     return [flag for flag, check in checks if check(text)]
+
+
+def client_hash(address: str | None, key: str | bytes) -> str | None:
+    """Who sent a view, as far as repeated posting needs to know: a keyed one-way hash of the
+    client's network address, never the address. Without the key (the app's secret key) the
+    address cannot be found from it by trying all four billion IPv4 addresses. None when there is
+    no address (scripts): such views are never counted as repeated posting.
+
+    After a secret key rotation the same client hashes differently: its count starts again.
+    """
+    if not address:
+        return None
+    key = key.encode() if isinstance(key, str) else key
+    return hmac.new(key, b"client-address:" + address.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def stored(flags: list[Flag]) -> str:

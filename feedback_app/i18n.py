@@ -83,6 +83,7 @@ FLAG_LABELS = {
     "abusive_language": _l("Abusive language"),
     "link_spam": _l("Links, like spam"),
     "gibberish": _l("Looks like gibberish"),
+    "repeated_posting": _l("Many views from one network address"),
 }
 # How sure the classifier was of the bureau (triage.Band).
 BAND_LABELS = {

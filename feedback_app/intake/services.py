@@ -7,10 +7,10 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import func, literal, select, text
 from sqlalchemy.exc import IntegrityError
 
 from .. import abuse, tasks, workflow
@@ -27,6 +27,9 @@ class NewSubmission:
     initiative_id: int | None = None
     name: str | None = None
     email: str | None = None
+    # The sending client's network address, only ever stored as abuse.client_hash; None (API,
+    # scripts, tests) is never counted as repeated posting.
+    client_address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,8 +156,42 @@ def submit(data: NewSubmission, *, user: User | None = None, form_token: str | N
     return receipt
 
 
+def _posted_repeatedly(client_hash: str | None, now: datetime) -> bool:
+    """Whether this view makes REPEATED_POSTING_COUNT or more from one client within the last
+    REPEATED_POSTING_WINDOW_MINUTES (counting itself): this one and every later one is flagged,
+    the earlier ones stay as they were.
+
+    Many residents share one address (home and office NAT, mobile carriers' carrier-grade NAT),
+    so this is a flag for a moderator to look at, never a refusal; the per-client rate limit
+    (SUBMISSION_RATE_LIMIT) stops fast sending, this notices slower repetition under it.
+
+    One range on ix_submission_client_hash inside the view's own write transaction, stopped
+    after the views it needs, so a busy shared address costs no more than a quiet one. Two views
+    from one client at the same instant on PostgreSQL may not see each other: at worst one of
+    them goes unflagged, and the next is flagged.
+    """
+    if client_hash is None:
+        return False
+    config = current_app.config
+    needed = config["REPEATED_POSTING_COUNT"] - 1  # earlier views that make this one the Nth
+    if needed <= 0:
+        return True
+    earlier = (
+        select(literal(1))
+        .where(Submission.client_hash == client_hash,
+               Submission.created_at > now - timedelta(minutes=config["REPEATED_POSTING_WINDOW_MINUTES"]))
+        .limit(needed)
+        .subquery()
+    )
+    return db.session.execute(select(func.count()).select_from(earlier)).scalar_one() >= needed
+
+
 def _store(data: NewSubmission, *, user: User | None, tracking_token: str, form_token: str | None) -> Receipt:
     now = datetime.now(timezone.utc)
+    client = abuse.client_hash(data.client_address, current_app.secret_key)
+    flags = abuse.flags_for(data.body)
+    if _posted_repeatedly(client, now):
+        flags.append(abuse.Flag.REPEATED_POSTING)
     sub = Submission(
         reference=_next_reference(now.year),
         tracking_token_hash=hash_token(tracking_token),
@@ -166,7 +203,8 @@ def _store(data: NewSubmission, *, user: User | None, tracking_token: str, form_
         user_id=user.id if user is not None else None,
         initiative_id=data.initiative_id,
         topic_area_code=data.topic_area,
-        flags=abuse.stored(abuse.flags_for(data.body)),
+        flags=abuse.stored(flags),
+        client_hash=client,
         created_at=now,
     )
     db.session.add(sub)

@@ -98,6 +98,7 @@ def _handle(area, initiative_code=None):
             initiative_id=initiative.id if initiative else None,
             name=form.name.data or None,
             email=form.email.data or None,
+            client_address=request.remote_addr,  # the real client's, behind TRUSTED_PROXIES
         )
         receipt = _earlier_sending(data)
         if receipt is None:
