@@ -128,6 +128,8 @@ def _server_environment(url: str, folder: Path) -> dict[str, str]:
         PAGE_SIZE=str(SERVER_PAGE_SIZE),
         # Every journey sends views from the same address, faster than any resident would.
         SUBMISSION_RATE_LIMIT="1000 per minute",
+        SIMILAR_VIEWS_RATE_LIMIT="1000 per minute",
+        SUPPORT_RATE_LIMIT="1000 per minute",
         # People in the journeys type and read; a second is enough to show the check is on.
         SUBMISSION_MIN_FILL_SECONDS="1",
         FLASK_APP="wsgi:app",

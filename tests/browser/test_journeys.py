@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from feedback_app import campaigns
 from feedback_app.bureau import services as bureau
 from feedback_app.catalogue import services as catalogue
 from feedback_app.extensions import db
@@ -58,6 +59,41 @@ def published_with_answers(live_server):
         db.session.remove()
         db.engine.dispose()
     return answers
+
+
+SUPPORTED_INITIATIVE = "multi-functional-smart-lampposts"
+# A campaign text, published; a resident starts typing a lightly edited copy of it. The
+# Simplified journey types the Traditional text in Simplified characters: still the same text.
+CAMPAIGN = {
+    "en": "I object to the smart lampposts recording faces. The Government must publish what every sensor "
+          "collects, who can see the data and how long it is kept, before any more lampposts are installed.",
+    "zh_Hant": "我反對智慧燈柱拍攝市民的面孔。政府必須先公開每個感應器收集甚麼數據、誰可以查閱及保存多久，才可再安裝更多燈柱。",
+}
+DRAFT = {
+    "en": "Dear Sir, I object to the smart lampposts recording our faces. The Government must publish what "
+          "every sensor collects, who can see the data and how long it is kept",
+    "zh_Hant": "你好，我反對智慧燈柱拍攝市民的面孔。政府必須先公開每個感應器收集甚麼數據、誰可以查閱",
+    "zh_Hans": "你好，我反对智慧灯柱拍摄市民的面孔。政府必须先公开每个感应器收集什么数据、谁可以查阅",
+}
+
+
+@pytest.fixture(scope="session")
+def published_campaigns(live_server):
+    """SUPPORTED_INITIATIVE's campaign texts, each published (grouped as the worker would)."""
+    app = live_server.app()
+    with app.app_context():
+        initiative = catalogue.get_initiative(SUPPORTED_INITIATIVE)
+        moderator = staff(Role.MODERATOR)
+        references = {}
+        for language, body in CAMPAIGN.items():
+            sub = send_view(body, initiative, language)
+            campaigns.place(sub.id)
+            sub = routed_to(sub, initiative.lead_bureau_code, moderator)
+            publish(sub.reference, moderator)
+            references[language] = sub.reference
+        db.session.remove()
+        db.engine.dispose()
+    return references
 
 
 @pytest.fixture
@@ -154,3 +190,33 @@ def test_public_reads_published_views_and_answers_page_by_page(journey_factory, 
     assert len(first_page) + len(second_page) == PUBLIC_VIEWS
     seen_answers += [a for a in published_with_answers if any(a in v for v in second_page)]
     assert sorted(seen_answers) == sorted(published_with_answers)
+
+
+def _supporters(page) -> int:
+    return int("".join(ch for ch in page.locator(".supporters").inner_text() if ch.isdigit()) or 0)
+
+
+def test_resident_typing_a_copy_is_shown_the_published_view_and_supports_it(journey_factory, lang, published_campaigns):
+    journey = journey_factory("1b-resident-supports")
+    reference = published_campaigns["en" if lang == "en" else "zh_Hant"]
+    page = journey.open(journey.new_page(), f"/initiatives/{SUPPORTED_INITIATIVE}/views/new", "form")
+    page.fill("#body", DRAFT[lang])
+    # A moment after typing stops, the form lists published views much like the draft.
+    suggestion = page.locator(f"#similar-views a[href$='/views/{reference}']")
+    suggestion.wait_for(timeout=10_000)
+    journey.look(page, "similar-views")
+    suggestion.click()
+    journey.look(page, "published-view")
+    before = _supporters(page)
+    page.locator("form.support-form button[type=submit]").click()
+    assert page.locator(".flash-success").is_visible()
+    journey.look(page, "supported")
+    assert _supporters(page) == before + 1
+    # Once per device: a second click is not counted, and says so.
+    page.locator("form.support-form button[type=submit]").click()
+    assert page.locator(".flash-info").is_visible()
+    assert _supporters(page) == before + 1
+    journey.look(page, "supported-once")
+    journey.open(page, f"/initiatives/{SUPPORTED_INITIATIVE}", "initiative-with-support")
+    view = page.locator("article", has=page.locator(f"h3:has-text('{reference}')"))
+    assert view.locator(f"a[href$='/views/{reference}']").count() == 1
