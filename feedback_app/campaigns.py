@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func, insert, select, union_all, update
+from sqlalchemy import func, insert, select, text, union_all, update
 
 from . import near_duplicates, workflow
 from .database import write_transaction
@@ -46,6 +46,7 @@ def _place(submission_id: int) -> int | None:
         return None
     keys = sorted(set(near_duplicates.band_keys(signature)))
     with write_transaction():
+        _lock_keys(keys)
         already = db.session.execute(
             select(NearDuplicateKey.key).where(NearDuplicateKey.submission_id == submission_id).limit(1)
         ).first()
@@ -60,6 +61,22 @@ def _place(submission_id: int) -> int | None:
         if campaign_id is not None:
             workflow.joined_campaign(submission_id, campaign_id)
     return campaign_id
+
+
+# Takes PostgreSQL's transaction-scoped advisory lock on each key, in ascending order (two
+# placements never wait on each other in a circle). Written out: a function called for its
+# effect, over a bound array.
+_LOCK_KEYS = text("SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS keys")
+
+
+def _lock_keys(keys: list[int]) -> None:
+    """Two copies placed at the same moment by two workers must see each other: otherwise
+    neither finds the other (each one's keys are not yet committed), or both start a campaign
+    with the same earlier copy. Copies share band keys, so a lock per key makes them take turns
+    while unrelated views go on in parallel. SQLite needs none: its write transaction begins
+    with the database's write lock, before the candidates are read."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_LOCK_KEYS, {"keys": keys})
 
 
 def candidates(keys: list[int]):

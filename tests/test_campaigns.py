@@ -177,3 +177,34 @@ def test_the_public_page_shows_a_campaign_once_with_its_count(app, client):
     assert copies[0].reference not in page and copies[1].reference not in page
     assert "Sent 3 times, with light edits: one campaign, shown once." in page
     assert other.reference in page
+
+
+def test_copies_placed_at_the_same_moment_by_several_workers_join_one_campaign(app):
+    import threading
+
+    first = _send(COPIES[0])  # stored and placed: on its own so far
+    app.config["CAMPAIGNS"] = False  # store the copies without placing them...
+    copies = [_send(f"{COPIES[n % 3]} (copy {n})") for n in range(6)]
+    app.config["CAMPAIGNS"] = True
+    ids = [c.id for c in copies]
+    db.session.rollback()
+    barrier, errors = threading.Barrier(len(ids)), []
+
+    def place(submission_id):  # ...then place them all at once, as workers on several nodes would
+        with app.app_context():
+            try:
+                barrier.wait()
+                assert campaigns.place(submission_id) is not None
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=place, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    grouped = db.session.execute(select(Submission.campaign_id).where(Submission.id.in_([first.id, *ids]))).scalars()
+    assert len(set(grouped)) == 1
