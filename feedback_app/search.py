@@ -9,6 +9,10 @@ SQLite (the embedded default): an FTS5 table with the trigram tokenizer, kept by
 Trigrams find any substring of three characters or more, in either language; shorter terms
 (a two-character Chinese word) fall back to LIKE.
 
+How common a query is (share()) is read from PostgreSQL's own statistics of the document: the
+review queue walks its ordered backlog index for a common query and asks the GIN index only for a
+rare one (moderation/queue.py).
+
 A query is read as terms that must all appear. Simplified and Traditional forms of a Chinese
 query are both looked for, since residents write in either. The document and the indexes are
 made by migrations/versions/0009_queue_at_volume.py (tests/test_queue_volume.py checks that the
@@ -17,9 +21,12 @@ plans use them).
 from __future__ import annotations
 
 import re
+import time as clock
 import unicodedata
 
 from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, text
+
+from .extensions import db
 
 from .i18n import to_simplified, to_traditional
 from .models import Submission
@@ -56,8 +63,8 @@ def _tsquery(query_terms: list[str]) -> str:
     return " & ".join(f"({p})" for p in parts)
 
 
-def _postgresql(query_terms: list[str]) -> ColumnElement[bool]:
-    document = literal_column(PG_DOCUMENT)
+def _postgresql(query_terms: list[str], document) -> ColumnElement[bool]:
+    document = literal_column(PG_DOCUMENT) if document is None else document
     config = literal_column("'simple'::regconfig")
     return or_(*(document.op("@@")(func.to_tsquery(config, _tsquery(form))) for form in _scripts(query_terms)))
 
@@ -75,11 +82,57 @@ def _sqlite_form(query_terms: list[str]) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
-def matching(query: str, dialect: str) -> ColumnElement[bool] | None:
-    """A condition on Submission for the views that contain every term; None for no terms."""
+def matching(query: str, dialect: str, *, document=None) -> ColumnElement[bool] | None:
+    """A condition on Submission for the views that contain every term; None for no terms.
+
+    `document` (PostgreSQL only): the search document as a column of a subquery, for a query
+    that tests rows it has already read instead of asking the index."""
     query_terms = terms(query)
     if not query_terms:
         return None
     if dialect == "postgresql":
-        return _postgresql(query_terms)
+        return _postgresql(query_terms, document)
     return or_(*(_sqlite_form(form) for form in _scripts(query_terms)))
+
+
+# The most common words (and Han characters) of the document and the share of views holding each,
+# as PostgreSQL's ANALYZE sampled them; read once in a while per process, since they change only
+# when ANALYZE runs again (autovacuum, or the hourly refresh_planner_statistics).
+STATISTICS_SECONDS = 600
+_statistics: dict[str, tuple[float, dict[str, float]]] = {}
+_PG_STATISTICS = text(
+    "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+    "WHERE schemaname = current_schema() AND tablename = 'submission' AND attname = 'search_document'"
+)
+
+
+def _common_elements() -> dict[str, float]:
+    key = str(db.engine.url)
+    cached = _statistics.get(key)
+    if cached is None or clock.monotonic() - cached[0] >= STATISTICS_SECONDS:
+        row = db.session.execute(_PG_STATISTICS).first()
+        elements = dict(zip(row[0], row[1])) if row is not None and row[0] is not None else {}
+        cached = (clock.monotonic(), elements)
+        _statistics[key] = cached
+    return cached[1]
+
+
+def share(query: str, dialect: str) -> float | None:
+    """At most what share of all views hold every term of the query, by PostgreSQL's statistics;
+    None where there are none (SQLite). A Chinese term is a phrase of its characters, so it is no
+    more common than its rarest character (the planner multiplies the characters' shares instead,
+    as if they were independent, and so takes a common phrase for a rare one). A word or
+    character that is not among the most common counts as rare (0)."""
+    query_terms = terms(query)
+    if dialect != "postgresql" or not query_terms:
+        return None
+    elements = _common_elements()
+    if not elements:
+        return None
+
+    def term_share(term: str) -> float:
+        if _IS_HAN.match(term):
+            return min(elements.get(c, 0.0) for c in term)
+        return min(1.0, sum(f for e, f in elements.items() if e.startswith(term)))  # a prefix
+
+    return min(1.0, sum(min(term_share(t) for t in form) for form in _scripts(query_terms)))

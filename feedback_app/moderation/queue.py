@@ -4,8 +4,11 @@ Built to stay fast at a million stored views when the backlog is the newest rows
 - every order is an index range: partial indexes hold only what awaits review
   (migrations/versions/0009_queue_at_volume.py), keyed (sort key, id);
 - pages are cut by keyset on (sort key, id). The link carries only the last id on the page;
-  its sort key is read back by primary key, so a link stays short and cannot be forged into
-  an expensive query;
+  its sort key is read back by primary key inside the page's own statement (one round trip), so
+  a link stays short and cannot be forged into an expensive query;
+- decided views (ordered by id) are picked by id alone first, then read: see _by_id_first;
+- a text search for a common word walks the ordered backlog and tests each row's stored
+  document, a rare one asks the GIN index (see _walk_statement);
 - a list loads only what it shows, and an excerpt of the text rather than all of it;
 - counts are exact over the backlog (one pass over a partial index) and capped elsewhere.
 """
@@ -15,9 +18,10 @@ import time as clock
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
+from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import bindparam, case, func, literal_column, or_, select, tuple_
+from sqlalchemy import Integer, bindparam, case, func, literal_column, or_, select, tuple_
 from sqlalchemy.orm import aliased
 from sqlalchemy.engine import Row
 
@@ -80,7 +84,7 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.utc)
 
 
-def conditions(filters: QueueFilter) -> list:
+def conditions(filters: QueueFilter, *, with_text: bool = True) -> list:
     where = [Submission.status == filters.status] if filters.status else [IN_QUEUE]
     for value, column in (
         (filters.area, Submission.predicted_area_code),
@@ -111,7 +115,7 @@ def conditions(filters: QueueFilter) -> list:
         # Filtered, every matching copy is listed (each with its campaign's size): a campaign's
         # first waiting copy may well not match what the moderator is looking for.
         where.append(FIRST_WAITING_COPY)
-    if filters.text:
+    if filters.text and with_text:
         matching = search.matching(filters.text, db.engine.dialect.name)
         if matching is not None:
             where.append(matching)
@@ -135,14 +139,14 @@ def _first_waiting_copy_condition():
 FIRST_WAITING_COPY = _first_waiting_copy_condition()
 
 
-def _sort_key(filters: QueueFilter) -> list:
+def _sort_key(filters: QueueFilter, entity=Submission) -> list:
     if not filters.in_backlog or filters.sort == Sort.AGE:
         # Decided views need nobody: "most in need" is simply by age there (and only the
         # backlog's indexes hold the other orders).
-        return [Submission.id]
+        return [entity.id]
     if filters.sort == Sort.CONFIDENCE:
-        return [CONFIDENCE_KEY, Submission.id]
-    return [Submission.review_priority, Submission.id]
+        return [func.coalesce(entity.predicted_bureau_p, literal_column("-1")), entity.id]
+    return [entity.review_priority, entity.id]
 
 
 # What a list shows, and no more: plain rows, not model objects (building fifty of those, with
@@ -156,22 +160,110 @@ LISTED = (
 )
 
 
-def statement(filters: QueueFilter, *, after: int | None, size: int):
-    """The query for one page: `size` + 1 rows, the last only telling whether more follow."""
+# The view a page link continues after (an alias: the page's own rows must not be correlated in).
+# Made once, as FIRST_WAITING_COPY's is, so that SQLAlchemy's statement cache knows it again.
+LAST = aliased(Submission, name="last")
+AFTER = bindparam("after", type_=Integer)
+
+
+def _after(filters: QueueFilter):
+    """Past the view whose id is bound as `after`, in the list's order. Its sort key is read by
+    primary key in a subquery of the same statement: no round trip of its own."""
     key = _sort_key(filters)
-    stmt = (
-        select(*LISTED).outerjoin(User, User.id == Submission.held_by_id).where(*conditions(filters))
+    if len(key) == 1:
+        return Submission.id > AFTER
+    return tuple_(*key) > select(*_sort_key(filters, LAST)).where(LAST.id == AFTER).scalar_subquery()
+
+
+def statement(filters: QueueFilter, *, after: int | None, size: int, walk: bool = False):
+    """The query for one page: `size` + 1 rows, the last only telling whether more follow.
+    `walk`: the walk of the list's order for a common search word (_walk_statement)."""
+    stmt = _statement(filters, after is not None, size, db.engine.dialect.name, walk)
+    return stmt if after is None else stmt.params(after=after)
+
+
+# Statements are made once per filter and page size, the link's id bound at execution: building
+# one, and SQLAlchemy deriving its cache key, cost a third of a page's time (a walk's subquery, with
+# its proxied columns, as much as its query). A filter's values are part of it (the key here),
+# so the number kept is bounded.
+@lru_cache(maxsize=512)
+def _statement(filters: QueueFilter, paged: bool, size: int, dialect: str, walk: bool):
+    if walk:
+        return _walk_statement(filters, paged, size, dialect)
+    key = _sort_key(filters)
+    where = conditions(filters) + ([_after(filters)] if paged else [])
+    if not filters.in_backlog:
+        where = [_by_id_first(where, size)]
+    return (
+        select(*LISTED).outerjoin(User, User.id == Submission.held_by_id).where(*where)
+        .order_by(*key).limit(size + 1)
     )
-    if after is not None:
-        last = db.session.execute(select(*key).where(Submission.id == after)).one_or_none()
-        if last is not None:
-            stmt = stmt.where(tuple_(*key) > tuple_(*last) if len(key) > 1 else key[0] > after)
-    return stmt.order_by(*key).limit(size + 1)
+
+
+def _by_id_first(where: list, size: int):
+    """Decided views are listed by id, filtered by columns an index (status, column, id) holds,
+    e.g. ix_submission_bureau_status_id. Asked for every listed column at once, PostgreSQL walks the
+    primary key instead and skips rows until enough match, on the assumption that matches are
+    spread evenly through the table; they rarely are (a bureau's views come in runs) and it read
+    38,000 rows for one page. Picking the ids first needs no row at all: an index-only scan reads
+    exactly the page's entries; only those rows are then read by primary key."""
+    return Submission.id.in_(select(Submission.id).where(*where).order_by(Submission.id).limit(size + 1))
+
+
+# A common search walks at most this many views of the list's order before the GIN index answers.
+WALK_ROWS = 2000
+
+
+def walks(filters: QueueFilter, size: int) -> bool:
+    """Whether this text search should walk the ordered backlog rather than ask the GIN index:
+    only if a page's worth of matches is likely within WALK_ROWS views (by PostgreSQL's own
+    statistics of the words; search.share), twice over."""
+    if not filters.text or not filters.in_backlog:
+        return False
+    share = search.share(filters.text, db.engine.dialect.name)
+    return share is not None and share * WALK_ROWS >= 2 * (size + 1)
+
+
+def _walk_statement(filters: QueueFilter, paged: bool, size: int, dialect: str):
+    """A page of a text search for a common word, by walking the list's order (PostgreSQL).
+
+    PostgreSQL's planner takes a common Chinese phrase (升降機, in one view of seven) for a rare
+    one: it multiplies its characters' shares as if independent. So it reads every match out of
+    the GIN index (7,000 rows), then sorts them, where walking the backlog in order and testing
+    each row's stored document finds a page in ~350 rows. The walk is written so that no estimate
+    can undo it: the window (the first WALK_ROWS views of the list, by its ordered index; a LIMIT
+    cannot be flattened away) is read in order and the text tested on its rows; the outer LIMIT
+    stops the walk as soon as the page is full. If the window holds less than a page of matches,
+    page() asks the usual statement (the GIN index) instead."""
+    key = _sort_key(filters)
+    where = conditions(filters, with_text=False) + ([_after(filters)] if paged else [])
+    listed = [c for c in LISTED if c.name != "held_by_name"]
+    window = (
+        select(*listed, *(k.label(f"sort_{i}") for i, k in enumerate(key)),
+               literal_column(search.PG_DOCUMENT).label("search_document"))
+        .where(*where).order_by(*key).limit(WALK_ROWS).subquery("window")
+    )
+    return (
+        select(*(window.c[c.name] for c in listed), User.display_name.label("held_by_name"))
+        .outerjoin(User, User.id == window.c.held_by_id)
+        .where(search.matching(filters.text, dialect, document=window.c.search_document))
+        .order_by(*(window.c[f"sort_{i}"] for i in range(len(key)))).limit(size + 1)
+    )
 
 
 def page(filters: QueueFilter, *, after: int | None, size: int) -> KeysetPage[Row]:
     """One page of the queue: rows with the LISTED columns."""
-    rows = db.session.execute(statement(filters, after=after, size=size)).all()
+    dialect, bound = db.engine.dialect.name, {} if after is None else {"after": after}
+    rows = None
+    if walks(filters, size):
+        rows = db.session.execute(_statement(filters, after is not None, size, dialect, True), bound).all()
+        if len(rows) <= size:  # the window ended before the page did
+            rows = None
+    if rows is None:
+        rows = db.session.execute(_statement(filters, after is not None, size, dialect, False), bound).all()
+    if not rows and after is not None and db.session.get(Submission, after) is None:
+        # The link's view was deleted since (a resident erased their data): start again.
+        return page(filters, after=None, size=size)
     has_more = len(rows) > size
     items = rows[:size]
     return KeysetPage(items, items[-1].id if has_more else None, after is None)
