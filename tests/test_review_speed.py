@@ -93,3 +93,25 @@ def test_a_view_open_by_one_moderator_shows_who_holds_it_to_another(app, client,
     })
     db.session.expire_all()
     assert db.session.get(Submission, view.id).held_by_id is None
+
+
+def test_of_two_moderators_opening_a_view_at_once_one_holds_it_and_the_other_is_told(app):
+    from feedback_app.moderation import services as moderation
+
+    first, second = factories.user(Role.MODERATOR), factories.user(Role.MODERATOR)
+    [view] = _queue(app, 1)
+    # Both loaded the view before either's hold was written: each saw it free.
+    seen_by_first = db.session.get(Submission, view.id)
+    db.session.expunge(seen_by_first)
+    seen_by_second = db.session.get(Submission, view.id)
+    db.session.expunge(seen_by_second)
+    assert moderation.hold(seen_by_first, first) is None
+    assert moderation.hold(seen_by_second, second).id == first.id
+    db.session.expire_all()
+    held = db.session.get(Submission, view.id)
+    assert held.held_by_id == first.id
+    # Reloading the page within a couple of minutes writes nothing: the hold's time stays.
+    moment = held.held_at
+    assert moderation.hold(held, first) is None
+    db.session.expire_all()
+    assert db.session.get(Submission, view.id).held_at == moment

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import workflow
@@ -15,6 +15,8 @@ from ..workflow import Action
 # A moderator who opened a view holds it this long: others see who is on it. Holding never
 # blocks anyone; a decision on a view changed meanwhile is refused as stale either way.
 HOLD_FOR = timedelta(minutes=10)
+# A moderator's own hold is written again only when it is older than this (it lasts HOLD_FOR).
+HOLD_RENEW_AFTER = timedelta(minutes=2)
 
 
 class StaleDecision(Exception):
@@ -125,18 +127,25 @@ def edit_public_text(sub_id: int, *, text: str | None, actor: User, version: int
 def hold(sub: Submission, moderator: User) -> User | None:
     """Note that `moderator` has the view open; returns who else holds it, if anyone does now.
 
-    A Core UPDATE: it leaves the view's version (stale-save checks) and updated_at alone.
+    A Core UPDATE: it leaves the view's version (stale-save checks) and updated_at alone. It
+    takes the hold only where nobody else holds it, so of two moderators opening the view at the
+    same moment one gets it and the other is told; and it is not written again while the
+    moderator's own hold is young (reloads and Back write nothing).
     """
     now = datetime.now(timezone.utc)
-    other = sub.held_by if sub.held_by_id not in (None, moderator.id) and _recent(sub.held_at, now) else None
-    if other is None:
-        with write_transaction():
-            db.session.execute(
-                update(Submission).where(Submission.id == sub.id)
-                .values(held_by_id=moderator.id, held_at=now, updated_at=Submission.updated_at)
-                .execution_options(synchronize_session=False)
-            )
-    return other
+    if sub.held_by_id == moderator.id and sub.held_at is not None and now - sub.held_at < HOLD_RENEW_AFTER:
+        return None
+    free = or_(Submission.held_by_id.is_(None), Submission.held_by_id == moderator.id, Submission.held_at < now - HOLD_FOR)
+    with write_transaction():
+        taken = db.session.execute(
+            update(Submission).where(Submission.id == sub.id, free)
+            .values(held_by_id=moderator.id, held_at=now, updated_at=Submission.updated_at)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken:
+            return None
+        holder_id = db.session.execute(select(Submission.held_by_id).where(Submission.id == sub.id)).scalar_one()
+        return db.session.get(User, holder_id)
 
 
 def release(sub_id: int, moderator: User) -> None:
