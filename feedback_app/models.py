@@ -264,6 +264,7 @@ class Submission(db.Model):
             ("ix_submission_queue_predicted_bureau", ("predicted_bureau_code", "review_priority", "id")),
             ("ix_submission_queue_predicted_area", ("predicted_area_code", "review_priority", "id")),
             ("ix_submission_queue_initiative", ("initiative_id", "review_priority", "id")),
+            ("ix_submission_queue_bureau", ("bureau_code", "review_priority", "id")),  # migration 0012
             ("ix_submission_queue_campaign", ("campaign_id", "id")),
             ("ix_submission_queue_facets", ("predicted_bureau_code", "predicted_area_code", "language",
                                             "review_priority", "predicted_bureau_p")),
