@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, or_, select
@@ -49,19 +50,20 @@ def supporter_hash(*, user_id: int | None = None, device_token: str | None = Non
     return hmac.new(key, b"support:" + subject.encode(), hashlib.sha256).hexdigest()
 
 
-def _supports_already(sub: Submission, supporter: str) -> bool:
+def _supports_already(sub: Submission, supporters: list[str]) -> bool:
     same_view = Support.submission_id == sub.id
     if sub.campaign_id is not None:
         copies = select(Submission.id).where(Submission.campaign_id == sub.campaign_id)
         same_view = or_(same_view, Support.submission_id.in_(copies))
-    found = db.session.execute(select(Support.id).where(Support.supporter_hash == supporter, same_view).limit(1))
+    found = db.session.execute(select(Support.id).where(Support.supporter_hash.in_(supporters), same_view).limit(1))
     return found.first() is not None
 
 
-def add(sub: Submission, supporter: str) -> bool:
-    """Count `supporter` for the view (and its campaign); False if they were counted before."""
+def add(sub: Submission, supporter: str, *, also: tuple[str, ...] = ()) -> bool:
+    """Count `supporter` for the view (and its campaign); False if they were counted before,
+    under that hash or one they are `also` (the device of a resident who has since signed in)."""
     with write_transaction():
-        if _supports_already(sub, supporter):
+        if _supports_already(sub, [supporter, *also]):
             return False
         try:
             # A savepoint: the same supporter clicking twice at once is refused by the unique
@@ -94,3 +96,20 @@ def counts(views: list[Submission]) -> dict[int, int]:
         by_campaign = dict(rows.all())
         result.update({v.id: by_campaign[v.campaign_id] for v in views if v.campaign_id in by_campaign})
     return result
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What staff see of a view's public weight: its supporters and how many sent it."""
+
+    supporters: int
+    copies: int
+
+
+def of(sub: Submission) -> Standing:
+    copies = 1
+    if sub.campaign_id is not None:
+        copies = db.session.execute(
+            select(func.count()).where(Submission.campaign_id == sub.campaign_id)
+        ).scalar_one()
+    return Standing(counts([sub]).get(sub.id, 0), copies)

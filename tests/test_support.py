@@ -80,6 +80,28 @@ def test_a_signed_in_resident_is_counted_once_from_any_device(app, client):
     assert _supporters() == 1
 
 
+def test_support_given_before_signing_in_is_not_counted_again_after(app, client):
+    view = _published(SAME_TOPIC)
+    resident = factories.user(Role.RESIDENT)
+    _support(client, view.reference)
+    page = client.get("/account/login").get_data(as_text=True)
+    client.post("/account/login", data={"csrf_token": csrf_token(page), "email": resident.email,
+                                        "password": factories.PASSWORD})
+    assert "already" in _support(client, view.reference).get_data(as_text=True)
+    assert _supporters() == 1
+
+
+def test_staff_see_how_many_support_a_view(app, client, login_as):
+    view = _published(SAME_TOPIC)
+    view.bureau_code, view.area_code = "TLB", view.topic_area_code
+    db.session.commit()
+    _support(app.test_client(), view.reference)
+    _support(app.test_client(), view.reference)
+    officer = factories.user(Role.OFFICER, bureau="TLB")
+    login_as(officer)
+    assert "2 people support this view." in client.get(f"/bureau/submissions/{view.id}").get_data(as_text=True)
+
+
 def test_a_campaign_counts_each_supporter_once_over_its_copies(app, client):
     copies = [_published(body) for body in COPIES]
     db.session.expire_all()

@@ -2,7 +2,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import routing, workflow
+from .. import routing, support, workflow
 from ..auth.login import role_required
 from ..models import Role
 from ..pagination import parse_after
@@ -44,6 +44,7 @@ def _visible_or_404(sub_id):
 def _render_item(sub, *, answer_form=None, send_back_form=None, close_form=None, status=200):
     return render_template(
         "bureau/item.html", sub=sub, history=workflow.history(sub), explanation=routing.explain(sub),
+        support=support.of(sub),
         allowed=workflow.allowed_actions(sub, current_user.role),
         answer_form=answer_form or AnswerForm(formdata=None),
         send_back_form=send_back_form or SendBackForm(formdata=None),

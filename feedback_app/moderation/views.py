@@ -6,7 +6,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
-from .. import campaigns, routing, workflow
+from .. import campaigns, routing, support, workflow
 from ..auth.login import role_required
 from ..catalogue import services as catalogue
 from ..i18n import (
@@ -204,6 +204,7 @@ def _render_item(sub, *, route_form=None, reject_form=None, reopen_form=None, vi
             form.whole_campaign.id = form.whole_campaign.label.field_id = f"{prefix}-whole_campaign"
     return render_template(
         "moderation/item.html", sub=sub, history=workflow.history(sub), explanation=routing.explain(sub),
+        support=support.of(sub),
         campaign=campaigns.members(sub.campaign_id) if sub.campaign_id else None, copies_waiting=copies_waiting,
         allowed=allowed, route_form=route_form, next_id=queue_service.next_for_review(sub.id), held_by=held_by,
         reject_form=reject_form,

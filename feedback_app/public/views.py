@@ -55,23 +55,31 @@ def view(reference):
     return render_template("public/view.html", sub=sub, copies=copies, supporters=support.counts([sub]).get(sub.id, 0))
 
 
+def _supporter(response) -> tuple[str, tuple[str, ...]]:
+    """Who is supporting (a keyed hash), and who else they were before: signed in, the account,
+    and the device's support from before signing in counts as theirs; otherwise the device,
+    given its random token in a cookie on `response` the first time."""
+    token = request.cookies.get(support.DEVICE_COOKIE)
+    device = support.supporter_hash(device_token=token) if support.is_device_token(token) else None
+    if current_user.is_authenticated:
+        return support.supporter_hash(user_id=current_user.id), (device,) if device else ()
+    if device is None:
+        token = support.new_device_token()
+        response.set_cookie(
+            support.DEVICE_COOKIE, token, max_age=support.DEVICE_COOKIE_DAYS * 24 * 3600, httponly=True,
+            samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+        device = support.supporter_hash(device_token=token)
+    return device, ()
+
+
 @bp.post("/views/<reference>/support")
 @limiter.limit(lambda: current_app.config["SUPPORT_RATE_LIMIT"])
 def add_support(reference):
     sub = services.published_view(reference) or abort(404)
     response = redirect(url_for("public.view", reference=sub.reference))
-    if current_user.is_authenticated:
-        supporter = support.supporter_hash(user_id=current_user.id)
-    else:
-        token = request.cookies.get(support.DEVICE_COOKIE)
-        if not support.is_device_token(token):
-            token = support.new_device_token()
-            response.set_cookie(
-                support.DEVICE_COOKIE, token, max_age=support.DEVICE_COOKIE_DAYS * 24 * 3600, httponly=True,
-                samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"],
-            )
-        supporter = support.supporter_hash(device_token=token)
-    if support.add(sub, supporter):
+    supporter, also = _supporter(response)
+    if support.add(sub, supporter, also=also):
         flash(_("Thank you: your support is counted."), "success")
     else:
         flash(_("You had already supported this view. Each person or device is counted once."), "info")
