@@ -250,3 +250,94 @@ def test_text_search_reads_its_index(app):
     # The search condition alone: with the queue's, the planner may rightly start from the backlog.
     condition = search.matching("lampposts", db.engine.dialect.name)
     assert expected in _plan(select(Submission.id).where(condition))
+
+
+def _every_page(filters, size=2) -> list[int]:
+    seen, after = [], None
+    while True:
+        page = queue.page(filters, after=after, size=size)
+        seen += [row.id for row in page.items]
+        if page.next_after is None:
+            return seen
+        after = page.next_after
+
+
+def test_a_common_search_word_walks_the_queue_and_lists_what_the_index_would(app, monkeypatch):
+    lift = "港鐵站的升降機經常壞，希望盡快維修。"
+    for i, p in enumerate([0.9, 0.2, None, 0.7, 0.4, 0.9, 0.1, 0.6]):
+        view(lift if i % 3 else "The buses on my route are always full.", p=p, flags="gibberish" if i == 4 else "")
+    expected = {sort: _every_page(QueueFilter(text="升降機", sort=sort)) for sort in Sort}
+    assert len(expected[Sort.PRIORITY]) == 5
+    if db.engine.dialect.name != "postgresql":
+        assert not queue.walks(QueueFilter(text="升降機"), 2)  # SQLite: FTS5 answers every search
+        return
+    monkeypatch.setattr(search, "share", lambda query, dialect: 1.0)  # as common as can be
+    assert queue.walks(QueueFilter(text="升降機"), 2)
+    for sort in Sort:
+        assert _every_page(QueueFilter(text="升降機", sort=sort)) == expected[sort]
+    # A window shorter than a page (here 3 views) hands over to the index, with the same result.
+    monkeypatch.setattr(queue, "WALK_ROWS", 3)
+    assert _every_page(QueueFilter(text="升降機"), size=4) == expected[Sort.PRIORITY]
+
+
+def test_how_common_a_search_is_comes_from_the_databases_statistics(app, monkeypatch):
+    for i in range(30):
+        view("港鐵站的升降機經常壞。" if i % 2 else "Smart lampposts should not record faces.")
+    monkeypatch.setattr(search, "_statistics", {})
+    if db.engine.dialect.name != "postgresql":
+        assert search.share("升降機", "sqlite") is None
+        return
+    db.session.execute(text("ANALYZE submission"))
+    assert search.share("升降機", "postgresql") == pytest.approx(0.5, abs=0.1)
+    assert search.share("升降机", "postgresql") == pytest.approx(0.5, abs=0.1)  # either script
+    assert search.share("lamppost", "postgresql") == pytest.approx(0.5, abs=0.1)  # a prefix
+    assert search.share("輕鐵", "postgresql") == 0  # a phrase holds its rarest character at most
+    assert search.share("lampposts 升降機", "postgresql") <= 0.5  # every term must appear
+
+
+def test_the_walk_reads_the_ordered_backlog_not_the_gin_index(app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite searches through FTS5")
+    view("港鐵站的升降機經常壞。")
+    _decided_views(200)
+    plan = _plan(queue.statement(QueueFilter(text="升降機"), after=None, size=20, walk=True))
+    # The text is tested on the window's rows, never through a GIN index, whatever the estimates.
+    assert 'Subquery Scan on "window"' in plan and "search_document @@" in plan
+    assert "ix_submission_queue_search" not in plan and "ix_submission_search" not in plan
+
+
+def test_decided_views_of_one_bureau_are_picked_from_its_index(app):
+    view(status=Status.ROUTED, routed_to="EEB")
+    _decided_views(200)
+    refresh_planner_statistics()
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE submission"))
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table would not need an index
+        db.session.execute(text("SET LOCAL enable_bitmapscan = off"))
+    # One view of that bureau among 200 of another: its own index, not a walk by status or id.
+    plan = _plan(queue.statement(QueueFilter(status="routed", final_bureau="EEB"), after=5, size=20))
+    assert "ix_submission_bureau_status_id" in plan
+    if db.engine.dialect.name == "postgresql":
+        assert "Index Only Scan using ix_submission_bureau_status_id" in plan
+
+
+def test_a_page_link_is_one_statement(app):
+    from sqlalchemy import event
+
+    views = [view(p=p) for p in (0.2, 0.3, 0.9, 0.95)]
+    first = queue.page(QueueFilter(), after=None, size=2)
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        second = queue.page(QueueFilter(), after=first.next_after, size=2)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert [row.id for row in second.items] == [views[2].id, views[3].id]
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+
+
+def test_a_page_link_to_a_view_that_is_not_there_starts_again(app):
+    views = [view(p=p) for p in (0.2, 0.3, 0.9)]
+    page = queue.page(QueueFilter(), after=views[-1].id + 1000, size=5)
+    assert [row.id for row in page.items] == [views[0].id, views[1].id, views[2].id]

@@ -292,9 +292,13 @@ class Count:
 def matching_count(filters: QueueFilter) -> Count:
     """How many views match (each copy of a campaign counted), exactly up to COUNT_CAP (a LIMIT
     inside the count keeps it cheap)."""
-    limited = select(Submission.id).where(*conditions(replace(filters, campaigns_once=False))).limit(COUNT_CAP + 1).subquery()
-    n = db.session.execute(select(func.count()).select_from(limited)).scalar_one()
+    n = db.session.execute(matching_count_statement(filters)).scalar_one()
     return Count(min(n, COUNT_CAP), n > COUNT_CAP)
+
+
+def matching_count_statement(filters: QueueFilter):
+    limited = select(Submission.id).where(*conditions(replace(filters, campaigns_once=False))).limit(COUNT_CAP + 1).subquery()
+    return select(func.count()).select_from(limited)
 
 
 @dataclass(frozen=True)
@@ -324,27 +328,44 @@ def backlog_counts() -> BacklogCounts:
 
 
 def count_backlog() -> BacklogCounts:
-    """One pass over the backlog's facet index, however large the rest of the table is."""
-    band = case(
-        *((CONFIDENCE_KEY < literal_column(repr(high)), b.value) for b, (_low, high) in BANDS.items() if b != Band.HIGH),
-        else_=Band.HIGH.value,
-    ).label("band")
-    facets = (Submission.predicted_bureau_code, Submission.predicted_area_code, Submission.language,
-              Submission.review_priority)
-    rows = db.session.execute(
-        # Grouped by the label: the CASE written twice would differ in its bound values on PostgreSQL.
-        select(*facets, band, func.count()).where(IN_QUEUE)
-        .group_by(*facets, literal_column("band"))
-    ).all()
+    """One pass over the backlog's facet index, however large the rest of the table is.
+
+    Grouped by the index's leading columns, in its order, so PostgreSQL aggregates as it reads
+    (no hash table, no sort); the bands are counts FILTERed by confidence, not one more group key
+    (a CASE per row to hash: a third of the time). It still reads one index entry per view
+    awaiting review: at 50,000 that is ~10 ms, which no index can make as cheap as reading the 50
+    of a page; a plain count(*) of the backlog costs two thirds of it. Hence the cache above."""
+    banded = BANDED
+    rows = db.session.execute(count_backlog_statement()).all()
     by_bureau, by_area, by_language, by_band = {}, {}, {}, {}
     total = flagged = 0
-    for bureau, area, language, priority, band_value, n in rows:
+    for bureau, area, language, priority, n, *below in rows:
         total += n
         flagged += n if priority == Priority.FLAGGED else 0
-        for facet, value in ((by_bureau, bureau), (by_area, area), (by_language, language), (by_band, band_value)):
+        for facet, value in ((by_bureau, bureau), (by_area, area), (by_language, language)):
             if value is not None:
                 facet[value] = facet.get(value, 0) + n
+        for band, count in zip([*banded, Band.HIGH], _differences([0, *below, n])):
+            if count:
+                by_band[band.value] = by_band.get(band.value, 0) + count
     return BacklogCounts(total, by_bureau, by_area, by_language, by_band, flagged)
+
+
+BANDED = [b for b in BANDS if b != Band.HIGH]  # in order: each band below the next's bound
+
+
+def count_backlog_statement():
+    facets = (Submission.predicted_bureau_code, Submission.predicted_area_code, Submission.language,
+              Submission.review_priority)
+    return (
+        select(*facets, func.count(),
+               *(func.count().filter(CONFIDENCE_KEY < literal_column(repr(BANDS[b][1]))) for b in BANDED))
+        .where(IN_QUEUE).group_by(*facets)
+    )
+
+
+def _differences(cumulative: list[int]) -> list[int]:
+    return [b - a for a, b in zip(cumulative, cumulative[1:])]
 
 
 def overdue_before(target_hours: float) -> datetime:
