@@ -375,12 +375,14 @@ class Model:
 
     def explain(
         self, text_: str, top_n: int = 8, *, initiative: str | None = None, bureau: str | None = None,
+        semantic: bool | None = None,
     ) -> Explanation:
         """The words that pushed the text toward `bureau` (by default the TF-IDF odds' best).
 
         Words are the TF-IDF part's evidence only, so no embedding is computed: explaining a
         stored prediction costs what a TF-IDF prediction does. Pass the stored bureau, which
-        the semantic model may have helped choose.
+        the semantic model may have helped choose, and whether it did (`semantic`; None: if
+        this model has a semantic part), which sets the scale the words are weighed on.
         """
         matrix = transform(self.features, [text_])
         names = self.features.names()
@@ -388,7 +390,7 @@ class Model:
         area_column = int(np.argmax(area_p))
         area_terms = _strongest(self.area_head.class_weights(area_column), matrix, names, top_n)
         classes = self.bureaus
-        mixed = self.semantic is not None
+        mixed = self.semantic is not None and semantic is not False
         if bureau in classes:
             best = classes.index(bureau)
         else:

@@ -301,6 +301,8 @@ class Submission(db.Model):
     predicted_area_p: Mapped[float | None] = mapped_column(Float)
     predicted_bureau_code: Mapped[str | None] = mapped_column(String(10))
     predicted_bureau_p: Mapped[float | None] = mapped_column(Float)
+    # Whether the semantic model had a part in that prediction (None: predicted before this was kept).
+    predicted_semantic: Mapped[bool | None] = mapped_column(Boolean)
     classifier_version_id: Mapped[int | None] = mapped_column(ForeignKey("classifier_version.id"))
     classification_error: Mapped[str | None] = mapped_column(Text)
 

@@ -106,7 +106,7 @@ def explain(sub: Submission) -> classifier.Explanation | None:
         return None
     initiative = sub.initiative.code if sub.initiative is not None else None
     # The stored bureau: the words are explained for what was predicted, without re-embedding.
-    return model.explain(sub.body, initiative=initiative, bureau=sub.predicted_bureau_code)
+    return model.explain(sub.body, initiative=initiative, bureau=sub.predicted_bureau_code, semantic=sub.predicted_semantic)
 
 
 def route_submission(submission_id: int) -> None:
@@ -129,6 +129,7 @@ def route_submission(submission_id: int) -> None:
             sub.predicted_area_p = prediction.area_p
             sub.predicted_bureau_code = prediction.bureau
             sub.predicted_bureau_p = prediction.bureau_p
+            sub.predicted_semantic = prediction.semantic
             sub.classifier_version_id = version_id
             decision = decide(prediction, model, sub.body, sub.flags)
             if decision.route:

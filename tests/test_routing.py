@@ -107,6 +107,8 @@ def test_a_view_on_an_initiative_is_routed_on_its_bureau_with_the_residents_area
     assert sub.area_code == sub.topic_area_code == "mobility" and sub.bureau_code == "TLB"
     explanation = routing.explain(sub)
     assert explanation.bureau == "TLB" and explanation.bureau_terms
+    # Predicted by TF-IDF alone (ROUTING_SEMANTIC is off here): no word of a second model.
+    assert sub.predicted_semantic is False and not explanation.semantic
     assert explanation.initiative_bureau == "TLB" and explanation.initiative_log_odds >= 0
 
 
@@ -119,6 +121,7 @@ def test_with_the_semantic_model_on_the_worker_routes_on_the_mixed_odds(app, mon
     [mixed] = model.predict([body], initiatives=[sub.initiative.code], areas=[sub.topic_area_code])
     assert mixed.semantic
     assert (sub.predicted_bureau_code, sub.predicted_bureau_p) == (mixed.bureau, pytest.approx(mixed.bureau_p))
+    assert sub.predicted_semantic and routing.explain(sub).semantic  # staff are told the second model had a part
     # Without it (ROUTING_SEMANTIC off, as the other tests run) the TF-IDF odds alone decide.
     [alone] = model.predict([body], initiatives=[sub.initiative.code], areas=[sub.topic_area_code], use_semantic=False)
     assert alone.bureau_top != mixed.bureau_top

@@ -269,3 +269,7 @@ def test_explaining_a_stored_prediction_embeds_nothing(real_model, monkeypatch):
     explanation = real_model.explain("The bus is late and the ferry is late", bureau="TLB")
     assert explanation.bureau == "TLB" and explanation.semantic
     assert any("bus" in term or "ferri" in term for term, _ in explanation.bureau_terms)
+    # A prediction made without the semantic part is explained on the TF-IDF odds' own scale.
+    alone = real_model.explain("The bus is late and the ferry is late", bureau="TLB", semantic=False)
+    assert not alone.semantic and [t for t, _ in alone.bureau_terms] == [t for t, _ in explanation.bureau_terms]
+    assert [w for _, w in alone.bureau_terms] != [w for _, w in explanation.bureau_terms]
