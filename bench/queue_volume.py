@@ -186,6 +186,38 @@ def _plan(statement) -> list[str]:
     return [row[3] for row in db.session.execute(text("EXPLAIN QUERY PLAN " + sql))]
 
 
+def _suggestions(keyed: int, bare) -> None:
+    """The submission form's suggestions for a draft (public.services.similar_published), once
+    the keyed views are grouped into one campaign per sentence pair: half of each campaign
+    published (the older half), half waiting, so the newest published copy lies behind hundreds
+    of waiting ones."""
+    from feedback_app.extensions import db
+    from feedback_app.public import services as public
+
+    n = len(SENTENCES)
+    db.session.execute(text("INSERT INTO campaign (id, created_at) VALUES (:id, CURRENT_TIMESTAMP)"),
+                       [{"id": combo + 1} for combo in range(n * n)])
+    db.session.execute(text(
+        "UPDATE submission SET campaign_id = (id % :n) * :n + (id / 7) % :n + 1 WHERE id > :first"),
+        {"n": n, "first": ROWS - keyed})
+    db.session.commit()
+    _refresh_statistics()
+    print("Suggestions while a resident types (the same keys; a campaign shown at its newest published copy):")
+    for name, draft in (("a draft copying a campaign", "Dear Sir, " + _combo_text(18)),
+                        ("a draft like nothing published", "My neighbourhood needs a covered walkway to the ferry pier.")):
+        found = public.similar_published(draft)
+        db.session.rollback()
+        ours, base = [], []
+        for _ in range(RUNS):
+            ours += _times(lambda: (public.similar_published(draft), db.session.rollback()), 1)
+            base += _times(bare, 1)
+        print(f"  {name:<32} {_p(ours, 50) * 1e3:8.2f} {_p(ours, 95) * 1e3:8.2f} {_p(base, 50) * 1e3:9.2f} "
+              f"{_p(ours, 50) / _p(base, 50):9.2f}x   ({len(found)} suggested)")
+    for line in _plan(public.newest_published_copy(18 + 1)):
+        print(f"      {line}")
+    db.session.rollback()
+
+
 def run() -> None:
     from feedback_app import campaigns, create_app, near_duplicates
     from feedback_app.catalogue.services import load_reference_data
@@ -287,6 +319,7 @@ def run() -> None:
                 for line in _plan(campaigns.candidates(near_duplicates.band_keys(near_duplicates.signature(new_view)))):
                     print(f"      {line}")
                 db.session.rollback()
+            _suggestions(keyed, bare)
             db.session.rollback()  # end the session's transaction: its locks would hold the DROP forever
             if dialect == "postgresql":
                 with db.engine.begin() as conn:

@@ -111,10 +111,13 @@ def similar_published(draft: str) -> list[Similar]:
         if len(found) == SUGGESTIONS:
             break
         if campaign_id is not None:
-            view_id = db.session.execute(
-                select(func.max(Submission.id)).where(Submission.campaign_id == campaign_id, *_published())
-            ).scalar_one()
+            view_id = db.session.execute(newest_published_copy(campaign_id)).scalar_one()
             if view_id is None:  # a campaign nobody has published yet
                 continue
         found.append(Similar(db.session.get(Submission, view_id), score))
     return found
+
+
+def newest_published_copy(campaign_id: int):
+    """The query for the id of a campaign's newest published copy (None if none is published)."""
+    return select(func.max(Submission.id)).where(Submission.campaign_id == campaign_id, *_published())
