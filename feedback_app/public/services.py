@@ -87,7 +87,7 @@ def similar_published(draft: str) -> list[Similar]:
     if signature is None:
         return []
     keys = sorted(set(near_duplicates.band_keys(signature)))
-    ids = set(db.session.execute(campaigns.candidates(keys)).scalars())
+    ids = campaigns.candidate_ids(keys)
     if not ids:
         return []
     rows = db.session.execute(
