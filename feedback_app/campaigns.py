@@ -10,7 +10,10 @@ who has the view open can still decide on it) and noted in the view's history.
 """
 from __future__ import annotations
 
+import difflib
 import logging
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlalchemy import BigInteger, bindparam, func, insert, select, text, union_all, update
@@ -160,6 +163,68 @@ def members(campaign_id: int, *, limit: int = 50) -> list[Submission]:
     return list(db.session.execute(
         select(Submission).where(Submission.campaign_id == campaign_id).order_by(Submission.id).limit(limit)
     ).scalars())
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A copy of a campaign as a moderator compares it with the view open: what it adds and drops."""
+
+    copy: Submission
+    added: str    # its words the open view lacks ("" when none)
+    removed: str  # the open view's words it lacks
+
+
+# One Chinese character, a word, or one mark of punctuation, as the resident wrote it.
+_HAN = "\u3400-\u9fff\uf900-\ufaff"
+_DIFF_TOKEN = re.compile(f"[{_HAN}]|[^\\W_{_HAN}]+|[^\\w\\s]")
+_WORD_EDGE = re.compile(f"[^\\W_{_HAN}]")
+# Chinese characters and punctuation, and opening brackets and quotes: no space after them.
+_NO_SPACE_AFTER = re.compile(f"[{_HAN}\u3000-\u303f\uff00-\uffef([{{\"'\u201c\u2018]")
+VARIANT_WORDS = 12
+
+
+def variants(sub: Submission, copies: list[Submission]) -> list[Variant]:
+    """How each other copy differs from `sub`, in its own words: enough to see at a glance which
+    copy says something of its own (and should be split out) before deciding for all of them."""
+    mine = _DIFF_TOKEN.findall(sub.body)
+    found = []
+    for copy in copies:
+        if copy.id == sub.id:
+            continue
+        theirs = _DIFF_TOKEN.findall(copy.body)
+        added, removed = [], []
+        # Compared without case (a copy in capitals says the same), shown as written.
+        matcher = difflib.SequenceMatcher(a=[t.casefold() for t in mine], b=[t.casefold() for t in theirs],
+                                          autojunk=False)
+        for op, a1, a2, b1, b2 in matcher.get_opcodes():
+            if op in ("replace", "delete"):
+                removed.append(mine[a1:a2])
+            if op in ("replace", "insert"):
+                added.append(theirs[b1:b2])
+        found.append(Variant(copy, _shown(added), _shown(removed)))
+    return found
+
+
+def _shown(chunks: list[list[str]]) -> str:
+    """The changed passages as text, "…" between them, at most VARIANT_WORDS tokens in all."""
+    shown, left = [], VARIANT_WORDS
+    for chunk in chunks:
+        shown.append(_joined(chunk[:left]))
+        left -= len(chunk)
+        if left <= 0:
+            break
+    cut = left < 0 or len(shown) < len(chunks)
+    return " … ".join(shown) + (" …" if cut else "")
+
+
+def _joined(tokens: list[str]) -> str:
+    """Tokens as text: a space before a word unless it follows Chinese or an opening mark."""
+    text = ""
+    for token in tokens:
+        if text and _WORD_EDGE.match(token) and not _NO_SPACE_AFTER.match(text[-1]):
+            text += " "
+        text += token
+    return text
 
 
 def waiting_copies(campaign_id: int, *, other_than: int) -> list[int]:

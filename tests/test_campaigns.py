@@ -208,3 +208,25 @@ def test_copies_placed_at_the_same_moment_by_several_workers_join_one_campaign(a
     assert errors == []
     grouped = db.session.execute(select(Submission.campaign_id).where(Submission.id.in_([first.id, *ids]))).scalars()
     assert len(set(grouped)) == 1
+
+
+def test_a_copy_shows_how_each_other_copy_differs_from_it(app, client, login_as):
+    copies = _waiting_campaign(app)
+    login_as(factories.user(Role.MODERATOR))
+    page = client.get(f"/moderation/submissions/{copies[0].id}").get_data(as_text=True)
+    rows = {ref: page.split(ref, 1)[1].split("</tr>", 1)[0] for ref in (copies[1].reference, copies[2].reference)}
+    # COPIES[1] adds a greeting, a signature and "and number plates"; it leaves nothing out.
+    assert "Dear Sir," in rows[copies[1].reference] and "Chan Tai Man" in rows[copies[1].reference]
+    assert "number plates" in rows[copies[1].reference]
+    assert "—" in rows[copies[1].reference]
+
+
+def test_variants_name_added_and_left_out_words_in_both_languages():
+    from types import SimpleNamespace as View
+
+    mine = View(id=1, body="我反對智慧燈柱拍攝市民的面孔。")
+    other = View(id=2, body="你好，我反對智慧燈柱拍攝面孔。")
+    [variant] = campaigns.variants(mine, [mine, other])
+    assert (variant.added, variant.removed) == ("你好，", "市民的")
+    same = View(id=3, body=mine.body)
+    assert campaigns.variants(mine, [same])[0].added == campaigns.variants(mine, [same])[0].removed == ""

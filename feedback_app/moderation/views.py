@@ -205,7 +205,8 @@ def _render_item(sub, *, route_form=None, reject_form=None, reopen_form=None, vi
     return render_template(
         "moderation/item.html", sub=sub, history=workflow.history(sub), explanation=routing.explain(sub),
         support=support.of(sub),
-        campaign=campaigns.members(sub.campaign_id) if sub.campaign_id else None, copies_waiting=copies_waiting,
+        campaign=campaigns.variants(sub, campaigns.members(sub.campaign_id)) if sub.campaign_id else None,
+        copies_waiting=copies_waiting,
         allowed=allowed, route_form=route_form, next_id=queue_service.next_for_review(sub.id), held_by=held_by,
         reject_form=reject_form,
         reopen_form=reopen_form or ReopenForm(formdata=None, version=sub.version),
