@@ -1,6 +1,8 @@
 """Residents add their support to a published view instead of sending a copy; counted once."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -110,8 +112,14 @@ def test_a_campaign_counts_each_supporter_once_over_its_copies(app, client):
     again = _support(client, copies[2].reference)
     assert "You had already supported this view." in again.get_data(as_text=True)
     _support(app.test_client(), copies[1].reference)
+    other = _published(SAME_TOPIC)
+    _support(client, other.reference)
     listing = client.get(f"/initiatives/{factories.initiative().code}").get_data(as_text=True)
     assert "2 people support this view." in listing and copies[2].reference in listing
+    # Statistics as a consultation reports them: four views, listed as two entries, three supports.
+    tally = re.search(r'<dl class="facts tally">(.*?)</dl>', listing, re.S).group(1)
+    assert re.findall(r"<dd>([^<]*)</dd>", tally) == [
+        "4", "2 entries (1 campaign of near copies counted once)", "3"]
     assert "Sent 3 times, with light edits" in client.get(f"/views/{copies[0].reference}").get_data(as_text=True)
 
 

@@ -41,7 +41,7 @@ def initiative(code):
     views = public.published_views(initiative.id, after=parse_after(request.args.get("after")))
     copies = public.published_copies(initiative.id, {v.campaign_id for v in views.items if v.campaign_id})
     return render_template("catalogue/initiative.html", initiative=initiative, views=views, copies=copies,
-                           supporters=support.counts(views.items))
+                           supporters=support.counts(views.items), tally=public.tally(initiative.id))
 
 
 @bp.get("/bureaus")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from .. import campaigns, near_duplicates
 from ..extensions import db
-from ..models import Status, Submission, Visibility
+from ..models import Status, Submission, Support, Visibility
 from ..pagination import KeysetPage, keyset_page
 
 
@@ -47,6 +47,30 @@ def published_views(initiative_id: int, *, after: int | None) -> KeysetPage[Subm
         .where(*_published_on(initiative_id), or_(Submission.campaign_id.is_(None), Submission.id == newest_copy))
     )
     return keyset_page(stmt, Submission.id, after=after, size=current_app.config["PAGE_SIZE"], newest_first=True)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """An initiative's published views as a consultation reports them: a campaign is one entry."""
+
+    views: int       # every copy counted
+    entries: int     # as listed: each campaign once
+    campaigns: int
+    supporters: int  # each supporter once per entry
+
+
+def tally(initiative_id: int) -> Tally:
+    views, campaigns_, copies = db.session.execute(
+        select(func.count(), func.count(func.distinct(Submission.campaign_id)), func.count(Submission.campaign_id))
+        .where(*_published_on(initiative_id))
+    ).one()
+    entry = func.coalesce(-Submission.campaign_id, Submission.id)
+    supports = (
+        select(entry.label("entry"), Support.supporter_hash).distinct()
+        .join(Support, Support.submission_id == Submission.id).where(*_published_on(initiative_id)).subquery()
+    )
+    supporters = db.session.execute(select(func.count()).select_from(supports)).scalar_one()
+    return Tally(views, views - copies + campaigns_, campaigns_, supporters)
 
 
 def published_copies(initiative_id: int, campaign_ids: set[int]) -> dict[int, int]:
