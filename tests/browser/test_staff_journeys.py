@@ -210,6 +210,9 @@ def test_moderator_searches_the_queue_and_rejects_several_views_at_once(journey_
     page.locator("form.find-reference [type=submit]").click()
     journey.look(page, "campaign-copy")
     assert page.locator("#campaign-h").count() == 1 and page.locator("#route-whole_campaign").is_checked()
+    # The other copy, and what it adds to this one, before deciding for both.
+    variant = page.locator("table.variants tr", has=page.locator(f"a:has-text('{second.reference}')"))
+    assert "Thank you." in variant.inner_text()
     page.locator("form[action$='/route'] [name=submit]").click()
     journey.look(page, "campaign-routed")
     assert page.locator(".flash-success").count() == 2  # routed, and the same for the other copy
