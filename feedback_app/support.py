@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from .campaigns import sizes as campaign_sizes
 from .database import write_transaction
 from .extensions import db
 from .models import Submission, Support
@@ -107,9 +108,5 @@ class Standing:
 
 
 def of(sub: Submission) -> Standing:
-    copies = 1
-    if sub.campaign_id is not None:
-        copies = db.session.execute(
-            select(func.count()).where(Submission.campaign_id == sub.campaign_id)
-        ).scalar_one()
+    copies = campaign_sizes({sub.campaign_id}).get(sub.campaign_id, 1) if sub.campaign_id is not None else 1
     return Standing(counts([sub]).get(sub.id, 0), copies)

@@ -1,11 +1,11 @@
 """Flags for abuse and spam: reasons a moderator reads, never a deletion; a flagged view is not routed alone."""
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select, update
 
 from feedback_app import abuse
 from feedback_app.abuse import Flag
-from datetime import timedelta
-
 from feedback_app.extensions import db
 from feedback_app.models import AuditEvent, Role, Status, Submission
 

@@ -110,6 +110,8 @@ def test_of_two_moderators_opening_a_view_at_once_one_holds_it_and_the_other_is_
     db.session.expire_all()
     held = db.session.get(Submission, view.id)
     assert held.held_by_id == first.id
+    # The second's page says since when, as stored (its copy of the view had no hold).
+    assert held.held_at is not None and seen_by_second.held_at == held.held_at
     # Reloading the page within a couple of minutes writes nothing: the hold's time stays.
     moment = held.held_at
     assert moderation.hold(held, first) is None

@@ -123,6 +123,17 @@ def test_a_campaign_counts_each_supporter_once_over_its_copies(app, client):
     assert "Sent 3 times, with light edits" in client.get(f"/views/{copies[0].reference}").get_data(as_text=True)
 
 
+def test_two_clicks_at_the_same_moment_are_counted_once(app, monkeypatch):
+    # Both pass the "supported already?" check before either's row is stored: the unique
+    # constraint refuses the second, and only that insert is undone.
+    view = _published(SAME_TOPIC)
+    monkeypatch.setattr(support, "_supports_already", lambda sub, supporters: False)
+    supporter = support.supporter_hash(device_token=support.new_device_token())
+    assert support.add(view, supporter) is True
+    assert support.add(view, supporter) is False
+    assert _supporters() == 1
+
+
 def test_support_needs_the_form_token(app, client):
     view = _published(SAME_TOPIC)
     assert client.post(f"/views/{view.reference}/support", data={}).status_code == 400
@@ -169,3 +180,13 @@ def test_suggestions_need_the_form_token_and_survive_hostile_text(app, client):
     assert client.post("/views/similar", data={"text": CAMPAIGN}).status_code == 400
     for text in ("\x00" * 40, "💥" * 3000, "<script>alert(1)</script>" * 10, "a" * 100_000):
         assert _similar(client, text).status_code in (200, 413)
+
+
+def test_a_campaign_with_one_published_copy_is_counted_as_one_view(app, client):
+    one = _published(COPIES[0])
+    factories.submission(COPIES[1])  # a copy that waits for review: not public
+    db.session.expire_all()
+    assert db.session.get(Submission, one.id).campaign_id is not None
+    listing = client.get(f"/initiatives/{factories.initiative().code}").get_data(as_text=True)
+    tally = re.search(r'<dl class="facts tally">(.*?)</dl>', listing, re.S).group(1)
+    assert re.findall(r"<dd>([^<]*)</dd>", tally) == ["1", "1 entry", "0"]

@@ -39,7 +39,7 @@ def initiatives():
 def initiative(code):
     initiative = services.get_initiative(code) or abort(404)
     views = public.published_views(initiative.id, after=parse_after(request.args.get("after")))
-    copies = public.published_copies(initiative.id, {v.campaign_id for v in views.items if v.campaign_id})
+    copies = public.published_copies({v.campaign_id for v in views.items if v.campaign_id}, initiative_id=initiative.id)
     return render_template("catalogue/initiative.html", initiative=initiative, views=views, copies=copies,
                            supporters=support.counts(views.items), tally=public.tally(initiative.id))
 

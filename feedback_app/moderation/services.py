@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import workflow
@@ -144,7 +145,11 @@ def hold(sub: Submission, moderator: User) -> User | None:
         ).rowcount
         if taken:
             return None
-        holder_id = db.session.execute(select(Submission.held_by_id).where(Submission.id == sub.id)).scalar_one()
+        holder_id, held_at = db.session.execute(
+            select(Submission.held_by_id, Submission.held_at).where(Submission.id == sub.id)).one()
+        # The page says who holds it since when: as now stored, without making `sub` a change to save.
+        set_committed_value(sub, "held_by_id", holder_id)
+        set_committed_value(sub, "held_at", held_at)
         return db.session.get(User, holder_id)
 
 

@@ -29,13 +29,6 @@ def published_view(reference: str) -> Submission | None:
     ).scalar_one_or_none()
 
 
-def campaign_copies(campaign_id: int) -> int:
-    """How many published copies a campaign has, anywhere."""
-    return db.session.execute(
-        select(func.count()).where(Submission.campaign_id == campaign_id, *_published())
-    ).scalar_one()
-
-
 def published_views(initiative_id: int, *, after: int | None) -> KeysetPage[Submission]:
     """Newest first; a campaign once, at its newest published copy, as consultations report them."""
     copy = aliased(Submission)
@@ -55,32 +48,36 @@ class Tally:
 
     views: int       # every copy counted
     entries: int     # as listed: each campaign once
-    campaigns: int
+    campaigns: int   # entries that stand for two or more published copies ("Sent N times")
     supporters: int  # each supporter once per entry
 
 
 def tally(initiative_id: int) -> Tally:
-    views, campaigns_, copies = db.session.execute(
-        select(func.count(), func.count(func.distinct(Submission.campaign_id)), func.count(Submission.campaign_id))
+    per_entry = (
+        select(func.count().label("copies"))
         .where(*_published_on(initiative_id))
-    ).one()
+        .group_by(func.coalesce(-Submission.campaign_id, Submission.id)).subquery()
+    )
+    views, entries, campaigns_ = db.session.execute(select(
+        func.coalesce(func.sum(per_entry.c.copies), 0), func.count(), func.count().filter(per_entry.c.copies > 1),
+    )).one()
     entry = func.coalesce(-Submission.campaign_id, Submission.id)
     supports = (
         select(entry.label("entry"), Support.supporter_hash).distinct()
         .join(Support, Support.submission_id == Submission.id).where(*_published_on(initiative_id)).subquery()
     )
     supporters = db.session.execute(select(func.count()).select_from(supports)).scalar_one()
-    return Tally(views, views - copies + campaigns_, campaigns_, supporters)
+    return Tally(int(views), entries, campaigns_, supporters)
 
 
-def published_copies(initiative_id: int, campaign_ids: set[int]) -> dict[int, int]:
-    """How many published copies each campaign has on the initiative."""
+def published_copies(campaign_ids: set[int], *, initiative_id: int | None = None) -> dict[int, int]:
+    """How many published copies each campaign has, on the initiative if one is given."""
     if not campaign_ids:
         return {}
+    published = _published_on(initiative_id) if initiative_id is not None else _published()
     rows = db.session.execute(
         select(Submission.campaign_id, func.count())
-        .where(Submission.campaign_id.in_(campaign_ids), *_published_on(initiative_id))
-        .group_by(Submission.campaign_id)
+        .where(Submission.campaign_id.in_(campaign_ids), *published).group_by(Submission.campaign_id)
     )
     return dict(rows.all())
 

@@ -51,7 +51,7 @@ def favicon():
 @bp.get("/views/<reference>")
 def view(reference):
     sub = services.published_view(reference) or abort(404)
-    copies = services.campaign_copies(sub.campaign_id) if sub.campaign_id else 1
+    copies = services.published_copies({sub.campaign_id}).get(sub.campaign_id, 1) if sub.campaign_id else 1
     return render_template("public/view.html", sub=sub, copies=copies, supporters=support.counts([sub]).get(sub.id, 0))
 
 

@@ -5,7 +5,7 @@
 (function () {
   "use strict";
   var PAUSE_MS = 800;
-  var MIN_LENGTH = 30;
+  var MIN_LENGTH = 30;  // public/views.py SIMILAR_MIN_LENGTH: shorter drafts are never asked about
   var region = document.getElementById("similar-views");
   var box = region && document.getElementById(region.getAttribute("data-for"));
   var token = document.querySelector("input[name=csrf_token]");
