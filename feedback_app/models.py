@@ -295,6 +295,8 @@ class Submission(db.Model):
     review_priority: Mapped[int] = mapped_column(SmallInteger, default=2, server_default="2")
     # The text as published when a moderator edited its redaction; None: the automatic redaction.
     public_text: Mapped[str | None] = mapped_column(Text)
+    # Texts the masking found that a moderator marked "not personal data": shown as typed.
+    not_personal: Mapped[list | None] = mapped_column(JSON)
 
     # What the classifier said, kept even after a moderator changes the route.
     predicted_area_code: Mapped[str | None] = mapped_column(String(20))
