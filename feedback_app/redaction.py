@@ -3,7 +3,9 @@
 `find_personal_data(text)` lists what it finds (routing holds such a view back for a
 moderator); `redact(text)` returns the text with each finding replaced by its placeholder and
 every other character exactly as typed. Every public page shows views and bureau answers
-through the `redact` template filter.
+through the `redact` template filter. Both take `not_personal`: texts a moderator marked as
+not personal data; a finding whose text equals one of them by `span_key` (NFKC, case folded,
+whitespace and invisible characters removed) is left out, and shown exactly as typed.
 
 What is masked
 --------------
@@ -15,7 +17,8 @@ What is masked
           hyphen, dash or dot, optionally after +852 / 852 / (852) / (+852) / 00852.
           Mainland mobiles: 1[3-9] and 9 more digits, run together or 3-4-4, optionally
           after +86 / 86 / (86) / (+86) / 0086.
-[EMAIL]   e-mail addresses, with Unicode local parts and domains (陳大文@例子.香港,
+[EMAIL]   e-mail addresses (except the Government's: a domain gov.hk or ending in .gov.hk is an
+          official contact and stays), with Unicode local parts and domains (陳大文@例子.香港,
           chan@例子.com), full-width ＠ and ．, and the spelled-out forms
           name[at]example.com and name (at) example (dot) com.
 [URL]     personal links. A link is personal when it carries user info (user@host), a query
@@ -69,6 +72,7 @@ import bisect
 import functools
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from urllib.parse import unquote, unquote_plus, urlsplit
 
@@ -286,8 +290,15 @@ _DOT = r"(?:\.|[ \t]*[\[({<][ \t]*(?i:dot)[ \t]*[\])}>][ \t]*)"
 _EMAIL = re.compile(
     # The local part starts where its run of characters starts (also keeps the scan linear).
     rf"(?:(?<![{_LATIN}._%+\-])[{_LATIN}._%+\-]{{1,64}}|(?<!{_OTHER_WORD}){_OTHER_WORD}{{1,64}})"
-    rf"{_AT}{_LABEL}(?:{_DOT}{_LABEL}){{0,8}}{_DOT}(?:[A-Za-z]{{2,63}}|{_OTHER_LABEL})(?![{_LATIN}\-])"
+    rf"{_AT}(?P<domain>{_LABEL}(?:{_DOT}{_LABEL}){{0,8}}{_DOT}(?:[A-Za-z]{{2,63}}|{_OTHER_LABEL}))(?![{_LATIN}\-])"
 )
+_DOT_FORM = re.compile(_DOT)
+
+
+def is_official_domain(domain: str) -> bool:
+    """The Government's own mail domains (gov.hk and its subdomains): published official contacts."""
+    domain = _DOT_FORM.sub(".", domain).strip().lower().rstrip(".")
+    return domain == "gov.hk" or domain.endswith(".gov.hk")
 
 
 _EMAIL_HINT = re.compile(rf"@|{_AT}")
@@ -297,7 +308,8 @@ def _emails(text: str):
     if not _EMAIL_HINT.search(text):
         return  # most texts have no "@" at all; the full pattern is slower to rule out
     for m in _EMAIL.finditer(text):
-        yield "email", m.start(), m.end()
+        if not is_official_domain(m.group("domain")):
+            yield "email", m.start(), m.end()
 
 
 # --- addresses --------------------------------------------------------------------------------
@@ -497,8 +509,20 @@ _INNER_DETECTORS = (_hkids, _phones, _emails, _addresses)
 
 # --- the API ----------------------------------------------------------------------------------
 
-def find_personal_data(text: str | None) -> list[Finding]:
-    """Personal data in `text`, as non-overlapping spans of the original text, in order."""
+def span_key(s: str) -> str:
+    """How a masked span is compared with a moderator's "not personal data" mark: NFKC, case
+    folded, every whitespace and invisible character removed, so the mark still applies when the
+    same text is typed with other spaces, widths or case."""
+    folded = _INVISIBLE.sub("", unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", s).casefold()))
+    return "".join(c for c in folded if not (c.isspace() or unicodedata.category(c) in ("Cf", "Cc", "Zs", "Zl", "Zp")))
+
+
+def find_personal_data(text: str | None, *, not_personal: Collection[str] = ()) -> list[Finding]:
+    """Personal data in `text`, as non-overlapping spans of the original text, in order.
+
+    A finding whose text a moderator marked as not personal data (`not_personal`, compared
+    through `span_key`) is left out.
+    """
     if not text:
         return []
     norm = _Normalised(text)
@@ -528,15 +552,20 @@ def find_personal_data(text: str | None) -> list[Finding]:
     for f in findings:
         if not kept or f.start >= kept[-1].end:
             kept.append(f)
+    if not_personal:
+        # After the overlaps are settled: the moderator marked the span they saw masked, and it
+        # is then shown exactly as typed, whatever shorter match lies inside it.
+        marks = {span_key(s) for s in not_personal}
+        kept = [f for f in kept if span_key(text[f.start:f.end]) not in marks]
     return kept
 
 
-def redact(text: str | None) -> str:
+def redact(text: str | None, *, not_personal: Collection[str] = ()) -> str:
     """`text` with every finding replaced by its placeholder, every other character as it was."""
     if not text:
         return text or ""
     parts, last = [], 0
-    for f in find_personal_data(text):
+    for f in find_personal_data(text, not_personal=not_personal):
         parts += [text[last:f.start], PLACEHOLDERS[f.kind]]
         last = f.end
     parts.append(text[last:])

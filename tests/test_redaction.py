@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from feedback_app.extensions import db
 from feedback_app.models import AuditEvent, Status, Submission
-from feedback_app.redaction import PLACEHOLDERS, find_personal_data, redact
+from feedback_app.redaction import PLACEHOLDERS, find_personal_data, redact, span_key
 
 from . import factories
 
@@ -105,6 +105,35 @@ def test_a_link_is_masked_whole_or_left_whole():
     assert redact("Form: https://example.hk/f?applicant_email=a%40b.com&lang=en") == "Form: [URL]"
 
 
+# --- a moderator's "not personal data" marks, and official contacts ---------------------------
+
+def test_a_span_marked_not_personal_is_left_as_typed_wherever_it_recurs():
+    text = "地址3座15樓 call ９１２３ ４５６７ or 9123 4567, not 2345 6789."
+    # The mark is compared through span_key: width, case, spaces and invisible characters aside.
+    marks = ["9123\u200b4567 "]
+    assert redact(text, not_personal=marks) == "地址[ADDRESS] call ９１２３ ４５６７ or 9123 4567, not [PHONE]."
+    assert [text[f.start:f.end] for f in find_personal_data(text, not_personal=marks)] == ["3座15樓", "2345 6789"]
+    assert redact(text) == "地址[ADDRESS] call [PHONE] or [PHONE], not [PHONE]."  # no marks: all masked
+
+
+def test_span_key_ignores_width_case_spaces_and_invisible_characters():
+    assert span_key("ＦＬＡＴ\u00a012Ｂ") == span_key("flat 12b") == span_key("F l a t\u200b1 2 B") == "flat12b"
+    assert span_key("9123 4567") != span_key("9123 4568")
+
+
+@pytest.mark.parametrize("address", [
+    "enquiry@td.gov.hk", "tdenq＠td．gov．hk", "someone@gov.hk", "a.b@x.y.gov.hk", "chan (at) epd (dot) gov (dot) hk",
+])
+def test_government_mail_addresses_are_official_contacts(address):
+    text = f"Please write to {address} for details."
+    assert find_personal_data(text) == []
+
+
+@pytest.mark.parametrize("address", ["chan@gov.hk.example.com", "chan@notgov.hk", "chan@mygov.hk"])
+def test_mail_domains_that_only_look_governmental_are_masked(address):
+    assert redact(f"write to {address} now") == "write to [EMAIL] now"
+
+
 # --- property-based: every common shape, embedded in English and Chinese text ----------------
 
 PROPERTIES = settings(max_examples=200, deadline=None, derandomize=True, database=None)
@@ -169,7 +198,8 @@ CJK_WORD = st.text("陳大文李小明張美玲例子香港政府測試", min_si
 def emails(draw):
     local = draw(ASCII_WORD) + draw(st.sampled_from(["", ".", "_", "+", "-"])) + draw(ASCII_WORD)
     labels = draw(st.lists(ASCII_WORD, min_size=1, max_size=3))
-    tld = draw(st.sampled_from(["com", "hk", "org", "gov.hk", "com.hk", "net"]))
+    # Not gov.hk: the Government's addresses are official contacts and stay (tested above).
+    tld = draw(st.sampled_from(["com", "hk", "org", "org.hk", "com.hk", "net"]))
     shape = draw(st.sampled_from(["plain", "unicode-local", "unicode-domain", "[at]", "(at)(dot)", "fullwidth"]))
     if shape == "unicode-local":
         return f"{draw(CJK_WORD)}@{'.'.join(labels)}.{tld}"
@@ -294,14 +324,15 @@ VIEW_WITH_PERSONAL_DATA = (
     " at home ９１２３４５６７, e-mail chan.tai.man[at]example.com, and I live at Flat 12B, 15/F, Block 3,"
     " Wah Fu Estate. This should be in the 2024-2025 budget."
 )
+# The officer's address on a gov.hk domain is an official contact and stays; the resident's is masked.
 ANSWER_WITH_PERSONAL_DATA = (
-    "Thank you. Our officer will call you on 2345 6789 or write from chan.officer＠td．gov．hk about"
-    " case no. 23456789 and route 960."
+    "Thank you. Our officer will call you on 2345 6789 or write to chan.tai.man＠example．com from"
+    " chan.officer＠td．gov．hk about case no. 23456789 and route 960."
 )
 PERSONAL = ["A123456(3)", "138 1234 5678", "９１２３４５６７", "chan.tai.man", "Flat 12B", "Wah Fu Estate",
-            "2345 6789", "chan.officer"]
+            "2345 6789"]
 MASKED_VIEW = ["[HKID]", "[PHONE]", "[EMAIL]", "[ADDRESS]"]
-KEPT = ["route 960", "2024-2025 budget", "case no. 23456789"]
+KEPT = ["route 960", "2024-2025 budget", "case no. 23456789", "chan.officer＠td．gov．hk"]
 
 
 def test_public_pages_show_views_and_answers_without_personal_data(app, browser, login_as, moderator, officer):
@@ -329,7 +360,7 @@ def test_public_pages_show_views_and_answers_without_personal_data(app, browser,
 
     for url in (f"/initiatives/{initiative.code}", tracking_url):
         page = browser.client.get(url).get_data(as_text=True)
-        assert "Our officer will call you on [PHONE] or write from [EMAIL]" in page  # the answer
+        assert "Our officer will call you on [PHONE] or write to [EMAIL] from" in page  # the answer
         assert "The buses on route 960" in page  # the view
         for shown in MASKED_VIEW + KEPT:
             assert shown in page, (url, shown)
