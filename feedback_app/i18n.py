@@ -131,6 +131,7 @@ AUDIT_FIELD_LABELS = {
     "bureau": _l("Bureau"),
     "rejection_reason": _l("Why not accepted"),
     "public_text": _l("Published text"),
+    "not_personal": _l("Published as typed (not personal data)"),
     "campaign": _l("Campaign"),
 }
 ACTION_LABELS = {
@@ -148,6 +149,7 @@ ACTION_LABELS = {
     "closed": _l("Closed"),
     "reopened": _l("Reopened for review"),
     "public_text_edited": _l("Published text edited by a moderator"),
+    "not_personal_marked": _l("Masking corrected by a moderator"),
     "joined_campaign": _l("Grouped with near copies of the same text"),
     "split_from_campaign": _l("Taken out of its campaign by a moderator"),
     # Changes to accounts, shown in an account's history on the admin pages.

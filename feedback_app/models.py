@@ -90,6 +90,7 @@ class AuditAction(enum.StrEnum):
     SENT_BACK = "sent_back"
     CLOSED = "closed"
     PUBLIC_TEXT_EDITED = "public_text_edited"
+    NOT_PERSONAL_MARKED = "not_personal_marked"  # a moderator said what the masking took is not personal data
     JOINED_CAMPAIGN = "joined_campaign"
     SPLIT_FROM_CAMPAIGN = "split_from_campaign"
     # A staff account

@@ -572,6 +572,12 @@ def redact(text: str | None, *, not_personal: Collection[str] = ()) -> str:
     return "".join(parts)
 
 
+def publication_source(sub) -> str:
+    """The text a view is published from: a moderator's edit, else the view as sent."""
+    return sub.public_text if sub.public_text is not None else sub.body
+
+
 def published_text(sub) -> str:
-    """What the public sees of a view: a moderator's edit of its redaction, else the automatic one."""
-    return sub.public_text if sub.public_text is not None else redact(sub.body)
+    """What the public sees of a view: its publication source masked, a moderator's edit too
+    (people retype personal data into edits), but for what a moderator marked not personal."""
+    return redact(publication_source(sub), not_personal=sub.not_personal or ())

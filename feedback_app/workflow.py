@@ -172,14 +172,24 @@ def hide_with(sub: Submission, *, actor: User, reason: str) -> None:
 
 
 def edit_public_text(sub: Submission, text: str | None, *, actor: User) -> None:
-    """Set the text the public sees (None: back to the automatic redaction); both versions audited."""
+    """Set the text the public sees (None: back to the view as sent), masked like any other
+    text when shown; both versions audited."""
+    _edit_publication(sub, "public_text", text, AuditAction.PUBLIC_TEXT_EDITED, actor)
+
+
+def mark_not_personal(sub: Submission, marks: list[str] | None, *, actor: User) -> None:
+    """Set which of the masking's findings are shown as typed (None: all masked); audited, since
+    it decides what personal data could reach the public."""
+    _edit_publication(sub, "not_personal", marks, AuditAction.NOT_PERSONAL_MARKED, actor)
+
+
+def _edit_publication(sub: Submission, field: str, value, audit: AuditAction, actor: User) -> None:
     if Action.EDIT_PUBLIC_TEXT not in allowed_actions(sub, actor.role):
         raise TransitionNotAllowed(sub.status, Action.EDIT_PUBLIC_TEXT)
-    before = {"public_text": sub.public_text}
-    sub.public_text = text
+    before = {field: getattr(sub, field)}
+    setattr(sub, field, value)
     db.session.add(AuditEvent(
-        submission_id=sub.id, actor_id=actor.id, action=AuditAction.PUBLIC_TEXT_EDITED,
-        before=before, after={"public_text": text},
+        submission_id=sub.id, actor_id=actor.id, action=audit, before=before, after={field: value},
     ))
 
 

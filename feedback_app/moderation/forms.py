@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from ..forms import Form
 from wtforms import (
-    BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField, ValidationError,
+    BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField, ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.widgets import HiddenInput
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..i18n import REJECTION_LABELS
@@ -58,11 +58,21 @@ class PublicTextForm(DecisionForm):
         _l("Text as it will be published"),
         validators=[DataRequired(message=_l("Please keep some text, or use “Back to the automatic masking”.")),
                     Length(max=5000)],
-        description=_l("Change what the automatic masking missed or masked by mistake. The view as sent stays "
-                       "unchanged, for staff only; both versions are kept in the history."),
+        description=_l("Change what the automatic masking missed. Your text is masked too: to show something it "
+                       "hid by mistake, tick it under “What the masking hides”. The view as sent stays unchanged, "
+                       "for staff only; both versions are kept in the history."),
     )
     submit = SubmitField(_l("Save the published text"))
     submit_automatic = SubmitField(_l("Back to the automatic masking"))
+
+
+class NotPersonalForm(DecisionForm):
+    # Choices are what the masking finds in the view now; the service refuses anything else.
+    not_personal = SelectMultipleField(
+        _l("Not personal data: publish as typed"), validate_choice=False,
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+    )
+    submit = SubmitField(_l("Save what is published as typed"))
 
 
 class QueueFilterForm(Form):

@@ -1,6 +1,7 @@
 """The review queue: moderators confirm or correct routes, reject, publish or hide."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import or_, select, update
@@ -11,6 +12,7 @@ from .. import workflow
 from ..database import write_transaction
 from ..extensions import db
 from ..models import AuditAction, Bureau, RejectionReason, SmartArea, Submission, User, Visibility
+from ..redaction import Finding, find_personal_data, publication_source, span_key
 from ..workflow import Action
 
 # A moderator who opened a view holds it this long: others see who is on it. Holding never
@@ -111,11 +113,9 @@ def set_visibility(sub_id: int, *, visibility: Visibility, actor: User, version:
     _commit_decision(decide)
 
 
-def edit_public_text(sub_id: int, *, text: str | None, actor: User, version: int) -> list:
-    """Set what the public sees of the view (None: the automatic masking). Returns the personal
-    data the automatic check still finds in the text kept, for the moderator to look at again."""
-    from ..redaction import find_personal_data
-
+def edit_public_text(sub_id: int, *, text: str | None, actor: User, version: int) -> list[Finding]:
+    """Set the text the view is published with (None: the view as sent). It is masked like any
+    other text when shown; returns what the masking hides in it, for the moderator to check."""
     def decide():
         sub = _load_for_decision(sub_id, version)
         if text != sub.public_text:
@@ -123,6 +123,42 @@ def edit_public_text(sub_id: int, *, text: str | None, actor: User, version: int
 
     _commit_decision(decide)
     return find_personal_data(text) if text else []
+
+
+@dataclass(frozen=True)
+class Masked:
+    """One thing the masking hides in the text a view is published with, as staff see it."""
+
+    kind: str
+    text: str  # as the resident (or the moderator's edit) wrote it
+    shown: bool  # a moderator marked it "not personal data": published as typed
+
+
+def masking_of(sub: Submission) -> list[Masked]:
+    """What the masking finds in the text the view is published with, each thing once."""
+    marked = {span_key(text) for text in sub.not_personal or ()}
+    source = publication_source(sub)
+    found: dict[str, Masked] = {}
+    for finding in find_personal_data(source):
+        text = source[finding.start:finding.end]
+        found.setdefault(span_key(text), Masked(finding.kind, text, span_key(text) in marked))
+    return list(found.values())
+
+
+def mark_not_personal(sub_id: int, *, texts: list[str], actor: User, version: int) -> None:
+    """Show these findings as typed (and mask every other one). Only what the masking finds in
+    the view's text can be marked, so a form cannot smuggle in a rule of its own."""
+    def decide():
+        sub = _load_for_decision(sub_id, version)
+        found = {span_key(m.text): m.text for m in masking_of(sub)}
+        wanted = {span_key(text) for text in texts}
+        if not wanted <= found.keys():
+            raise InvalidDecision("only what the masking finds can be marked")
+        marks = sorted(found[key] for key in wanted) or None
+        if marks != (sub.not_personal or None):
+            workflow.mark_not_personal(sub, marks, actor=actor)
+
+    _commit_decision(decide)
 
 
 def hold(sub: Submission, moderator: User) -> User | None:

@@ -21,7 +21,7 @@ from ..workflow import Action, TransitionNotAllowed
 from . import bp, bulk, services
 from . import queue as queue_service
 from . import dashboard as dashboard_service
-from .forms import BulkForm, PublicTextForm, SplitForm, QueueFilterForm, RejectForm, ReopenForm, RouteForm, VisibilityForm
+from .forms import BulkForm, NotPersonalForm, PublicTextForm, SplitForm, QueueFilterForm, RejectForm, ReopenForm, RouteForm, VisibilityForm
 
 MODERATORS = (Role.MODERATOR, Role.ADMIN)
 
@@ -184,7 +184,7 @@ def _visibility_form(sub, allowed, form=None):
 
 
 def _render_item(sub, *, route_form=None, reject_form=None, reopen_form=None, visibility_form=None,
-                 public_text_form=None, held_by=None, status=200):
+                 public_text_form=None, not_personal_form=None, held_by=None, status=200):
     allowed = workflow.allowed_actions(sub, current_user.role)
     copies_waiting = campaigns.waiting_copies(sub.campaign_id, other_than=sub.id) if sub.campaign_id else []
     route_form = route_form or _route_choices(
@@ -215,6 +215,8 @@ def _render_item(sub, *, route_form=None, reject_form=None, reopen_form=None, vi
         public_text_form=public_text_form or PublicTextForm(
             formdata=None, version=sub.version, public_text=published_text(sub),
         ),
+        masking=services.masking_of(sub),
+        not_personal_form=not_personal_form or NotPersonalForm(formdata=None, version=sub.version),
     ), status
 
 
@@ -322,13 +324,26 @@ def public_text(sub_id):
             sub.id, text=None if automatic else form.public_text.data, actor=current_user, version=form.version.data,
         )
         if remaining:
-            flash(_("Saved, but the automatic check still finds what looks like personal data in it: %(kinds)s. "
-                    "Please read it again before publishing.",
+            flash(_("The masking hides in it: %(kinds)s. If something it hides is not personal data, tick it under "
+                    "“What the masking hides”.",
                     kinds=", ".join(sorted({str(PERSONAL_DATA_LABELS.get(f.kind, f.kind)) for f in remaining}))),
-                  "warning")
+                  "info")
 
     return _decide(sub_id, form, decide, _("The published text is saved; the view as sent is unchanged."),
                    "public_text_form")
+
+
+@bp.post("/submissions/<id:sub_id>/not-personal")
+@role_required(*MODERATORS)
+def not_personal(sub_id):
+    form = NotPersonalForm()
+    return _decide(
+        sub_id, form,
+        lambda sub: services.mark_not_personal(
+            sub.id, texts=form.not_personal.data or [], actor=current_user, version=form.version.data),
+        _("Saved: what you ticked is published as typed, everything else the masking finds stays hidden."),
+        "not_personal_form",
+    )
 
 
 @bp.post("/submissions/<id:sub_id>/visibility")
