@@ -1,0 +1,783 @@
+"""Personal data is masked however a Hong Kong resident writes it; ordinary numbers are not.
+
+A red team for `feedback_app.redaction`, written from how people here write in English and
+in both Chinese scripts — not from the redactor's code. Each kind of personal data has a
+hypothesis strategy that writes one value in many forms (separators between every digit or
+every group, digits in other scripts, glued prefixes, spelled-out e-mail addresses) inside
+random sentences, and remembers which characters of the text ARE the personal value.
+
+The property is exact: every character of the value's core (its digits, the letters of an
+HKID or passport number, an e-mail's local part, a name's given name) must lie inside a span
+that `find_personal_data` returns — so a leak of a single digit fails — while nothing is
+demanded of the surrounding text. A second, literal check reads `redact()`'s output: the
+value's digits (numerals of any script mapped to ASCII) no longer appear there.
+
+The surrounding sentences carry no digits or Chinese numerals (a test checks this), so the
+literal check cannot be fooled by digits of the sentence, and the given names are drawn
+from characters no sentence uses.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from feedback_app.redaction import find_personal_data, redact
+
+EXAMPLES = 60
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# --- a generated text that knows where its personal value is --------------------------------
+
+@dataclass(frozen=True)
+class Sample:
+    """A text built from parts; a part marked personal is the value that must be masked."""
+
+    kind: str
+    parts: tuple[tuple[str, bool], ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(part for part, _ in self.parts)
+
+    def core_positions(self) -> list[int]:
+        """Positions of the personal characters (separators inside a value are not marked)."""
+        positions, at = [], 0
+        for part, personal in self.parts:
+            if personal:
+                positions += [at + i for i, ch in enumerate(part) if not ch.isspace()]
+            at += len(part)
+        return positions
+
+    def core(self) -> str:
+        return "".join(part for part, personal in self.parts if personal)
+
+
+def leaked_characters(sample: Sample) -> str:
+    """The personal characters of `sample` that no finding covers, in order."""
+    text = sample.text
+    covered = set()
+    for finding in find_personal_data(text):
+        covered.update(range(finding.start, finding.end))
+    return "".join(text[i] for i in sample.core_positions() if i not in covered)
+
+
+def assert_masked(sample: Sample) -> None:
+    text = sample.text
+    redacted = redact(text)
+    leaked = leaked_characters(sample)
+    assert not leaked, f"{sample.kind}: {leaked!r} of {sample.core()!r} left unmasked\n  in:  {text!r}\n  out: {redacted!r}"
+    core_digits = ascii_digits(sample.core())
+    if len(core_digits) >= 4:
+        assert core_digits not in ascii_digits(redacted), f"{sample.kind}: digits survive in {redacted!r}"
+
+
+def assert_untouched(text: str) -> None:
+    findings = find_personal_data(text)
+    assert not findings, f"masked by mistake: {[(f.kind, text[f.start:f.end]) for f in findings]} in {text!r}"
+    assert redact(text) == text
+
+
+# --- digits in the scripts people type them in ----------------------------------------------
+
+DIGIT_SCRIPTS = {
+    "ascii": "0123456789",
+    "full-width": "０１２３４５６７８９",  # Chinese input methods in full-width mode
+    "Arabic-Indic": "٠١٢٣٤٥٦٧٨٩",
+    "Extended Arabic-Indic": "۰۱۲۳۴۵۶۷۸۹",  # Urdu
+    "Devanagari": "०१२३४५६७८९",  # Nepali and Hindi
+    "Chinese": "零一二三四五六七八九",
+    "Chinese with 〇": "〇一二三四五六七八九",
+    "Chinese financial": "零壹貳參肆伍陸柒捌玖",
+    "Chinese financial (Simplified)": "零壹贰叁肆伍陆柒捌玖",
+}
+_NUMERALS = {ch: str(i) for script in DIGIT_SCRIPTS.values() for i, ch in enumerate(script)}
+# Characters that read as a number in Chinese; no surrounding sentence may carry one.
+_CHINESE_NUMBER_CHARS = set("零〇一二三四五六七八九十百千萬万億亿兩两壹貳贰參叁肆伍陸陆柒捌玖拾佰仟")
+
+
+def ascii_digits(text: str) -> str:
+    """Every digit of `text`, in any script or as a Chinese numeral, as one ASCII digit string."""
+    out = []
+    for ch in text:
+        if ch in _NUMERALS:
+            out.append(_NUMERALS[ch])
+        elif ch.isdecimal():
+            out.append(str(unicodedata.decimal(ch)))
+    return "".join(out)
+
+
+def render(digits: str, script: str) -> str:
+    table = DIGIT_SCRIPTS[script]
+    return "".join(table[int(d)] for d in digits)
+
+
+def render_ascii_digits(text: str, script: str) -> str:
+    """`text` with its ASCII digits in `script` and everything else as it was."""
+    return re.sub("[0-9]", lambda m: render(m.group(), script), text)
+
+
+ZERO_WIDTH = "\u200b"
+# What people put between groups of digits, and what someone dodging a filter puts anywhere.
+PHONE_SEPARATORS = [" ", "\u00a0", "\u2009", "\u202f", ZERO_WIDTH, "-", "\u2013", "\u2014", ".", "/", "_", "\u00b7",
+                    " - ", "  ", "\u3000"]
+GROUP_SEPARATORS = [" ", "-", "\u00a0", "\u2009", "\u202f", " - "]  # cards and accounts: how they are printed
+
+
+@st.composite
+def written_digits(draw, digits: str, groupings: list[list[int]], *, scripts=("ascii", "full-width"),
+                   separators=PHONE_SEPARATORS) -> list[tuple[str, bool]]:
+    """`digits` as a person writes them: whole, in groups, or split at every digit."""
+    script = draw(st.sampled_from(scripts))
+    mode = draw(st.sampled_from(["whole", "groups", "groups, mixed separators", "every digit", "every digit, mixed"]))
+    if mode == "whole":
+        groups = [digits]
+    else:
+        sizes = [1] * len(digits) if mode.startswith("every digit") else draw(st.sampled_from(groupings))
+        assert sum(sizes) == len(digits), (sizes, digits)
+        groups, at = [], 0
+        for size in sizes:
+            groups.append(digits[at:at + size])
+            at += size
+    one = draw(st.sampled_from(separators))
+    parts: list[tuple[str, bool]] = []
+    for i, group in enumerate(groups):
+        if i:
+            parts.append((draw(st.sampled_from(separators)) if "mixed" in mode else one, False))
+        parts.append((render(group, script), True))
+    return parts
+
+
+def digit_string(length: int, first: str = "0123456789") -> st.SearchStrategy[str]:
+    return st.tuples(st.sampled_from(first), st.text("0123456789", min_size=length - 1, max_size=length - 1)).map("".join)
+
+
+# --- the sentences around a value ------------------------------------------------------------
+
+SENTENCES = {
+    "en": [
+        "The MTR trains are too crowded in the morning.",
+        "Please fix the street lights near our estate.",
+        "I wrote about the smart lamp posts last week.",
+        "Thank you for reading my view.",
+        "The bus stop has no shelter when it rains.",
+        "My mother cannot use the new app at the clinic.",
+        "Could the bureau reply to me directly?",
+        "We need more charging points for electric cars!",
+        "Contact me if you need details",
+        "Regards",
+    ],
+    "zh-Hant": [
+        "港鐵早上太擠了。",
+        "請修理我們屋邨附近的街燈。",
+        "我上星期已經反映過智慧燈柱的問題。",
+        "多謝你們閱讀我的意見。",
+        "巴士站落雨時沒有上蓋。",
+        "我媽媽不懂用診所的新程式。",
+        "如有需要請聯絡我",
+        "希望政府盡快回覆",
+        "有咩問題可以搵我，",
+        "謝謝！",
+    ],
+    "zh-Hans": [
+        "地铁早上太挤了。",
+        "请修理我们小区附近的路灯。",
+        "我上星期已经反映过智慧灯柱的问题。",
+        "谢谢你们阅读我的意见。",
+        "巴士站下雨时没有上盖。",
+        "如有需要请联系我",
+        "希望政府尽快回复",
+        "谢谢！",
+    ],
+}
+_SURROUNDING_CHARS = set("".join(s for pool in SENTENCES.values() for s in pool))
+ENDINGS = ["", ".", "。", "，", ",", "!", "！", " ", " thanks", "謝謝", "谢谢", "，謝謝。", " 唔該", " thx", ")", "）"]
+
+
+@st.composite
+def embedded(draw, kind: str, value: list[tuple[str, bool]], prefixes: list[str]) -> Sample:
+    """`value` after a prefix that says what it is, between random sentences."""
+    lang = draw(st.sampled_from(sorted(SENTENCES)))
+    gap = " " if lang == "en" else draw(st.sampled_from(["", " "]))
+    parts: list[tuple[str, bool]] = []
+    if draw(st.booleans()):
+        parts.append((draw(st.sampled_from(SENTENCES[lang])) + gap, False))
+    prefix = draw(st.sampled_from(prefixes))
+    if prefix:
+        parts.append((prefix, False))
+    parts += value
+    parts.append((draw(st.sampled_from(ENDINGS)), False))
+    if draw(st.booleans()):
+        parts.append((gap + draw(st.sampled_from(SENTENCES[lang])), False))
+    return Sample(kind, tuple(p for p in parts if p[0]))
+
+
+def test_the_surrounding_sentences_carry_no_number_a_check_could_mistake():
+    for sentence in [s for pool in SENTENCES.values() for s in pool] + ENDINGS:
+        assert not ascii_digits(sentence), sentence
+        assert not set(sentence) & _CHINESE_NUMBER_CHARS, sentence
+
+
+# --- phones ----------------------------------------------------------------------------------
+
+PHONE_SCRIPTS = tuple(DIGIT_SCRIPTS)
+HK_PREFIXES = ["", "tel", "Tel:", "tel. ", "Tel: ", "TEL ", "whatsapp", "WhatsApp ", "whatsapp852", "WhatsApp852",
+               "WhatsApp +852 ", "+852 ", "+852", "(852) ", "(+852)", "852-", "852 ", "手機", "手機：", "電話：",
+               "电话：", "手机", "聯絡電話 ", "call me on ", "Call me at ", "Phone/WhatsApp: ", "mobile:", "打俾我",
+               "致電", "請致電", "微信/WhatsApp同號 "]
+_YEAR = re.compile(r"(?:19|20)[0-9]{2}")
+
+
+def _not_two_years(digits: str) -> bool:
+    # "2024 2025" written without a word is a year range as much as a fixed line; leave it out.
+    return not (_YEAR.fullmatch(digits[:4]) and _YEAR.fullmatch(digits[4:]))
+
+
+@st.composite
+def hk_phones(draw) -> Sample:
+    digits = draw(digit_string(8, first="2356789").filter(_not_two_years))
+    value = draw(written_digits(digits, [[4, 4], [3, 5], [2, 3, 3], [4, 2, 2]], scripts=PHONE_SCRIPTS))
+    return draw(embedded("HK phone", value, HK_PREFIXES))
+
+
+CN_PREFIXES = ["", "+86 ", "+86", "86", "0086-", "0086 ", "(+86) ", "+86-", "手机", "手機：", "手机号：", "电话",
+               "微信同号", "WeChat: ", "wechat", "tel ", "Mainland mobile "]
+
+
+@st.composite
+def mainland_mobiles(draw) -> Sample:
+    digits = draw(st.tuples(st.just("1"), st.sampled_from("3456789"), digit_string(9)).map("".join))
+    value = draw(written_digits(digits, [[3, 4, 4], [3, 8], [3, 3, 5], [4, 4, 3]], scripts=PHONE_SCRIPTS))
+    return draw(embedded("Mainland mobile", value, CN_PREFIXES))
+
+
+# Beijing, Guangzhou, Shanghai, Tianjin, Chongqing, Shenyang, Nanjing, Wuhan, Chengdu, Xi'an;
+# Shenzhen, Zhuhai, Foshan, Zhongshan, Dongguan, Hangzhou, Fuzhou, Xiamen, Jinan, Qingdao.
+AREA_CODES = ["10", "20", "21", "22", "23", "24", "25", "27", "28", "29",
+              "755", "756", "757", "760", "769", "571", "591", "592", "531", "532"]
+LANDLINE_PREFIXES = ["", "座機", "座机：", "固話 ", "办公室电话：", "office line ", "Tel: ", "電話", "传真 ", "landline "]
+
+
+@st.composite
+def mainland_landlines(draw) -> Sample:
+    area = draw(st.sampled_from(AREA_CODES))
+    length = 8 if len(area) == 2 else draw(st.sampled_from([7, 8]))
+    subscriber = draw(digit_string(length, first="2345678"))
+    script = draw(st.sampled_from(["ascii", "ascii", "full-width"]))
+    trunk = draw(st.sampled_from(["0{a}", "(0{a}) ", "(0{a})", "0{a}-", "0{a} ", "+86 {a} ", "+86-{a}-", "86-{a}-",
+                                  "0086 {a} ", "（0{a}）"]))
+    head, tail = (render_ascii_digits(piece, script) for piece in trunk.split("{a}"))
+    halves = [[4, 4], [3, 5]] if length == 8 else [[3, 4]]
+    value = [(head, False), (render(area, script), True), (tail, False)]
+    value += draw(written_digits(subscriber, halves, scripts=(script,), separators=[" ", "-", "\u00a0", ""]))
+    return draw(embedded("Mainland landline", [p for p in value if p[0]], LANDLINE_PREFIXES))
+
+
+# --- HKID ------------------------------------------------------------------------------------
+
+def hkid_check(letters: str, digits: str) -> str:
+    """The check character of an HKID: weights 9..2 over the letters (one letter padded by a
+    space worth 36) and six digits; 11 - sum mod 11, where 10 is A and 11 is 0."""
+    values = [36] if len(letters) == 1 else []
+    values += [ord(c) - ord("A") + 10 for c in letters] + [int(d) for d in digits]
+    total = sum(v * w for v, w in zip(values, range(9, 1, -1)))
+    check = 11 - total % 11
+    return {10: "A", 11: "0"}.get(check, str(check))
+
+
+def test_hkid_check_digit_matches_known_numbers():
+    assert hkid_check("A", "123456") == "3"  # the textbook example A123456(3)
+    assert hkid_check("AB", "987654") == "3"
+
+
+HKID_PREFIXES = ["", "HKID ", "HKID: ", "HKID no. ", "HK ID card ", "ID card no.", "my ID is ", "身份證", "身份證：",
+                 "身份證號碼：", "身份证号码", "身分證號碼 ", "ID:", "id "]
+_FULL_WIDTH_LETTERS = {chr(c): chr(c + 0xFEE0) for c in range(ord("A"), ord("Z") + 1)}
+
+
+@st.composite
+def hkids(draw) -> Sample:
+    letters = draw(st.one_of(st.sampled_from("ABCDEGHKMPRVYZ"), st.sampled_from(["WX", "XA", "XB", "XC", "XD", "XE", "XG"])))
+    digits = draw(digit_string(6))
+    check = hkid_check(letters, digits)
+    width = draw(st.sampled_from(["normal", "normal", "full-width"]))
+    lower = draw(st.booleans()) and width == "normal"
+    shown_letters = letters.lower() if lower else letters
+    shown_check = check.lower() if lower else check
+    if width == "full-width":
+        shown_letters = "".join(_FULL_WIDTH_LETTERS[c] for c in letters)
+        shown_check = _FULL_WIDTH_LETTERS.get(check) or render(check, "full-width")
+    body = draw(written_digits(digits, [[6], [3, 3], [2, 4], [2, 2, 2]], scripts=("full-width",) if width == "full-width" else ("ascii",),
+                               separators=[" ", "-", "\u00a0", ZERO_WIDTH, "."]))
+    open_, close = draw(st.sampled_from([("(", ")"), (" (", ")"), ("（", "）"), ("", ""), (" ", ""), ("-", ""), ("[", "]")]))
+    value = [(shown_letters, True), (draw(st.sampled_from(["", "", " ", "-"])), False)] + body
+    value += [(open_, False), (shown_check, True), (close, False)]
+    return draw(embedded("HKID", [p for p in value if p[0]], HKID_PREFIXES))
+
+
+# --- payment cards ---------------------------------------------------------------------------
+
+def luhn_complete(partial: str) -> str:
+    """`partial` with the digit that makes the Luhn sum a multiple of ten."""
+    total = 0
+    for i, d in enumerate(reversed(partial)):
+        n = int(d)
+        if i % 2 == 0:  # these digits are doubled once the check digit is appended
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return partial + str((10 - total % 10) % 10)
+
+
+def luhn_ok(number: str) -> bool:
+    total = 0
+    for i, d in enumerate(reversed(number)):
+        n = int(d)
+        if i % 2:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return total % 10 == 0
+
+
+CARD_BRANDS = {  # prefix, lengths
+    "Visa": (["4"], [13, 16, 19]),
+    "Mastercard": (["51", "52", "53", "54", "55", "2221", "2720"], [16]),
+    "American Express": (["34", "37"], [15]),
+    "UnionPay": (["62"], [16, 17, 18, 19]),
+    "JCB": (["3528", "3589"], [16]),
+}
+CARD_GROUPINGS = {13: [[4, 4, 5]], 15: [[4, 6, 5]], 16: [[4, 4, 4, 4]], 17: [[4, 4, 4, 5]], 18: [[6, 12], [4, 4, 4, 6]],
+                  19: [[4, 4, 4, 4, 3], [6, 13]]}
+CARD_PREFIXES = ["", "card no. ", "credit card ", "Visa ", "my card is ", "信用卡號碼：", "信用卡号码", "卡號", "卡号：",
+                 "銀聯卡 ", "AE card ", "Credit card number: "]
+
+
+@st.composite
+def payment_cards(draw) -> Sample:
+    brand = draw(st.sampled_from(sorted(CARD_BRANDS)))
+    starts, lengths = CARD_BRANDS[brand]
+    start, length = draw(st.sampled_from(starts)), draw(st.sampled_from(lengths))
+    number = luhn_complete(start + draw(digit_string(length - len(start) - 1)))
+    value = draw(written_digits(number, CARD_GROUPINGS[length], separators=GROUP_SEPARATORS + [ZERO_WIDTH, "."]))
+    return draw(embedded(f"card ({brand})", value, CARD_PREFIXES))
+
+
+def test_luhn_helper_agrees_with_known_test_numbers():
+    assert luhn_ok("4111111111111111") and luhn_ok("378282246310005") and luhn_ok("5555555555554444")
+    assert luhn_complete("411111111111111") == "4111111111111111"
+    assert not luhn_ok("4111111111111112")
+
+
+# --- passports -------------------------------------------------------------------------------
+
+PASSPORT_WORDS = ["passport ", "Passport No. ", "passport number: ", "PASSPORT ", "護照", "護照號碼：", "护照号码", "護照 ",
+                  "my passport is "]
+
+
+@st.composite
+def passports(draw) -> Sample:
+    form = draw(st.sampled_from(["HKSAR", "Mainland E+8", "Mainland E+letter+7", "other"]))
+    if form == "HKSAR":
+        number = draw(st.sampled_from("KH")) + draw(digit_string(8))
+    elif form == "Mainland E+8":
+        number = "E" + draw(digit_string(8))
+    elif form == "Mainland E+letter+7":
+        number = "E" + draw(st.sampled_from("ABCDEFGHJKLMNPQRSTUVWXYZ")) + draw(digit_string(7))
+    else:  # other countries' books, only recognisable after the word
+        number = draw(st.one_of(
+            digit_string(9),  # the United Kingdom, the United States
+            st.tuples(st.sampled_from("PJNSZ"), digit_string(7)).map("".join),  # the Philippines, India, Australia
+            st.tuples(st.sampled_from("P"), digit_string(7), st.sampled_from("ABC")).map("".join),
+            st.tuples(st.sampled_from(["AB", "GA", "HK", "ZX"]), digit_string(6)).map("".join),  # Canada-style
+        ))
+    if draw(st.integers(0, 3)) == 0:
+        number = number.lower()
+    prefixes = PASSPORT_WORDS if form == "other" else PASSPORT_WORDS + ["", "HKSAR passport ", "回鄉證 ", "通行證號碼 "]
+    split = draw(st.sampled_from(["", "", " ", "-"]))
+    letters = re.match(r"[A-Za-z]*", number).group()
+    rest = number[len(letters):]
+    value = [(letters, True), (split, False), (rest, True)] if letters else [(rest, True)]
+    return draw(embedded(f"passport ({form})", [p for p in value if p[0]], prefixes))
+
+
+# --- e-mail addresses ------------------------------------------------------------------------
+
+SURNAMES_LATIN = ["chan", "wong", "cheung", "leung", "lau", "tsang", "yeung", "kwok", "tsui", "fung", "yip", "chow",
+                  "lui", "siu", "tse", "mak", "chu", "ngai", "lai", "tang", "au", "ho", "lam", "ng"]
+GIVEN_LATIN = ["taiman", "kaming", "wingyan", "hoiyan", "siuming", "chiwai", "kaho", "tszching", "mankit", "yuetming",
+               "carmen", "kelvin", "peggy", "winnie", "ivan", "jacky"]
+DOMAINS = ["gmail.com", "yahoo.com.hk", "hotmail.com", "outlook.com", "netvigator.com", "qq.com", "163.com",
+           "icloud.com", "hkbn.net", "connect.ust.hk", "link.cuhk.edu.hk", "example.org"]
+EMAIL_PREFIXES = ["", "email ", "e-mail: ", "Email me at ", "電郵：", "电邮：", "我的電郵是", "電郵地址 ", "contact: ",
+                  "mail ", "reach me at "]
+
+
+@st.composite
+def local_parts(draw) -> list[tuple[str, bool]]:
+    surname, given = draw(st.sampled_from(SURNAMES_LATIN)), draw(st.sampled_from(GIVEN_LATIN))
+    tokens = draw(st.sampled_from([[surname, given], [given, surname], [given[:2] + surname], [surname + given]]))
+    if draw(st.booleans()):
+        tokens[-1] += draw(digit_string(draw(st.integers(1, 4))))
+    joiner = draw(st.sampled_from([".", "_", "-", ".", None]))  # None: the dot spelled out too
+    if draw(st.booleans()):
+        tokens = [t.upper() if draw(st.booleans()) else t.capitalize() for t in tokens]
+    parts: list[tuple[str, bool]] = []
+    for i, token in enumerate(tokens):
+        if i:
+            parts.append((joiner if joiner else draw(st.sampled_from([" dot ", " DOT ", "(dot)", "[dot]"])), False))
+        parts.append((token, True))
+    return parts
+
+
+AT_FORMS = ["@", "@", " @ ", "@ ", " @", "＠", " at ", " AT ", "(at)", " (at) ", "[at]", " [at] ", "{at}", "<at>", "在",
+            " 在 "]
+DOT_FORMS = [".", ".", " . ", ". ", " .", "．", " dot ", " DOT ", "(dot)", " (dot) ", "[dot]", " [dot] ", "點", "点",
+             " 點 "]
+
+
+@st.composite
+def emails(draw) -> Sample:
+    local = draw(local_parts())
+    labels = draw(st.sampled_from(DOMAINS)).split(".")
+    at = draw(st.sampled_from(AT_FORMS))
+    dot = draw(st.sampled_from(DOT_FORMS))
+    value = local + [(at, False), (dot.join(labels), False)]
+    return draw(embedded("e-mail", value, EMAIL_PREFIXES))
+
+
+# --- street addresses ------------------------------------------------------------------------
+
+EN_STREETS = ["nathan road", "king's road", "hennessy road", "des voeux road central", "canton road",
+              "queen's road east", "sai yeung choi street south", "tai po road", "castle peak road", "lockhart road",
+              "argyle street", "shanghai street", "prince edward road west", "waterloo road"]
+EN_ESTATES = ["wah fu estate", "lei tung estate", "choi hung estate", "shek kip mei estate", "on ting estate",
+              "tin yiu estate", "lok fu estate", "oi man estate", "so uk estate", "mei foo sun chuen", "taikoo shing",
+              "laguna city", "amoy gardens", "kornhill"]
+EN_BUILDINGS = ["kam fung house", "wah on house", "yat on building", "tower", "block", "blk", "phase"]
+EN_DISTRICTS = ["mong kok", "north point", "wan chai", "tsim sha tsui", "sha tin", "tuen mun", "kwun tong", "kowloon",
+                "new territories", "hong kong"]
+ADDRESS_PREFIXES = ["", "I live at ", "address: ", "my address is ", "Address ", "send it to ", "地址：", "住址 ",
+                    "we are at ", "home: "]
+
+
+def _number(draw, low: int, high: int) -> str:
+    return str(draw(st.integers(low, high)))
+
+
+def _title(text: str) -> str:
+    return " ".join(word[:1].upper() + word[1:] for word in text.split(" "))
+
+
+@st.composite
+def english_addresses(draw) -> Sample:
+    flat = draw(st.sampled_from(["flat {n}{l}", "flat {n}", "rm {n}", "room {n}", "unit {n}", "flat {l}"])).format(
+        n=_number(draw, 1, 3899), l=draw(st.sampled_from("abcdefgh")))
+    floor = draw(st.sampled_from(["{f}/f", "{f}th floor", "{f}/f.", "{f} floor", "g/f"])).format(f=_number(draw, 1, 60))
+    block = draw(st.sampled_from(["block {b}", "blk {b}", "tower {b}", "phase {b}", "block {l}"])).format(
+        b=_number(draw, 1, 12), l=draw(st.sampled_from("abcdefgh")))
+    street = f"{_number(draw, 1, 888)} {draw(st.sampled_from(EN_STREETS))}"
+    estate, district = draw(st.sampled_from(EN_ESTATES)), draw(st.sampled_from(EN_DISTRICTS))
+    form = draw(st.sampled_from([
+        [flat, floor, block, estate], [flat, floor, f"{draw(st.sampled_from(EN_BUILDINGS[:3]))}", estate],
+        [flat, floor, street, district], [floor, street, district], [street], [street, district],
+        [flat, floor, block, estate, district], [floor, block, estate],
+    ]))
+    comma = draw(st.sampled_from([", ", " ", ","]))
+    case = draw(st.sampled_from([str.lower, str.lower, str.upper, _title]))
+    text = case(comma.join(form))
+    # The digits of the unit, floor, block and street number are the home; names alone are not.
+    parts = [(chunk, bool(re.fullmatch(r"[0-9]+", chunk))) for chunk in re.split(r"([0-9]+)", text) if chunk]
+    if not any(personal for _, personal in parts):  # "flat b, g/f, block c, ..." — give it a floor
+        return draw(english_addresses())
+    return draw(embedded("English address", parts, ADDRESS_PREFIXES))
+
+
+ZH_ADDRESS = {  # (district and street, estate, building), Traditional then Simplified
+    "zh-Hant": (["九龍旺角彌敦道", "香港北角英皇道", "灣仔軒尼詩道", "觀塘協和街", "屯門屯興路", "沙田大圍道", "荃灣沙咀道"],
+                ["華富邨", "彩虹邨", "石硤尾邨", "安定邨", "天耀邨", "樂富邨", "美孚新邨", "太古城", "麗港城", "淘大花園"],
+                ["金漢樓", "華安樓", "日安樓", "順緻苑", "翠屏樓", "康盛閣"]),
+    "zh-Hans": (["九龙旺角弥敦道", "香港北角英皇道", "湾仔轩尼诗道", "观塘协和街", "屯门屯兴路", "沙田大围道", "荃湾沙咀道"],
+                ["华富邨", "彩虹邨", "石硖尾邨", "安定邨", "天耀邨", "乐富邨", "美孚新邨", "太古城", "丽港城", "淘大花园"],
+                ["金汉楼", "华安楼", "日安楼", "顺致苑", "翠屏楼", "康盛阁"]),
+}
+ZH_WORDS = {"zh-Hant": {"號": "號", "樓": "樓", "室": "室", "座": "座"}, "zh-Hans": {"號": "号", "樓": "楼", "室": "室", "座": "座"}}
+ZH_ADDRESS_PREFIXES = ["", "地址：", "住址：", "我住", "我住在", "寄去", "送到", "Address: ", "我屋企喺", "我家在"]
+
+
+@st.composite
+def chinese_addresses(draw) -> Sample:
+    script = draw(st.sampled_from(sorted(ZH_ADDRESS)))
+    streets, estates, buildings = ZH_ADDRESS[script]
+    w = ZH_WORDS[script]
+    digits = draw(st.sampled_from(["ascii", "ascii", "full-width"]))
+
+    def num(low, high):
+        return (render(str(draw(st.integers(low, high))), digits), True)
+
+    floor = [num(1, 60), (w["樓"], False)]
+    flat = draw(st.sampled_from([[num(1, 60), (w["室"], False)], [(draw(st.sampled_from("ABCDEFGH")) + w["室"], False)],
+                                 [num(1, 3899), (w["室"], False)]]))
+    block = draw(st.sampled_from([[("第", False), num(1, 12), (w["座"], False)], [num(1, 12), (w["座"], False)],
+                                  [(draw(st.sampled_from("ABCDE")) + w["座"], False)]]))
+    street = [(draw(st.sampled_from(streets)), False), num(1, 888), (w["號"], False)]
+    estate, building = (draw(st.sampled_from(estates)), False), (draw(st.sampled_from(buildings)), False)
+    value = draw(st.sampled_from([
+        [estate, building] + floor + flat,
+        street + floor + flat,
+        [estate] + block + floor + flat,
+        street + [building] + floor + flat,
+        [estate] + block + floor,
+        street,
+    ]))
+    spaced = draw(st.sampled_from(["", "", " "]))
+    if spaced:
+        value = [p for part in value for p in (part, (" ", False))][:-1]
+    return draw(embedded("Chinese address", value, ZH_ADDRESS_PREFIXES))
+
+
+# --- Chinese names with a title --------------------------------------------------------------
+
+SURNAMES = {
+    "zh-Hant": ["陳", "李", "張", "黃", "王", "吳", "劉", "林", "何", "梁", "郭", "鄭", "羅", "謝", "馮", "曾", "蔡", "鄧",
+                "許", "葉", "麥", "區", "余", "譚", "盧", "蘇", "莫", "楊", "朱", "胡", "袁", "黎", "潘", "彭", "馬", "鍾",
+                "歐陽", "司徒", "上官", "諸葛", "司馬", "陳黃", "李張"],  # the last two: a married woman's double surname
+    "zh-Hans": ["陈", "李", "张", "黄", "王", "吴", "刘", "林", "何", "梁", "郭", "郑", "罗", "谢", "冯", "曾", "蔡", "邓",
+                "许", "叶", "麦", "区", "余", "谭", "卢", "苏", "莫", "杨", "朱", "胡", "袁", "黎", "潘", "彭", "马", "钟",
+                "欧阳", "司徒", "上官", "诸葛", "司马"],
+}
+TITLES = {"zh-Hant": ["先生", "小姐", "女士", "太太"], "zh-Hans": ["先生", "小姐", "女士", "太太"]}
+_GIVEN_POOL = {
+    "zh-Hant": "志強偉俊嘉欣美玲詩敏慧婷浩建榮麗芳雅穎思澤傑健輝寶珊燕鳳秀英華雄豪峰翠玉琪恩晴朗霖彥曉柏銘鈞",
+    "zh-Hans": "志强伟俊嘉欣美玲诗敏慧婷浩建荣丽芳雅颖思泽杰健辉宝珊燕凤秀英华雄豪峰翠玉琪恩晴朗霖彦晓柏铭钧",
+}
+NAME_PREFIXES = ["", "聯絡人：", "联系人：", "請聯絡", "请联系", "我是", "本人", "Contact ", "Please ask for ", "致",
+                 "From: ", "簽署：", "由"]
+# Given-name characters no sentence, prefix, surname or title uses, so finding one after
+# redaction is a leak and never a character of the text around the name.
+_NOT_GIVEN = _SURROUNDING_CHARS | set("先生小姐女士太" + "".join(NAME_PREFIXES + ENDINGS))
+GIVEN_CHARS = {script: [c for c in pool if c not in _NOT_GIVEN | set("".join(SURNAMES[script]))]
+               for script, pool in _GIVEN_POOL.items()}
+
+
+@st.composite
+def chinese_names(draw) -> Sample:
+    script = draw(st.sampled_from(sorted(SURNAMES)))
+    surname = draw(st.sampled_from(SURNAMES[script]))
+    given = "".join(draw(st.lists(st.sampled_from(GIVEN_CHARS[script]), min_size=1, max_size=2)))
+    title = draw(st.sampled_from(TITLES[script]))
+    value = [(surname, False), (given, True), (draw(st.sampled_from(["", "", " "])), False), (title, False)]
+    return draw(embedded("Chinese name", [p for p in value if p[0]], NAME_PREFIXES))
+
+
+def test_given_names_draw_on_characters_no_sentence_uses():
+    for script, chars in GIVEN_CHARS.items():
+        assert len(chars) >= 30, script
+
+
+# --- dates of birth --------------------------------------------------------------------------
+
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December"]
+DOB_WORDS = ["DOB ", "DOB: ", "D.O.B. ", "dob:", "date of birth ", "Date of Birth: ", "born on ", "I was born on ",
+             "birthday: ", "出生日期：", "出生日期 ", "生日：", "生日", "出世日期：", "出生於", "出生于", "生于"]
+
+
+@st.composite
+def dates_of_birth(draw) -> Sample:
+    year, month, day = draw(st.integers(1930, 2015)), draw(st.integers(1, 12)), draw(st.integers(1, 28))
+    script = draw(st.sampled_from(["ascii", "ascii", "full-width"]))
+    pad = draw(st.booleans())
+
+    def n(value: int, width: int = 2) -> tuple[str, bool]:
+        return (render(f"{value:0{width}d}" if pad or width == 4 else str(value), script), True)
+
+    y = n(year, 4)
+    sep = draw(st.sampled_from(["/", "-", ".", " / ", " "]))
+    month_name = draw(st.sampled_from([MONTHS[month - 1], MONTHS[month - 1][:3], MONTHS[month - 1].lower()]))
+    value = draw(st.sampled_from([
+        [n(day), (sep, False), n(month), (sep, False), y],
+        [y, (sep, False), n(month), (sep, False), n(day)],
+        [n(day), (" " + month_name + " ", False), y],
+        [n(day), (draw(st.sampled_from(["st ", "th ", "-"])) + month_name + draw(st.sampled_from([" ", ", ", "-"])), False), y],
+        [(month_name + " ", False), n(day), (", ", False), y],
+        [y, ("年", False), n(month), ("月", False), n(day), ("日", False)],
+        [y, (" 年 ", False), n(month), (" 月 ", False), n(day), (" 日", False)],
+    ]))
+    return draw(embedded("date of birth", value, DOB_WORDS))
+
+
+# --- bank accounts ---------------------------------------------------------------------------
+
+ACCOUNT_WORDS = ["account no. ", "Account No.: ", "account number ", "a/c ", "A/C no. ", "bank account ",
+                 "bank a/c: ", "HSBC account ", "acct ", "戶口號碼：", "戶口號碼 ", "銀行戶口 ", "匯豐戶口", "賬戶：",
+                 "帳戶號碼 ", "账户：", "银行账户", "账号 ", "入數去", "轉賬至賬戶 "]
+ACCOUNT_GROUPINGS = {9: [[3, 6]], 10: [[3, 7]], 11: [[3, 3, 5]], 12: [[3, 6, 3], [3, 3, 6], [3, 3, 1, 5]],
+                     13: [[3, 3, 1, 6], [3, 10]], 14: [[3, 3, 8], [3, 6, 5]], 15: [[3, 3, 9]], 16: [[4, 4, 4, 4]]}
+
+
+@st.composite
+def bank_accounts(draw) -> Sample:
+    length = draw(st.sampled_from(sorted(ACCOUNT_GROUPINGS)))
+    number = draw(digit_string(length))
+    value = draw(written_digits(number, ACCOUNT_GROUPINGS[length], separators=["-", " ", "-", " - ", "\u00a0"]))
+    return draw(embedded("bank account", value, ACCOUNT_WORDS))
+
+
+KINDS = {
+    "HK phone": hk_phones(),
+    "Mainland mobile": mainland_mobiles(),
+    "Mainland landline": mainland_landlines(),
+    "HKID": hkids(),
+    "payment card": payment_cards(),
+    "passport": passports(),
+    "e-mail": emails(),
+    "English address": english_addresses(),
+    "Chinese address": chinese_addresses(),
+    "Chinese name": chinese_names(),
+    "date of birth": dates_of_birth(),
+    "bank account": bank_accounts(),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_each_kind_of_personal_data_is_masked_in_every_form(kind):
+    @SETTINGS
+    @given(KINDS[kind])
+    def masked(sample):
+        assert_masked(sample)
+
+    masked()
+
+
+# --- what must stay as written ---------------------------------------------------------------
+
+@st.composite
+def in_sentence(draw, phrase: st.SearchStrategy[str]) -> str:
+    lang = draw(st.sampled_from(sorted(SENTENCES)))
+    gap = " " if lang == "en" else ""
+    before = draw(st.sampled_from(SENTENCES[lang] + [""]))
+    after = draw(st.sampled_from(SENTENCES[lang] + [""]))
+    return f"{before}{gap if before else ''}{draw(phrase)}{gap if after else ''}{after}"
+
+
+def _phone_like(draw) -> str:
+    """Eight digits a phone could start with — what makes an amount or case number hard."""
+    return draw(digit_string(8, first="2356789"))
+
+
+@st.composite
+def years(draw) -> str:
+    a = draw(st.integers(1950, 2035))
+    b = a + draw(st.integers(1, 5))
+    return draw(st.sampled_from([
+        f"in {a}", f"{a}-{b}", f"{a}–{b}", f"{a} - {b}", f"{a}/{str(b)[2:]}", f"{a}-{str(b)[2:]}", f"{a} to {b}",
+        f"{a}至{b}年", f"{a}年", f"the {a}-{b} budget", f"{a}/{b}年度", f"{a}年至{b}年",
+    ]))
+
+
+@st.composite
+def amounts(draw) -> str:
+    digits = _phone_like(draw)
+    grouped = f"{int(digits):,}"
+    spaced = f"{digits[:4]} {digits[4:]}"
+    return draw(st.sampled_from([
+        f"HK${grouped}", f"HK$ {grouped}", f"HK${digits}", f"$ {spaced}", f"${spaced}", f"HKD {digits}",
+        f"港幣{digits}元", f"港幣 {spaced} 元", f"{digits}元", f"人民幣{digits}元", f"RMB {grouped}", f"¥{digits}",
+        f"{draw(st.integers(1, 9999))}萬", f"{draw(st.integers(1, 9999))}萬元", f"{draw(st.integers(1, 999))}億",
+        f"US${grouped}", f"{digits} dollars", f"${digits[:3]}.{digits[3:5]}",
+    ]))
+
+
+@st.composite
+def quantities(draw) -> str:
+    digits = _phone_like(draw)
+    return draw(st.sampled_from([
+        f"{digits} passengers", f"{int(digits):,} residents", f"{digits}人次", f"{digits[:4]} {digits[4:]} 人次",
+        f"{draw(st.integers(1, 100))}%", f"{draw(st.integers(1, 99))}.{draw(st.integers(0, 99))}%",
+        f"0.{digits}", f"{digits[:4]}.{digits[4:]} km", f"{draw(st.integers(1, 999))} km/h", f"{digits} 平方米",
+        f"百分之{draw(st.integers(1, 99))}", f"{draw(st.integers(10, 500))} 個單位",
+    ]))
+
+
+@st.composite
+def routes(draw) -> str:
+    number = draw(st.sampled_from(["960", "N170", "68X", "1A", "A21", "E23", "101", "307P", "B3X", "N691", "43X",
+                                   "969", "S1", "X89D"]))
+    return draw(st.sampled_from([
+        f"bus {number}", f"route {number}", f"Route {number}", f"the {number} bus", f"{number}號巴士", f"{number}号巴士",
+        f"巴士路線{number}", f"小巴{number}", f"take {number} then {number}",
+    ]))
+
+
+@st.composite
+def case_numbers(draw) -> str:
+    digits = _phone_like(draw)
+    year = draw(st.integers(2015, 2026))
+    return draw(st.sampled_from([
+        f"case no. {year}/{digits}", f"Case No. {digits}", f"ref: TD {year}/{digits}", f"our ref. {digits}",
+        f"個案編號 {digits}", f"個案編號：{digits}", f"参考编号：{digits}", f"reference {year}-{digits}",
+        f"SCF-{year}-{digits[:6]}", f"complaint no. {digits}", f"檔案編號 {year}/{digits}",
+    ]))
+
+
+@st.composite
+def ordinary_dates(draw) -> str:
+    year, month, day = draw(st.integers(2000, 2030)), draw(st.integers(1, 12)), draw(st.integers(1, 28))
+    hour, minute = draw(st.integers(0, 23)), draw(st.integers(0, 59))
+    return draw(st.sampled_from([
+        f"{year}-{month:02d}-{day:02d}", f"{day}/{month}/{year}", f"{day:02d}/{month:02d}/{year}",
+        f"on {day} {MONTHS[month - 1]} {year}", f"{year}年{month}月{day}日", f"{hour:02d}:{minute:02d}",
+        f"at {hour}:{minute:02d}", f"{year}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}", f"{day}.{month}.{year}",
+        f"from {day}/{month} to {day}/{month}", f"晚上{hour}時", f"{month}月{day}日",
+    ]))
+
+
+OFFICIAL_LOCALS = ["enquiry", "info", "enquiries", "general", "pr"]
+OFFICIAL_DOMAINS = ["tlb.gov.hk", "devb.gov.hk", "eeb.gov.hk", "itib.gov.hk", "hyab.gov.hk", "ogcio.gov.hk",
+                    "td.gov.hk", "epd.gov.hk", "1823.gov.hk", "digitalpolicy.gov.hk"]
+
+
+@st.composite
+def official_contacts(draw) -> str:
+    email = f"{draw(st.sampled_from(OFFICIAL_LOCALS))}@{draw(st.sampled_from(OFFICIAL_DOMAINS))}"
+    return draw(st.sampled_from([
+        email, f"write to {email}", f"電郵至{email}", f"({email})", "call 1823", "1823熱線", "致電1823",
+        "https://www.gov.hk/en/residents/", "https://www.smartcity.gov.hk/", "www.gov.hk/tc/residents/",
+        "https://www.td.gov.hk/en/home/index.html", f"see https://www.{draw(st.sampled_from(OFFICIAL_DOMAINS))}/",
+    ]))
+
+
+@st.composite
+def ordinary_words(draw) -> str:
+    return draw(st.sampled_from([
+        "meet at the station", "a dot on the map", "look at the dot", "at home", "dot matrix display", "arrive at noon",
+        "各位先生女士", "女士們、先生們", "女士们、先生们", "先生們", "各位女士", "太太團", "小姐姐", "at the dot of noon",
+        "the estate at Wah Fu", "bus at Nathan Road", "born in Hong Kong", "bank account fees",
+        "my account was locked", "生日快樂", "出生率下降",
+    ]))
+
+
+NOT_PERSONAL = {
+    "years": years(),
+    "amounts": amounts(),
+    "quantities": quantities(),
+    "routes": routes(),
+    "case numbers": case_numbers(),
+    "ordinary dates": ordinary_dates(),
+    "official contacts": official_contacts(),
+    "ordinary words": ordinary_words(),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_PERSONAL))
+def test_ordinary_text_is_left_as_written(kind):
+    @SETTINGS
+    @given(in_sentence(NOT_PERSONAL[kind]))
+    def untouched(text):
+        assert_untouched(text)
+
+    untouched()
