@@ -20,7 +20,7 @@ from feedback_app.intake import services as intake
 from feedback_app.models import Initiative
 from feedback_app import model_versions, routing
 
-from . import queue_volume, submit_http
+from . import queue_volume, redaction_false_positives, submit_http
 
 REPEAT = 7
 
@@ -82,6 +82,7 @@ def main() -> None:
 
     submit_http.run()
     queue_volume.run()
+    redaction_false_positives.run()
 
 
 if __name__ == "__main__":
@@ -89,5 +90,7 @@ if __name__ == "__main__":
 
     if sys.argv[1:] == ["queue"]:  # `python -m bench queue`: only the review queue at volume
         queue_volume.run()
+    elif sys.argv[1:] == ["redaction"]:  # `python -m bench redaction`: what the masking hides in ordinary text
+        redaction_false_positives.run()
     else:
         main()

@@ -313,7 +313,7 @@ def hkids(draw) -> Sample:
         shown_letters = "".join(_FULL_WIDTH_LETTERS[c] for c in letters)
         shown_check = _FULL_WIDTH_LETTERS.get(check) or render(check, "full-width")
     body = draw(written_digits(digits, [[6], [3, 3], [2, 4], [2, 2, 2]], scripts=("full-width",) if width == "full-width" else ("ascii",),
-                               separators=[" ", "-", "\u00a0", ZERO_WIDTH, "."]))
+                               separators=[" ", "-", "\u00a0", ZERO_WIDTH, ".", "/", "_"]))
     open_, close = draw(st.sampled_from([("(", ")"), (" (", ")"), ("（", "）"), ("", ""), (" ", ""), ("-", ""), ("[", "]")]))
     value = [(shown_letters, True), (draw(st.sampled_from(["", "", " ", "-"])), False)] + body
     value += [(open_, False), (shown_check, True), (close, False)]
@@ -600,6 +600,7 @@ def dates_of_birth(draw) -> Sample:
     month_name = draw(st.sampled_from([MONTHS[month - 1], MONTHS[month - 1][:3], MONTHS[month - 1].lower()]))
     value = draw(st.sampled_from([
         [n(day), (sep, False), n(month), (sep, False), y],
+        [n(day), (sep, False), n(month), (sep, False), (render(f"{year % 100:02d}", script), True)],  # 15/03/85
         [y, (sep, False), n(month), (sep, False), n(day)],
         [n(day), (" " + month_name + " ", False), y],
         [n(day), (draw(st.sampled_from(["st ", "th ", "-"])) + month_name + draw(st.sampled_from([" ", ", ", "-"])), False), y],
@@ -761,7 +762,20 @@ def ordinary_words(draw) -> str:
     ]))
 
 
+@st.composite
+def hotlines(draw) -> str:
+    """A number the text calls a hotline is an office's, published for everyone to call."""
+    digits = _phone_like(draw)
+    number = draw(st.sampled_from([digits, f"{digits[:4]} {digits[4:]}", f"{digits[:4]}-{digits[4:]}"]))
+    return draw(st.sampled_from([
+        f"the enquiry hotline {number}", f"hotline: {number}", f"Hotline {number}", f"查詢熱線：{number}",
+        f"熱線 {number}", f"查询热线{number}", f"the department's hotline ({number})",
+        "The Home Affairs enquiry hotline 2835 1473 always has long waiting times.",  # a line of the corpus
+    ]))
+
+
 NOT_PERSONAL = {
+    "hotlines": hotlines(),
     "years": years(),
     "amounts": amounts(),
     "quantities": quantities(),
@@ -781,3 +795,32 @@ def test_ordinary_text_is_left_as_written(kind):
         assert_untouched(text)
 
     untouched()
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(sorted(KINDS)), min_size=2, max_size=3).flatmap(
+    lambda kinds: st.tuples(*(KINDS[k] for k in kinds))), st.sampled_from([" or ", "; ", "，", " / ", "或", "\n", " and "]))
+def test_several_values_in_one_view_are_each_masked(samples, joiner):
+    parts: list[tuple[str, bool]] = []
+    for i, sample in enumerate(samples):
+        parts += ([(joiner, False)] if i else []) + list(sample.parts)
+    assert_masked(Sample(" + ".join(s.kind for s in samples), tuple(parts)))
+
+
+# --- what the masking hides of ordinary text -------------------------------------------------
+
+def test_the_masking_hides_almost_nothing_of_the_classifiers_corpus():
+    """The corpus is residents' ordinary views: whatever is masked there is a false positive.
+
+    Bound: under 0.5% of words and 2% of lines. Lines average about 25 words, so 0.5% is one
+    masked word in every eight views: more, and moderators would spend their day unmasking
+    route numbers, amounts and dates, and readers would lose the numbers views are about.
+    """
+    from bench.redaction_false_positives import measure
+
+    result = measure()
+    print(f"false positives: {result.masked_words}/{result.words} words ({result.word_share:.4%}), "
+          f"{result.lines_with_finding}/{result.lines} lines ({result.line_share:.4%})")
+    shown = [(kind, masked) for kind, masked, _ in result.examples]
+    assert result.word_share < 0.005, shown
+    assert result.line_share < 0.02, shown
