@@ -196,3 +196,104 @@ def test_a_hostile_language_cookie_or_header_is_ignored(client, value):
     client.set_cookie("lang", value)
     response = client.get("/", headers={"Accept-Language": value.replace("\x00", "")[:200] or "en"})
     assert response.status_code == 200
+
+
+# -- a file where text belongs: a form error, never a 500 ------------------------------------
+
+NOT_TEXT_FORM_ERROR = "This field takes typed text, not a file."
+
+
+def _file(content: bytes = b"a file, not text"):
+    import io
+
+    return io.BytesIO(content), "view.txt", "text/plain"
+
+
+@pytest.mark.parametrize("form_page", ["initiative", "area"])
+@pytest.mark.parametrize("field", ["body", "name", "email"])
+def test_a_text_field_sent_as_a_file_is_a_form_error_on_both_submission_forms(client, form_page, field):
+    from .conftest import csrf_token, form_token
+
+    initiative = factories.initiative()
+    url = (f"/initiatives/{initiative.code}/views/new" if form_page == "initiative"
+           else f"/areas/{initiative.area_code}/views/new")
+    html = client.get(url).get_data(as_text=True)
+    body = "The minibus stop at Mong Kok needs a shelter from the rain."
+    data = {"csrf_token": csrf_token(html), "form_token": form_token(html),
+            "initiative": initiative.code if form_page == "initiative" else "",
+            "body": body, "name": "Chan Tai Man", "email": "chan@example.org"}
+    data[field] = _file()
+    response = client.post(url, data=data, content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert NOT_TEXT_FORM_ERROR in page
+    if field != "body":
+        assert body in page  # what was typed in the other fields is kept
+    assert _count(Submission) == 0
+
+
+@pytest.mark.parametrize("field", ["email", "password", "csrf_token"])
+def test_a_sign_in_field_sent_as_a_file_is_a_form_error(client, moderator, field):
+    from .conftest import csrf_token
+
+    html = client.get("/account/login").get_data(as_text=True)
+    data = {"csrf_token": csrf_token(html), "email": moderator.email, "password": factories.PASSWORD}
+    data[field] = _file()
+    response = client.post("/account/login", data=data, content_type="multipart/form-data")
+    assert response.status_code == 400
+    if field != "csrf_token":
+        assert NOT_TEXT_FORM_ERROR in response.get_data(as_text=True)
+    assert "Sign out" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("payload", ['{"body": {"a": 1}, "email": [1, 2], "name": 5}', "[1, 2]", "5", '"abc"', "null"])
+def test_a_json_body_posted_to_a_form_is_a_400_not_a_500(client, payload):
+    initiative = factories.initiative()
+    response = client.post(f"/initiatives/{initiative.code}/views/new", data=payload, content_type="application/json")
+    assert response.status_code == 400
+    login = client.post("/account/login", data=payload, content_type="application/json")
+    assert login.status_code == 400
+    assert _count(Submission) == 0
+
+
+def test_every_form_refuses_a_file_where_text_belongs(app):
+    """The rule lives in the base form: a form added later inherits it."""
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from wtforms import StringField
+
+    from feedback_app.forms import Form
+
+    class AnyForm(Form):
+        class Meta:
+            csrf = False
+
+        words = StringField()
+
+    with app.test_request_context(method="POST"):
+        form = AnyForm(MultiDict([("words", FileStorage(*_file()[:2]))]))
+        assert not form.validate()
+        assert form.words.errors == [NOT_TEXT_FORM_ERROR] and form.words.data in (None, "")
+
+
+# -- dates in the review queue's filters -----------------------------------------------------
+
+@pytest.mark.parametrize("since, until", [
+    ("", "9999-12-31"), ("0001-01-01", ""), ("0001-01-01", "9999-12-31"), ("9999-12-31", "9999-12-31"),
+])
+def test_the_earliest_and_latest_dates_are_ordinary_queue_filters(client, login_as, moderator, since, until):
+    sub = factories.submission(factories.TRANSPORT_VIEW + " Call me on 9123 4567.")  # waits for review
+    login_as(moderator)
+    response = client.get("/moderation/queue", query_string={"since": since, "until": until})
+    assert response.status_code == 200
+    listed = sub.reference in response.get_data(as_text=True)
+    assert listed == (since != "9999-12-31")
+
+
+@pytest.mark.parametrize("field", ["since", "until"])
+@pytest.mark.parametrize("value", ["10000-01-01", "99999999999999999999-01-01", "9" * 400, "2026-02-30",
+                                   "2026-13-01", "-0001-01-01", "0000-01-01", "1e309", "２０２６-０１-０１"])
+def test_an_impossible_date_in_the_queue_filters_is_a_400_with_a_message(client, login_as, moderator, field, value):
+    login_as(moderator)
+    response = client.get("/moderation/queue", query_string={field: value})
+    assert response.status_code == 400
+    assert "Not a valid date value." in response.get_data(as_text=True)

@@ -109,7 +109,7 @@ def conditions(filters: QueueFilter, *, with_text: bool = True) -> list:
         where += [confidence < high] if filters.band == Band.LOW else [confidence >= low, confidence < high]
     if filters.since:
         where.append(Submission.created_at >= _start_of(filters.since))
-    if filters.until:
+    if filters.until and filters.until < date.max:  # "until 9999-12-31" has no day after it
         where.append(Submission.created_at < _start_of(filters.until + timedelta(days=1)))
     if filters.in_backlog and filters.campaigns_once and not filters.narrowed:
         # Filtered, every matching copy is listed (each with its campaign's size): a campaign's
