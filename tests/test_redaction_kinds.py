@@ -231,7 +231,7 @@ def test_the_surrounding_sentences_carry_no_number_a_check_could_mistake():
 
 PHONE_SCRIPTS = tuple(DIGIT_SCRIPTS)
 HK_PREFIXES = ["", "tel", "Tel:", "tel. ", "Tel: ", "TEL ", "whatsapp", "WhatsApp ", "whatsapp852", "WhatsApp852",
-               "WhatsApp +852 ", "+852 ", "+852", "(852) ", "(+852)", "852-", "852 ", "手機", "手機：", "電話：",
+               "WhatsApp +852 ", "+852 ", "＋８５２ ", "+852", "(852) ", "(+852)", "852-", "852 ", "手機", "手機：", "電話：",
                "电话：", "手机", "聯絡電話 ", "call me on ", "Call me at ", "Phone/WhatsApp: ", "mobile:", "打俾我",
                "致電", "請致電", "微信/WhatsApp同號 "]
 _YEAR = re.compile(r"(?:19|20)[0-9]{2}")
@@ -302,6 +302,11 @@ def test_hkid_check_digit_matches_known_numbers():
 HKID_PREFIXES = ["", "HKID ", "HKID: ", "HKID no. ", "HK ID card ", "ID card no.", "my ID is ", "身份證", "身份證：",
                  "身份證號碼：", "身份证号码", "身分證號碼 ", "ID:", "id "]
 _FULL_WIDTH_LETTERS = {chr(c): chr(c + 0xFEE0) for c in range(ord("A"), ord("Z") + 1)}
+
+
+def full_width(text: str) -> str:
+    """`text` as a Chinese input method in full-width mode types it (same length)."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else "\u3000" if c == " " else c for c in text)
 
 
 @st.composite
@@ -402,11 +407,12 @@ def passports(draw) -> Sample:
     if draw(st.integers(0, 3)) == 0:
         number = number.lower()
     prefixes = PASSPORT_WORDS if form == "other" else PASSPORT_WORDS + ["", "HKSAR passport ", "回鄉證 ", "通行證號碼 "]
-    split = draw(st.sampled_from(["", "", " ", "-"]))
+    prefix = draw(st.sampled_from(prefixes))
+    split = draw(st.sampled_from(["", "", " ", "-"])) if prefix else ""  # a bare number is written whole
     letters = re.match(r"[A-Za-z]*", number).group()
     rest = number[len(letters):]
     value = [(letters, True), (split, False), (rest, True)] if letters else [(rest, True)]
-    return draw(embedded(f"passport ({form})", [p for p in value if p[0]], prefixes))
+    return draw(embedded(f"passport ({form})", [p for p in value if p[0]], [prefix]))
 
 
 # --- e-mail addresses ------------------------------------------------------------------------
@@ -451,6 +457,8 @@ def emails(draw) -> Sample:
     at = draw(st.sampled_from(AT_FORMS))
     dot = draw(st.sampled_from(DOT_FORMS))
     value = local + [(at, False), (dot.join(labels), False)]
+    if draw(st.integers(0, 5)) == 0:  # typed with the input method in full-width mode: ｃｈａｎ＠ｇｍａｉｌ．ｃｏｍ
+        value = [(full_width(part), personal) for part, personal in value]
     return draw(embedded("e-mail", value, EMAIL_PREFIXES))
 
 
