@@ -235,6 +235,18 @@ HK_PREFIXES = ["", "tel", "Tel:", "tel. ", "Tel: ", "TEL ", "whatsapp", "WhatsAp
                "电话：", "手机", "聯絡電話 ", "call me on ", "Call me at ", "Phone/WhatsApp: ", "mobile:", "打俾我",
                "致電", "請致電", "微信/WhatsApp同號 "]
 _YEAR = re.compile(r"(?:19|20)[0-9]{2}")
+USUAL_PHONE_SEPARATORS = [" ", "-", ".", "\u00a0", "\u3000"]
+
+
+def _phone_forms(dodging: bool) -> dict:
+    """How a phone number is written: as people usually do (ASCII or full-width digits, whole
+    or in groups), or as someone does who wants it past a filter (any script, any separator,
+    split at every digit). Both must be masked; they are separate tests so that a failure says
+    which."""
+    if dodging:
+        return {"scripts": PHONE_SCRIPTS, "separators": PHONE_SEPARATORS, "modes": ALL_MODES}
+    return {"scripts": ("ascii", "ascii", "full-width"), "separators": USUAL_PHONE_SEPARATORS,
+            "modes": ("whole", "groups")}
 
 
 def _not_two_years(digits: str) -> bool:
@@ -243,10 +255,11 @@ def _not_two_years(digits: str) -> bool:
 
 
 @st.composite
-def hk_phones(draw) -> Sample:
+def hk_phones(draw, dodging: bool) -> Sample:
     digits = draw(digit_string(8, first="2356789").filter(_not_two_years))
-    value = draw(written_digits(digits, [[4, 4], [3, 5], [2, 3, 3], [4, 2, 2]], scripts=PHONE_SCRIPTS))
-    return draw(embedded("HK phone", value, HK_PREFIXES))
+    groupings = [[4, 4], [3, 5], [2, 3, 3], [4, 2, 2]] if dodging else [[4, 4]]  # 9123 4567
+    value = draw(written_digits(digits, groupings, **_phone_forms(dodging)))
+    return draw(embedded("HK phone" + (", dodging a filter" if dodging else ""), value, HK_PREFIXES))
 
 
 CN_PREFIXES = ["", "+86 ", "+86", "86", "0086-", "0086 ", "(+86) ", "+86-", "手机", "手機：", "手机号：", "电话",
@@ -254,10 +267,11 @@ CN_PREFIXES = ["", "+86 ", "+86", "86", "0086-", "0086 ", "(+86) ", "+86-", "手
 
 
 @st.composite
-def mainland_mobiles(draw) -> Sample:
+def mainland_mobiles(draw, dodging: bool) -> Sample:
     digits = draw(st.tuples(st.just("1"), st.sampled_from("3456789"), digit_string(9)).map("".join))
-    value = draw(written_digits(digits, [[3, 4, 4], [3, 8], [3, 3, 5], [4, 4, 3]], scripts=PHONE_SCRIPTS))
-    return draw(embedded("Mainland mobile", value, CN_PREFIXES))
+    groupings = [[3, 4, 4], [3, 8], [4, 4, 3]] + ([[3, 3, 5], [2, 4, 5]] if dodging else [])  # 138 1234 5678
+    value = draw(written_digits(digits, groupings, **_phone_forms(dodging)))
+    return draw(embedded("Mainland mobile" + (", dodging a filter" if dodging else ""), value, CN_PREFIXES))
 
 
 # Beijing, Guangzhou, Shanghai, Tianjin, Chongqing, Shenyang, Nanjing, Wuhan, Chengdu, Xi'an;
@@ -643,8 +657,10 @@ def bank_accounts(draw) -> Sample:
 
 
 KINDS = {
-    "HK phone": hk_phones(),
-    "Mainland mobile": mainland_mobiles(),
+    "HK phone": hk_phones(dodging=False),
+    "HK phone, dodging a filter": hk_phones(dodging=True),
+    "Mainland mobile": mainland_mobiles(dodging=False),
+    "Mainland mobile, dodging a filter": mainland_mobiles(dodging=True),
     "Mainland landline": mainland_landlines(),
     "HKID": hkids(),
     "payment card": payment_cards(),
