@@ -707,6 +707,8 @@ def years(draw) -> str:
     return draw(st.sampled_from([
         f"in {a}", f"{a}-{b}", f"{a}–{b}", f"{a} - {b}", f"{a}/{str(b)[2:]}", f"{a}-{str(b)[2:]}", f"{a} to {b}",
         f"{a}至{b}年", f"{a}年", f"the {a}-{b} budget", f"{a}/{b}年度", f"{a}年至{b}年",
+        f"{render(str(a), 'Chinese')}年", f"{render(str(a), 'Chinese with 〇')}年",  # 二〇二四年, as in speeches
+        f"{render(str(a), 'Chinese')}至{render(str(b)[2:], 'Chinese')}年度", f"{render(str(a), 'full-width')}年",
     ]))
 
 
@@ -720,6 +722,8 @@ def amounts(draw) -> str:
         f"港幣{digits}元", f"港幣 {spaced} 元", f"{digits}元", f"人民幣{digits}元", f"RMB {grouped}", f"¥{digits}",
         f"{draw(st.integers(1, 9999))}萬", f"{draw(st.integers(1, 9999))}萬元", f"{draw(st.integers(1, 999))}億",
         f"US${grouped}", f"{digits} dollars", f"${digits[:3]}.{digits[3:5]}",
+        f"{draw(st.sampled_from(['三千', '五百', '二百三十', '九千八百']))}{draw(st.sampled_from(['萬', '万', '億', '亿']))}元",
+        f"港幣{render(digits, 'full-width')}元",
     ]))
 
 
@@ -789,6 +793,11 @@ def ordinary_words(draw) -> str:
         "各位先生女士", "女士們、先生們", "女士们、先生们", "先生們", "各位女士", "太太團", "小姐姐", "at the dot of noon",
         "the estate at Wah Fu", "bus at Nathan Road", "born in Hong Kong", "bank account fees",
         "my account was locked", "生日快樂", "出生率下降",
+        # 在 and 點 spell an e-mail's "at" and "dot" only between the parts of an address
+        "我在家點外賣", "我在中環點心店等你", "佢在街市點菜", "你在哪裡？點樣去", "我在旺角点餐",
+        # a title after a job, not a name
+        "巴士司機先生態度很好", "護士小姐很細心", "售貨員小姐", "保安先生", "老太太", "空中小姐", "各位女士及先生",
+        "Ladies and gentlemen", "司机先生", "护士小姐",
     ]))
 
 
