@@ -3,7 +3,9 @@
 The classifier's corpus (`classifier/data/corpus_*.jsonl` and the off-topic lines) is views and
 chit-chat as residents write them, in English, Cantonese and both Chinese scripts, with numbers
 of every ordinary kind (years, amounts, routes, case numbers, hotlines) and no one's personal
-data — so whatever `find_personal_data` finds there is a false positive.
+data — so whatever `find_personal_data` finds there is a false positive. The catalogue's own
+descriptions (initiatives, bureaus' remits, areas: official text full of years, amounts and
+programme names) are measured the same way.
 
 A word here is what a reader counts: a run of letters or digits of any non-Han script
 ("don't" is two: the apostrophe splits it, as it does a search term), or one Han character
@@ -20,8 +22,10 @@ import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from classifier.data import default_data_paths, default_offtopic_paths, load_examples, load_offtopic
+from classifier.data import (catalogue_examples, default_data_paths, default_offtopic_paths, load_examples,
+                             load_offtopic)
 from classifier.text import chinese_terms, english_terms
 from feedback_app.redaction import find_personal_data
 from feedback_app.search import HAN
@@ -29,11 +33,17 @@ from feedback_app.search import HAN
 _WORD = re.compile(rf"[{HAN}]|[^\W_{HAN}]+")
 REPEAT = 5
 SHOWN = 12
+CATALOGUE = Path(__file__).resolve().parent.parent / "feedback_app" / "catalogue" / "data"
 
 
 def corpus_lines() -> list[str]:
     """Every line of the classifier's corpus: the labelled views, then the off-topic texts."""
     return [e.text for e in load_examples(default_data_paths())] + load_offtopic(default_offtopic_paths())
+
+
+def catalogue_lines() -> list[str]:
+    """The catalogue's descriptions as the classifier reads them, one per initiative, remit and area."""
+    return [e.text for e in catalogue_examples(CATALOGUE)]
 
 
 def word_spans(text: str) -> list[tuple[int, int]]:
@@ -92,10 +102,8 @@ def _median_seconds(fn) -> float:
     return statistics.median(samples)
 
 
-def run() -> FalsePositives:
-    lines = corpus_lines()
-    result = measure(lines)
-    print(f"masking over the classifier's corpus: {result.lines} lines, {result.words} words")
+def report(name: str, result: FalsePositives) -> None:
+    print(f"masking over {name}: {result.lines} lines, {result.words} words")
     print(f"  words masked   {result.masked_words:6d}  {result.word_share:.4%}")
     print(f"  lines masked   {result.lines_with_finding:6d}  {result.line_share:.4%}")
     for kind in sorted(set(result.lines_by_kind)):
@@ -103,6 +111,13 @@ def run() -> FalsePositives:
               f" {result.lines_by_kind[kind]:4d} lines ({result.lines_by_kind[kind] / result.lines:.4%})")
     for kind, masked, line in result.examples:
         print(f"    {kind}: {masked!r} in {line[:100]!r}")
+
+
+def run() -> FalsePositives:
+    lines = corpus_lines()
+    result = measure(lines)
+    report("the classifier's corpus", result)
+    report("the catalogue's descriptions", measure(catalogue_lines()))
 
     # The cost, against the tokenising the classifier does to every view anyway, timed in this run.
     def mask_all():
