@@ -249,14 +249,16 @@ def _phone_forms(dodging: bool) -> dict:
             "modes": ("whole", "groups")}
 
 
-def _not_two_years(digits: str) -> bool:
-    # "2024 2025" written without a word is a year range as much as a fixed line; leave it out.
-    return not (_YEAR.fullmatch(digits[:4]) and _YEAR.fullmatch(digits[4:]))
+def _not_a_year_range_or_date(digits: str) -> bool:
+    # "2024 2025" or "20240315" is a year range or a date as much as a fixed line; leave them out.
+    if not _YEAR.fullmatch(digits[:4]):
+        return True
+    return not (_YEAR.fullmatch(digits[4:]) or (1 <= int(digits[4:6]) <= 12 and 1 <= int(digits[6:]) <= 31))
 
 
 @st.composite
 def hk_phones(draw, dodging: bool) -> Sample:
-    digits = draw(digit_string(8, first="2356789").filter(_not_two_years))
+    digits = draw(digit_string(8, first="2356789").filter(_not_a_year_range_or_date))
     groupings = [[4, 4], [3, 5], [2, 3, 3], [4, 2, 2]] if dodging else [[4, 4]]  # 9123 4567
     value = draw(written_digits(digits, groupings, **_phone_forms(dodging)))
     return draw(embedded("HK phone" + (", dodging a filter" if dodging else ""), value, HK_PREFIXES))
@@ -686,11 +688,17 @@ def test_each_kind_of_personal_data_is_masked_in_every_form(kind):
 
 # --- what must stay as written ---------------------------------------------------------------
 
+# Before an ordinary number, only sentences that end and do not ask to be contacted: "如有需要請
+# 聯絡我2027-2030" reads as a phone number to a person too.
+_CONTACT_ME = re.compile("聯絡|联系|搵我|Contact|contact|reply|回覆|回复")
+NEUTRAL = {lang: [s for s in pool if s[-1] in ".。!！?？" and not _CONTACT_ME.search(s)] for lang, pool in SENTENCES.items()}
+
+
 @st.composite
 def in_sentence(draw, phrase: st.SearchStrategy[str]) -> str:
     lang = draw(st.sampled_from(sorted(SENTENCES)))
     gap = " " if lang == "en" else ""
-    before = draw(st.sampled_from(SENTENCES[lang] + [""]))
+    before = draw(st.sampled_from(NEUTRAL[lang] + [""]))
     after = draw(st.sampled_from(SENTENCES[lang] + [""]))
     return f"{before}{gap if before else ''}{draw(phrase)}{gap if after else ''}{after}"
 
