@@ -12,7 +12,7 @@ from sqlalchemy.orm import load_only
 
 import classifier
 
-from . import workflow
+from . import campaigns, workflow
 from .database import write_transaction
 from .extensions import db
 from .models import AuditAction, ClassifierVersion, Status, Submission
@@ -107,6 +107,20 @@ def explain(sub: Submission) -> classifier.Explanation | None:
     initiative = sub.initiative.code if sub.initiative is not None else None
     # The stored bureau: the words are explained for what was predicted, without re-embedding.
     return model.explain(sub.body, initiative=initiative, bureau=sub.predicted_bureau_code, semantic=sub.predicted_semantic)
+
+
+def route_stored_view(submission_id: int) -> None:
+    """Everything the worker does with a stored view, whether its own task or the sweep brings
+    it: group it with its near copies (when CAMPAIGNS is on), then route it. Never raises.
+
+    The one road for both: a view whose task was lost must still join its campaign, or it is
+    never offered as a suggestion nor decided with its copies. Grouping comes first, while the
+    view is still "received": the sweep finds only such views, so a worker lost between the
+    two steps leaves nothing the sweep will not finish. Both steps are safe to repeat.
+    """
+    if current_app.config["CAMPAIGNS"]:
+        campaigns.place(submission_id)
+    route_submission(submission_id)
 
 
 def route_submission(submission_id: int) -> None:

@@ -230,3 +230,33 @@ def test_variants_name_added_and_left_out_words_in_both_languages():
     assert (variant.added, variant.removed) == ("你好，", "市民的")
     same = View(id=3, body=mine.body)
     assert campaigns.variants(mine, [same])[0].added == campaigns.variants(mine, [same])[0].removed == ""
+
+
+def test_a_view_whose_task_was_lost_joins_its_campaign_when_swept_and_is_then_suggested(app, client):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import update
+
+    from feedback_app import tasks
+    from feedback_app.models import Visibility
+
+    from .test_support import _similar
+    from .test_worker import _sent_while_the_queue_is_down
+
+    copies = [_send(body) for body in COPIES[:2]]  # their own tasks grouped them
+    lost = _sent_while_the_queue_is_down(app, COPIES[2])  # the third copy, sent during a Redis outage
+    db.session.execute(update(Submission).where(Submission.id == lost.id).values(
+        created_at=datetime.now(timezone.utc) - tasks.SWEEP_AFTER - timedelta(seconds=1)))
+    db.session.commit()
+
+    assert tasks.sweep_unrouted.call_local() == 1
+    db.session.expire_all()
+    swept = db.session.get(Submission, lost.id)
+    assert swept.status in (Status.ROUTED, Status.NEEDS_REVIEW)  # routed, as before...
+    campaign_id = db.session.get(Submission, copies[0].id).campaign_id
+    assert campaign_id is not None and swept.campaign_id == campaign_id  # ...and grouped with its copies
+    assert campaigns.sizes({campaign_id}) == {campaign_id: 3}
+
+    swept.visibility = Visibility.PUBLISHED  # the only published copy of the campaign
+    db.session.commit()
+    assert swept.reference in _similar(client, CAMPAIGN).get_data(as_text=True)
