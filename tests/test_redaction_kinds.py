@@ -95,7 +95,11 @@ DIGIT_SCRIPTS = {
     "Chinese with 〇": "〇一二三四五六七八九",
     "Chinese financial": "零壹貳參肆伍陸柒捌玖",
     "Chinese financial (Simplified)": "零壹贰叁肆伍陆柒捌玖",
+    "circled": "⓪①②③④⑤⑥⑦⑧⑨",
+    "mathematical bold": "𝟎𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗",  # how posts on social media slip past filters
 }
+DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+WORDS = "English words"  # "nine one two three …", a script of its own: a word a digit
 _NUMERALS = {ch: str(i) for script in DIGIT_SCRIPTS.values() for i, ch in enumerate(script)}
 # Characters that read as a number in Chinese; no surrounding sentence may carry one.
 _CHINESE_NUMBER_CHARS = set("零〇一二三四五六七八九十百千萬万億亿兩两壹貳贰參叁肆伍陸陆柒捌玖拾佰仟")
@@ -134,11 +138,20 @@ ALL_MODES = ("whole", "groups", "groups, mixed separators", "every digit", "ever
 
 @st.composite
 def written_digits(draw, digits: str, groupings: list[list[int]], *, scripts=("ascii", "full-width"),
-                   separators=PHONE_SEPARATORS, modes=ALL_MODES) -> list[tuple[str, bool]]:
+                   separators=PHONE_SEPARATORS, modes=ALL_MODES, mix_scripts=False) -> list[tuple[str, bool]]:
     """`digits` as a person writes them: whole, in groups, or split at every digit (the mixed
-    modes draw a separator per gap, as someone dodging a filter does)."""
+    modes draw a separator per gap, as someone dodging a filter does; `mix_scripts` lets each
+    group take its own script)."""
     script = draw(st.sampled_from(scripts))
     mode = draw(st.sampled_from(modes))
+    if script == WORDS:
+        words = [("oh" if d == "0" and draw(st.booleans()) else DIGIT_WORDS[int(d)]) for d in digits]
+        case = draw(st.sampled_from([str.lower, str.upper, str.capitalize]))
+        sep = draw(st.sampled_from([" ", "-", ", ", " "]))
+        parts = [(" ", False)]  # a word is never glued to the prefix before it ("teltwo")
+        for i, word in enumerate(words):
+            parts += ([(sep, False)] if i else []) + [(case(word), True)]
+        return parts
     if mode == "whole":
         groups = [digits]
     else:
@@ -153,7 +166,8 @@ def written_digits(draw, digits: str, groupings: list[list[int]], *, scripts=("a
     for i, group in enumerate(groups):
         if i:
             parts.append((draw(st.sampled_from(separators)) if "mixed" in mode else one, False))
-        parts.append((render(group, script), True))
+        group_script = draw(st.sampled_from([s for s in scripts if s != WORDS])) if mix_scripts else script
+        parts.append((render(group, group_script), True))
     return parts
 
 
@@ -238,13 +252,14 @@ _YEAR = re.compile(r"(?:19|20)[0-9]{2}")
 USUAL_PHONE_SEPARATORS = [" ", "-", ".", "\u00a0", "\u3000"]
 
 
-def _phone_forms(dodging: bool) -> dict:
+def _phone_forms(draw, dodging: bool) -> dict:
     """How a phone number is written: as people usually do (ASCII or full-width digits, whole
     or in groups), or as someone does who wants it past a filter (any script, any separator,
     split at every digit). Both must be masked; they are separate tests so that a failure says
     which."""
     if dodging:
-        return {"scripts": PHONE_SCRIPTS, "separators": PHONE_SEPARATORS, "modes": ALL_MODES}
+        mix = draw(st.integers(0, 4)) == 0  # 9123 四五六七
+        return {"scripts": PHONE_SCRIPTS + (WORDS,), "separators": PHONE_SEPARATORS, "modes": ALL_MODES, "mix_scripts": mix}
     return {"scripts": ("ascii", "ascii", "full-width"), "separators": USUAL_PHONE_SEPARATORS,
             "modes": ("whole", "groups")}
 
@@ -260,7 +275,7 @@ def _not_a_year_range_or_date(digits: str) -> bool:
 def hk_phones(draw, dodging: bool) -> Sample:
     digits = draw(digit_string(8, first="2356789").filter(_not_a_year_range_or_date))
     groupings = [[4, 4], [3, 5], [2, 3, 3], [4, 2, 2]] if dodging else [[4, 4]]  # 9123 4567
-    value = draw(written_digits(digits, groupings, **_phone_forms(dodging)))
+    value = draw(written_digits(digits, groupings, **_phone_forms(draw, dodging)))
     return draw(embedded("HK phone" + (", dodging a filter" if dodging else ""), value, HK_PREFIXES))
 
 
@@ -272,7 +287,7 @@ CN_PREFIXES = ["", "+86 ", "+86", "86", "0086-", "0086 ", "(+86) ", "+86-", "手
 def mainland_mobiles(draw, dodging: bool) -> Sample:
     digits = draw(st.tuples(st.just("1"), st.sampled_from("3456789"), digit_string(9)).map("".join))
     groupings = [[3, 4, 4], [3, 8], [4, 4, 3]] + ([[3, 3, 5], [2, 4, 5]] if dodging else [])  # 138 1234 5678
-    value = draw(written_digits(digits, groupings, **_phone_forms(dodging)))
+    value = draw(written_digits(digits, groupings, **_phone_forms(draw, dodging)))
     return draw(embedded("Mainland mobile" + (", dodging a filter" if dodging else ""), value, CN_PREFIXES))
 
 
@@ -341,8 +356,11 @@ def hkids(draw) -> Sample:
                                separators=[" ", "-", "\u00a0", ZERO_WIDTH, ".", "/", "_"]))
     open_, close = draw(st.sampled_from([("(", ")"), (" (", ")"), ("（", "）"), ("", ""), (" ", ""), ("-", ""), ("[", "]")]))
     value = [(shown_letters, True), (draw(st.sampled_from(["", "", " ", "-"])), False)] + body
-    value += [(open_, False), (shown_check, True), (close, False)]
-    return draw(embedded("HKID", [p for p in value if p[0]], HKID_PREFIXES))
+    prefix = draw(st.sampled_from(HKID_PREFIXES))
+    if not prefix or draw(st.integers(0, 4)):
+        value += [(open_, False), (shown_check, True), (close, False)]
+    # else: after a word that says it is an HKID, people often leave the check digit out: A123456
+    return draw(embedded("HKID", [p for p in value if p[0]], [prefix]))
 
 
 # --- payment cards ---------------------------------------------------------------------------
@@ -420,10 +438,10 @@ def passports(draw) -> Sample:
             st.tuples(st.sampled_from("P"), digit_string(7), st.sampled_from("ABC")).map("".join),
             st.tuples(st.sampled_from(["AB", "GA", "HK", "ZX"]), digit_string(6)).map("".join),  # Canada-style
         ))
-    if draw(st.integers(0, 3)) == 0:
-        number = number.lower()
     prefixes = PASSPORT_WORDS if form == "other" else PASSPORT_WORDS + ["", "HKSAR passport ", "回鄉證 ", "通行證號碼 "]
     prefix = draw(st.sampled_from(prefixes))
+    if prefix and draw(st.integers(0, 3)) == 0:  # after the word, people type it in lower case too
+        number = number.lower()
     split = draw(st.sampled_from(["", "", " ", "-"])) if prefix else ""  # a bare number is written whole
     letters = re.match(r"[A-Za-z]*", number).group()
     rest = number[len(letters):]
@@ -461,7 +479,7 @@ def local_parts(draw) -> list[tuple[str, bool]]:
 
 
 AT_FORMS = ["@", "@", " @ ", "@ ", " @", "＠", " at ", " AT ", "(at)", " (at) ", "[at]", " [at] ", "{at}", "<at>", "在",
-            " 在 "]
+            " 在 ", " 艾特 ", "艾特"]  # 艾特: "at" as Mainland users write it
 DOT_FORMS = [".", ".", " . ", ". ", " .", "．", " dot ", " DOT ", "(dot)", " (dot) ", "[dot]", " [dot] ", "點", "点",
              " 點 "]
 
@@ -493,6 +511,10 @@ ADDRESS_PREFIXES = ["", "I live at ", "address: ", "my address is ", "Address ",
                     "we are at ", "home: "]
 
 
+def _ordinal(n: int) -> str:
+    return "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+
+
 def _number(draw, low: int, high: int) -> str:
     return str(draw(st.integers(low, high)))
 
@@ -505,10 +527,13 @@ def _title(text: str) -> str:
 def english_addresses(draw) -> Sample:
     flat = draw(st.sampled_from(["flat {n}{l}", "flat {n}", "rm {n}", "room {n}", "unit {n}", "flat {l}"])).format(
         n=_number(draw, 1, 3899), l=draw(st.sampled_from("abcdefgh")))
-    floor = draw(st.sampled_from(["{f}/f", "{f}th floor", "{f}/f.", "{f} floor", "g/f"])).format(f=_number(draw, 1, 60))
+    f = draw(st.integers(1, 60))
+    floor = draw(st.sampled_from([f"{f}/f", f"{f}{_ordinal(f)} floor", f"{f}/f.", f"{f} floor", "g/f"]))
     block = draw(st.sampled_from(["block {b}", "blk {b}", "tower {b}", "phase {b}", "block {l}"])).format(
         b=_number(draw, 1, 12), l=draw(st.sampled_from("abcdefgh")))
-    street = f"{_number(draw, 1, 888)} {draw(st.sampled_from(EN_STREETS))}"
+    street = f"{draw(st.sampled_from(['', '', 'no. ', 'No.']))}{_number(draw, 1, 888)} {draw(st.sampled_from(EN_STREETS))}"
+    street = re.sub(r"\b(road|street)\b", lambda m: draw(st.sampled_from([m.group(), m.group(), {"road": "rd", "street": "st"}[m.group()],
+                                                                       {"road": "rd.", "street": "st."}[m.group()]])), street)
     estate, district = draw(st.sampled_from(EN_ESTATES)), draw(st.sampled_from(EN_DISTRICTS))
     form = draw(st.sampled_from([
         [flat, floor, block, estate], [flat, floor, f"{draw(st.sampled_from(EN_BUILDINGS[:3]))}", estate],
@@ -632,9 +657,12 @@ def dates_of_birth(draw) -> Sample:
         [n(day), (sep, False), n(month), (sep, False), (render(f"{year % 100:02d}", script), True)],  # 15/03/85
         [y, (sep, False), n(month), (sep, False), n(day)],
         [n(day), (" " + month_name + " ", False), y],
-        [n(day), (draw(st.sampled_from(["st ", "th ", "-"])) + month_name + draw(st.sampled_from([" ", ", ", "-"])), False), y],
+        [n(day), (draw(st.sampled_from([_ordinal(day) + " ", "-"])) + month_name + draw(st.sampled_from([" ", ", ", "-"])), False), y],
         [(month_name + " ", False), n(day), (", ", False), y],
         [y, ("年", False), n(month), ("月", False), n(day), ("日", False)],
+        [y, ("年", False), n(month), ("月", False), n(day), ("號", False)],  # Cantonese: 1985年3月15號
+        [(render(f"{year % 100:02d}", script), True), ("年", False), n(month), ("月", False), n(day), ("日", False)],
+        [("the ", False), n(day), (draw(st.sampled_from([_ordinal(day), ""])) + " of " + month_name + ", ", False), y],
         [y, (" 年 ", False), n(month), (" 月 ", False), n(day), (" 日", False)],
     ]))
     return draw(embedded("date of birth", value, DOB_WORDS))
