@@ -81,6 +81,9 @@ class Config:
     TWO_FACTOR_RATE_LIMIT = _env("TWO_FACTOR_RATE_LIMIT", "5 per 15 minutes")
     # How long the second step of signing in waits for the code after the password was right.
     TWO_FACTOR_PENDING_SECONDS = _env_int("TWO_FACTOR_PENDING_SECONDS", 300)
+    # Staff set up two-step sign-in only through a one-time link an administrator hands them
+    # (auth/enrolment.py); it stops working after this many hours.
+    ENROLMENT_LINK_HOURS = _env_int("ENROLMENT_LINK_HOURS", 72)
 
     LANGUAGES = ("en", "zh_Hant", "zh_Hans")
     BABEL_DEFAULT_LOCALE = "en"

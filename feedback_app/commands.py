@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 from flask.cli import AppGroup
 
+from . import demo_accounts
+from .auth import enrolment
 from .auth import services as accounts
 from .catalogue import services as catalogue
 from .demo_accounts import DEMO_ACCOUNTS
@@ -42,6 +44,26 @@ def _account(email: str) -> User:
     return user
 
 
+# Enrolment links are printed with the address staff open the site at; there is no request here
+# to take it from. The default is what `make run` serves.
+LOCAL_BASE_URL = "http://127.0.0.1:5000"
+base_url_option = click.option(
+    "--base-url", default=LOCAL_BASE_URL, show_default=True,
+    help="The site's address as staff open it, for the enrolment link printed.",
+)
+
+
+def _link_url(link: enrolment.IssuedLink, base_url: str) -> str:
+    # Built by the route itself, so the printed link is the one the site answers.
+    with current_app.test_request_context(base_url=base_url.rstrip("/") or LOCAL_BASE_URL):
+        return url_for("auth.enrol_with_link", token=link.token, _external=True)
+
+
+def _echo_link(link: enrolment.IssuedLink, base_url: str, indent: str = "") -> None:
+    click.echo(f"{indent}Enrolment link (works once, until {link.expires_at:%Y-%m-%d %H:%M} UTC), to set up "
+               f"two-step sign-in: {_link_url(link, base_url)}")
+
+
 def _describe(user: User) -> str:
     bureau = f" ({user.bureau_code})" if user.bureau_code else ""
     return f"{user.email}: {user.role}{bureau}, {'active' if user.active else 'deactivated'}"
@@ -52,15 +74,32 @@ def _describe(user: User) -> str:
 @click.option("--role", type=ROLE_CHOICE, required=True)
 @click.option("--bureau", help="Bureau code, for bureau officers (e.g. TLB).")
 @click.option("--name", "display_name")
+@base_url_option
 @click.password_option()
-def create_user(email, role, bureau, display_name, password):
-    """Create an account."""
+def create_user(email, role, bureau, display_name, base_url, password):
+    """Create an account; staff get an enrolment link to hand over with the password."""
     try:
         user = accounts.create_user(email, password, Role(role), display_name=display_name, bureau=bureau)
     except accounts.AccountError as exc:
         raise _fail(exc) from exc
     click.echo(f"Created {user.role} {user.email}" + (f" ({user.bureau_code})" if user.bureau_code else "")
                + f", by {CLI_ACTOR}.")
+    if enrolment.needs_link(user):
+        _echo_link(accounts.issue_enrolment_link(user.id), base_url)
+
+
+@users_cli.command("enrolment-link")
+@click.option("--email", required=True)
+@base_url_option
+def enrolment_link(email, base_url):
+    """Issue a new enrolment link for a staff account without two-step sign-in (older ones stop working)."""
+    user = _account(email)
+    try:
+        link = accounts.issue_enrolment_link(user.id)
+    except accounts.AccountError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"New enrolment link for {user.email}, by {CLI_ACTOR}; any older one no longer works.")
+    _echo_link(link, base_url)
 
 
 @users_cli.command("list")
@@ -134,15 +173,24 @@ def _set_active(email: str, active: bool) -> None:
 
 
 @users_cli.command("demo")
-def create_demo_accounts():
-    """Create one demo account per role (if missing) and print how to sign in."""
-    if not current_app.config["ALLOW_DEMO_ACCOUNTS"]:
+@base_url_option
+def create_demo_accounts(base_url):
+    """Create one demo account per role (if missing) and print how to sign in: for each demo staff
+    account that has not set up two-step sign-in yet, a new enrolment link."""
+    if current_app.config.get("SECRET_KEY_FROM_ENVIRONMENT"):
+        raise click.ClickException("SECRET_KEY comes from the environment (production mode): demo accounts, whose "
+                                   "passwords are public, are never allowed there.")
+    if not demo_accounts.allowed(current_app.config):
         raise click.ClickException("ALLOW_DEMO_ACCOUNTS is off; demo accounts are not allowed here.")
     click.echo("Demo accounts (local use only; their passwords are public):")
     for demo in DEMO_ACCOUNTS:
-        if accounts.find_by_email(demo.email) is None:
-            accounts.create_user(demo.email, demo.password, demo.role, display_name=demo.display_name, bureau=demo.bureau)
+        user = accounts.find_by_email(demo.email)
+        if user is None:
+            user = accounts.create_user(demo.email, demo.password, demo.role, display_name=demo.display_name,
+                                        bureau=demo.bureau)
         click.echo(f"  {demo.role.value:<10} {demo.email:<26} password: {demo.password}")
+        if user.active and enrolment.needs_link(user):
+            _echo_link(accounts.issue_enrolment_link(user.id), base_url, indent=" " * 13)
 
 
 @classifier_cli.command("retrain")

@@ -1,12 +1,13 @@
 """The demo accounts: one per role, for trying the site locally.
 
-Their passwords are published (README), so three places must agree on who they are:
-`flask users demo` (creates them only while ALLOW_DEMO_ACCOUNTS is on), sign-in (refuses
-them when it is off) and the production start-up check (refuses to serve while one is
-active). All three read this module.
+Their passwords are published (README), so every place that lets one in must agree on who
+they are and whether they are allowed: `flask users demo` (creates them), sign-in, account
+creation and reactivation (refuse them where they are not allowed) and the production start-up
+check (refuses to serve while one is active). All of them read this module.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from .models import Role
@@ -33,3 +34,13 @@ DEMO_EMAILS = frozenset(account.email for account in DEMO_ACCOUNTS)
 
 def is_demo_email(email: str | None) -> bool:
     return bool(email) and email.strip().lower() in DEMO_EMAILS
+
+
+def allowed(config: Mapping) -> bool:
+    """Whether demo accounts may be created, reactivated and signed in to here.
+
+    Never in production mode (the SECRET_KEY came from the environment, create_app records it),
+    whatever ALLOW_DEMO_ACCOUNTS says: a forgotten setting must not reopen a public password.
+    Asked at every sign-in, not only at start-up, since an account can be reactivated later.
+    """
+    return bool(config.get("ALLOW_DEMO_ACCOUNTS")) and not config.get("SECRET_KEY_FROM_ENVIRONMENT")

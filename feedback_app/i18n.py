@@ -161,6 +161,8 @@ ACTION_LABELS = {
     "two_factor_enabled": _l("Two-step sign-in turned on"),
     "two_factor_disabled": _l("Two-step sign-in turned off"),
     "two_factor_reset": _l("Two-step sign-in reset by an administrator"),
+    "enrolment_link_issued": _l("Enrolment link issued"),
+    "enrolment_link_used": _l("Enrolment link used to set up two-step sign-in"),
     # Classifier versions, shown on the admin's classifier page.
     "classifier_trained": _l("Version trained"),
     "classifier_activated": _l("Version made active"),

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -103,6 +104,8 @@ class AuditAction(enum.StrEnum):
     TWO_FACTOR_DISABLED = "two_factor_disabled"
     TWO_FACTOR_RESET = "two_factor_reset"
     TWO_FACTOR_RECOVERY_CODE_USED = "two_factor_recovery_code_used"
+    ENROLMENT_LINK_ISSUED = "enrolment_link_issued"
+    ENROLMENT_LINK_USED = "enrolment_link_used"
     # A classifier version
     CLASSIFIER_TRAINED = "classifier_trained"
     CLASSIFIER_ACTIVATED = "classifier_activated"
@@ -174,6 +177,9 @@ class User(UserMixin, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     recovery_code_hashes: Mapped[list] = mapped_column(JSON, default=list)
+    # The secret an enrolment page showed, waiting for a code from the app to confirm it. Kept
+    # here, never in the (readable) session cookie (migration 0015).
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
 
     bureau: Mapped[Bureau | None] = relationship()
 
@@ -406,6 +412,35 @@ class AuditEvent(db.Model):
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
     target_user: Mapped[User | None] = relationship(foreign_keys=[target_user_id])
+
+
+class EnrolmentLinkStatus(enum.StrEnum):
+    OPEN = "open"
+    USED = "used"
+    REPLACED = "replaced"  # a newer link was issued for the account
+
+
+class EnrolmentLink(db.Model):
+    """A one-time link an administrator hands to a member of staff to set up two-step sign-in
+    (auth/enrolment.py). Only a keyed hash of its token is kept; at most one is open per account."""
+
+    __tablename__ = "enrolment_link"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'used', 'replaced')", name="status"),
+        Index("uq_enrolment_link_open_user_id", "user_id", unique=True,
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default=EnrolmentLinkStatus.OPEN)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when it was used or replaced
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
 class AuditRecordImmutable(Exception):

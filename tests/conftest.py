@@ -34,7 +34,7 @@ REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/4")
 REQUIRE_REDIS = os.environ.get("TEST_REQUIRE_REDIS") == "1"
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "migrations")
 # Tables emptied between PostgreSQL tests; reference data stays loaded.
-PER_TEST_TABLES = "answer, audit_event, submission, user_account, reference_counter, classifier_version"
+PER_TEST_TABLES = "answer, audit_event, submission, user_account, reference_counter, classifier_version, enrolment_link"
 
 
 @pytest.fixture(scope="session")
@@ -242,8 +242,9 @@ class Browser:
     def login(self, email: str, password: str = factories.PASSWORD):
         """Sign in as a person would, answering the second step with an authenticator code.
 
-        Staff must use two-factor sign-in: one who has not enrolled yet is sent to enrolment,
-        so this enrols them (secret read from the page); one who has is asked for a code.
+        Staff must use two-factor sign-in. One who has not enrolled yet is refused and told to use
+        an enrolment link, so this has one issued (as an administrator would) and enrols through
+        it (secret read from the page), which signs them in; one who has is asked for a code.
         """
         response = self.submit_form("/account/login", {"email": email, "password": password})
         path = response.request.path
@@ -251,9 +252,17 @@ class Browser:
             user = accounts.find_by_email(email)
             code = totp_code(user.totp_secret, after_step=user.totp_last_step)
             response = self.submit_form(path, {"code": code})
-        elif path == TWO_FACTOR_SETUP_PATH:
-            response = self.enrol_two_factor(response.request.full_path)
+        elif response.status_code == 403 and path == "/account/login":
+            response = self.enrol_with_link(email, password)
         return response
+
+    def enrol_with_link(self, email: str, password: str = factories.PASSWORD):
+        """Open a new enrolment link of the account, type the password, enrol the authenticator."""
+        link = accounts.issue_enrolment_link(accounts.find_by_email(email).id)
+        url = f"/account/enrol/{link.token}"
+        response = self.submit_form(url, {"password": password})
+        assert response.request.path == url + "/authenticator", response.request.path
+        return self.enrol_two_factor(response.request.path)
 
     def enrol_two_factor(self, setup_url: str = TWO_FACTOR_SETUP_PATH):
         """Scan the QR code (read the secret shown beside it), confirm with a code, continue."""

@@ -14,6 +14,7 @@ from . import factories
 from .conftest import Browser, RequestIsolatedClient
 
 NEW_PASSWORD = "a-new-long-password"
+ENROLMENT_LINK_RE = re.compile(r'id="enrolment-link">([^<]+)<')
 
 
 @pytest.fixture
@@ -122,8 +123,18 @@ def test_an_administrator_creates_a_staff_account(app, as_admin, admin):
     user = accounts.find_by_email("new.officer@example.org")
     assert (user.role, user.bureau_code, user.display_name) == ("officer", "TLB", "Chan Tai Man")
     assert user.check_password(NEW_PASSWORD)
-    (event,) = audit_of(user)
-    assert (event.action, event.actor_id, event.after) == ("account_created", admin.id, {"role": "officer", "bureau": "TLB"})
+    created, issued = audit_of(user)
+    assert (created.action, created.actor_id, created.after) == ("account_created", admin.id, {"role": "officer", "bureau": "TLB"})
+    assert (issued.action, issued.actor_id) == ("enrolment_link_issued", admin.id)
+    # The enrolment link, shown once to pass on with the password: the officer enrols through it.
+    assert response.headers["Cache-Control"] == "no-store"
+    link = ENROLMENT_LINK_RE.search(text(response)).group(1)
+    assert link.startswith("http://localhost/account/enrol/")
+    assert link not in text(as_admin.client.get(account_url(user)))
+    theirs = second_browser(app)
+    theirs.submit_form(link, {"password": NEW_PASSWORD})
+    assert theirs.enrol_two_factor(link.removeprefix("http://localhost") + "/authenticator").status_code == 200
+    assert theirs.client.get("/bureau/").status_code == 200
 
 
 def test_creating_with_mistakes_shows_them_and_keeps_what_was_typed(app, as_admin):
@@ -159,6 +170,16 @@ def test_a_generated_password_is_shown_once_and_works(app, as_admin, client):
     assert len(password) >= 16
     assert response.headers["Cache-Control"] == "no-store"
     assert accounts.find_by_email("mod@example.org").check_password(password)
+    assert ENROLMENT_LINK_RE.search(text(response))  # with its enrolment link
+
+
+def test_a_resident_account_gets_no_enrolment_link(app, as_admin):
+    response = as_admin.submit_form("/admin/users/new", {
+        "email": "someone@example.org", "role": "resident", "bureau": "", "password": NEW_PASSWORD,
+        "confirm": NEW_PASSWORD,
+    })
+    assert response.status_code == 200 and "The account for someone@example.org is created." in text(response)
+    assert not ENROLMENT_LINK_RE.search(text(response))
 
 
 # --- changing ----------------------------------------------------------------------------------
@@ -267,8 +288,9 @@ def test_a_form_without_its_token_changes_nothing(app, as_admin, moderator):
     assert reloaded(moderator).active
 
 
-def test_an_administrator_resets_two_step_sign_in(app, as_admin, admin, moderator):
-    second_browser(app).login(moderator.email)  # enrols two-factor
+def test_an_administrator_resets_two_step_sign_in_and_hands_over_a_new_link(app, as_admin, admin, moderator):
+    theirs = second_browser(app)
+    theirs.login(moderator.email)  # enrols two-factor through a first link
     assert reloaded(moderator).totp_secret
     url = f"/admin/users/{moderator.id}/two-factor/reset"
     unconfirmed = as_admin.submit_form(account_url(moderator), {}, action=url)
@@ -276,4 +298,29 @@ def test_an_administrator_resets_two_step_sign_in(app, as_admin, admin, moderato
     done = as_admin.submit_form(account_url(moderator), {"confirm": "y"}, action=url)
     assert "Two-step sign-in is reset" in text(done)
     assert not reloaded(moderator).totp_secret
-    assert audit_of(moderator)[-1].actor_id == admin.id
+    assert [(e.action, e.actor_id) for e in audit_of(moderator)[-2:]] == [
+        ("two_factor_reset", admin.id), ("enrolment_link_issued", admin.id)]
+    link = ENROLMENT_LINK_RE.search(text(done)).group(1).removeprefix("http://localhost")
+    theirs.submit_form(link, {"password": factories.PASSWORD})
+    theirs.enrol_two_factor(link + "/authenticator")
+    assert theirs.client.get("/moderation/queue").status_code == 200
+    page = text(as_admin.client.get(account_url(moderator)))
+    assert "Enrolment link issued" in page and "Enrolment link used to set up two-step sign-in" in page
+
+
+def test_an_administrator_issues_a_new_enrolment_link_that_replaces_the_old(app, as_admin, admin):
+    moderator = factories.user(Role.MODERATOR)
+    first = accounts.issue_enrolment_link(moderator.id)
+    page = text(as_admin.client.get(account_url(moderator)))
+    assert "Issued, not used yet" in page and "Issue a new enrolment link" in page
+    done = as_admin.submit_form(account_url(moderator), {}, action=f"/admin/users/{moderator.id}/enrolment-link")
+    assert done.status_code == 200 and "any older one no longer works" in text(done)
+    link = ENROLMENT_LINK_RE.search(text(done)).group(1).removeprefix("http://localhost")
+    assert second_browser(app).client.get(f"/account/enrol/{first.token}").status_code == 410
+    assert second_browser(app).client.get(link).status_code == 200
+    # An account with an authenticator needs a reset first: the form is not offered, and refused.
+    enrolled = factories.user(Role.MODERATOR)
+    second_browser(app).login(enrolled.email)
+    assert "Issue a new enrolment link" not in text(as_admin.client.get(account_url(enrolled)))
+    refused = as_admin.submit_form(account_url(enrolled), {}, action=f"/admin/users/{enrolled.id}/enrolment-link")
+    assert refused.status_code == 400 and "reset its two-step sign-in" in text(refused)

@@ -1,17 +1,21 @@
 """`flask users ...`: managing accounts from the command line, failures included."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
 from feedback_app.auth import services as accounts
 from feedback_app.auth.forms import LoginForm
+from feedback_app.demo_accounts import DEMO_ACCOUNTS
 from feedback_app.extensions import db
 from feedback_app.models import AuditEvent, Role, User
 
 from . import factories
 
 NEW_PASSWORD = "a-new-long-password"
+LINK_RE = re.compile(r"set up two-step sign-in: (\S+)")
 
 
 def audit_of(user: User) -> list[AuditEvent]:
@@ -40,9 +44,49 @@ def test_create_makes_an_account_that_can_sign_in_and_audits_it(app, runner, bro
     assert "Created officer new.officer@example.org (TLB), by system (command line)." in result.output
     user = accounts.find_by_email("new.officer@example.org")
     assert user.email == "new.officer@example.org" and user.bureau_code == "TLB"
-    (event,) = audit_of(user)
-    assert (event.action, event.actor_id, event.submission_id) == ("account_created", None, None)
-    assert event.after == {"role": "officer", "bureau": "TLB"}
+    created, issued = audit_of(user)
+    assert (created.action, created.actor_id, created.submission_id) == ("account_created", None, None)
+    assert created.after == {"role": "officer", "bureau": "TLB"}
+    assert (issued.action, issued.actor_id) == ("enrolment_link_issued", None)
+    # Staff get their enrolment link printed, with the site's address; it signs them in.
+    link = LINK_RE.search(result.output).group(1)
+    assert link.startswith("http://127.0.0.1:5000/account/enrol/")
+    browser.submit_form(link.removeprefix("http://127.0.0.1:5000"), {"password": "a-long-password"})
+    browser.enrol_two_factor(link.removeprefix("http://127.0.0.1:5000") + "/authenticator")
+    assert browser.client.get("/bureau/").status_code == 200
+
+
+def test_create_prints_the_link_with_the_address_given(app, runner):
+    result = runner.invoke(args=["users", "create", "--email", "mod@example.org", "--role", "moderator",
+                                 "--base-url", "https://feedback.example.gov.hk/"],
+                           input="a-long-password\na-long-password\n")
+    assert result.exit_code == 0, result.output
+    assert LINK_RE.search(result.output).group(1).startswith("https://feedback.example.gov.hk/account/enrol/")
+    resident = runner.invoke(args=["users", "create", "--email", "r@example.org", "--role", "resident"],
+                             input="a-long-password\na-long-password\n")
+    assert resident.exit_code == 0 and "Enrolment link" not in resident.output
+
+
+def test_enrolment_link_issues_a_new_link_and_voids_the_old(app, runner, client):
+    user = factories.user(Role.MODERATOR)
+    first = LINK_RE.search(runner.invoke(args=["users", "enrolment-link", "--email", user.email]).output).group(1)
+    result = runner.invoke(args=["users", "enrolment-link", "--email", user.email.upper()])
+    assert result.exit_code == 0, result.output
+    assert "any older one no longer works" in result.output
+    second = LINK_RE.search(result.output).group(1)
+    assert client.get(first.removeprefix("http://127.0.0.1:5000")).status_code == 410
+    assert client.get(second.removeprefix("http://127.0.0.1:5000")).status_code == 200
+    assert [e.action for e in audit_of(user)] == ["account_created", "enrolment_link_issued", "enrolment_link_issued"]
+
+
+def test_enrolment_link_failures(app, runner):
+    resident = factories.user(Role.RESIDENT)
+    assert_failed(runner.invoke(args=["users", "enrolment-link", "--email", resident.email]),
+                  "Residents turn on two-step sign-in themselves")
+    assert_failed(runner.invoke(args=["users", "enrolment-link", "--email", "nobody@example.org"]), "There is no account")
+    gone = factories.user(Role.MODERATOR)
+    accounts.set_active(gone.id, False)
+    assert_failed(runner.invoke(args=["users", "enrolment-link", "--email", gone.email]), "deactivated")
 
 
 @pytest.mark.parametrize("email", ["admin@localhost", "someone@intranet.test", "two words@example.org", "a@b..hk", "no-at-sign"])
@@ -240,3 +284,20 @@ def test_demo_creates_one_account_per_role_once(app, runner):
     assert runner.invoke(args=["users", "demo"]).exit_code == 0
     roles = sorted(db.session.execute(select(User.role)).scalars())
     assert roles == ["admin", "moderator", "officer", "resident"]
+
+
+def test_demo_prints_an_enrolment_link_for_each_demo_staff_account_not_enrolled(app, runner, browser):
+    """So a first `make run` still lets one try the staff pages."""
+    app.config["ALLOW_DEMO_ACCOUNTS"] = True
+    output = runner.invoke(args=["users", "demo"]).output
+    links = LINK_RE.findall(output)
+    assert len(links) == 3 and all(link.startswith("http://127.0.0.1:5000/account/enrol/") for link in links)
+    moderator_link = links[[d.role for d in DEMO_ACCOUNTS if d.role != "resident"].index("moderator")]
+    path = moderator_link.removeprefix("http://127.0.0.1:5000")
+    browser.submit_form(path, {"password": "moderator-demo-2026"})
+    browser.enrol_two_factor(path + "/authenticator")
+    assert browser.client.get("/moderation/queue").status_code == 200
+    # Run again: a link for the two that have not enrolled yet, none for the moderator.
+    again = runner.invoke(args=["users", "demo"]).output
+    assert len(LINK_RE.findall(again)) == 2
+    assert "moderator@demo.scf.hk" in again

@@ -15,7 +15,7 @@ from feedback_app.demo_accounts import DEMO_ACCOUNTS
 from feedback_app.extensions import db
 from feedback_app.safety import UnsafeForProduction
 
-from .conftest import MIGRATIONS, make_app
+from .conftest import MIGRATIONS, Browser, RequestIsolatedClient, csrf_token, make_app
 
 PRODUCTION_KEY = "a-production-key-from-the-environment"
 DEMO_ADMIN = next(d for d in DEMO_ACCOUNTS if d.role == "admin")
@@ -90,6 +90,74 @@ def test_a_database_not_yet_migrated_does_not_stop_the_first_start(tmp_path, pro
     with fresh.app_context():
         upgrade(directory=MIGRATIONS)  # `flask db upgrade` on the first start
         db.engine.dispose()
+
+
+# --- Demo accounts in production mode, after start-up ------------------------------------------
+# ALLOW_DEMO_ACCOUNTS is left at its default (on) in these tests: production mode alone must
+# keep the demo accounts out, at every sign-in and every reactivation.
+
+def _production_cli(app):
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    return FlaskGroup(create_app=lambda: make_app(url, SECRET_KEY=PRODUCTION_KEY))
+
+
+@pytest.fixture
+def deactivated_demo_admin(app, demo_admin):
+    accounts.set_active(accounts.find_by_email(demo_admin).id, False)
+    db.session.commit()
+    return accounts.find_by_email(demo_admin)
+
+
+def test_in_production_mode_a_demo_account_cannot_sign_in_even_if_active_again(app, deactivated_demo_admin,
+                                                                              production_env):
+    prod = production_app(app)
+    assert prod.config["ALLOW_DEMO_ACCOUNTS"] is True
+    # Reactivated after the start-up check passed (here through a local app on the same database).
+    accounts.set_active(deactivated_demo_admin.id, True)
+    db.session.commit()
+    prod.test_client_class = RequestIsolatedClient
+    with prod.app_context():
+        client = prod.test_client()
+        page = client.get("/account/login")
+        response = client.post("/account/login", data={
+            "csrf_token": csrf_token(page.get_data(as_text=True)), "email": DEMO_ADMIN.email,
+            "password": DEMO_ADMIN.password,
+        })
+        assert response.status_code == 400
+        assert "The e-mail address or password is not right." in response.get_data(as_text=True)
+        assert client.get("/admin/users").status_code == 302
+        db.session.remove()
+
+
+def test_in_production_mode_an_admin_cannot_reactivate_a_demo_account(app, deactivated_demo_admin, production_env):
+    prod = production_app(app)
+    prod.test_client_class = RequestIsolatedClient
+    with prod.app_context():
+        browser = Browser(prod.test_client())
+        assert browser.login("it.admin@example.org", "a-long-password").status_code == 200
+        url = f"/admin/users/{deactivated_demo_admin.id}"
+        response = browser.submit_form(url, {}, action=url + "/reactivate")
+        assert response.status_code == 400
+        assert "demo account, whose password is public" in response.get_data(as_text=True)
+        db.session.expire_all()
+        assert not accounts.find_by_email(DEMO_ADMIN.email).active
+        db.session.remove()
+
+
+def test_in_production_mode_the_command_line_refuses_demo_accounts(app, deactivated_demo_admin, production_env):
+    cli = _production_cli(app)
+    reactivated = CliRunner().invoke(cli, ["users", "reactivate", "--email", DEMO_ADMIN.email])
+    assert reactivated.exit_code != 0 and "demo account" in reactivated.output, reactivated.output
+    db.session.expire_all()
+    assert not accounts.find_by_email(DEMO_ADMIN.email).active
+    demo = CliRunner().invoke(cli, ["users", "demo"])
+    assert demo.exit_code != 0 and "production mode" in demo.output, demo.output
+    link = CliRunner().invoke(cli, ["users", "enrolment-link", "--email", DEMO_ADMIN.email])
+    assert link.exit_code != 0
+    created = CliRunner().invoke(cli, ["users", "create", "--email", "moderator@demo.scf.hk", "--role", "moderator"],
+                                 input="a-long-password\na-long-password\n")
+    assert created.exit_code != 0 and "demo account" in created.output, created.output
+    assert accounts.find_by_email("moderator@demo.scf.hk") is None
 
 
 def mode(path) -> int:

@@ -87,10 +87,14 @@ class ReactivateForm(Form):
 
 class ResetTwoFactorForm(Form):
     confirm = BooleanField(
-        _l("I have checked who is asking: they must set up two-step sign-in again at their next sign-in."),
+        _l("I have checked who is asking: they set up two-step sign-in again through the new enrolment link."),
         validators=[DataRequired(message=_l("Tick the box to confirm."))],
     )
     submit = SubmitField(_l("Reset two-step sign-in"))
+
+
+class IssueEnrolmentLinkForm(Form):
+    submit = SubmitField(_l("Issue a new enrolment link"))
 
 
 class RetrainForm(Form):

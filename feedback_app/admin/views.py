@@ -8,11 +8,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import i18n, model_versions
+from ..auth import enrolment
 from ..auth import services as accounts
 from ..auth.login import role_required
 from ..catalogue import services as catalogue
 from ..demo_accounts import is_demo_email
-from ..models import Role
+from ..models import Role, utcnow
 from ..pagination import parse_after
 from . import bp, forms, routing_quality as quality, services
 
@@ -37,6 +38,12 @@ def _attach(form, exc: accounts.AccountError) -> None:
         field.errors = [*field.errors, exc.message]
     else:
         flash(exc.message, "error")
+
+
+def _handover(user, *, password: str | None = None, link: enrolment.IssuedLink | None = None):
+    """The page that shows, once, what to pass on to the person: a password, an enrolment link."""
+    link_url = url_for("auth.enrol_with_link", token=link.token, _external=True) if link else None
+    return render_template("admin/password_shown.html", user=user, password=password, link=link, link_url=link_url)
 
 
 def _account_or_404(user_id: int):
@@ -125,8 +132,9 @@ def create_account():
             _attach(form, exc)
         else:
             flash(_("The account for %(email)s is created.", email=user.email), "success")
-            if generated:
-                return render_template("admin/password_shown.html", user=user, password=generated)
+            link = accounts.issue_enrolment_link(user.id, actor=current_user) if enrolment.needs_link(user) else None
+            if generated or link:
+                return _handover(user, password=generated, link=link)
             return redirect(url_for(".view_account", user_id=user.id))
     return render_template("admin/new.html", form=form), 400 if form.is_submitted() else 200
 
@@ -146,11 +154,13 @@ def _render_account(user, *, status=200, **given):
         "deactivate_form": forms.DeactivateForm(formdata=None),
         "reactivate_form": forms.ReactivateForm(formdata=None),
         "two_factor_form": forms.ResetTwoFactorForm(formdata=None),
+        "link_form": forms.IssueEnrolmentLinkForm(formdata=None),
     }
     page_forms.update(given)
     return render_template(
         "admin/account.html", user=user, history=services.account_history(user),
         two_factor_on=services.two_factor_on(user), is_demo=is_demo_email(user.email),
+        needs_link=enrolment.needs_link(user), latest_link=enrolment.latest(user), now=utcnow(),
         is_self=user.id == current_user.id, **page_forms,
     ), status
 
@@ -201,7 +211,7 @@ def generate_password(user_id):
     password = services.generate_password()
     accounts.change_password(user.id, password, actor=current_user)
     flash(_("A new password is set and the account was signed out everywhere."), "success")
-    return render_template("admin/password_shown.html", user=user, password=password)
+    return _handover(user, password=password)
 
 
 @bp.post("/users/<int:user_id>/deactivate")
@@ -229,9 +239,30 @@ def reactivate(user_id):
 @bp.post("/users/<int:user_id>/two-factor/reset")
 @role_required(Role.ADMIN)
 def reset_two_factor(user_id):
+    user = _account_or_404(user_id)
     form = forms.ResetTwoFactorForm()
-    return _change(
-        user_id, form, "two_factor_form",
-        lambda user: accounts.reset_two_factor(user.id, actor=current_user),
-        _("Two-step sign-in is reset: the account must set it up again at its next sign-in."),
-    )
+    if not form.validate_on_submit():
+        return _render_account(user, status=400, two_factor_form=form)
+    link = accounts.reset_two_factor(user.id, actor=current_user)
+    if link is None:
+        flash(_("Two-step sign-in is reset and the account was signed out everywhere."), "success")
+        return redirect(url_for(".view_account", user_id=user_id))
+    flash(_("Two-step sign-in is reset and the account was signed out everywhere. It can sign in again once "
+            "the person sets up an authenticator through the new enrolment link below."), "success")
+    return _handover(user, link=link)
+
+
+@bp.post("/users/<int:user_id>/enrolment-link")
+@role_required(Role.ADMIN)
+def issue_enrolment_link(user_id):
+    user = _account_or_404(user_id)
+    form = forms.IssueEnrolmentLinkForm()
+    if form.validate_on_submit():
+        try:
+            link = accounts.issue_enrolment_link(user.id, actor=current_user)
+        except accounts.AccountError as exc:
+            _attach(form, exc)
+        else:
+            flash(_("A new enrolment link is issued; any older one no longer works."), "success")
+            return _handover(user, link=link)
+    return _render_account(user, status=400, link_form=form)

@@ -26,6 +26,16 @@ class SignInCodeForm(Form):
     submit = SubmitField(_l("Continue"))
 
 
+class EnrolmentPasswordForm(Form):
+    password = PasswordField(
+        _l("Your password"),
+        description=_l("The password your administrator gave you, or the one you set since."),
+        validators=[DataRequired(), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField(_l("Continue"))
+
+
 class EnrolTwoFactorForm(Form):
     code = StringField(
         _l("Code from the app"),

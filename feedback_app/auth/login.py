@@ -14,8 +14,9 @@ from . import two_factor
 
 # The signed session holds who passed the password step, and when; never a logged-in user.
 PENDING_KEY = "two_factor_pending"
-# Where the enrolment page keeps the secret it showed, until a code confirms it.
-ENROLMENT_KEY = "two_factor_enrolment"
+# Which enrolment link's password step was passed, and when: the link's row id only. The secret
+# being set up stays on the server (two_factor.pending_secret): this cookie is signed, not secret.
+ENROLMENT_PROOF_KEY = "enrolment_link"
 
 
 def configure_login(login_manager: LoginManager) -> None:
@@ -44,6 +45,7 @@ def complete_sign_in(user: User, *, remember: bool) -> None:
     permanent is what makes PERMANENT_SESSION_LIFETIME apply to it.
     """
     session.pop(PENDING_KEY, None)
+    session.pop(ENROLMENT_PROOF_KEY, None)
     field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     session.pop(field, None)
     g.pop(field, None)
@@ -92,10 +94,27 @@ def pending_user_key() -> str:
     return f"user:{pending.get('user_id')}" if isinstance(pending, dict) else "user:none"
 
 
+def prove_enrolment_password(link_id: int, user: User) -> None:
+    """Remember that this browser typed the right password for this enrolment link."""
+    session[ENROLMENT_PROOF_KEY] = {"link_id": link_id, "version": user.session_version, "since": int(time.time())}
+
+
+def enrolment_password_proven(link_id: int, user: User) -> bool:
+    """Whether this browser proved the password for this link recently (the same few minutes as
+    the code step of signing in), and nothing changed on the account since."""
+    proof = session.get(ENROLMENT_PROOF_KEY)
+    if not isinstance(proof, dict):
+        return False
+    age = time.time() - proof.get("since", 0)
+    return (0 <= age <= current_app.config["TWO_FACTOR_PENDING_SECONDS"] and proof.get("link_id") == link_id
+            and proof.get("version") == user.session_version)
+
+
 def role_required(*roles: Role):
     """Only signed-in users holding one of `roles` get through; others get 403 (or sign-in).
 
-    Staff pages also need two-factor sign-in: a staff account without it is sent to enrol.
+    Staff pages also need two-factor sign-in: a staff account without it (signed in
+    before enrolment links existed) is sent to the set-up page, which points to its enrolment link.
     """
 
     def decorator(view):

@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..database import write_transaction
+from .. import demo_accounts
 from ..demo_accounts import is_demo_email
 from ..extensions import db
 from ..forms import CONTROL_CHARACTERS
 from ..models import AuditAction, AuditEvent, Bureau, Role, User
-from . import two_factor
+from . import enrolment, two_factor
 
 
 class AccountError(ValueError):
@@ -63,7 +64,7 @@ def authenticate(email: str, password: str, *, allow_demo: bool | None = None) -
     answers exactly like a wrong password.
     """
     if allow_demo is None:
-        allow_demo = current_app.config.get("ALLOW_DEMO_ACCOUNTS", False)
+        allow_demo = demo_accounts.allowed(current_app.config)
     user = find_by_email(email)
     matches = check_password_hash(user.password_hash if user is not None else _dummy_password_hash(), password)
     if not matches or user is None or not user.active:
@@ -139,6 +140,17 @@ def _role_and_bureau(role, bureau: str | None) -> tuple[Role, str | None]:
     return role, bureau
 
 
+def _refuse_demo_account(email: str) -> None:
+    """A demo account (public password) is neither created nor reactivated where demo accounts
+    are not allowed; sign-in refuses it there too (authenticate)."""
+    if is_demo_email(email) and not demo_accounts.allowed(current_app.config):
+        raise AccountError(
+            _l("%(email)s is a demo account, whose password is public: demo accounts are not allowed on this "
+               "site (never in production mode).", email=email),
+            field="email",
+        )
+
+
 def _actor_id(actor: User | None) -> int | None:
     return actor.id if actor is not None else None
 
@@ -190,6 +202,7 @@ def create_user(
     actor: User | None = None,
 ) -> User:
     email = normalise_email(email)
+    _refuse_demo_account(email)
     role, bureau = _role_and_bureau(role, bureau)
     check_password_rule(password)
     name = _display_name(display_name, email)
@@ -252,7 +265,9 @@ def set_active(user_id: int, active: bool, *, actor: User | None = None) -> User
         user = _get_for_update(user_id)
         if user.active == active:
             return user
-        if not active:
+        if active:
+            _refuse_demo_account(user.email)
+        else:
             _refuse_removing_admin(user, actor_id)
         user.active = active
         user.session_version = User.session_version + 1
@@ -263,10 +278,37 @@ def set_active(user_id: int, active: bool, *, actor: User | None = None) -> User
     return user
 
 
-def reset_two_factor(user_id: int, actor: User) -> None:
+def issue_enrolment_link(user_id: int, *, actor: User | None = None) -> enrolment.IssuedLink:
+    """A new one-time link for a staff account to set up two-step sign-in (replacing any older
+    one), to hand to the person. Audited as "enrolment_link_issued"; the token is never stored."""
+    with write_transaction():
+        user = two_factor.locked(user_id)
+        if user is None:
+            raise AccountNotFound(_l("There is no such account."))
+        _refuse_enrolment_link(user)
+        return enrolment.issue_for(user, actor=actor)
+
+
+def _refuse_enrolment_link(user: User) -> None:
+    if not two_factor.required_for(user):
+        raise AccountError(_l("Residents turn on two-step sign-in themselves, once signed in: no link is needed."))
+    if two_factor.is_enabled(user):
+        raise AccountError(_l("This account has set up two-step sign-in already. To give it a new link, "
+                              "reset its two-step sign-in."))
+    if not user.active:
+        raise AccountError(_l("This account is deactivated: reactivate it first."))
+    _refuse_demo_account(user.email)
+
+
+def reset_two_factor(user_id: int, actor: User) -> enrolment.IssuedLink | None:
     """An administrator takes two-factor sign-in off an account (e.g. a lost phone).
 
-    Every session of the account ends; a staff account must enrol again at its next sign-in.
-    Audited as "two_factor_reset" against the account, with the administrator as actor.
+    Every session of the account ends. A staff account gets a new enrolment link at once (returned,
+    to hand over): it cannot sign in again until it sets up an authenticator through it. Audited
+    as "two_factor_reset" against the account, with the administrator as actor.
     """
     two_factor.turn_off(user_id, actor=actor, action=AuditAction.TWO_FACTOR_RESET)
+    try:
+        return issue_enrolment_link(user_id, actor=actor)
+    except AccountError:
+        return None  # a resident, or an account that may not sign in: nothing to hand over

@@ -130,15 +130,18 @@ def _new_recovery_codes() -> list[str]:
     return codes
 
 
-def _locked(user_id: int) -> User | None:
-    # FOR UPDATE on PostgreSQL (BEGIN IMMEDIATE already serialises SQLite), so two requests
-    # cannot both spend the same code; populate_existing drops a stale copy in the session.
+def locked(user_id: int) -> User | None:
+    """The account row, locked for this write transaction.
+
+    FOR UPDATE on PostgreSQL (BEGIN IMMEDIATE already serialises SQLite), so two requests
+    cannot both spend the same code; populate_existing drops a stale copy in the session.
+    """
     return db.session.execute(
         select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
 
-def _audit(user: User, action: AuditAction, actor: User | None, after: dict | None = None) -> None:
+def audit(user: User, action: AuditAction, actor: User | None, after: dict | None = None) -> None:
     db.session.add(
         AuditEvent(
             target_user_id=user.id,
@@ -150,29 +153,59 @@ def _audit(user: User, action: AuditAction, actor: User | None, after: dict | No
     )
 
 
-def enable(user_id: int, secret: str, code: str) -> list[str] | None:
-    """Turn two-factor sign-in on once `code` proves the app holds `secret`.
+def pending_secret(user_id: int) -> str:
+    """The secret an enrolment page shows: the one shown before, until a code confirms it (so a
+    QR code already scanned keeps working), else a new one.
+
+    It is kept on the account row, never in the session cookie: that cookie is signed, not
+    encrypted, so anyone who sees it could read the secret.
+    """
+    user = db.session.get(User, user_id)
+    if user is not None and user.totp_pending_secret and not is_enabled(user):
+        return user.totp_pending_secret
+    with write_transaction():
+        user = locked(user_id)
+        if user is None:
+            raise LookupError(user_id)
+        if is_enabled(user):
+            raise AlreadyEnabled()
+        if not user.totp_pending_secret:
+            user.totp_pending_secret = new_secret()
+        return user.totp_pending_secret
+
+
+def turn_on(user: User, code: str) -> list[str] | None:
+    """Turn two-factor sign-in on for `user` (locked, in the caller's write transaction) once
+    `code` proves the app holds the pending secret the enrolment page showed.
 
     Returns the recovery codes, in clear for the only time (only their hashes are kept), or
     None when the code is not right. Every other session of the account ends: it was opened
     without the second factor.
     """
-    step = _matching_step(secret, _normalise(code))
+    if is_enabled(user):
+        raise AlreadyEnabled()
+    secret = user.totp_pending_secret
+    step = _matching_step(secret, _normalise(code)) if secret else None
     if step is None:
         return None
     codes = _new_recovery_codes()
+    user.totp_secret = secret
+    user.totp_pending_secret = None
+    user.totp_last_step = step
+    user.recovery_code_hashes = [_hash_recovery_code(c) for c in codes]
+    user.session_version = User.session_version + 1
+    audit(user, AuditAction.TWO_FACTOR_ENABLED, actor=user)
+    return codes
+
+
+def enable(user_id: int, code: str) -> list[str] | None:
+    """A signed-in account turns two-factor sign-in on itself (residents; staff enrol through
+    an enrolment link, auth/enrolment.py)."""
     with write_transaction():
-        user = _locked(user_id)
+        user = locked(user_id)
         if user is None:
             return None
-        if is_enabled(user):
-            raise AlreadyEnabled()
-        user.totp_secret = secret
-        user.totp_last_step = step
-        user.recovery_code_hashes = [_hash_recovery_code(c) for c in codes]
-        user.session_version = User.session_version + 1
-        _audit(user, AuditAction.TWO_FACTOR_ENABLED, actor=user)
-    return codes
+        return turn_on(user, code)
 
 
 def verify(user_id: int, code: str) -> SecondFactor | None:
@@ -183,7 +216,7 @@ def verify(user_id: int, code: str) -> SecondFactor | None:
     """
     code = _normalise(code)
     with write_transaction():
-        user = _locked(user_id)
+        user = locked(user_id)
         if user is None or not is_enabled(user):
             return None
         step = _matching_step(user.totp_secret, code)
@@ -198,7 +231,7 @@ def verify(user_id: int, code: str) -> SecondFactor | None:
         if len(remaining) == len(hashes):
             return None
         user.recovery_code_hashes = remaining
-        _audit(user, AuditAction.TWO_FACTOR_RECOVERY_CODE_USED, actor=user, after={"recovery_codes_left": len(remaining)})
+        audit(user, AuditAction.TWO_FACTOR_RECOVERY_CODE_USED, actor=user, after={"recovery_codes_left": len(remaining)})
         return SecondFactor.RECOVERY_CODE
 
 
@@ -209,7 +242,7 @@ def recovery_codes_left(user: User) -> int:
 def turn_off(user_id: int, *, actor: User, action: AuditAction) -> None:
     """Remove the secret and recovery codes, end every session, and audit who did it."""
     with write_transaction():
-        user = _locked(user_id)
+        user = locked(user_id)
         if user is None:
             raise LookupError(user_id)
         if action == AuditAction.TWO_FACTOR_DISABLED and required_for(user):
@@ -217,10 +250,11 @@ def turn_off(user_id: int, *, actor: User, action: AuditAction) -> None:
             raise RequiredForStaff()
         was_enabled = is_enabled(user)
         user.totp_secret = None
+        user.totp_pending_secret = None
         user.totp_last_step = None
         user.recovery_code_hashes = []
         user.session_version = User.session_version + 1
-        _audit(user, action, actor=actor, after={"was_enabled": was_enabled})
+        audit(user, action, actor=actor, after={"was_enabled": was_enabled})
 
 
 def disable(user_id: int, *, actor: User) -> None:

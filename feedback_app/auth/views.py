@@ -1,20 +1,29 @@
+import hashlib
 import math
 import time
 
-from flask import current_app, flash, g, make_response, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required, logout_user
 
 from ..extensions import limiter
 from ..models import Role
 from ..urls import safe_next
-from . import bp, services, two_factor
-from .forms import DisableTwoFactorForm, EnrolTwoFactorForm, LoginForm, LogoutForm, SignInCodeForm
+from . import bp, enrolment, services, two_factor
+from .forms import (
+    DisableTwoFactorForm,
+    EnrolmentPasswordForm,
+    EnrolTwoFactorForm,
+    LoginForm,
+    LogoutForm,
+    SignInCodeForm,
+)
 from .login import (
-    ENROLMENT_KEY,
     complete_sign_in,
+    enrolment_password_proven,
     pending_sign_in,
     pending_user_key,
+    prove_enrolment_password,
     refresh_sign_in,
     start_second_step,
 )
@@ -63,6 +72,11 @@ def _code_refused(limit):
     return make_response(page, 429)
 
 
+def _needs_link_message() -> str:
+    return _("Your account must set up two-step sign-in before it can be used. Open the enrolment link your "
+             "administrator gave you (ask them for a new one if it has expired or you do not have it).")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
                deduct_when=lambda response: _failed(), on_breach=_login_refused)
@@ -79,10 +93,12 @@ def login():
             if two_factor.is_enabled(user):
                 start_second_step(user, remember=form.remember.data, next_url=target)
                 return redirect(url_for(".login_code"))
+            if enrolment.needs_link(user):
+                # The password alone must not let anyone set up the authenticator (and so own the
+                # account): only the person holding the link an administrator gave out can.
+                return render_template("auth/login.html", form=form, refusal=_needs_link_message()), 403
             complete_sign_in(user, remember=form.remember.data)
             flash(_("You are signed in."), "success")
-            if two_factor.required_for(user):
-                return redirect(url_for(".two_factor_setup", next=target or _home_for(user)))
             return redirect(target or _home_for(user))
         g.sign_in_failed = True
         form.password.errors.append(_("The e-mail address or password is not right."))
@@ -144,39 +160,124 @@ def two_factor_settings():
     )
 
 
+def _recovery_codes_page(codes: list[str], next_url: str):
+    response = make_response(render_template("auth/recovery_codes.html", codes=codes, next_url=next_url))
+    # Shown once: keep the codes out of every cache and the browser's history.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _setup_page(form, secret: str, email: str, *, required: bool, status: int):
+    qr = two_factor.qr_code(two_factor.provisioning_uri(secret, email))
+    response = make_response(render_template(
+        "auth/two_factor_setup.html", form=form, qr=qr, secret=two_factor.grouped(secret), required=required,
+    ), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _wrong_setup_code() -> str:
+    return _("That code is not right. Check that the time on your phone is set automatically, then try the code the app shows now.")
+
+
 @bp.route("/two-factor/setup", methods=["GET", "POST"])
 @login_required
 def two_factor_setup():
+    """A signed-in resident turns two-step sign-in on. Staff set it up through their link."""
     target = safe_next(request.args.get("next"))
     if two_factor.is_enabled(current_user):
         return redirect(target or url_for(".two_factor_settings"))
+    if enrolment.needs_link(current_user):
+        return render_template("auth/enrolment_problem.html", problem="needs_link", message=_needs_link_message()), 403
     # The same secret until it is confirmed, so a QR code already scanned keeps working.
-    secret = session.get(ENROLMENT_KEY) or two_factor.new_secret()
-    session[ENROLMENT_KEY] = secret
+    secret = two_factor.pending_secret(current_user.id)
     form = EnrolTwoFactorForm()
     if form.validate_on_submit():
         try:
-            codes = two_factor.enable(current_user.id, secret, form.code.data)
+            codes = two_factor.enable(current_user.id, form.code.data)
         except two_factor.AlreadyEnabled:
             return redirect(target or url_for(".two_factor_settings"))
         if codes is not None:
-            session.pop(ENROLMENT_KEY, None)
             refresh_sign_in(current_user._get_current_object())
-            response = make_response(render_template(
-                "auth/recovery_codes.html", codes=codes, next_url=target or _home_for(current_user)
-            ))
-            # Shown once: keep the codes out of every cache and the browser's history.
-            response.headers["Cache-Control"] = "no-store"
-            return response
-        form.code.errors.append(_("That code is not right. Check that the time on your phone is set automatically, then try the code the app shows now."))
-    uri = two_factor.provisioning_uri(secret, current_user.email)
-    qr = two_factor.qr_code(uri)
-    response = make_response(render_template(
-        "auth/two_factor_setup.html", form=form, qr=qr, secret=two_factor.grouped(secret),
-        required=two_factor.required_for(current_user),
-    ), 400 if form.errors else 200)
+            return _recovery_codes_page(codes, target or _home_for(current_user))
+        form.code.errors.append(_wrong_setup_code())
+    return _setup_page(form, secret, current_user.email, required=False, status=400 if form.errors else 200)
+
+
+# --- Enrolment links: how staff set up two-step sign-in -------------------------------------
+
+def _link_key() -> str:
+    # Wrong passwords typed on one link's page, counted per link (a digest: the token is a secret).
+    token = (request.view_args or {}).get("token", "")
+    return "enrolment:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+def _link_problem(problem: enrolment.LinkProblem):
+    status = 404 if problem == enrolment.LinkProblem.NOT_FOUND else 410
+    response = make_response(render_template("auth/enrolment_problem.html", problem=problem.value), status)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _link_refused(limit):
+    page = render_template("auth/enrolment_password.html", form=EnrolmentPasswordForm(), user=None,
+                           refusal=_wait_message(limit))
+    return make_response(page, 429)
+
+
+@bp.route("/enrol/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
+               deduct_when=lambda response: _failed(), on_breach=_link_refused)
+@limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"], methods=["POST"], key_func=_link_key,
+               deduct_when=lambda response: _failed(), on_breach=_link_refused)
+def enrol_with_link(token):
+    """First step of an enrolment link: the person proves the password as well as the link."""
+    try:
+        link = enrolment.find(token)
+    except enrolment.LinkNotUsable as exc:
+        return _link_problem(exc.problem)
+    user = link.user
+    if enrolment_password_proven(link.id, user):
+        return redirect(url_for(".enrol_authenticator", token=token))
+    form = EnrolmentPasswordForm()
+    if form.validate_on_submit():
+        # The sign-in check itself: the same work and answer for a wrong password, a deactivated
+        # or a refused demo account.
+        if services.authenticate(user.email, form.password.data) is not None:
+            prove_enrolment_password(link.id, user)
+            return redirect(url_for(".enrol_authenticator", token=token))
+        g.sign_in_failed = True
+        form.password.errors.append(_("That password is not right."))
+    response = make_response(render_template("auth/enrolment_password.html", form=form, user=user),
+                             400 if form.errors else 200)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/enrol/<token>/authenticator", methods=["GET", "POST"])
+def enrol_authenticator(token):
+    """Second step: scan the secret (kept on the server), confirm a code; the link is spent and
+    the person is signed in, having shown the link, the password and the app."""
+    try:
+        link = enrolment.find(token)
+    except enrolment.LinkNotUsable as exc:
+        return _link_problem(exc.problem)
+    user = link.user
+    if not enrolment_password_proven(link.id, user):
+        flash(_("Please type your password again: this step waits only a few minutes."), "error")
+        return redirect(url_for(".enrol_with_link", token=token))
+    secret = enrolment.pending_secret(link)
+    form = EnrolTwoFactorForm()
+    if form.validate_on_submit():
+        try:
+            codes = enrolment.complete(token, form.code.data)
+        except enrolment.LinkNotUsable as exc:
+            return _link_problem(exc.problem)
+        if codes is not None:
+            complete_sign_in(user, remember=False)
+            return _recovery_codes_page(codes, _home_for(user))
+        form.code.errors.append(_wrong_setup_code())
+    return _setup_page(form, secret, user.email, required=True, status=400 if form.errors else 200)
 
 
 @bp.post("/two-factor/disable")
