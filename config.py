@@ -104,6 +104,11 @@ class Config:
     # Instead of a captcha: a form sent sooner than this after its page was shown (scripts do
     # that; people read and type) is shown again with its text, to be sent once more. 0: off.
     SUBMISSION_MIN_FILL_SECONDS = _env_int("SUBMISSION_MIN_FILL_SECONDS", 3)
+    # A submission form can be sent this long after its page was shown (its one-time token and
+    # the time it was shown are signed together): long enough to write a long view slowly, with
+    # a break; short enough that pages fetched ahead cannot be kept to send in a burst later.
+    # Older, it is shown again with its text and a fresh code.
+    SUBMISSION_FORM_MAX_AGE_SECONDS = _env_int("SUBMISSION_FORM_MAX_AGE_SECONDS", 6 * 3600)
     SUBMISSION_MAX_LENGTH = _env_int("SUBMISSION_MAX_LENGTH", 5000)
     # Refused with a 413 page before anything is parsed. A 5,000-character view is at most
     # ~45 KB form-encoded; no page has more than a few dozen fields.

@@ -85,8 +85,17 @@ def _load(port: int, make_request) -> float:
     return sum(done) / SECONDS
 
 
+BENCH_SECRET_KEY = "bench-secret-key"  # nosec B105
+
+
 def _real_sender(port: int):
+    from itsdangerous import URLSafeTimedSerializer
+
+    from feedback_app.intake.forms import SENDING_CODE_SALT
     from feedback_app.intake.services import new_form_token
+
+    # What the form page would carry: a one-time token signed with the server's key.
+    codes = URLSafeTimedSerializer(BENCH_SECRET_KEY, salt=SENDING_CODE_SALT)
 
     def make_request():
         # Each client is one browser: one session (cookie and CSRF token), then one fresh form
@@ -101,7 +110,7 @@ def _real_sender(port: int):
 
         def send():
             body = urlencode({
-                "csrf_token": csrf, "form_token": new_form_token(), "initiative": INITIATIVE,
+                "csrf_token": csrf, "form_token": codes.dumps(new_form_token()), "initiative": INITIATIVE,
                 "body": f"View {next(counter)} from a benchmark client: the buses on route 960 are full every morning.",
             })
             return FORM_PATH, body, {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
@@ -121,7 +130,7 @@ def run() -> None:
         folder = Path(tmp)
         base = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "REDIS_", "TASK", "RATELIMIT_"))}
         real_env = dict(
-            base, DATABASE_URL=f"sqlite:///{folder / 'real.db'}", SECRET_KEY="bench-secret-key",  # nosec B106
+            base, DATABASE_URL=f"sqlite:///{folder / 'real.db'}", SECRET_KEY=BENCH_SECRET_KEY,
             ALLOW_DEMO_ACCOUNTS="0", TASK_QUEUE_PATH=str(folder / "tasks.sqlite3"),
             SUBMISSION_RATE_LIMIT="1000000 per minute", FLASK_APP="wsgi:app", PYTHONPATH=str(ROOT),
             # The clients send as fast as they can from one page each: a person's fill time is not

@@ -7,6 +7,7 @@ from flask import Flask, Request, current_app, g, request, session
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.utils import cached_property
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -37,8 +38,30 @@ class _FormParser(FormDataParser):
         return super()._parse_urlencoded(io.BytesIO(body), mimetype, content_length, options)
 
 
+def _read_at_most(stream, limit: int) -> bytes:
+    """The whole of `stream`, or RequestEntityTooLarge as soon as it is longer than `limit`."""
+    body = bytearray()
+    while len(body) <= limit:
+        chunk = stream.read(min(64 * 1024, limit + 1 - len(body)))
+        if not chunk:
+            return bytes(body)
+        body += chunk
+    raise RequestEntityTooLarge()
+
+
 class LimitedRequest(Request):
     form_data_parser_class = _FormParser
+
+    @cached_property
+    def stream(self):
+        # A chunked body has no Content-Length to refuse before reading. Werkzeug caps the
+        # stream at MAX_CONTENT_LENGTH when the server ends it (gunicorn does), but a read of
+        # the whole stream stops quietly at the cap: the form, the first megabyte of it, would
+        # be parsed as if it were all. Read it here, up to one byte past the limit, and refuse.
+        limit = self.max_content_length
+        if self.content_length is None and self.environ.get("wsgi.input_terminated") and limit is not None:
+            return io.BytesIO(_read_at_most(self.environ["wsgi.input"], limit))
+        return super().stream
 
 
 def register(app: Flask) -> None:

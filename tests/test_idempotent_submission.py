@@ -4,10 +4,12 @@ import re
 import threading
 
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from feedback_app.extensions import db
 from feedback_app.intake import services as intake
+from feedback_app.intake.forms import SENDING_CODE_SALT, CodeState, read_sending_code
 from feedback_app.models import AuditEvent, Submission
 
 from . import factories
@@ -100,7 +102,7 @@ def test_the_form_is_kept_as_one_sending_through_a_form_error(client):
     assert _count() == 1
 
 
-@pytest.mark.parametrize("token", [None, "", "short", "!" * 43, "a" * 44, "a" * 42 + "\n", "a" * 42 + "é"])
+@pytest.mark.parametrize("token", [None, "", "short", "!" * 43, "a" * 44, "a" * 42 + "\n", "a" * 42 + "é", "x" * 5000])
 def test_missing_or_malformed_form_token_is_a_form_error_and_stores_nothing(client, token):
     url, fields = _open_form(client, factories.initiative())
     data = {**fields, "body": factories.TRANSPORT_VIEW, "name": "Chan Tai Man"}
@@ -115,10 +117,146 @@ def test_missing_or_malformed_form_token_is_a_form_error_and_stores_nothing(clie
     assert factories.TRANSPORT_VIEW in html and 'value="Chan Tai Man"' in html  # what was typed is kept
     assert _count() == 0
     fresh = form_token(html)
-    assert intake.is_form_token(fresh) and fresh not in (token, fields["form_token"])
+    assert read_sending_code(fresh).state is CodeState.GOOD and fresh not in (token, fields["form_token"])
     # The form shown again can be sent.
     resent = client.post(url, data={**data, "form_token": fresh, "csrf_token": csrf_token(html)})
     assert resent.status_code == 302 and _count() == 1
+
+
+def _made_up_codes(app, page_code):
+    """What a script could send instead of the page's code: a bare token of the right shape, the
+    page's code with its token swapped, and codes signed with a key that is not the site's."""
+    token = read_sending_code(page_code).token
+    other_key = URLSafeTimedSerializer("not-the-site-key", salt=SENDING_CODE_SALT)
+    payload, _, signature = page_code.rpartition(".")
+    stamp = payload.rsplit(".", 1)[1]
+    swapped = URLSafeTimedSerializer("x").dump_payload(intake.new_form_token()).decode()
+    return [
+        intake.new_form_token(),
+        token,
+        f"{swapped}.{stamp}.{signature}",
+        other_key.dumps(intake.new_form_token()),
+        other_key.dumps(token),
+    ]
+
+
+def test_a_made_up_form_token_stores_nothing_and_the_form_can_be_sent_again(app, client):
+    """Tokens used to be checked for their shape only: one page let a script send as many views as
+    it made up tokens."""
+    url, fields = _open_form(client, factories.initiative())
+    for n, made_up in enumerate(_made_up_codes(app, fields["form_token"])):
+        response = _send(client, url, {**fields, "form_token": made_up}, body=f"{factories.TRANSPORT_VIEW} ({n})")
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400, made_up
+        assert TOKEN_PROBLEM in html and f"{factories.TRANSPORT_VIEW} ({n})" in html
+        assert read_sending_code(form_token(html)).state is CodeState.GOOD
+    assert _count() == 0
+    assert _send(client, url, fields).status_code == 302 and _count() == 1  # the page's own code still works
+
+
+def test_five_sendings_at_once_from_one_page_store_one_view_at_most(app, client):
+    """One fetched page, five sendings at once: the page's own code five times (one view), or
+    five codes made up from another page's (none)."""
+    initiative = factories.initiative()
+    url, fields = _open_form(client, initiative)
+    made_up = _made_up_codes(app, _open_form(client, initiative)[1]["form_token"])
+    cookie_name = app.config["SESSION_COOKIE_NAME"]
+    session_cookie = client.get_cookie(cookie_name).value
+    db.session.commit()
+    responses, errors = [], []
+    barrier = threading.Barrier(5)
+
+    def send(code, n):
+        tab = app.test_client()
+        tab.set_cookie(cookie_name, session_cookie)
+        with app.app_context():
+            try:
+                barrier.wait()
+                responses.append(_send(tab, url, {**fields, "form_token": code}, body=f"{factories.TRANSPORT_VIEW} ({n})"))
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    for codes, stored in (([fields["form_token"]] * 5, 1), (made_up, 0)):
+        responses.clear()
+        threads = [threading.Thread(target=send, args=(code, n)) for n, code in enumerate(codes)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        db.session.rollback()
+        assert _count() == 1
+        if stored:
+            assert sorted(r.status_code for r in responses) == [302] * 5
+            assert len({r.location for r in responses}) == 1
+        else:
+            assert sorted(r.status_code for r in responses) == [400] * 5
+
+
+STALE = "This page was opened more than"
+
+
+def _later(monkeypatch, seconds):
+    import time
+
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + seconds)
+
+
+def test_a_page_older_than_the_maximum_age_stores_nothing_and_keeps_the_text(app, client, monkeypatch):
+    app.config["SUBMISSION_FORM_MAX_AGE_SECONDS"] = 6 * 3600
+    url, fields = _open_form(client, factories.initiative())
+    _later(monkeypatch, 6 * 3600 + 60)
+    response = _send(client, url, {**fields, "name": "Chan Tai Man"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert STALE + " 6 hours ago" in html
+    assert factories.TRANSPORT_VIEW in html and 'value="Chan Tai Man"' in html
+    assert _count() == 0
+    fresh = form_token(html)
+    assert fresh != fields["form_token"] and read_sending_code(fresh).state is CodeState.GOOD
+    resent = _send(client, url, {**fields, "form_token": fresh, "csrf_token": csrf_token(html)})
+    assert resent.status_code == 302 and _count() == 1
+
+
+def test_a_view_written_slowly_within_the_maximum_age_is_stored(app, client, monkeypatch):
+    app.config["SUBMISSION_FORM_MAX_AGE_SECONDS"] = 6 * 3600
+    url, fields = _open_form(client, factories.initiative())
+    _later(monkeypatch, 5 * 3600)  # past the security token's usual hour
+    response = _send(client, url, fields)
+    assert response.status_code == 302 and _count() == 1
+
+
+def test_the_stale_page_message_is_translated(app, client, monkeypatch):
+    url, fields = _open_form(client, factories.initiative())
+    client.set_cookie("lang", "zh_Hant")
+    _later(monkeypatch, app.config["SUBMISSION_FORM_MAX_AGE_SECONDS"] + 60)
+    html = _send(client, url, fields).get_data(as_text=True)
+    assert STALE not in html and "小時" in html
+    assert _count() == 0
+
+
+def test_back_and_send_after_the_maximum_age_still_shows_the_first_view(app, client, monkeypatch):
+    url, fields = _open_form(client, factories.initiative())
+    first = _send(client, url, fields)
+    _later(monkeypatch, app.config["SUBMISSION_FORM_MAX_AGE_SECONDS"] + 60)
+    again = _send(client, url, fields)
+    assert again.status_code == 302 and again.location == first.location
+    assert _count() == 1
+
+
+def test_a_page_open_during_a_key_rotation_can_still_be_sent_with_the_old_key_kept(app, client):
+    url, fields = _open_form(client, factories.initiative())
+    app.config["SECRET_KEY_FALLBACKS"] = [app.config["SECRET_KEY"]]
+    app.config["SECRET_KEY"] = "a-new-secret-key"
+    refused = _send(client, url, fields)  # the security token is not covered by the fallbacks
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "security token" in html and TOKEN_PROBLEM not in html
+    assert form_token(html) == fields["form_token"]
+    assert _send(client, url, {**fields, "csrf_token": csrf_token(html)}).status_code == 302
+    assert _count() == 1
 
 
 def test_back_that_fetches_the_form_again_and_resends_the_text_stores_one_view(client):
@@ -188,19 +326,16 @@ def test_only_hashes_of_the_tokens_are_stored(client):
     location = _send(client, url, fields).location
     tracking_token = location.split("?")[0].rsplit("/", 1)[1]
     sub = db.session.execute(select(Submission)).scalar_one()
-    assert sub.form_token_hash == intake.hash_token(fields["form_token"])
+    one_time = read_sending_code(fields["form_token"]).token
+    assert sub.form_token_hash == intake.hash_token(one_time)
     assert sub.tracking_token_hash == intake.hash_token(tracking_token)
-    assert fields["form_token"] not in (sub.form_token_hash, sub.tracking_token_hash, tracking_token)
+    assert one_time not in (sub.form_token_hash, sub.tracking_token_hash, tracking_token)
 
 
 def _resend_after_key_rotation(app, client, fields, url):
-    """After a rotation the old session is void, so the first resend is refused for its security
-    token, with the form kept; sending the form shown again is the real resend."""
-    refused = _send(client, url, fields)
-    html = refused.get_data(as_text=True)
-    assert refused.status_code == 400 and "security token" in html
-    assert form_token(html) == fields["form_token"]
-    return _send(client, url, {**fields, "csrf_token": csrf_token(html)})
+    """After a rotation the old session and its security token are void, but a page that was
+    already sent leads to its view all the same: nothing can be stored with it."""
+    return _send(client, url, fields)
 
 
 def test_resend_after_the_secret_key_changed_shows_the_reference(app, client):

@@ -316,3 +316,114 @@ def test_a_normal_form_is_well_within_the_limits(browser):
     response = browser.submit_form("/areas/mobility/views/new", {"initiative": "", "body": longest})
     assert response.status_code == 200
     assert _count() == 1
+
+
+# A chunked body has no Content-Length to refuse up front; servers that end the stream (gunicorn)
+# say so with wsgi.input_terminated, and Werkzeug then caps what it reads at MAX_CONTENT_LENGTH.
+TERMINATED_BY_THE_SERVER = {"wsgi.input_terminated": True}
+
+
+def _chunked(client, url, body: bytes, content_type: str):
+    import io
+
+    return client.post(url, input_stream=io.BytesIO(body), environ_overrides=TERMINATED_BY_THE_SERVER,
+                       headers={"Transfer-Encoding": "chunked", "Content-Type": content_type})
+
+
+def _multipart(fields: dict[str, str], boundary: str = "b0undary") -> tuple[bytes, str]:
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+             for name, value in fields.items()]
+    return ("".join(parts) + f"--{boundary}--\r\n").encode(), f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+def test_a_chunked_view_over_the_limit_gets_the_413_page_and_nothing_is_stored(client, encoding):
+    """It used to be cut at the limit and parsed: the first megabyte stored as if it were all."""
+    initiative = factories.initiative()
+    url = f"/initiatives/{initiative.code}/views/new"
+    page = client.get(url).get_data(as_text=True)
+    limit = client.application.config["MAX_CONTENT_LENGTH"]
+    fields = {"csrf_token": csrf_token(page), "form_token": form_token(page), "initiative": initiative.code,
+              "body": factories.TRANSPORT_VIEW + " " + "x" * limit}
+    if encoding == "urlencoded":
+        from urllib.parse import urlencode
+
+        body, content_type = urlencode(fields).encode(), "application/x-www-form-urlencoded"
+    else:
+        body, content_type = _multipart(fields)
+    response = _chunked(client, url, body, content_type)
+    assert response.status_code == 413
+    assert "What you sent is too large" in response.get_data(as_text=True)
+    assert _count() == 0
+
+
+def test_a_chunked_view_under_the_limit_is_stored_whole(client):
+    from urllib.parse import urlencode
+
+    initiative = factories.initiative()
+    url = f"/initiatives/{initiative.code}/views/new"
+    page = client.get(url).get_data(as_text=True)
+    body = urlencode({"csrf_token": csrf_token(page), "form_token": form_token(page),
+                      "initiative": initiative.code, "body": factories.TRANSPORT_VIEW}).encode()
+    assert _stored(_chunked(client, url, body, "application/x-www-form-urlencoded"))
+    assert db.session.execute(select(Submission.body)).scalar_one() == factories.TRANSPORT_VIEW
+
+
+def test_a_chunked_sign_in_over_the_limit_gets_the_413_page(client):
+    limit = client.application.config["MAX_CONTENT_LENGTH"]
+    response = _chunked(client, "/account/login", b"email=a%40example.org&password=" + b"p" * limit,
+                        "application/x-www-form-urlencoded")
+    assert response.status_code == 413
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _raw_request(port: int, head: str, body: bytes) -> str:
+    """The status line gunicorn answers `head` + `body` with."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(head.encode() + body)
+        return conn.makefile("rb").readline().decode().strip()
+
+
+def test_gunicorn_answers_a_chunked_body_over_the_limit_with_413(app, tmp_path):
+    """Through the real server: gunicorn ends chunked bodies itself (wsgi.input_terminated)."""
+    import os
+    import subprocess  # nosec B404 - starts our own server on the loopback address
+    import sys
+
+    limit = 50_000  # small, so the whole request fits in the socket buffers before the answer
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "gunicorn-test-key",
+           "MAX_CONTENT_LENGTH": str(limit), "ALLOW_DEMO_ACCOUNTS": "0", "RATELIMIT_STORAGE_URI": "memory://",
+           "TASK_QUEUE_PATH": str(tmp_path / "tasks.sqlite3")}
+    env.pop("REDIS_URL", None)
+    server = subprocess.Popen(  # nosec B603 - fixed arguments
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "wsgi:app"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None, "gunicorn did not start"
+                assert time.monotonic() < deadline, "gunicorn did not answer within a minute"
+                time.sleep(0.2)
+        payload = b"email=a%40example.org&password=" + b"p" * (limit + 10_000)
+        chunked = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece)
+                           for piece in (payload[i:i + 8192] for i in range(0, len(payload), 8192))) + b"0\r\n\r\n"
+        head = ("POST /account/login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n")
+        assert _raw_request(port, head, chunked).split(" ")[1] == "413"
+        small = b"email=a%40example.org&password=p"
+        chunked_small = b"%x\r\n%s\r\n0\r\n\r\n" % (len(small), small)
+        assert _raw_request(port, head, chunked_small).split(" ")[1] == "400"  # read whole: no security token
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -1,8 +1,11 @@
 import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from flask_babel import format_timedelta, gettext as _, lazy_gettext as _l
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from ..forms import Form
 from .services import is_form_token, new_form_token
 from wtforms import EmailField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
@@ -12,17 +15,28 @@ GENERAL = ""  # the select value for "a general view on this smart area"
 
 
 class SubmissionForm(Form):
-    # One per form page: the same page sent twice is one sending (intake.services.submit).
-    # Made when the page is first shown, kept when it is shown again after an error.
+    class Meta(Form.Meta):
+        @property
+        def csrf_time_limit(self):
+            # As long as the sending code's (form_token): a security token that ran out an hour
+            # after the page was shown (Flask-WTF's default) would refuse a long view written slowly.
+            return current_app.config["SUBMISSION_FORM_MAX_AGE_SECONDS"]
+
+    # The page's sending code (sending_code()): its one-time token, which makes the same page
+    # sent twice one sending (intake.services.submit), and when the page was shown, signed
+    # together. Made when the page is first shown, kept when it is shown again after an error.
     form_token = HiddenField()
-    # When the page was shown (signed), for the minimum fill time; see SUBMISSION_MIN_FILL_SECONDS.
-    shown_at = HiddenField()
     # A honeypot: hidden from people and from assistive technology, filled in by form-filling
     # scripts. Its name is one no browser's autofill knows.
     leave_empty = StringField(_l("Leave this field empty"))
-    # Set by validate() when the form token is missing or malformed. Kept out of the field's
-    # errors: the error summary would link to a field nobody can see or fix.
+    # Set by validate() when the sending code is missing, not ours or too old. Kept out of the
+    # field's errors: the error summary would link to a field nobody can see or fix.
     sending_problem = None
+    # Set by validate(): the one-time token the form names, whether or not its code is still
+    # good (only to look up a view it already sent: knowing a stored token means having had its
+    # page), and the one it may store a view with.
+    claimed_token: str | None = None
+    sending_token: str | None = None
     initiative = SelectField(
         _l("Which initiative is your view about?"),
         validate_choice=False,
@@ -64,6 +78,8 @@ class SubmissionForm(Form):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
+        code = read_sending_code(self.form_token.data)
+        self.claimed_token = code.token
         if self.leave_empty.data:
             self.sending_problem = _l(
                 "This form could not be sent: a field meant to stay empty was filled in (some browser "
@@ -71,45 +87,105 @@ class SubmissionForm(Form):
             )
             self.leave_empty.data = ""
             return False
+        if code.state is not CodeState.GOOD:
+            self.sending_problem = self._code_problem(code.state)
+            # A fresh one, so the form shown again can be sent.
+            self.form_token.data = sending_code()
+            return False
         # Only a form otherwise ready to send: a person fixing an error needs no second message.
-        if valid and not self._filled_in_time():
+        if valid and not _filled_in_time(code.shown_at):
             self.sending_problem = _l(
                 "That was sent very quickly, so nothing was sent yet: this protects the site from "
                 "automatic sending. Please check your view below and send it again."
             )
-            self.shown_at.data = shown_now()
+            self.form_token.data = sending_code(code.token)  # the same sending, shown now
             return False
-        if not is_form_token(self.form_token.data):
-            self.sending_problem = _l(
-                "This form came without its one-time sending code (it may be from an old page), so nothing "
-                "was sent. What you typed is kept below: please check it and send it again."
-            )
-            # A fresh one, so the form shown again can be sent.
-            self.form_token.data = new_form_token()
-            valid = False
+        self.sending_token = code.token if valid else None
         return valid
 
-    def _filled_in_time(self) -> bool:
-        minimum = current_app.config["SUBMISSION_MIN_FILL_SECONDS"]
-        if not minimum:
-            return True
+    @staticmethod
+    def _code_problem(state: "CodeState"):
+        if state is CodeState.EXPIRED:
+            age = format_timedelta(timedelta(seconds=current_app.config["SUBMISSION_FORM_MAX_AGE_SECONDS"]),
+                                   threshold=1)
+            return _(
+                "This page was opened more than %(age)s ago, so nothing was sent: a view must be sent "
+                "within %(age)s of opening the form. What you typed is kept below: please check it and "
+                "send it again.", age=age,
+            )
+        return _l(
+            "This form came without its one-time sending code (it may be from an old page), so nothing "
+            "was sent. What you typed is kept below: please check it and send it again."
+        )
+
+
+def _filled_in_time(shown_at: datetime) -> bool:
+    minimum = current_app.config["SUBMISSION_MIN_FILL_SECONDS"]
+    return not minimum or time.time() - shown_at.timestamp() >= minimum
+
+
+# -- the sending code: one-time token and "shown at", signed together ------------------------
+
+class CodeState(Enum):
+    GOOD = "good"
+    EXPIRED = "expired"  # ours, but older than SUBMISSION_FORM_MAX_AGE_SECONDS
+    NOT_OURS = "not_ours"  # missing, malformed, made up, or signed with a key no longer kept
+
+
+@dataclass(frozen=True)
+class SendingCode:
+    state: CodeState
+    # The one-time token the code names, if it is shaped like one. Trust it to store a view only
+    # when the state is GOOD; any state may look up a view it already sent (knowing a token that
+    # was stored means having had its page).
+    token: str | None
+    shown_at: datetime | None = None
+
+
+SENDING_CODE_SALT = "submission-form-sending-code"
+
+
+def _codes() -> URLSafeTimedSerializer:
+    # Signed with the current key, read with SECRET_KEY_FALLBACKS too (itsdangerous takes the
+    # keys oldest first and signs with the last), so a rotation does not void open pages.
+    keys = [*(current_app.config.get("SECRET_KEY_FALLBACKS") or []), current_app.secret_key]
+    return URLSafeTimedSerializer(keys, salt=SENDING_CODE_SALT)
+
+
+def sending_code(token: str | None = None) -> str:
+    """The value of a form page's form_token field: `token` (a new one-time token if None) and
+    the moment the page is shown, signed together so neither can be made up or swapped."""
+    return _codes().dumps(token or new_form_token())
+
+
+# Far above any code we make (about 90 characters); anything longer is not read at all.
+_LONGEST_CODE = 200
+
+
+def read_sending_code(value: object) -> SendingCode:
+    if not isinstance(value, str) or not value or len(value) > _LONGEST_CODE:
+        return SendingCode(CodeState.NOT_OURS, None)
+    codes = _codes()
+    try:
+        token, shown_at = codes.loads(
+            value, max_age=current_app.config["SUBMISSION_FORM_MAX_AGE_SECONDS"], return_timestamp=True
+        )
+        state = CodeState.GOOD
+    except SignatureExpired as expired:
+        token, shown_at, state = _unsigned_payload(codes, expired.payload), expired.date_signed, CodeState.EXPIRED
+    except BadData:
         try:
-            _, shown = _stamps().loads(self.shown_at.data or "", return_timestamp=True)
-        except BadSignature:
-            return False  # no stamp, or not ours: a page from before this check, or a script
-        return time.time() - shown.timestamp() >= minimum
-
-    def may_have_been_sent(self) -> bool:
-        """Whether the form could be one already sent: its security token and one-time token
-        are good, whatever the fields say. Call after validate()."""
-        csrf_errors = getattr(getattr(self, "csrf_token", None), "errors", None)
-        return not csrf_errors and self.sending_problem is None
+            _, token = codes.loads_unsafe(value)
+        except BadData:
+            token = None
+        shown_at, state = None, CodeState.NOT_OURS
+    if not is_form_token(token):
+        return SendingCode(CodeState.NOT_OURS, None)
+    return SendingCode(state, token, shown_at)
 
 
-def _stamps() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="submission-form-shown-at")
-
-
-def shown_now() -> str:
-    """A signed "the page was shown now" for the form's shown_at field."""
-    return _stamps().dumps(0)
+def _unsigned_payload(codes: URLSafeTimedSerializer, payload) -> object:
+    try:
+        return codes.load_payload(payload) if payload is not None else None
+    except BadData:
+        return None

@@ -7,7 +7,7 @@ from ..catalogue import services as catalogue
 from ..extensions import csrf, limiter
 from ..i18n import localized
 from . import bp, services
-from .forms import GENERAL, SubmissionForm, shown_now
+from .forms import GENERAL, SubmissionForm, sending_code
 
 
 def _submission_limit():
@@ -54,8 +54,7 @@ def _form_for(area, initiative_code):
     form.initiative.choices = _initiative_choices(area)
     if not form.is_submitted():
         form.initiative.data = initiative_code or GENERAL
-        form.form_token.data = services.new_form_token()
-        form.shown_at.data = shown_now()
+        form.form_token.data = sending_code()
     return form
 
 
@@ -103,17 +102,19 @@ def _handle(area, initiative_code=None):
         receipt = _earlier_sending(data)
         if receipt is None:
             receipt = services.submit(
-                data, user=current_user if current_user.is_authenticated else None, form_token=form.form_token.data
+                data, user=current_user if current_user.is_authenticated else None, form_token=form.sending_token
             )
             if not receipt.already_sent:
-                _remember_sending(data, form.form_token.data)
+                _remember_sending(data, form.sending_token)
         return _confirmation(receipt)
     # A form already sent is the same sending whatever its fields say now (edited after Back,
-    # say): show the first view rather than errors about a copy that will never be stored.
-    if form.may_have_been_sent():
-        receipt = services.find_sent(form.form_token.data)
-        if receipt is not None:
-            return _confirmation(receipt)
+    # say) and however old its page is: show the first view rather than errors about a copy
+    # that will never be stored.
+    # Its security token is not needed for that (expired with the page, or void after a key
+    # rotation): it shows only what this very page already sent.
+    receipt = services.find_sent(form.claimed_token) if form.claimed_token else None
+    if receipt is not None:
+        return _confirmation(receipt)
     return render_template("intake/submit.html", form=form, area=area, initiative_code=initiative_code), 400
 
 
