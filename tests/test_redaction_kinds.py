@@ -95,6 +95,8 @@ DIGIT_SCRIPTS = {
     "Chinese with 〇": "〇一二三四五六七八九",
     "Chinese financial": "零壹貳參肆伍陸柒捌玖",
     "Chinese financial (Simplified)": "零壹贰叁肆伍陆柒捌玖",
+    "Thai": "๐๑๒๓๔๕๖๗๘๙",
+    "Bengali": "০১২৩৪৫৬৭৮৯",
     "circled": "⓪①②③④⑤⑥⑦⑧⑨",
     "mathematical bold": "𝟎𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗",  # how posts on social media slip past filters
 }
@@ -129,7 +131,7 @@ def render_ascii_digits(text: str, script: str) -> str:
 ZERO_WIDTH = "\u200b"
 # What people put between groups of digits, and what someone dodging a filter puts anywhere.
 PHONE_SEPARATORS = [" ", "\u00a0", "\u2009", "\u202f", ZERO_WIDTH, "-", "\u2013", "\u2014", ".", "/", "_", "\u00b7",
-                    " - ", "  ", "\u3000"]
+                    " - ", "  ", "\u3000", "\uff0d", "\u2027", "\u30fb", "*", "~", "|", "\n", "\u3001"]
 GROUP_SEPARATORS = [" ", "-", "\u00a0", "\u2009", "\u202f", " - "]  # cards and accounts: how they are printed
 
 
@@ -166,7 +168,8 @@ def written_digits(draw, digits: str, groupings: list[list[int]], *, scripts=("a
     for i, group in enumerate(groups):
         if i:
             parts.append((draw(st.sampled_from(separators)) if "mixed" in mode else one, False))
-        group_script = draw(st.sampled_from([s for s in scripts if s != WORDS])) if mix_scripts else script
+        # mixed: "9123 四五六七", a group in ASCII or full-width digits and a group in Chinese numerals
+        group_script = draw(st.sampled_from([script, "Chinese"])) if mix_scripts else script
         parts.append((render(group, group_script), True))
     return parts
 
@@ -214,7 +217,8 @@ SENTENCES = {
     ],
 }
 _SURROUNDING_CHARS = set("".join(s for pool in SENTENCES.values() for s in pool))
-ENDINGS = ["", ".", "。", "，", ",", "!", "！", " ", " thanks", "謝謝", "谢谢", "，謝謝。", " 唔該", " thx", ")", "）"]
+ENDINGS = ["", ".", "。", "，", ",", "!", "！", " ", " thanks", "謝謝", "谢谢", "，謝謝。", " 唔該", " thx", ")", "）",
+           " (WhatsApp)", "（手提）", "\n", "～"]
 
 
 @st.composite
@@ -249,7 +253,7 @@ HK_PREFIXES = ["", "tel", "Tel:", "tel. ", "Tel: ", "TEL ", "whatsapp", "WhatsAp
                "电话：", "手机", "聯絡電話 ", "call me on ", "Call me at ", "Phone/WhatsApp: ", "mobile:", "打俾我",
                "致電", "請致電", "微信/WhatsApp同號 "]
 _YEAR = re.compile(r"(?:19|20)[0-9]{2}")
-USUAL_PHONE_SEPARATORS = [" ", "-", ".", "\u00a0", "\u3000"]
+USUAL_PHONE_SEPARATORS = [" ", "-", ".", "\u00a0", "\u3000", "\uff0d"]  # U+FF0D: a Chinese input method's hyphen
 
 
 def _phone_forms(draw, dodging: bool) -> dict:
@@ -258,7 +262,7 @@ def _phone_forms(draw, dodging: bool) -> dict:
     split at every digit). Both must be masked; they are separate tests so that a failure says
     which."""
     if dodging:
-        mix = draw(st.integers(0, 4)) == 0  # 9123 四五六七
+        mix = draw(st.integers(0, 4)) == 0
         return {"scripts": PHONE_SCRIPTS + (WORDS,), "separators": PHONE_SEPARATORS, "modes": ALL_MODES, "mix_scripts": mix}
     return {"scripts": ("ascii", "ascii", "full-width"), "separators": USUAL_PHONE_SEPARATORS,
             "modes": ("whole", "groups")}
@@ -473,7 +477,8 @@ def local_parts(draw) -> list[tuple[str, bool]]:
     parts: list[tuple[str, bool]] = []
     for i, token in enumerate(tokens):
         if i:
-            parts.append((joiner if joiner else draw(st.sampled_from([" dot ", " DOT ", "(dot)", "[dot]"])), False))
+            parts.append((joiner if joiner else draw(st.sampled_from([" dot ", " DOT ", "(dot)", "[dot]", " underscore "])),
+                          False))
         parts.append((token, True))
     return parts
 
@@ -481,7 +486,7 @@ def local_parts(draw) -> list[tuple[str, bool]]:
 AT_FORMS = ["@", "@", " @ ", "@ ", " @", "＠", " at ", " AT ", "(at)", " (at) ", "[at]", " [at] ", "{at}", "<at>", "在",
             " 在 ", " 艾特 ", "艾特"]  # 艾特: "at" as Mainland users write it
 DOT_FORMS = [".", ".", " . ", ". ", " .", "．", " dot ", " DOT ", "(dot)", " (dot) ", "[dot]", " [dot] ", "點", "点",
-             " 點 "]
+             " 點 ", "。"]  # 。: the dot typed with the Chinese input method still on
 
 
 @st.composite
@@ -490,10 +495,15 @@ def emails(draw) -> Sample:
     labels = draw(st.sampled_from(DOMAINS)).split(".")
     at = draw(st.sampled_from(AT_FORMS))
     dot = draw(st.sampled_from(DOT_FORMS))
-    value = local + [(at, False), (dot.join(labels), False)]
+    domain = dot.join(labels)
+    domain = draw(st.sampled_from([domain, domain, domain.upper(), domain.capitalize()]))
+    value = local + [(at, False), (domain, False)]
+    if at.strip() == "@" and dot == ".":
+        wrap = draw(st.sampled_from([("", ""), ("", ""), ("<", ">"), ("mailto:", ""), ("(", ")")]))
+        value = [(wrap[0], False)] + value + [(wrap[1], False)]
     if draw(st.integers(0, 5)) == 0:  # typed with the input method in full-width mode: ｃｈａｎ＠ｇｍａｉｌ．ｃｏｍ
         value = [(full_width(part), personal) for part, personal in value]
-    return draw(embedded("e-mail", value, EMAIL_PREFIXES))
+    return draw(embedded("e-mail", [p for p in value if p[0]], EMAIL_PREFIXES))
 
 
 # --- street addresses ------------------------------------------------------------------------
@@ -505,6 +515,7 @@ EN_ESTATES = ["wah fu estate", "lei tung estate", "choi hung estate", "shek kip 
               "tin yiu estate", "lok fu estate", "oi man estate", "so uk estate", "mei foo sun chuen", "taikoo shing",
               "laguna city", "amoy gardens", "kornhill"]
 EN_BUILDINGS = ["kam fung house", "wah on house", "yat on building", "tower", "block", "blk", "phase"]
+EN_VILLAGES = ["tai wo village", "sheung shui wai", "lam tsuen", "pak sha wan", "tsing shan tsuen", "kam tin"]
 EN_DISTRICTS = ["mong kok", "north point", "wan chai", "tsim sha tsui", "sha tin", "tuen mun", "kwun tong", "kowloon",
                 "new territories", "hong kong"]
 ADDRESS_PREFIXES = ["", "I live at ", "address: ", "my address is ", "Address ", "send it to ", "地址：", "住址 ",
@@ -525,7 +536,8 @@ def _title(text: str) -> str:
 
 @st.composite
 def english_addresses(draw) -> Sample:
-    flat = draw(st.sampled_from(["flat {n}{l}", "flat {n}", "rm {n}", "room {n}", "unit {n}", "flat {l}"])).format(
+    flat = draw(st.sampled_from(["flat {n}{l}", "flat {n}", "rm {n}", "room {n}", "unit {n}", "flat {l}", "{n}{l}",
+                                 "rm. {n}", "flat {l}{n}"])).format(
         n=_number(draw, 1, 3899), l=draw(st.sampled_from("abcdefgh")))
     f = draw(st.integers(1, 60))
     floor = draw(st.sampled_from([f"{f}/f", f"{f}{_ordinal(f)} floor", f"{f}/f.", f"{f} floor", "g/f"]))
@@ -539,6 +551,8 @@ def english_addresses(draw) -> Sample:
         [flat, floor, block, estate], [flat, floor, f"{draw(st.sampled_from(EN_BUILDINGS[:3]))}", estate],
         [flat, floor, street, district], [floor, street, district], [street], [street, district],
         [flat, floor, block, estate, district], [floor, block, estate],
+        [f"house {_number(draw, 1, 188)}", draw(st.sampled_from(EN_VILLAGES)), district],  # a village house
+        [f"lot {_number(draw, 100, 2999)}", f"dd {_number(draw, 1, 130)}", draw(st.sampled_from(EN_VILLAGES))],
     ]))
     comma = draw(st.sampled_from([", ", " ", ","]))
     case = draw(st.sampled_from([str.lower, str.lower, str.upper, _title]))
@@ -558,6 +572,7 @@ ZH_ADDRESS = {  # (district and street, estate, building), Traditional then Simp
                 ["华富邨", "彩虹邨", "石硖尾邨", "安定邨", "天耀邨", "乐富邨", "美孚新邨", "太古城", "丽港城", "淘大花园"],
                 ["金汉楼", "华安楼", "日安楼", "顺致苑", "翠屏楼", "康盛阁"]),
 }
+ZH_VILLAGES = {"zh-Hant": ["大埔林村", "元朗錦田", "西貢北港村", "上水圍"], "zh-Hans": ["大埔林村", "元朗锦田", "西贡北港村", "上水围"]}
 ZH_WORDS = {"zh-Hant": {"號": "號", "樓": "樓", "室": "室", "座": "座"}, "zh-Hans": {"號": "号", "樓": "楼", "室": "室", "座": "座"}}
 ZH_ADDRESS_PREFIXES = ["", "地址：", "住址：", "我住", "我住在", "寄去", "送到", "Address: ", "我屋企喺", "我家在"]
 
@@ -572,7 +587,7 @@ def chinese_addresses(draw) -> Sample:
     def num(low, high):
         return (render(str(draw(st.integers(low, high))), digits), True)
 
-    floor = [num(1, 60), (w["樓"], False)]
+    floor = draw(st.sampled_from([[num(1, 60), (w["樓"], False)], [num(1, 60), ("/F", False)], [num(1, 60), ("字" + w["樓"], False)]]))
     flat = draw(st.sampled_from([[num(1, 60), (w["室"], False)], [(draw(st.sampled_from("ABCDEFGH")) + w["室"], False)],
                                  [num(1, 3899), (w["室"], False)]]))
     block = draw(st.sampled_from([[("第", False), num(1, 12), (w["座"], False)], [num(1, 12), (w["座"], False)],
@@ -586,6 +601,7 @@ def chinese_addresses(draw) -> Sample:
         street + [building] + floor + flat,
         [estate] + block + floor,
         street,
+        [(draw(st.sampled_from(ZH_VILLAGES[script])), False), num(1, 188), (w["號"], False)] + floor,  # 村屋
     ]))
     spaced = draw(st.sampled_from(["", "", " "]))
     if spaced:
@@ -618,13 +634,39 @@ GIVEN_CHARS = {script: [c for c in pool if c not in _NOT_GIVEN | set("".join(SUR
 
 
 @st.composite
-def chinese_names(draw) -> Sample:
+def chinese_names(draw, english_title: bool = False) -> Sample:
     script = draw(st.sampled_from(sorted(SURNAMES)))
     surname = draw(st.sampled_from(SURNAMES[script]))
     given = "".join(draw(st.lists(st.sampled_from(GIVEN_CHARS[script]), min_size=1, max_size=2)))
-    title = draw(st.sampled_from(TITLES[script]))
-    value = [(surname, False), (given, True), (draw(st.sampled_from(["", "", " "])), False), (title, False)]
+    if not english_title:
+        title = draw(st.sampled_from(TITLES[script]))
+        value = [(surname, False), (given, True), (draw(st.sampled_from(["", "", " "])), False), (title, False)]
+    else:  # the English title before, as bilingual messages write it: Mr 陳大文
+        value = [(draw(st.sampled_from(["Mr ", "Mr. ", "Ms ", "Miss ", "Mrs ", "Dr "])), False), (surname, False), (given, True)]
     return draw(embedded("Chinese name", [p for p in value if p[0]], NAME_PREFIXES))
+
+
+ROMANISED_GIVEN = ["Tai Man", "Ka Ming", "Wing Yan", "Hoi Yan", "Siu Ming", "Chi Wai", "Ka Ho", "Tsz Ching", "Man Kit",
+                   "Yuet Ming", "Mei Ling", "Kwok Keung"]
+ENGLISH_GIVEN = ["Kelvin", "Carmen", "Peggy", "Winnie", "Ivan", "Jacky", "Priscilla", "Raymond"]
+
+
+@st.composite
+def romanised_names(draw) -> Sample:
+    """A Hong Kong name in English, after a title: Mr CHAN Tai-man, Ms Wong Mei Ling, Mr Kelvin Chan."""
+    surname = draw(st.sampled_from(SURNAMES_LATIN)).capitalize()
+    surname = draw(st.sampled_from([surname, surname, surname.upper()]))
+    title = draw(st.sampled_from(["Mr ", "Mr. ", "Ms ", "Ms. ", "Miss ", "Mrs ", "Dr ", "MR "]))
+    if draw(st.booleans()):
+        given = draw(st.sampled_from(ROMANISED_GIVEN))
+        given = draw(st.sampled_from([given, given.replace(" ", "-"), given.split()[0] + "-" + given.split()[1].lower(),
+                                      given.upper()]))
+        name = [(surname, False), (" ", False)] + [(part, True) for part in re.split(r"([ -])", given)]
+    else:
+        name = [(draw(st.sampled_from(ENGLISH_GIVEN)), True), (" ", False), (surname, False)]
+    value = [(title, False)] + [(p, personal and not p.strip(" -") == "") for p, personal in name]
+    return draw(embedded("romanised name", value, ["", "Please contact ", "Yours faithfully, ", "From ", "聯絡人：",
+                                                   "I am ", "c/o "]))
 
 
 def test_given_names_draw_on_characters_no_sentence_uses():
@@ -638,6 +680,17 @@ MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augus
           "November", "December"]
 DOB_WORDS = ["DOB ", "DOB: ", "D.O.B. ", "dob:", "date of birth ", "Date of Birth: ", "born on ", "I was born on ",
              "birthday: ", "出生日期：", "出生日期 ", "生日：", "生日", "出世日期：", "出生於", "出生于", "生于"]
+
+
+def chinese_count(n: int) -> str:
+    """1..31 as Chinese counts them: 三, 十, 十五, 二十, 二十三."""
+    tens, ones = divmod(n, 10)
+    digits = DIGIT_SCRIPTS["Chinese"]
+    return (digits[tens] if tens > 1 else "") + ("十" if tens else "") + (digits[ones] if ones else "")
+
+
+def test_chinese_count():
+    assert [chinese_count(n) for n in (3, 10, 15, 20, 23, 31)] == ["三", "十", "十五", "二十", "二十三", "三十一"]
 
 
 @st.composite
@@ -664,6 +717,9 @@ def dates_of_birth(draw) -> Sample:
         [(render(f"{year % 100:02d}", script), True), ("年", False), n(month), ("月", False), n(day), ("日", False)],
         [("the ", False), n(day), (draw(st.sampled_from([_ordinal(day), ""])) + " of " + month_name + ", ", False), y],
         [y, (" 年 ", False), n(month), (" 月 ", False), n(day), (" 日", False)],
+        # 一九八五年三月十五日, as formal Chinese writes a date
+        [(render(str(year), draw(st.sampled_from(["Chinese", "Chinese with 〇"]))), True), ("年", False),
+         (chinese_count(month), True), ("月", False), (chinese_count(day), True), ("日", False)],
     ]))
     return draw(embedded("date of birth", value, DOB_WORDS))
 
@@ -672,7 +728,8 @@ def dates_of_birth(draw) -> Sample:
 
 ACCOUNT_WORDS = ["account no. ", "Account No.: ", "account number ", "a/c ", "A/C no. ", "bank account ",
                  "bank a/c: ", "HSBC account ", "acct ", "戶口號碼：", "戶口號碼 ", "銀行戶口 ", "匯豐戶口", "賬戶：",
-                 "帳戶號碼 ", "账户：", "银行账户", "账号 ", "入數去", "轉賬至賬戶 "]
+                 "帳戶號碼 ", "账户：", "银行账户", "账号 ", "入數去", "轉賬至賬戶 ", "匯豐 ", "恒生銀行 ", "中銀 ",
+                 "HSBC ", "BOCHK a/c ", "入數：匯豐 "]
 ACCOUNT_GROUPINGS = {9: [[3, 6]], 10: [[3, 7]], 11: [[3, 3, 5]], 12: [[3, 6, 3], [3, 3, 6], [3, 3, 1, 5]],
                      13: [[3, 3, 1, 6], [3, 10]], 14: [[3, 3, 8], [3, 6, 5]], 15: [[3, 3, 9]], 16: [[4, 4, 4, 4]]}
 
@@ -699,6 +756,8 @@ KINDS = {
     "English address": english_addresses(),
     "Chinese address": chinese_addresses(),
     "Chinese name": chinese_names(),
+    "Chinese name after an English title": chinese_names(english_title=True),
+    "romanised name": romanised_names(),
     "date of birth": dates_of_birth(),
     "bank account": bank_accounts(),
 }
@@ -833,7 +892,8 @@ def ordinary_words(draw) -> str:
         "我在家點外賣", "我在中環點心店等你", "佢在街市點菜", "你在哪裡？點樣去", "我在旺角点餐",
         # a title after a job, not a name
         "巴士司機先生態度很好", "護士小姐很細心", "售貨員小姐", "保安先生", "老太太", "空中小姐", "各位女士及先生",
-        "Ladies and gentlemen", "司机先生", "护士小姐",
+        "Ladies and gentlemen", "司机先生", "护士小姐", "Dear Sir or Madam", "Mr and Mrs", "Mr President",
+        "Madam Chairman", "the Chief Executive", "Dr Sun Yat-sen Memorial Park",
     ]))
 
 
