@@ -171,6 +171,17 @@ ACTION_LABELS = {
 }
 
 
+def remember_language(response, code: str) -> None:
+    """Keep the reader's choice of language on this device for a year.
+
+    Secure like the session cookie (SESSION_COOKIE_SECURE, on behind HTTPS): a cookie a page
+    over plain HTTP could set or read is one an attacker on the network could too."""
+    response.set_cookie(
+        LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+
+
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     chosen = request.cookies.get(LANGUAGE_COOKIE)

@@ -177,3 +177,41 @@ def test_no_template_needs_inline_code_the_policy_would_block():
                  for path in TEMPLATES.rglob("*.html")
                  for match in INLINE_CODE.finditer(path.read_text())]
     assert offenders == []
+
+
+# -- cookies behind HTTPS ------------------------------------------------------------------------
+
+def _set_cookies(response) -> dict[str, str]:
+    return {header.split("=", 1)[0]: header for header in response.headers.getlist("Set-Cookie")}
+
+
+def test_behind_https_every_cookie_the_app_sets_is_secure_and_hidden_from_scripts(app):
+    """The language cookie used to go out without Secure behind HTTPS, unlike the session's."""
+    from feedback_app.extensions import db
+
+    secure = make_app(app.config["SQLALCHEMY_DATABASE_URI"], SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+    secure.test_client_class = RequestIsolatedClient
+    client = secure.test_client()
+    published = factories.submission()
+    published.visibility = "published"
+    db.session.commit()
+
+    cookies = _set_cookies(client.get("/language/zh_Hant"))
+    page = client.get(f"/views/{published.reference}").get_data(as_text=True)
+    cookies |= _set_cookies(client.post(f"/views/{published.reference}/support", data={"csrf_token": csrf_token(page)}))
+    resident = factories.user(Role.RESIDENT)
+    login = client.get("/account/login").get_data(as_text=True)
+    cookies |= _set_cookies(client.post("/account/login", data={
+        "csrf_token": csrf_token(login), "email": resident.email, "password": factories.PASSWORD, "remember": "y"}))
+
+    assert {"lang", "session", "remember_token"} <= cookies.keys() and len(cookies) >= 4, cookies.keys()
+    for name, header in cookies.items():
+        attributes = {part.strip().split("=")[0].lower() for part in header.split(";")[1:]}
+        assert {"secure", "httponly"} <= attributes, header
+        assert "samesite=lax" in header.lower(), header
+
+
+def test_over_plain_http_the_language_cookie_still_works(client):
+    response = client.get("/language/zh_Hans")
+    assert "Secure" not in response.headers["Set-Cookie"]
+    assert "简体" in client.get("/").get_data(as_text=True) or client.get_cookie("lang").value == "zh_Hans"

@@ -5,7 +5,7 @@ from flask_login import current_user
 from .. import support, workflow
 from ..extensions import limiter
 from ..forms import CONTROL_CHARACTERS
-from ..i18n import LANGUAGE_COOKIE
+from ..i18n import remember_language
 from ..intake import services as intake
 from ..urls import safe_next
 from . import bp, services
@@ -38,7 +38,7 @@ def set_language(code):
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     response = redirect(safe_next(request.args.get("next")) or url_for("catalogue.home"))
-    response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    remember_language(response, code)
     return response
 
 
