@@ -909,7 +909,33 @@ def hotlines(draw) -> str:
     ]))
 
 
+@st.composite
+def numbered_things(draw) -> str:
+    """Numbers that name a thing, not a person: signals, exits, laws, lines."""
+    n = draw(st.integers(1, 99))
+    return draw(st.sampled_from([
+        "Typhoon Signal No. 8", "八號風球", "三號風球", "T8", f"Exit A{n % 9 + 1}", f"{n % 9 + 1}號出口", f"Platform {n % 4 + 1}",
+        f"Gate {n}", f"Level {n % 9 + 1} of the car park", f"Chapter {n}", "Article 23", "第23條", "Cap. 486",
+        "the Personal Data (Privacy) Ordinance (Cap. 486)", f"Section {n}", f"Schedule {n % 5 + 1}", f"phase {n % 4 + 1} of the plan",
+        f"stage {n % 4 + 1}", f"第{n % 4 + 1}期", "Is there a lift to 12/F of the building?", f"Room {n} of the library",
+        f"the {n}th anniversary", f"{n}周年", f"Block {n % 9 + 1} of the hospital", "the MTR accounts for 41% of trips",
+        f"the MTR accounts for {_phone_like(draw)} trips a year", f"the passport office handled {_phone_like(draw)} applications",
+    ]))
+
+
+@st.composite
+def chinese_numerals_in_words(draw) -> str:
+    """Ordinary Chinese that is thick with numerals: place names, slogans, idioms."""
+    return "，".join(draw(st.lists(st.sampled_from([
+        "一國兩制", "一帶一路", "九龍", "九龍灣", "八達通", "五一黃金周", "三八婦女節", "九巴", "十一月", "七一回歸", "二十四小時",
+        "一萬五千人", "三百六十五日", "一五一十", "七七八八", "三三兩兩", "十居其九", "一五一十地說", "九成九", "一二三",
+        "九龙", "八达通", "一国两制", "四五十個", "五六七十歲",
+    ]), min_size=1, max_size=4, unique=True)))
+
+
 NOT_PERSONAL = {
+    "numbered things": numbered_things(),
+    "Chinese numerals in words": chinese_numerals_in_words(),
     "hotlines": hotlines(),
     "years": years(),
     "amounts": amounts(),
