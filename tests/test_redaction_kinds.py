@@ -174,6 +174,16 @@ def written_digits(draw, digits: str, groupings: list[list[int]], *, scripts=("a
     return parts
 
 
+@st.composite
+def any_grouping(draw, length: int, smallest: int = 2, largest: int = 6) -> list[int]:
+    """Group sizes of 2 to 6 digits that add up to `length`."""
+    sizes: list[int] = []
+    while sum(sizes) < length:
+        left = length - sum(sizes)
+        sizes.append(left if left <= largest else draw(st.integers(smallest, min(largest, left - smallest))))
+    return sizes
+
+
 def digit_string(length: int, first: str = "0123456789") -> st.SearchStrategy[str]:
     return st.tuples(st.sampled_from(first), st.text("0123456789", min_size=length - 1, max_size=length - 1)).map("".join)
 
@@ -278,7 +288,7 @@ def _not_a_year_range_or_date(digits: str) -> bool:
 @st.composite
 def hk_phones(draw, dodging: bool) -> Sample:
     digits = draw(digit_string(8, first="2356789").filter(_not_a_year_range_or_date))
-    groupings = [[4, 4], [3, 5], [2, 3, 3], [4, 2, 2]] if dodging else [[4, 4]]  # 9123 4567
+    groupings = [[4, 4], [3, 5], [2, 3, 3], [4, 2, 2], draw(any_grouping(8))] if dodging else [[4, 4]]  # 9123 4567
     value = draw(written_digits(digits, groupings, **_phone_forms(draw, dodging)))
     return draw(embedded("HK phone" + (", dodging a filter" if dodging else ""), value, HK_PREFIXES))
 
@@ -409,7 +419,8 @@ def payment_cards(draw) -> Sample:
     starts, lengths = CARD_BRANDS[brand]
     start, length = draw(st.sampled_from(starts)), draw(st.sampled_from(lengths))
     number = luhn_complete(start + draw(digit_string(length - len(start) - 1)))
-    value = draw(written_digits(number, CARD_GROUPINGS[length], separators=GROUP_SEPARATORS + [ZERO_WIDTH, "."],
+    groupings = CARD_GROUPINGS[length] + [draw(any_grouping(length))]  # "however grouped"
+    value = draw(written_digits(number, groupings, separators=GROUP_SEPARATORS + [ZERO_WIDTH, "."],
                                 modes=("whole", "groups", "groups", "every digit")))
     return draw(embedded(f"card ({brand})", value, CARD_PREFIXES))
 
@@ -995,3 +1006,21 @@ def test_the_false_positive_share_counts_words_a_finding_touches():
     result = measure(["Call 9123 4567 now", "巴士很擠。", "Route 960 is late"])
     # 4 + 4 + 4 words (each Chinese character one), the two groups of the phone number masked
     assert (result.words, result.masked_words, result.lines_with_finding) == (12, 2, 1)
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(KINDS)).flatmap(lambda kind: KINDS[kind]),
+       st.sampled_from(sorted(set(NOT_PERSONAL) - {"hotlines"})).flatmap(lambda kind: in_sentence(NOT_PERSONAL[kind])),
+       st.sampled_from(["。", ". ", "！", "\n", "。\n"]), st.booleans())
+def test_personal_data_beside_ordinary_numbers_masks_only_the_personal_data(sample, ordinary, joiner, personal_first):
+    """A view carries both: 'the 2024-25 budget ... call me on 9123 4567'. The value is masked
+    and not one character of the ordinary sentence is. (Hotlines are left out: a number right
+    after one reads as another hotline.)"""
+    parts = [*sample.parts, (joiner, False), (ordinary, False)] if personal_first else \
+        [(ordinary, False), (joiner, False), *sample.parts]
+    combined = Sample(sample.kind + " beside ordinary text", tuple(parts))
+    assert_masked(combined)
+    text = combined.text
+    start = len(sample.text) + len(joiner) if personal_first else 0
+    hit = [text[f.start:f.end] for f in find_personal_data(text) if f.start < start + len(ordinary) and start < f.end]
+    assert not hit, f"ordinary text masked: {hit} in {text!r}"
