@@ -177,7 +177,8 @@ def _setup_page(form, secret: str, email: str, *, required: bool, status: int):
 
 
 def _wrong_setup_code() -> str:
-    return _("That code is not right. Check that the time on your phone is set automatically, then try the code the app shows now.")
+    return _("That code is not right. Check that the time on your phone is set automatically, then try the code "
+             "the app shows now.")
 
 
 @bp.route("/two-factor/setup", methods=["GET", "POST"])
@@ -188,7 +189,8 @@ def two_factor_setup():
     if two_factor.is_enabled(current_user):
         return redirect(target or url_for(".two_factor_settings"))
     if enrolment.needs_link(current_user):
-        return render_template("auth/enrolment_problem.html", problem="needs_link", message=_needs_link_message()), 403
+        page = render_template("auth/enrolment_problem.html", problem="needs_link", message=_needs_link_message())
+        return page, 403
     # The same secret until it is confirmed, so a QR code already scanned keeps working.
     secret = two_factor.pending_secret(current_user.id)
     form = EnrolTwoFactorForm()

@@ -35,6 +35,7 @@ from sqlalchemy.engine import make_url
 from config import database_url
 from feedback_app.extensions import db
 
+from feedback_app.auth import enrolment
 from feedback_app.auth import services as accounts
 
 from ..conftest import PG_URL, REQUIRE_PG, _store_model, make_app, totp_code
@@ -307,8 +308,10 @@ class Journey:
         raise AssertionError(f"{selector} cannot be reached with the Tab key on {page.url}")
 
     def sign_in(self, page, email: str, password: str, *, keyboard: bool = False, step: str = "sign-in") -> None:
-        """Sign in as a member of staff: password, then the authenticator's code (enrolling the
-        authenticator first if this account has none, as staff must). With `keyboard`, only keys."""
+        """Sign in as a member of staff: password, then the authenticator's code. An account with
+        no authenticator yet is refused at sign-in and told to use its enrolment link: the journey
+        then opens a link issued as an administrator would, types the password there, scans the
+        key and confirms a code, which signs it in. With `keyboard`, only keys."""
         self.open(page, "/account/login", step)
 
         def fill(selector: str, value: str) -> None:
@@ -328,9 +331,17 @@ class Journey:
         fill("#email", email)
         fill("#password", password)
         send()
+        db.session.commit()  # a new transaction sees the account as the server left it
+        user = accounts.find_by_email(email)
         refused = page.locator(".error-summary, .flash-error")
-        assert not refused.count(), f"sign-in refused: {refused.first.inner_text()}"
-        if page.url.split("?")[0].endswith("/account/two-factor/setup"):
+        if enrolment.needs_link(user):
+            assert page.url.split("?")[0].endswith("/account/login") and refused.count() == 1, page.url
+            self.look(page, f"{step}-needs-enrolment-link")
+            link = accounts.issue_enrolment_link(user.id)
+            self.open(page, f"/account/enrol/{link.token}", f"{step}-enrolment-link")
+            fill("#password", password)
+            send()
+            assert page.url.endswith("/authenticator"), page.url
             self.look(page, f"{step}-enrol")
             secret = page.locator("#two-factor-secret").inner_text().replace(" ", "")
             fill("#code", totp_code(secret))
@@ -343,10 +354,9 @@ class Journey:
                 else:
                     page.locator("#two-factor-continue").click()
         else:
+            assert not refused.count(), f"sign-in refused: {refused.first.inner_text()}"
             assert page.url.split("?")[0].endswith("/account/login/code"), page.url
             self.look(page, f"{step}-code")
-            db.session.commit()  # a new transaction sees the account as the server left it
-            user = accounts.find_by_email(email)
             fill("#code", totp_code(user.totp_secret, after_step=user.totp_last_step))
             send()
         assert "/account/" not in page.url, f"still signing in at {page.url}"

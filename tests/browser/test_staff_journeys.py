@@ -1,8 +1,9 @@
 """Staff journeys through the real site: a moderator with the keyboard only, a bureau officer, an
 administrator — in English, Traditional and Simplified Chinese, on a desktop and a phone.
 
-Staff sign in with two steps, as they must: a new account enrols an authenticator on the way
-(conftest.Journey.sign_in reads the key from the page, as an authenticator app scans it).
+Staff sign in with two steps, as they must: a new account is refused at sign-in and sets up its
+authenticator through the one-time enrolment link an administrator hands over, typing its password
+there too (conftest.Journey.sign_in reads the key from the page, as an authenticator app scans it).
 """
 from __future__ import annotations
 
@@ -304,8 +305,8 @@ def test_officer_answers_sends_one_back_and_cannot_reach_another_bureau(journey_
 def administrator(served_app):
     """An administrator who enrolled an authenticator some time ago (no code used recently)."""
     admin = staff(Role.ADMIN)
-    secret = pyotp.random_base32()
-    assert two_factor.enable(admin.id, secret, pyotp.TOTP(secret).now())
+    secret = two_factor.pending_secret(admin.id)
+    assert two_factor.enable(admin.id, pyotp.TOTP(secret).now())
     db.session.execute(update(User).where(User.id == admin.id).values(totp_last_step=None))
     db.session.commit()
     return admin
@@ -345,6 +346,8 @@ def test_admin_signs_in_with_two_steps_and_manages_an_account(journey_factory, a
     page.locator("main form [type=submit]").click()
     journey.look(page, "password-shown")
     assert len(page.locator("#generated-password").inner_text().strip()) >= 12
+    # With the enrolment link the new officer sets up two-step sign-in through, shown once too.
+    assert "/account/enrol/" in page.locator("#enrolment-link").inner_text()
 
     page.locator("main a[href*='/admin/users/']").click()
     journey.look(page, "account")
@@ -362,8 +365,9 @@ def test_admin_signs_in_with_two_steps_and_manages_an_account(journey_factory, a
     journey.look(page, "deactivated")
     assert page.locator(".flash-success").count() == 1
     assert page.locator("form[action$='/reactivate']").count() == 1
-    # The account's history: created, role changed (with what changed), deactivated.
-    assert page.locator("ol.history > li").count() == 3
+    # The account's history: created, enrolment link issued, role changed (with what changed),
+    # deactivated.
+    assert page.locator("ol.history > li").count() == 4
     assert page.locator("ol.history ul.diff li").count() >= 1
 
     # The account is found again by its address, shown as deactivated.
