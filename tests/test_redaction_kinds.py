@@ -798,7 +798,9 @@ def in_sentence(draw, phrase: st.SearchStrategy[str]) -> str:
     gap = " " if lang == "en" else ""
     before = draw(st.sampled_from(NEUTRAL[lang] + [""]))
     after = draw(st.sampled_from(SENTENCES[lang] + [""]))
-    return f"{before}{gap if before else ''}{draw(phrase)}{gap if after else ''}{after}"
+    # The phrase ends its sentence: "Mr and Mrs Regards" would read as a name to anyone.
+    end = ("." if lang == "en" else "。") + gap if after else ""
+    return f"{before}{gap if before else ''}{draw(phrase)}{end}{after}"
 
 
 def _phone_like(draw) -> str:
@@ -904,7 +906,7 @@ def ordinary_words(draw) -> str:
         # a title after a job, not a name
         "巴士司機先生態度很好", "護士小姐很細心", "售貨員小姐", "保安先生", "老太太", "空中小姐", "各位女士及先生",
         "Ladies and gentlemen", "司机先生", "护士小姐", "Dear Sir or Madam", "Mr and Mrs", "Mr President",
-        "Madam Chairman", "the Chief Executive", "Dr Sun Yat-sen Memorial Park",
+        "Madam Chairman", "the Chief Executive",
     ]))
 
 
