@@ -6,6 +6,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
+from feedback_app import demo_accounts
 from feedback_app.auth import services as accounts
 from feedback_app.models import Role
 from feedback_app.urls import safe_next
@@ -173,6 +174,18 @@ def test_every_sign_in_path_checks_exactly_one_password_hash(app, monkeypatch, c
     assert len(calls) == 1
     # The unknown address costs the same as a real one: a hash made the same way.
     assert calls[0].split("$")[0] == user.password_hash.split("$")[0]
+
+
+def test_production_mode_refuses_demo_accounts_whatever_the_setting_with_the_same_work(app, monkeypatch):
+    demo = factories.user(Role.MODERATOR, email="moderator@demo.scf.hk")
+    assert accounts.authenticate(demo.email, factories.PASSWORD) is not None  # local, allowed
+    # What create_app records when SECRET_KEY comes from the environment (tests/test_startup.py
+    # builds such an app); ALLOW_DEMO_ACCOUNTS left on.
+    app.config.update(ALLOW_DEMO_ACCOUNTS=True, SECRET_KEY_FROM_ENVIRONMENT=True)
+    calls = _count_hash_checks(monkeypatch)
+    assert accounts.authenticate(demo.email, factories.PASSWORD) is None
+    assert len(calls) == 1
+    assert not demo_accounts.allowed(app.config)
 
 
 def test_unknown_e_mail_through_the_form_checks_a_hash_too(app, client, monkeypatch):
