@@ -5,7 +5,8 @@ chit-chat as residents write them, in English, Cantonese and both Chinese script
 of every ordinary kind (years, amounts, routes, case numbers, hotlines) and no one's personal
 data — so whatever `find_personal_data` finds there is a false positive. The catalogue's own
 descriptions (initiatives, bureaus' remits, areas: official text full of years, amounts and
-programme names) are measured the same way.
+programme names) are measured the same way, and so is the app's own interface text in English
+and Traditional Chinese (its translation catalogue: labels, help, the collection statement).
 
 A word here is what a reader counts: a run of letters or digits of any non-Han script
 ("don't" is two: the apostrophe splits it, as it does a search term), or one Han character
@@ -24,6 +25,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from babel.messages.pofile import read_po
+
 from classifier.data import (catalogue_examples, default_data_paths, default_offtopic_paths, load_examples,
                              load_offtopic)
 from classifier.text import chinese_terms, english_terms
@@ -34,6 +37,7 @@ _WORD = re.compile(rf"[{HAN}]|[^\W_{HAN}]+")
 REPEAT = 5
 SHOWN = 12
 CATALOGUE = Path(__file__).resolve().parent.parent / "feedback_app" / "catalogue" / "data"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "feedback_app" / "translations" / "zh_Hant" / "LC_MESSAGES" / "messages.po"
 
 
 def corpus_lines() -> list[str]:
@@ -44,6 +48,21 @@ def corpus_lines() -> list[str]:
 def catalogue_lines() -> list[str]:
     """The catalogue's descriptions as the classifier reads them, one per initiative, remit and area."""
     return [e.text for e in catalogue_examples(CATALOGUE)]
+
+
+def interface_lines() -> list[str]:
+    """Every English message of the interface and its Traditional Chinese translation."""
+    with open(TRANSLATIONS, "rb") as handle:
+        catalog = read_po(handle)
+    lines = []
+    for message in catalog:
+        if not message.id:  # the catalogue's header, not a message
+            continue
+        for text in (message.id if isinstance(message.id, tuple) else (message.id,)) + \
+                (message.string if isinstance(message.string, tuple) else (message.string,)):
+            if text:
+                lines.append(text)
+    return lines
 
 
 def word_spans(text: str) -> list[tuple[int, int]]:
@@ -118,6 +137,7 @@ def run() -> FalsePositives:
     result = measure(lines)
     report("the classifier's corpus", result)
     report("the catalogue's descriptions", measure(catalogue_lines()))
+    report("the interface's own text", measure(interface_lines()))
 
     # The cost, against the tokenising the classifier does to every view anyway, timed in this run.
     def mask_all():
