@@ -915,6 +915,12 @@ def quantities(draw) -> str:
         f"{draw(st.integers(1, 100))}%", f"{draw(st.integers(1, 99))}.{draw(st.integers(0, 99))}%",
         f"0.{digits}", f"{digits[:4]}.{digits[4:]} km", f"{draw(st.integers(1, 999))} km/h", f"{digits} 平方米",
         f"百分之{draw(st.integers(1, 99))}", f"{draw(st.integers(10, 500))} 個單位",
+        f"{draw(st.integers(200, 2000))}呎", f"{draw(st.integers(200, 2000))} sq ft", f"實用面積{draw(st.integers(200, 2000))}平方呎",
+        f"今年{draw(st.integers(60, 99))}歲", f"my {draw(st.integers(60, 99))}-year-old mother",
+        f"{draw(st.sampled_from(['80', '90', '00']))}後", f"{draw(st.sampled_from(['1970', '1980', '1990']))}年代",
+        f"22.{digits[:4]}, 114.{digits[4:]}", f"22.{digits[:4]}° N, 114.{digits[4:]}° E",  # a place, by the map
+        f"iOS {draw(st.integers(12, 18))}.{draw(st.integers(0, 9))}.{draw(st.integers(0, 9))}",
+        f"app version {draw(st.integers(1, 9))}.{draw(st.integers(0, 99))}.{draw(st.integers(0, 999))}",
     ]))
 
 
@@ -960,7 +966,8 @@ OFFICIAL_DOMAINS = ["tlb.gov.hk", "devb.gov.hk", "eeb.gov.hk", "itib.gov.hk", "h
 def official_contacts(draw) -> str:
     email = f"{draw(st.sampled_from(OFFICIAL_LOCALS))}@{draw(st.sampled_from(OFFICIAL_DOMAINS))}"
     return draw(st.sampled_from([
-        email, f"write to {email}", f"電郵至{email}", f"({email})", "call 1823", "1823熱線", "致電1823",
+        email, f"write to {email}", f"電郵至{email}", f"({email})", "call 1823", "1823熱線", "致電1823", "call 999",
+        "致電999報警",
         "https://www.gov.hk/en/residents/", "https://www.smartcity.gov.hk/", "www.gov.hk/tc/residents/",
         "https://www.td.gov.hk/en/home/index.html", f"see https://www.{draw(st.sampled_from(OFFICIAL_DOMAINS))}/",
     ]))
