@@ -88,13 +88,13 @@ def leaked_characters(sample: Sample) -> str:
     return "".join(text[i] for i in sample.core_positions() if i not in covered)
 
 
-def assert_masked(sample: Sample) -> None:
+def assert_masked(sample: Sample, *, literal: bool = True) -> None:
     text = sample.text
     redacted = redact(text)
     leaked = leaked_characters(sample)
     assert not leaked, f"{sample.kind}: {leaked!r} of {sample.core()!r} left unmasked\n  in:  {text!r}\n  out: {redacted!r}"
     core_digits = ascii_digits(sample.core())
-    if len(core_digits) >= 4:
+    if literal and len(core_digits) >= 4:  # only where no other digits are around (see the module's docstring)
         assert core_digits not in ascii_digits(redacted), f"{sample.kind}: digits survive in {redacted!r}"
 
 
@@ -1101,7 +1101,7 @@ def test_personal_data_beside_ordinary_numbers_masks_only_the_personal_data(samp
     parts = [*sample.parts, (joiner, False), (ordinary, False)] if personal_first else \
         [(ordinary, False), (joiner, False), *sample.parts]
     combined = Sample(sample.kind + " beside ordinary text", tuple(parts))
-    assert_masked(combined)
+    assert_masked(combined, literal=False)  # the ordinary numbers could hold the value's digits by chance
     text = combined.text
     start = len(sample.text) + len(joiner) if personal_first else 0
     hit = [text[f.start:f.end] for f in find_personal_data(text) if f.start < start + len(ordinary) and start < f.end]
