@@ -82,6 +82,12 @@ PLACEHOLDERS = {
     "email": "[EMAIL]",
     "url": "[URL]",
     "address": "[ADDRESS]",
+    "card": "[CARD]",
+    "passport": "[PASSPORT]",
+    "name": "[NAME]",
+    "birth_date": "[DATE OF BIRTH]",
+    "bank_account": "[ACCOUNT]",
+    "id_card": "[ID NUMBER]",
 }
 
 
@@ -95,7 +101,11 @@ class Finding:
 # --- normalisation with a map back to the original ------------------------------------------
 
 # Invisible characters someone could slip between digits; they are skipped when matching.
-_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+# Variation selectors and the keycap mark go too: "9️⃣1️⃣" is the digits 9 and 1 dressed up.
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u20e3\ufe00-\ufe0f\ufeff"
+    "\U000e0100-\U000e01ef]"
+)
 
 
 def _char_class(points: list[int]) -> str:
@@ -177,77 +187,322 @@ class _Normalised:
         return self._to_original(start, end=False), self._to_original(end - 1, end=True)
 
 
-# --- phone numbers ----------------------------------------------------------------------------
+# --- digits of any script ---------------------------------------------------------------------
 
-_DASHES = "\\-\u2010-\u2015\u2212"
-# One separator between digit groups: a space, or a hyphen / dash / dot with optional spaces.
-_SEP = rf"(?:[ \t]?[{_DASHES}.][ \t]?|[ \t])"
-# Not glued to letters, digits or a "+" before, and not the decimal part of a number.
-_NUMBER_START = r"(?<![A-Za-z0-9+])(?<![0-9][.,])"
-_NUMBER_END = r"(?![0-9]|\.[0-9])"
+# Chinese numerals as read out digit by digit (九一二三 四五六七, 壹貳參, 幺 for one, 兩 for two).
+_ZH_DIGIT_VALUES = {
+    **dict.fromkeys("零〇", "0"), **dict.fromkeys("一壹幺", "1"), **dict.fromkeys("二貳贰兩两", "2"),
+    **dict.fromkeys("三參叁参", "3"), **dict.fromkeys("四肆", "4"), **dict.fromkeys("五伍", "5"),
+    **dict.fromkeys("六陸陆", "6"), **dict.fromkeys("七柒", "7"), **dict.fromkeys("八捌", "8"), **dict.fromkeys("九玖", "9"),
+}
+_ZH_DIGITS = "".join(_ZH_DIGIT_VALUES)
+_ZH_DIGIT_TABLE = str.maketrans(_ZH_DIGIT_VALUES)
+# What people put between the digits of one number: spaces (NBSP, thin and ideographic spaces are
+# spaces once normalised; zero-width ones are gone), hyphens and dashes, dots, slashes,
+# underscores, middle dots, commas, brackets around a prefix. Up to three in a row (" - ").
+_RUN_SEP = "\t\n\r \\-\u2010-\u2015\u2212._/\u00b7\u2022\u2027\u30fb\u3001,()\\[\\]*|~'"
+_RUN_GAP = f"[{_RUN_SEP}]{{0,3}}"
+# Six or more numerals in a row (with separators) are a number read out, not words ("一二三" in a
+# list is left alone; a year in numerals, 二〇二四, has only four).
+# A comma ends such a run: Chinese lists numerals and idioms with it (一五一十，七七八八).
+_ZH_NUMERAL_RUN = re.compile(rf"[{_ZH_DIGITS}0-9](?:[{_RUN_SEP.replace(',', '')}]{{0,3}}[{_ZH_DIGITS}0-9]){{5,}}")
+_HAS_ZH_DIGIT = re.compile(f"[{_ZH_DIGITS}]")
 
-_HK_PHONE = re.compile(
-    _NUMBER_START
-    + rf"(?:(?P<prefix>\(\+?852\)|\+852|00852|852){_SEP}?)?"
-    + rf"(?P<number>[2-9][0-9]{{3}}(?P<sep>{_SEP})?[0-9]{{4}})"
-    + _NUMBER_END
-)
-_CN_MOBILE = re.compile(
-    _NUMBER_START
-    + rf"(?:(?P<prefix>\(\+?86\)|\+86|0086|86){_SEP}?)?"
-    + rf"(?P<number>1[3-9][0-9]{_SEP}?[0-9]{{4}}{_SEP}?[0-9]{{4}})"
-    + _NUMBER_END
-)
-_YEAR_RANGE = re.compile(rf"((?:19|20)[0-9]{{2}})[ \t]?[{_DASHES}][ \t]?((?:19|20)[0-9]{{2}})")
 
-_CURRENCY_BEFORE = re.compile(
-    r"(?i:HK\$|US\$|NT\$|A\$|C\$|S\$|\$|¥|£|€|RMB|HKD|USD|CNY|港幣|港元|人民幣|美元)[ \t]?\Z"
-)
-_UNIT_AFTER = re.compile(
-    r"[ \t]?(?:%|元|港元|圓|萬|億|人|名|戶|次|個|輛|噸|公里|小時|分鐘|倍"
-    r"|(?i:per[ \t]?cent|percent|dollars?|HKD|RMB|yuan|people|persons?|residents?|households?"
-    r"|passengers?|visitors?|trips?|journeys?|users?|vehicles?|cars?|units?|tonnes?|tons?|kg|km"
-    r"|metres?|meters?|hours?|minutes?|times)(?![A-Za-z]))"
-)
-_CASE_BEFORE = re.compile(
-    r"(?:(?<![A-Za-z])(?i:case|ref|reference|file|complaint|application|enquiry|inquiry|permit)\.?"
-    r"(?:[ \t]*(?i:no\.?|number|num\.?|#))?[ \t]*[:#]?[ \t]*"
-    r"|(?:案件|個案|檔案|參考|申請|投訴|查詢)(?:編號|號碼|號)?[ \t]*[:#]?[ \t]*"
-    r"|(?<![A-Za-z])[A-Z]{1,6}[ \t-]?[0-9]{1,6}/)\Z"
-)
+@functools.cache
+def _decimal_table() -> dict[int, str]:
+    """Every decimal digit of every script (Arabic-Indic, Devanagari, Thai ...) to its ASCII digit.
+
+    NFKC already turns full-width and mathematical digits into ASCII; these it leaves alone.
+    """
+    return {cp: str(unicodedata.decimal(chr(cp))) for cp in range(0x80, 0x20000)
+            if unicodedata.category(chr(cp)) == "Nd"}
+
+
+def _fold_digits(text: str) -> str:
+    """`text` with every digit, of any script or a Chinese numeral in a number, as an ASCII digit.
+
+    One character for one, so positions stay those of the normalised text.
+    """
+    if text.isascii():
+        return text
+    text = text.translate(_decimal_table())
+    if _HAS_ZH_DIGIT.search(text):
+        text = _ZH_NUMERAL_RUN.sub(lambda m: m.group().translate(_ZH_DIGIT_TABLE), text)
+    return text
+
+
+# --- what the words around a number say --------------------------------------------------------
+
 # Far enough back to see "reference number: " or "HK$ ".
 _CONTEXT = 30
+_CURRENCY_BEFORE = re.compile(
+    r"(?i:HK\$|US\$|NT\$|A\$|C\$|S\$|\$|¥|£|€|RMB|HKD|USD|CNY|港幣|港币|港元|人民幣|人民币|美元)[ \t]?\Z"
+)
+_UNIT_AFTER = re.compile(
+    r"[ \t]?(?:%|元|港元|圓|萬|万|億|亿|人|名|戶|户|次|個|个|輛|辆|架|部|間|间|張|张|條|条|宗|噸|吨|公里|公斤|公頃|平方|呎|米"
+    r"|小時|小时|分鐘|分钟|倍|單位|单位"
+    r"|(?i:per[ \t]?cent|percent|dollars?|HKD|RMB|yuan|people|persons?|residents?|households?"
+    r"|passengers?|visitors?|trips?|journeys?|users?|vehicles?|cars?|units?|flats?|tonnes?|tons?|kg|km|m2|sq"
+    r"|square|metres?|meters?|feet|ft|hours?|minutes?|times)(?![A-Za-z])"
+    # or any plural noun: "handled 23456789 applications" (but "9123 4567 thanks")
+    r"|(?!(?:thanks|always|perhaps|unless|besides|towards|afterwards|sometimes)(?![A-Za-z]))[a-z]{3,}s(?![A-Za-z]))"
+)
+_CASE_BEFORE = re.compile(
+    r"(?:(?<![A-Za-z])(?i:case|ref|reference|file|complaint|application|enquiry|inquiry|permit|licen[cs]e|order|invoice)\.?"
+    r"(?:[ \t]*(?i:no\.?|number|num\.?|#))?[ \t]*[:#]?[ \t]*"
+    r"|(?:案件|個案|个案|檔案|档案|參考|参考|申請|申请|投訴|投诉|查詢|查询|編號|编号)(?:編號|编号|號碼|号码|號|号)?[ \t]*[:#]?[ \t]*"
+    r"|(?<![A-Za-z])[A-Z]{1,6}[ \t-]?[0-9]{1,6}/)\Z"
+)
+# A number the text calls a hotline is an office's, published for everyone to call.
+_HOTLINE_BEFORE = re.compile(r"(?i:hot[ \t]?line|help[ \t]?line)[^0-9]{0,16}\Z|(?:熱線|热线)[^0-9]{0,8}\Z")
+# Words that say a number is a phone number, even one that looks like a date or two years.
+_PHONE_BEFORE = re.compile(
+    r"(?:(?i:tel|phone|call|mobile|mob|cell|whats[ \t]?app|wechat|signal|telegram|contact|fax|sms|text me|reach me)"
+    r"|電話|电话|手機|手机|致電|致电|聯絡|联络|聯繫|联系|傳真|传真|微信|短訊|短信|打俾|打畀|打給|打给|同號|同号)[^0-9.。!?！？\n]{0,20}\Z"
+)
+# Letters a phone number may be glued to ("tel91234567", "whatsapp85291234567"); other letters
+# glued to digits make a code (SKU12345678).
+_GLUE_WORDS = frozenset(
+    "tel tele telephone phone ph mobile mob cell whatsapp wa wechat weixin signal telegram tg call contact fax sms text"
+    " no num number me at on".split()
+)
+_LETTERS_BEFORE = re.compile(r"[A-Za-z]+\Z")
 
 
-def _is_ordinary_number(text: str, match: re.Match) -> bool:
-    """A phone-shaped number that its context shows is a year range, amount, quantity or case number."""
-    if match.group("prefix"):
-        return False  # a dialling prefix makes it a phone number whatever surrounds it
-    number = match.group("number")
-    years = _YEAR_RANGE.fullmatch(number)
-    if years and int(years.group(1)) < int(years.group(2)):
-        return True
-    start, end = match.span()
+def _glued_to_a_code(text: str, start: int) -> bool:
+    if start == 0 or not ("A" <= text[start - 1] <= "Z" or "a" <= text[start - 1] <= "z"):
+        return False  # Chinese written straight against a number ("手機91234567") is not a code
+    word = _LETTERS_BEFORE.search(text, max(0, start - 12), start)
+    return not (word and word.group().lower() in _GLUE_WORDS)
+
+
+# --- numbers: phones and payment cards ---------------------------------------------------------
+
+# A run of digits joined by separators; which number it is is decided from its digits and how
+# they are grouped, so any separator between any digits is read alike. The pattern cannot
+# backtrack far: separators and digits are disjoint and a gap is at most three characters.
+_RUN = re.compile(rf"[0-9](?:{_RUN_GAP}[0-9])*")
+_GROUP = re.compile("[0-9]+")
+# Where a run may be cut into separate numbers around something else ("2024. 9123 4567").
+_STRONG_SEP = re.compile(r"[,;/()\[\]\n\r]|\.[ \t]|[ \t]{2}")
+_DATE_SEP = re.compile(r"[ \t]*[-\u2010-\u2015\u2212/.][ \t]*|[ \t]+")
+_MAX_NUMBER = 19 + 5  # the longest card and its separators' worth of prefix: chunks never exceed it
+
+
+@dataclass(frozen=True)
+class _Group:
+    digits: str
+    start: int  # in the text
+    end: int
+
+
+def _luhn_ok(number: str) -> bool:
+    total = 0
+    for i, d in enumerate(reversed(number)):
+        n = int(d) * (2 if i % 2 else 1)
+        total += n - 9 if n > 9 else n
+    return total % 10 == 0
+
+
+def _valid_date(year: int, month: int, day: int) -> bool:
+    return 1900 <= year <= 2099 and 1 <= month <= 12 and 1 <= day <= 31
+
+
+def _looks_like_date_or_years(groups: list[_Group], seps: list[str]) -> bool:
+    """Two years going forwards (2024-2025, 2024 2025), or a date (2024-03-15, 15/03/2024, 20240315)."""
+    digits = [g.digits for g in groups]
+    if len(digits) == 2 and all(len(d) == 4 for d in digits):
+        return 1900 <= int(digits[0]) < int(digits[1]) <= 2099
+    if len(digits) == 3 and all(_DATE_SEP.fullmatch(s) for s in seps):
+        if len(digits[0]) == 4 and len(digits[1]) <= 2 and len(digits[2]) <= 2:
+            return _valid_date(int(digits[0]), int(digits[1]), int(digits[2]))
+        if len(digits[2]) == 4 and len(digits[0]) <= 2 and len(digits[1]) <= 2:
+            first, second, year = int(digits[0]), int(digits[1]), int(digits[2])
+            return _valid_date(year, second, first) or _valid_date(year, first, second)
+    if len(digits) == 1 and len(digits[0]) == 8:
+        d = digits[0]
+        return _valid_date(int(d[:4]), int(d[4:6]), int(d[6:])) or _valid_date(int(d[4:]), int(d[2:4]), int(d[:2]))
+    return False
+
+
+def _hk_number(d: str) -> bool:
+    return len(d) == 8 and d[0] in "23456789"
+
+
+def _mainland_mobile(d: str) -> bool:
+    return len(d) == 11 and d[0] == "1" and d[1] in "3456789"
+
+
+def _mainland_landline(d: str) -> bool:
+    """Area code (10, 2x: then 8 digits; 3xx-9xx: then 7 or 8), the trunk 0 already taken off."""
+    if d[:2] == "10" or (d[:1] == "2" and len(d) > 1):
+        subscriber = d[2:]
+        return len(subscriber) == 8 and subscriber[0] not in "01"
+    subscriber = d[3:]
+    return d[:1] in "3456789" and len(subscriber) in (7, 8) and subscriber[0] not in "01"
+
+
+def _phone_kind(d: str, plus: bool) -> tuple[bool, bool]:
+    """(is a phone number, carries a dialling prefix) for the digits `d` of one number."""
+    for prefix, rest_ok in (("00852", _hk_number), ("852", _hk_number), ("0086", None), ("86", None)):
+        if d.startswith(prefix) and len(d) > len(prefix) + 6:
+            rest = d[len(prefix):]
+            if rest_ok is not None:
+                if rest_ok(rest):
+                    return True, True
+            elif _mainland_mobile(rest) or _mainland_landline(rest.removeprefix("0")):
+                return True, True
+    if _hk_number(d) or _mainland_mobile(d):
+        return True, plus
+    if d[:1] == "0" and 10 <= len(d) <= 12 and _mainland_landline(d[1:]):
+        return True, True  # the trunk 0 and an area code say it as plainly as a prefix
+    return False, False
+
+
+def _card(d: str) -> bool:
+    # Visa 4, Mastercard 2/5, Amex and JCB 3, UnionPay and Discover 6: and the Luhn check, which
+    # one long number in ten passes by chance.
+    return 13 <= len(d) <= 19 and d[0] in "23456" and _luhn_ok(d)
+
+
+_CARD_BEFORE = re.compile(
+    r"(?:(?i:card|visa|master[ \t]?card|amex|american express|unionpay|jcb|diners)|信用卡|扣賬卡|扣账卡|銀聯|银联|卡號|卡号)"
+    r"[^0-9]{0,20}\Z"
+)
+
+
+def _number_kind(text: str, groups: list[_Group], seps: list[str], run_start: int) -> str | None:
+    """The kind of the number written as `groups` (with `seps` between them), or None."""
+    start, end = groups[0].start, groups[-1].end
+    d = "".join(g.digits for g in groups)
     before = max(0, start - _CONTEXT)
+    if len(d) > _MAX_NUMBER or _HOTLINE_BEFORE.search(text, before, start):
+        return None
+    plus = start > 0 and text[start - 1] == "+" or text[max(0, start - 2):start] == "+ "
+    phone, prefixed = _phone_kind(d, plus)
+    if phone:
+        if prefixed:
+            return "phone"
+        return None if _is_ordinary_number(text, groups, seps, run_start) else "phone"
+    if 12 <= len(d) <= 19 and _CARD_BEFORE.search(text, before, start):
+        return "card"
+    if _card(d) and not _CASE_BEFORE.search(text, before, start) and not _CASE_BEFORE.search(
+            text, max(0, run_start - _CONTEXT), run_start):
+        return "card"
+    return None
+
+
+def _is_ordinary_number(text: str, groups: list[_Group], seps: list[str], run_start: int) -> bool:
+    """A phone-shaped number its shape or context shows is a date, years, amount, quantity or case number."""
+    start, end = groups[0].start, groups[-1].end
+    before = max(0, start - _CONTEXT)
+    if _looks_like_date_or_years(groups, seps) and not _PHONE_BEFORE.search(text, before, start):
+        return True  # "tel 2024 2025" is a phone number all the same
+    if seps and all(s == "," for s in seps) and all(len(g.digits) == 3 for g in groups[1:]):
+        return True  # 23,456,789: thousands
+    if len(groups) == 2 and seps[0] in ".," and groups[0].digits == "0":
+        return True  # 0.23456789
     return bool(
         _CURRENCY_BEFORE.search(text, before, start)
         or _CASE_BEFORE.search(text, before, start)
+        or _CASE_BEFORE.search(text, max(0, run_start - _CONTEXT), run_start)
         or _UNIT_AFTER.match(text, end)
     )
 
 
-def _phones(text: str):
-    for pattern in (_HK_PHONE, _CN_MOBILE):
-        for m in pattern.finditer(text):
-            if not _is_ordinary_number(text, m):
-                yield "phone", m.start(), m.end()
+def _split_run(text: str, start: int, end: int) -> tuple[list[_Group], list[str]]:
+    groups = [_Group(m.group(), m.start(), m.end()) for m in _GROUP.finditer(text, start, end)]
+    seps = [text[a.end:b.start] for a, b in zip(groups, groups[1:])]
+    return groups, seps
 
 
-# --- HKID -------------------------------------------------------------------------------------
+def _numbers_in_run(text: str, start: int, end: int):
+    """The phone and card numbers in one run: the whole run if it is one, else the best cover.
 
+    Several numbers in a row ("9123 4567 / 2345 6789") are cut where they meet; a number next to
+    an ordinary one is cut from it only at a comma, slash, bracket, full stop or double space.
+    """
+    groups, seps = _split_run(text, start, end)
+    whole = _number_kind(text, groups, seps, start)
+    if whole:
+        yield whole, start, end
+        return
+    n = len(groups)
+    if n < 2:
+        return
+    # Dynamic programming over the groups, right to left, maximising the digits covered by
+    # numbers. after_number[i]: the best for groups[i:] when a number ended just before group i
+    # (or i is 0); after_ordinary[i]: when group i-1 was left as ordinary text. A number and an
+    # ordinary group meet only at a strong separator. Each group starts at most a few candidate
+    # numbers (of up to _MAX_NUMBER digits), so this stays linear in the run's length.
+    none: tuple[int, tuple] = (0, ())
+    after_number: list[tuple[int, tuple] | None] = [None] * n + [none]
+    after_ordinary: list[tuple[int, tuple]] = [none] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        strong_before = i == 0 or bool(_STRONG_SEP.search(seps[i - 1]))
+        numbers, digits = [], 0
+        for j in range(i + 1, n + 1):
+            digits += len(groups[j - 1].digits)
+            if digits > _MAX_NUMBER:
+                break
+            rest = after_number[j]
+            if rest is not None:
+                kind = _number_kind(text, groups[i:j], seps[i:j - 1], start)
+                if kind:
+                    numbers.append((digits + rest[0], ((i, j, kind),) + rest[1]))
+        leave = [after_ordinary[i + 1]]
+        after_number[i] = max(numbers + (leave if strong_before else []), key=lambda o: o[0], default=None)
+        after_ordinary[i] = max(leave + (numbers if strong_before else []), key=lambda o: o[0])
+    for i, j, kind in after_number[0][1]:
+        yield kind, groups[i].start, groups[j - 1].end
+
+
+# Digits spelled out in English ("nine one two three four five six seven"), as someone writes a
+# number to slip it past a filter: seven or more digit words in a row.
+_DIGIT_WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+                "seven": "7", "eight": "8", "nine": "9"}
+_DIGIT_WORD = rf"(?i:{'|'.join(_DIGIT_WORDS)})(?![A-Za-z])"
+_SPELLED_NUMBER = re.compile(rf"{_DIGIT_WORD}(?:[ \t,\-]{{1,3}}{_DIGIT_WORD}){{6,}}")
+
+
+def _spelled_numbers(text: str):
+    for m in _SPELLED_NUMBER.finditer(text):
+        if _glued_to_a_code(text, m.start()):
+            continue  # inside a word ("someone two three ...") or glued to one
+        digits = "".join(_DIGIT_WORDS[w.lower()] for w in re.findall("[A-Za-z]+", m.group()))
+        if _phone_kind(digits, False)[0]:
+            yield "phone", m.start(), m.end()
+        elif _card(digits):
+            yield "card", m.start(), m.end()
+
+
+_PREFIX_MARKS = re.compile(r"(?:[(\[][ \t]?\+?|\+)[ \t]?\Z")
+
+
+def _numbers(text: str):
+    for m in _RUN.finditer(text):
+        if _glued_to_a_code(text, m.start()):
+            continue
+        for kind, start, end in _numbers_in_run(text, m.start(), m.end()):
+            if kind == "phone" and start == m.start():  # the "+" or "(" of "+852" and "(010)" too
+                marks = _PREFIX_MARKS.search(text, max(0, start - 4), start)
+                if marks and (")" in text[start:end] or "]" in text[start:end]):
+                    start = marks.start()
+                elif marks and "+" in marks.group():
+                    start = marks.start() + marks.group().index("+")
+            yield kind, start, end
+
+
+# --- HKID and passports -----------------------------------------------------------------------
+
+# Between the parts of an identity or passport number: a space, hyphen, dot, slash or underscore.
+_ID_GAP = "[ \t\\-\u2010-\u2015._/]{0,2}"
+_ID_DIGITS = rf"[0-9](?:{_ID_GAP}[0-9])"
 _HKID = re.compile(
-    r"(?<![A-Za-z0-9])(?P<letters>[A-Za-z]{1,2})[ \t]?(?P<digits>[0-9]{6})[ \t]?"
-    r"(?:(?P<open>\()[ \t]?)?(?P<check>[0-9Aa])(?(open)[ \t]?\)?)(?![A-Za-z0-9])"
+    r"(?:(?<![A-Za-z0-9])|(?<=[Hh][Kk][Ii][Dd])|(?<=[Ii][Dd]))"
+    rf"(?P<letters>[A-Za-z]{{1,2}}){_ID_GAP}(?P<digits>{_ID_DIGITS}{{5}}){_ID_GAP}"
+    r"(?:(?P<open>[(\[])[ \t]?(?P<bracketed>[0-9Aa])[ \t]?[)\]]?|(?P<check>[0-9Aa]))(?![A-Za-z0-9])"
 )
 
 
@@ -262,7 +517,10 @@ def _hkid_check_ok(letters: str, digits: str, check: str) -> bool:
     return check.upper() == ("A" if expected == 10 else str(expected))
 
 
-_SIX_DIGITS = re.compile("[0-9]{6}")
+# Words that look like an HKID's two letters ("In 7/10/2017"): without a bracketed check digit,
+# a valid check digit after them is a coincidence one time in eleven.
+_TWO_LETTER_WORDS = frozenset("in on at to no of is it by or an as be do go he me my so up us we if am".split())
+_SIX_DIGITS = re.compile(rf"{_ID_DIGITS}{{5}}")
 
 
 def _hkids(text: str):
@@ -271,10 +529,121 @@ def _hkids(text: str):
     for m in _HKID.finditer(text):
         # Written with a bracketed check digit it is an HKID even if mistyped; without the
         # bracket, only a valid check digit tells it apart from a product or case number.
-        if m.group("open") or _hkid_check_ok(m.group("letters"), m.group("digits"), m.group("check")):
+        letters = m.group("letters")
+        if m.group("open"):
+            yield "hkid", m.start(), m.end()
+        elif (letters.isupper() or letters.lower() not in _TWO_LETTER_WORDS) and _hkid_check_ok(
+                letters, re.sub("[^0-9]", "", m.group("digits")), m.group("check")):
             yield "hkid", m.start(), m.end()
 
 
+# Mainland resident identity cards: region, date of birth, sequence and an ISO 7064 check (0-9 or
+# X), 18 characters that cannot be anything else when the check holds; after words saying so,
+# whatever the check.
+_MAINLAND_ID = re.compile(
+    r"(?<![0-9A-Za-z])[1-9][0-9]{5}[ \-]?(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[ \-]?[0-9]{3}"
+    r"[0-9Xx](?![0-9A-Za-z])"
+)
+_MAINLAND_ID_WORD_BEFORE = re.compile(r"(?:身份證|身份证|身分證|(?i:\bid\b))[^0-9]{0,12}\Z")
+
+
+def _mainland_id_check_ok(number: str) -> bool:
+    digits = re.sub("[^0-9Xx]", "", number)
+    total = sum(int(d) * (2 ** (17 - i) % 11) for i, d in enumerate(digits[:17]))
+    return "10X98765432"[total % 11] == digits[17].upper()
+
+
+def _mainland_ids(text: str):
+    for m in _MAINLAND_ID.finditer(text):
+        if _mainland_id_check_ok(m.group()) or _MAINLAND_ID_WORD_BEFORE.search(text, max(0, m.start() - 20), m.start()):
+            yield "id_card", m.start(), m.end()
+
+
+# After words saying it is one, an HKID is often written without its check digit: "HKID A123456".
+_HKID_WORD = re.compile(
+    r"(?:(?<![A-Za-z])(?i:hkid|hk[ \t]?id(?:[ \t]card)?|id[ \t]?card|identity[ \t]card|id)|身份證|身份证|身分證|身分证)"
+    + r"(?:[ \t:：#=\-.,(]|(?i:no|number|num|is|was)(?![A-Za-z])|號碼|号码|號|号|是|係|为|為){0,8}"
+    + rf"(?P<number>(?!(?i:no)[^A-Za-z])[A-Za-z]{{1,2}}{_ID_GAP}{_ID_DIGITS}{{5}})(?![A-Za-z0-9])"
+)
+
+
+def _hkids_after_words(text: str):
+    for m in _HKID_WORD.finditer(text):
+        yield "hkid", *m.span("number")
+
+
+# HKSAR passports (H or K and eight digits), Mainland ones (E and eight digits, or E, a letter
+# and seven): recognisable alone. Any other country's number only after a word saying so.
+_PASSPORT = re.compile(
+    rf"(?<![A-Za-z0-9])(?:[HhKkEe]{_ID_GAP}{_ID_DIGITS}{{7}}|[Ee]{_ID_GAP}[A-Za-z]{_ID_GAP}{_ID_DIGITS}{{6}})"
+    rf"(?![A-Za-z0-9])(?!{_ID_GAP}[0-9])"
+)
+# What may stand between a word and the number it names: "No.: ", " number is ", "號碼："...
+_FILLER = (r"(?:[ \t:：#=\-.,(]|(?i:no|number|num|is|was|to)(?![A-Za-z])|號碼|号码|編號|编号|號|号|是|係|为|為|去|至|到|入"
+           r"){0,8}")
+_PASSPORT_WORD = re.compile(
+    r"(?:(?<![A-Za-z])(?i:passport|travel[ \t]+document)|護照|护照|通行證|通行证|回鄉證|回乡证|旅行證件|旅行证件)"
+    + _FILLER
+    + rf"(?P<number>[A-Za-z]{{0,2}}{_ID_GAP}[0-9](?:[ \-]?[0-9]){{4,13}}[A-Za-z]?)(?![A-Za-z0-9])"
+)
+
+
+def _passports(text: str):
+    for m in _PASSPORT.finditer(text):
+        yield "passport", m.start(), m.end()
+    for m in _PASSPORT_WORD.finditer(text):
+        yield "passport", *m.span("number")
+
+
+# --- bank accounts and dates of birth: numbers the words before them name ----------------------
+
+_ACCOUNT_WORD = re.compile(
+    r"(?:(?<![A-Za-z])(?i:(?:bank[ \t]+)?(?:account|a/c|acct)|iban)|戶口|户口|賬戶|帳戶|账户|帐户|賬號|帳號|账号|帐号"
+    r"|銀行|银行|入數|入数|過數|过数|轉賬|转账|轉帳|转帐|存入"
+    # banks' names: "HSBC 012-345678-001", "匯豐 ..."
+    r"|(?<![A-Za-z])(?i:hsbc|hang seng|boc|bochk|bank of china|standard chartered|bea|bank of east asia|dbs|citi|citibank"
+    r"|icbc|dah sing|citic|chong hing|cmb|wing lung|ocbc|fubon|public bank|shanghai commercial)(?![A-Za-z])"
+    r"|匯豐|汇丰|滙豐|恒生|恆生|中銀|中银|渣打|東亞|东亚|星展|花旗|工銀|工银|建行|交通銀行|交通银行|大新|南商|中信|創興|创兴|招商|永隆|華僑|华侨|富邦|大眾|大众)"
+    + _FILLER
+    + r"(?P<number>[0-9](?:(?:[ \t]{0,2}[\-\u2010-\u2015.][ \t]{0,2}|[ \t]{1,2})?[0-9]){5,19})(?![0-9])"
+)
+
+
+def _bank_accounts(text: str):
+    for m in _ACCOUNT_WORD.finditer(text):
+        start, end = m.span("number")
+        if not (_CURRENCY_BEFORE.search(text, max(0, start - _CONTEXT), start) or _UNIT_AFTER.match(text, end)):
+            yield "bank_account", start, end
+
+
+_MONTH = (r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?(?![A-Za-z])")
+_ZH_DATE_NUMERAL = "[0-9零〇一二三四五六七八九十廿卅]"
+_D = r"[0-9]{1,2}(?:[ \t]?(?i:st|nd|rd|th))?"
+_Y = r"[0-9]{4}"
+_S = r"(?:[ \t]{0,2}[/.\-\u2010-\u2015][ \t]{0,2}|[ \t]{1,2})"
+_BIRTH_DATE = (
+    rf"(?:{_Y}{_S}[0-9]{{1,2}}{_S}[0-9]{{1,2}}"  # 1985-03-15
+    rf"|[0-9]{{1,2}}{_S}[0-9]{{1,2}}{_S}(?:{_Y}|[0-9]{{2}})"  # 15/03/1985, 15.3.85
+    rf"|{_D}(?:[ \t]+of)?[ \t,\-]*{_MONTH}(?:[ \t,\-]*{_Y})?"  # 15th of March 1985
+    rf"|{_MONTH}[ \t,\-]*{_D}(?:,?[ \t]*{_Y})?"  # March 15, 1985
+    rf"|{_ZH_DATE_NUMERAL}{{2,4}}[ \t]?年[ \t]?{_ZH_DATE_NUMERAL}{{1,2}}[ \t]?月(?:[ \t]?{_ZH_DATE_NUMERAL}{{1,3}}[ \t]?[日號号])?"
+    rf"|{_ZH_DATE_NUMERAL}{{1,2}}[ \t]?月[ \t]?{_ZH_DATE_NUMERAL}{{1,3}}[ \t]?[日號号]?"
+    rf"|[0-9]{{8}}"  # 19850315
+    rf"|{_MONTH}[ \t,]*{_Y}|(?:19|20)[0-9]{{2}}(?:[ \t]?年)?)(?![0-9])"  # March 1985; born in 1985
+)
+_BIRTH_WORD = re.compile(
+    r"(?:(?<![A-Za-z])(?i:d\.?[ \t]?o\.?[ \t]?b|date[ \t]+of[ \t]+birth|birth[ \t]?date|birth[ \t]?day|b-?day"
+    r"|born(?:[ \t]+(?:on|in))?)(?![A-Za-z])\.?"
+    r"|出生日期|出生年月日|出生於|出生于|出生|出世日期|出世紙|出世|生日|生於|生于)"
+    r"(?:[ \t:：=\-]|(?i:is|was|on|the)(?![A-Za-z])|是|係|为|為|喺|在){0,6}"
+    rf"(?P<date>{_BIRTH_DATE})"
+)
+
+
+def _birth_dates(text: str):
+    for m in _BIRTH_WORD.finditer(text):
+        yield "birth_date", *m.span("date")
 # --- e-mail -----------------------------------------------------------------------------------
 
 # A label is all Latin (ASCII and accented letters, digits, hyphens) or all another script, so an
@@ -292,85 +661,192 @@ _EMAIL = re.compile(
     rf"(?:(?<![{_LATIN}._%+\-])[{_LATIN}._%+\-]{{1,64}}|(?<!{_OTHER_WORD}){_OTHER_WORD}{{1,64}})"
     rf"{_AT}(?P<domain>{_LABEL}(?:{_DOT}{_LABEL}){{0,8}}{_DOT}(?:[A-Za-z]{{2,63}}|{_OTHER_LABEL}))(?![{_LATIN}\-])"
 )
-_DOT_FORM = re.compile(_DOT)
+
+# Spelled out and spaced: "chan dot taiman at gmail dot com", "chan 在 gmail 點 com",
+# "chan＠gmail . com", "CHAN (AT) GMAIL (DOT) COM". Words are no proof, so the domain must end in
+# a top-level domain people use here, and the bare word "at" (or 在) needs more (see below).
+_TLDS = (
+    "com net org edu gov mil int info biz name pro io co me tv cc ai app dev xyz online site top club shop "
+    "hk cn mo tw sg jp kr uk us ca au nz de fr it es nl se no fi dk ch be ie in my th ph vn id eu ru br mx "
+    "香港 中國 中国 公司 網絡 网络"
+).split()
+_SPELLED_AT = (
+    r"(?:[ \t]{0,3}[\[({<][ \t]{0,2}(?i:at|@|艾特)[ \t]{0,2}[\])}>][ \t]{0,3}"
+    r"|[ \t]{0,3}@[ \t]{0,3}|[ \t]{1,3}(?i:at)[ \t]{1,3}|[ \t]{0,3}(?:艾特|小老鼠|在)[ \t]{0,3})"
+)
+_SPELLED_DOT = (
+    r"(?:[ \t]{0,3}[\[({<][ \t]{0,2}(?i:dot|\.)[ \t]{0,2}[\])}>][ \t]{0,3}"
+    r"|[ \t]{0,3}\.[ \t]{0,3}|[ \t]{1,3}(?i:dot)[ \t]{1,3}|[ \t]{0,3}(?:點|点|。)[ \t]{0,3})"
+)
+# Between the words of a spelled-out local part; never a plain full stop between spaces, which
+# ends a sentence ("... in the morning. chan@example.com").
+_SPELLED_JOIN = (
+    r"(?:[ \t]{0,3}[\[({<][ \t]{0,2}(?i:dot|\.|underscore|dash|hyphen)[ \t]{0,2}[\])}>][ \t]{0,3}"
+    r"|[ \t]{1,3}(?i:dot|underscore|under score|dash|hyphen)[ \t]{1,3}|[ \t]{0,3}(?:點|点)[ \t]{0,3})"
+)
+_LOCAL_WORD = r"[A-Za-z0-9_%+\-](?:[A-Za-z0-9._%+\-]{0,62}[A-Za-z0-9_%+\-])?"
+_SPELLED_EMAIL = re.compile(
+    rf"(?<![A-Za-z0-9._%+\-])(?P<local>{_LOCAL_WORD}(?:{_SPELLED_JOIN}{_LOCAL_WORD}){{0,3}})"
+    rf"(?P<at>{_SPELLED_AT})"
+    rf"(?P<domain>{_LATIN_LABEL}(?:{_SPELLED_DOT}{_LATIN_LABEL}){{0,5}}{_SPELLED_DOT}"
+    # In lower or upper case: "... gov.hk. My mother" ends at "hk", not at the word "My".
+    rf"(?P<tld>{'|'.join(sorted(_TLDS + [t.upper() for t in _TLDS if t.isascii()], key=len, reverse=True))}))"
+    rf"(?![{_LATIN}\-])"
+)
+# Mail services residents use: "chan at gmail.com" is an address whatever the words around it.
+_MAIL_SERVICES = frozenset(
+    "gmail googlemail yahoo ymail hotmail outlook live msn icloud me mac aol protonmail proton gmx qq foxmail 163 126 "
+    "yeah sina sohu aliyun netvigator hkbn biznetvigator i-cable hkstar pacific ctimail".split()
+)
+# Words that come before "at" in ordinary sentences ("look at example.com"): not a local part.
+_NOT_LOCAL = frozenset(
+    """look looks looked looking arrive arrived arrives stay stayed staying live lives lived living work works worked
+    working meet met staff us me him her them it this that here there online website site page more is are was were be
+    been and or but not only also just still office shop centre center counter available found posted published listed
+    shown hosted based located held open opened closed registered apply applied book booked buy bought pay paid order
+    download visit visited see seen read check find go went come came get got sold tickets info information details
+    study studied studying student students teach taught school university anyone someone everyone people them all""".split()
+)
+_EMAIL_WORD_BEFORE = re.compile(r"(?i:e-?mail|mail|contact|write|reach)|電郵|电邮|郵箱|邮箱|電子郵件|电子邮件|聯絡|联系")
+_EMAIL_HINT = re.compile(r"@|(?i:[ \[({<]at[ \])}>]|dot)|在|艾特|小老鼠|點|点")
+_AT_DOT_FORM = re.compile(rf"{_SPELLED_DOT}|{_DOT}")
 
 
 def is_official_domain(domain: str) -> bool:
     """The Government's own mail domains (gov.hk and its subdomains): published official contacts."""
-    domain = _DOT_FORM.sub(".", domain).strip().lower().rstrip(".")
+    domain = _AT_DOT_FORM.sub(".", domain).strip().lower().rstrip(".")
     return domain == "gov.hk" or domain.endswith(".gov.hk")
 
 
-_EMAIL_HINT = re.compile(rf"@|{_AT}")
+def _spelled_email_ok(text: str, m: re.Match) -> bool:
+    at = m.group("at").strip().lower()
+    if at not in ("at", "在"):
+        return True  # "@", "(at)", "[at]", 艾特: nobody writes these by chance
+    local = m.group("local")
+    if at == "在" and not local.isascii():
+        return False
+    domain = _AT_DOT_FORM.split(m.group("domain"))[0].lower()
+    if domain in _MAIL_SERVICES or re.search(r"[0-9._\-]|dot", local, re.I):
+        return True
+    if local.lower() in _NOT_LOCAL:
+        return False
+    return bool(_EMAIL_WORD_BEFORE.search(text, max(0, m.start() - 40), m.start()))
 
 
 def _emails(text: str):
     if not _EMAIL_HINT.search(text):
-        return  # most texts have no "@" at all; the full pattern is slower to rule out
+        return  # most texts have no "@" at all; the full patterns are slower to rule out
     for m in _EMAIL.finditer(text):
         if not is_official_domain(m.group("domain")):
             yield "email", m.start(), m.end()
-
-
+    for m in _SPELLED_EMAIL.finditer(text):
+        if not is_official_domain(m.group("domain")) and _spelled_email_ok(text, m):
+            yield "email", m.start(), m.end()
 # --- addresses --------------------------------------------------------------------------------
 
 # Each part is its own pattern starting with a character class, so the regex engine can skip
 # ahead to candidate characters (one alternation of all parts is several times slower); the
 # "not glued to a letter before" checks therefore come after the first character.
 _CAP_WORD = r"[A-Z][A-Za-z'’.\-]{0,20}"
-_UNIT_ID = r"(?:[0-9]{1,4}[A-Za-z]?|[A-Z][0-9]{0,3})(?![A-Za-z0-9])"
+_WORD = r"[A-Za-z][A-Za-z'’.\-]{0,20}"
+# A flat or room: 12, 12B, B12, or a letter alone after a space ("flat b", not "flats").
+_UNIT_ID = r"(?:[0-9]{1,4}[A-Za-z]?|[A-Za-z][0-9]{1,4}|(?<=[ \t.])[A-Za-z])(?![A-Za-z0-9])"
 _AFTER_NON_LETTER = r"(?<![A-Za-z].)"
 _EN_PARTS = [
-    # 12 Nathan Road, 12-14 Queen's Road Central, 3A Kent Rd.
+    # 12 Nathan Road, 12-14 Queen's Road Central, 3A Kent Rd., 12 nathan road
     ("street", re.compile(
         r"[0-9](?<![A-Za-z0-9/][0-9])[0-9]{0,3}[A-Za-z]?(?:[ \t]?[-–][ \t]?[0-9]{1,4}[A-Za-z]?)?,?[ \t]+"
-        rf"(?:{_CAP_WORD}[ \t]+){{0,3}}{_CAP_WORD}[ \t]+"
-        r"(?i:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Path|Drive|Dr|Terrace|Crescent|Circuit|Boulevard"
-        r"|Blvd|Highway|Hwy|Rise|Walk|Way|Square|Sq|Place|Pl|Praya|Close)(?![A-Za-z])\.?"
-        r"(?:[ \t]+(?:East|West|North|South|Central)(?![A-Za-z]))?")),
+        rf"(?P<name>(?:{_WORD}[ \t]+){{0,3}}{_WORD})[ \t]+"
+        r"(?P<suffix>(?i:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Path|Drive|Dr|Terrace|Crescent|Circuit|Boulevard"
+        r"|Blvd|Highway|Hwy|Rise|Walk|Way|Square|Sq|Place|Pl|Praya|Close))(?![A-Za-z])\.?"
+        r"(?:[ \t]+(?i:East|West|North|South|Central)(?![A-Za-z]))?")),
     ("flat", re.compile(rf"[Ff]{_AFTER_NON_LETTER}(?i:lat|lt)\.?[ \t]?{_UNIT_ID}")),
+    ("flat", re.compile(rf"[Hh]{_AFTER_NON_LETTER}(?i:ouse)[ \t]?(?:[Nn]o\.?[ \t]?)?{_UNIT_ID}")),  # a village house
+    ("flat", re.compile(r"[Ll](?<![A-Za-z].)(?i:ot)\.?[ \t]?(?:[Nn]o\.?[ \t]?)?[0-9]{1,5}[A-Za-z]?(?![A-Za-z0-9])")),
+    ("block", re.compile(r"[Dd](?<![A-Za-z].)(?i:\.?[ \t]?d)\.?[ \t]?[0-9]{1,3}(?![A-Za-z0-9])")),  # Lot 100, DD 1
     ("room", re.compile(
         rf"[RrUuSsOo]{_AFTER_NON_LETTER}(?i:(?<=r)oom|(?<=r)m|(?<=u)nit|(?<=s)uite|(?<=s)hop|(?<=o)ffice)"
         rf"\.?[ \t]?{_UNIT_ID}")),
     ("floor", re.compile(
-        r"[0-9GLUM](?<![A-Za-z0-9].)(?:(?<=[0-9])[0-9]{0,2}|(?<=[LU])G|)[ \t]?/[ \t]?[Ff](?![A-Za-z0-9])")),
-    ("floor", re.compile(r"[0-9](?<![A-Za-z0-9][0-9])[0-9]{0,2}(?i:st|nd|rd|th)[ \t]+(?i:floor)(?![A-Za-z])")),
+        r"[0-9GLUMglum](?<![A-Za-z0-9].)(?:(?<=[0-9])[0-9]{0,2}|(?<=[LUlu])[Gg]|)[ \t]?/[ \t]?(?i:fl?)\.?(?:(?![A-Za-z])|(?=[A-Za-z][ \t]?室))")),
+    ("floor", re.compile(
+        r"[0-9](?<![A-Za-z0-9][0-9])[0-9]{0,2}(?:(?i:st|nd|rd|th))?[ \t]+(?i:floor|fl)\.?(?![A-Za-z])")),
     ("floor", re.compile(rf"[GgUuLl]{_AFTER_NON_LETTER}(?i:(?<=g)round|(?<=u)pper ground|(?<=l)ower ground)[ \t]+(?i:floor)(?![A-Za-z])")),
     ("block", re.compile(
-        rf"[BbTt]{_AFTER_NON_LETTER}(?i:(?<=b)lock|(?<=b)lk|(?<=t)ower)\.?[ \t]?(?:[0-9]{{1,3}}[A-Za-z]?|[A-Z])(?![A-Za-z0-9])")),
-    ("estate", re.compile(
-        rf"[A-Z]{_AFTER_NON_LETTER}(?:[A-Za-z'’.\-]{{0,20}}[ \t]+{_CAP_WORD}){{0,2}}[A-Za-z'’.\-]{{0,20}}[ \t]+"
-        r"(?:Estate|Court|Mansions?|Gardens?|Villas?|Heights|Lodge)(?![A-Za-z])")),
-    ("building", re.compile(
-        rf"[A-Z]{_AFTER_NON_LETTER}(?:[A-Za-z'’.\-]{{0,20}}[ \t]+{_CAP_WORD}){{0,2}}[A-Za-z'’.\-]{{0,20}}[ \t]+"
-        r"(?:Building|Bldg|House|Centre|Center|Plaza|Tower)(?![A-Za-z])")),
+        rf"[BbTtPp]{_AFTER_NON_LETTER}(?i:(?<=b)lock|(?<=b)lk|(?<=t)ower|(?<=p)hase)\.?[ \t]?(?:[0-9]{{1,3}}[A-Za-z]?|[A-Za-z])"
+        r"(?![A-Za-z0-9])")),
 ]
+# Estates and buildings are found from the word that ends their name (one scan for all), then the
+# up to three words before it: a pattern starting at every letter would cost most of the masking.
+_NAMED_PLACE = re.compile(
+    r"(?<![A-Za-z])(?:(?P<estate>(?i:estate|court|mansions?|gardens?|villas?|heights|lodge|chuen|tsuen|village|wai))"
+    r"|(?P<building>(?i:building|bldg|house|centre|center|plaza|tower)))(?![A-Za-z])"
+)
+_NAME_BEFORE = re.compile(r"(?<![A-Za-z0-9'’\-/])(?:[A-Za-z][A-Za-z'’\-]{1,20}[ \t]+){1,3}\Z")
+_NUMBER_AFTER = re.compile(r"[ \t]?(?:[Nn]o\.?[ \t]?)?[0-9]")
+# Words that are not part of a street or building name ("5 minutes down the road", "my house").
+_NOT_NAME_WORDS = frozenset(
+    """the a an to of on in at by for from with down up along across off over this that these those my our your his
+    her their its and or near next via into onto minutes mins min hours hrs km metres meters more less other same
+    every each whole many few some all no new big small old busy same very so then there here is are was were be
+    public private community shopping sports health care government house building centre center plaza tower estate
+    court village""".split()
+)
+# Common words that end street names only when the name is written with capitals (Sun Walk).
+_LOWER_CASE_AMBIGUOUS = frozenset("walk way rise place close square path sq pl dr drive".split())
+
+
+def _street_name_ok(m: re.Match) -> bool:
+    words = m.group("name").split()
+    if any(w.lower().strip("'’.") in _NOT_NAME_WORDS for w in words):
+        return False
+    return not (m.group("suffix").lower() in _LOWER_CASE_AMBIGUOUS and not words[0][0].isupper())
+
+
+def _named_places(text: str):
+    """(start, end, "estate" or "building") for "Wah Fu Estate", "kam fung house" ...: the name
+    is the words before, ordinary words at its start dropped; none left, no place."""
+    for m in _NAMED_PLACE.finditer(text):
+        if _NUMBER_AFTER.match(text, m.end()):
+            continue  # "house 1", "tower 3": a unit of an address, found as such
+        name = _NAME_BEFORE.search(text, max(0, m.start() - 66), m.start())
+        if not name:
+            continue
+        for word in re.finditer(r"\S+", name.group()):
+            if word.group().lower() not in _NOT_NAME_WORDS:
+                yield name.start() + word.start(), m.end(), m.lastgroup
+                break
+
 
 # Chinese place names: characters that end a name are function words and verbs that come before
 # an address ("我住在彌敦道…") and the first halves of common words ending in 道/路 (知道, 網路).
-_ZH_STOP = "在住於是的到往去近及和與由我你他她們向從至經位沿係喺為請或而也都就要可將把被給對知報頻味管渠軌跑思出網"
+_ZH_STOP = "在住於是的到往去近及與由我你他她們向從至經位沿係喺為請或而也都就要可將把被給對知報頻味管渠軌跑思出網"
 _ZH_NAME = rf"[^\W\d_{_LATIN}{_ZH_STOP}]"
 # An estate or building name does not run across another estate or building ("彩虹邨金漢樓").
-_ZH_BUILDING_NAME = rf"[^\W\d_{_LATIN}{_ZH_STOP}邨村苑閣軒居樓廈]"
+_ZH_BUILDING_NAME = rf"[^\W\d_{_LATIN}{_ZH_STOP}邨村苑閣阁軒轩居樓楼廈厦號号室座層层]"
 _ZH_NUMERAL = "一二三四五六七八九十百零〇"
 _ZH_PARTS = [
     # 彌敦道123號, 皇后大道中99號, 青山公路一百號; not 960號巴士 or 8號風球
     ("street", re.compile(
-        rf"{_ZH_NAME}{{1,6}}(?:大道|道|街|路|里|徑|巷|坊|圍)[東南西北中]?[ \t]?"
+        rf"{_ZH_NAME}{{1,6}}(?:大道|道|街|路|里|徑|径|巷|坊|圍|围|村)[東南西北中东]?[ \t]?"
         rf"(?:[0-9]{{1,4}}[A-Za-z]?(?:[-至][0-9]{{1,4}}[A-Za-z]?)?|[{_ZH_NUMERAL}]{{1,6}})[ \t]?[號号]"
-        r"(?!巴士|小巴|線|车|車|風球|房)")),
-    ("floor", re.compile(rf"(?:[0-9]{{1,3}}|[{_ZH_NUMERAL}]{{1,3}})[ \t]?字?樓(?![宇梯價市盤面])")),
-    ("room", re.compile(r"(?:[0-9]{1,4}[A-Za-z]?|[A-Z])[ \t]?室")),
-    ("block", re.compile(rf"(?:[0-9]{{1,3}}[A-Za-z]?|[A-Z]|[{_ZH_NUMERAL}]{{1,3}})[ \t]?座(?![位椅談])")),
-    ("estate", re.compile(rf"{_ZH_BUILDING_NAME}{{1,5}}(?:邨|村|苑|花園|山莊|閣|軒|居|豪庭)")),
-    ("building", re.compile(rf"{_ZH_BUILDING_NAME}{{1,6}}(?:大廈|大樓|中心|廣場|樓)(?![宇梯價市盤面])")),
+        r"(?!巴士|小巴|線|线|车|車|風球|风球|房)")),
+    ("floor", re.compile(rf"(?:[0-9]{{1,3}}|[{_ZH_NUMERAL}]{{1,3}})[ \t]?字?[樓楼層层](?![宇梯價价市盤盘面高])")),
+    # a house number before a floor, the place named without 道 or 村 (錦田1號1樓)
+    ("street", re.compile(
+        rf"(?:[0-9]{{1,4}}[A-Za-z]?|[{_ZH_NUMERAL}]{{1,4}})[ \t]?[號号](?=[ \t]?(?:[0-9]{{1,3}}|[{_ZH_NUMERAL}]{{1,3}})[ \t]?字?[樓楼層层])")),
+    ("room", re.compile(r"(?:[0-9]{1,4}[A-Za-z]?|[A-Za-z])[ \t]?[號号]?室")),
+    ("block", re.compile(rf"(?:[0-9]{{1,3}}[A-Za-z]?|[A-Za-z]|[{_ZH_NUMERAL}]{{1,3}})[ \t]?[座棟栋幢](?![位椅談谈])")),
+    ("block", re.compile(rf"(?:[0-9]{{1,2}}|[{_ZH_NUMERAL}]{{1,2}})[ \t]?期(?![間间刊限望])")),
+    ("estate", re.compile(rf"{_ZH_BUILDING_NAME}{{1,5}}(?:邨|村|苑|花園|花园|山莊|山庄|閣|阁|軒|轩|居|豪庭|城)")),
+    ("building", re.compile(rf"{_ZH_BUILDING_NAME}{{1,6}}(?:大廈|大厦|大樓|大楼|中心|廣場|广场|樓|楼)(?![宇梯價价市盤盘面高])")),
 ]
 # Every Chinese part ends in one of these; the Chinese patterns run only near them, since
 # patterns that start with "any Chinese character" would otherwise be tried everywhere.
-_ZH_TRIGGER = re.compile("[道街路里徑巷坊圍號号樓室座邨村苑園莊閣軒居庭廈心場]")
+_ZH_TRIGGER = re.compile("[道街路里徑径巷坊圍围號号樓楼層层室座棟栋幢期邨村苑園园莊庄閣阁軒轩居庭廈厦心場场城]")
 _ZH_WINDOW_BEFORE, _ZH_WINDOW_AFTER = 24, 16
 
-_PART_GAP = re.compile(r"[ \t,]*")
+_PART_GAP = re.compile(r"[ \t,第]*(?:(?i:no)\.?[ \t]*)?")
 # A street "number" after these words is a route, an exit or a section, not a house number.
 _NOT_HOUSE_NUMBER_BEFORE = re.compile(
     r"(?<![A-Za-z])(?i:routes?|bus|buses|minibus|minibuses|lines?|flight|exit|gate|platform|phase|stage"
@@ -404,8 +880,11 @@ def _address_parts(text: str) -> list[tuple[int, int, str]]:
     parts = []
     for kind, pattern in _EN_PARTS:
         for m in pattern.finditer(text):
-            if kind != "street" or _is_house_number(text, m.start(), m.end()):
-                parts.append((m.start(), m.end(), kind))
+            start = m.start()
+            if kind == "street" and not (_is_house_number(text, m.start(), m.end()) and _street_name_ok(m)):
+                continue
+            parts.append((start, m.end(), kind))
+    parts.extend(_named_places(text))
     for window_start, window_end in _zh_windows(text):
         for kind, pattern in _ZH_PARTS:
             parts.extend((m.start(), m.end(), kind) for m in pattern.finditer(text, window_start, window_end))
@@ -418,15 +897,30 @@ def _address_parts(text: str) -> list[tuple[int, int, str]]:
     return kept
 
 
-def _is_personal_address(kinds: set[str]) -> bool:
+# Words saying that what follows is where someone lives: then any flat, room, floor or block is.
+_RESIDENCE_BEFORE = re.compile(
+    r"(?:(?<![A-Za-z])(?i:(?:live|lives|lived|living|reside|resides|residing|stay|stays|staying)[ \t]+(?:at|in)"
+    r"|(?:my|our|home|postal|mailing|correspondence)[ \t]+address(?:[ \t]+is)?|address|home|send[ \t]+(?:it[ \t]+)?to"
+    r"|deliver(?:ed)?[ \t]+to|we[ \t]+are[ \t]+at)"
+    r"|住在|住喺|住係|我住|地址|住址|寄去|寄到|送到|屋企喺|家在|家住)[ \t:：,]*\Z"
+)
+
+
+def _is_personal_address(kinds: set[str], where_someone_lives: bool = False) -> bool:
     units = kinds & {"flat", "room", "floor", "block"}
     return bool(
-        "street" in kinds
+        (where_someone_lives and units)
+        or "street" in kinds
         or ("flat" in kinds and len(kinds) > 1)
         or {"block", "floor"} <= kinds
         or ("estate" in kinds and units)
         or ("building" in kinds and {"room", "floor"} <= kinds)
     )
+
+
+_BARE_UNIT_BEFORE = re.compile(
+    r"(?<![A-Za-z0-9.$/])(?:[0-9]{1,4}[A-Za-z][ \t]*,?|[0-9]{3,4}[ \t]*,?|[0-9]{1,2}[ \t]*,)[ \t]*\Z"
+)
 
 
 def _addresses(text: str):
@@ -437,10 +931,95 @@ def _addresses(text: str):
         else:
             chains.append((start, end, {kind}))
     for start, end, kinds in chains:
-        if _is_personal_address(kinds):
+        unit = _BARE_UNIT_BEFORE.search(text, max(0, start - 12), start)
+        if unit and kinds & {"floor", "block"}:  # "12a, 15/f, block 3": the flat without its word
+            start, kinds = unit.start(), kinds | {"flat"}
+        lives = bool(_RESIDENCE_BEFORE.search(text, max(0, start - _CONTEXT), start))
+        if _is_personal_address(kinds, lives):
             yield "address", start, end
 
 
+# --- names with a title -----------------------------------------------------------------------
+
+# Common Hong Kong and Mainland surnames, Traditional and Simplified. Left out: characters that
+# with a title make an ordinary word (司機先生, 任何女士; 司徒 and 司馬 stay as compounds).
+_SURNAMES = (
+    "陳陈李張张黃黄何林吳吴劉刘蔡楊杨梁鄭郑王謝谢郭曾羅罗周馮冯鄧邓朱胡葉叶蘇苏許许潘盧卢馬马彭余袁莫麥麦鍾钟"
+    "區区譚谭岑趙赵孫孙徐高鄒邹溫温石江方程姚傅沈丁韓韩施簡简陸陆唐崔賴赖嚴严龍龙魏薛雷范戴宋武萬万黎盛孔毛"
+    "侯翁杜邱駱骆姜蔣蒋廖游凌文關关康阮伍湯汤衛卫歐欧夏田董洪苗翟甘柯段冼祁尹尤熊白金鄺邝邵秦史饒饶鄔邬"
+    "練练連连殷郝鮑鲍陶霍蕭萧俞顏颜邢伍利姚車车巫鄘"
+)
+_COMPOUND_SURNAMES = (
+    "歐陽|欧阳|司徒|司馬|司马|上官|諸葛|诸葛|東方|东方|皇甫|尉遲|尉迟|公孫|公孙|慕容|令狐|夏侯|端木|西門|西门|長孫|长孙"
+    "|宇文|呼延|軒轅|轩辕|鍾離|钟离|申屠|澹臺|澹台"
+)
+_SURNAME = rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])"
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# A surname (two for a married woman's "陳黃"), a given name of up to two characters, a title.
+_ZH_NAME_TITLED = re.compile(
+    rf"{_SURNAME}{{1,2}}(?:[ \t]?[{_HAN}]{{1,2}}?)?[ \t]?(?:先生|小姐|女士|太太)(?![們们團团])"
+)
+# "陳生", "李太": only with nothing Chinese before the surname but a word that goes before a
+# name (同陳生講), and nothing after but one that goes after it, as 生 and 太 begin many words.
+_ZH_NAME_SHORT = re.compile(
+    rf"(?:(?<![{_HAN}])|(?<=[同和與与及跟問问叫請请找致給给向對对係是的嘅話话到]))"
+    r"[陳陈李張张黃黄何林吳吴劉刘蔡楊杨梁鄭郑王謝谢郭曾羅罗周馮冯鄧邓朱胡葉叶蘇苏許许潘盧卢馬马彭袁莫麥麦鍾钟區区譚谭岑]"
+    rf"(?:生|太)(?:(?![{_HAN}])|(?=[話话講讲說说同和與与嘅的係是你您好話都就也]))"
+)
+# Public officials are named in answers by their office: "局長陳美寶女士", "Secretary ... Mr Lam".
+_OFFICE_BEFORE = re.compile(
+    r"(?:局長|局长|署長|署长|處長|处长|司長|司长|長官|长官|主席|議員|议员|秘書長|秘书长|專員|专员|總監|总监|發言人|发言人"
+    r"|部長|部长|院長|院长|校長|校长|主任|委員|委员)[ \t]?\Z"
+    r"|(?<![A-Za-z])(?:Secretary|Director|Commissioner|Chief Executive|Chairman|Chairperson|Chair|Councillor|Hon\.?"
+    r"|Controller|Postmaster General|Ombudsman|Spokesman|Spokesperson|Permanent Secretary|Under Secretary|Head|Minister"
+    r"|Legislator|Member|President|Principal)\b[^.;!?\n]{0,60}\Z"
+)
+_AMBIGUOUS_START = ("任何", "如何", "為何", "为何", "幾何", "几何", "無何", "无何", "有何", "何以")
+_EN_TITLE = r"(?<![A-Za-z])(?:(?:Mr|Mrs|Ms|Mdm|Dr|Prof|MR|MRS|DR|mr|mrs|ms|mdm|dr)\.?|Miss|Madam|Mister|MISS)[ \t]+"
+# Romanised surnames, so that "mr chan" typed in lower case is still a name (and "ms word" not).
+_LATIN_SURNAMES = (
+    "chan|chen|cheung|chang|wong|wang|huang|lee|li|lau|liu|ng|wu|ho|he|lam|lin|leung|liang|tsang|tang|yeung|yang|"
+    "cheng|zheng|kwok|guo|chow|zhou|chu|zhu|lai|fung|feng|law|luo|tse|xie|chiu|zhao|poon|pan|yip|ye|lo|mak|kwan|au|"
+    "tam|choi|cai|tsui|hui|xu|siu|kong|ma|yu|ko|lui|sin|chung|man|yuen|pang|sze|ting|koo|fong|chiang|mok|so|yim|"
+    "ngai|kam|wan|wai|tong|shum|lok|tai|hung|yan|chui|cho|keung|lum|yiu|to|kwong|tsoi|yung|wu|leong"
+)
+_EN_NAME_WORD = r"(?:[A-Z][a-z'’]+|[A-Z]{2,})(?:-[A-Za-z][a-z'’]+|-[A-Z]{2,})?(?![A-Za-z])"
+_EN_NAME = re.compile(
+    _EN_TITLE
+    + rf"(?:(?P<first>{_EN_NAME_WORD})(?:[ \t]+{_EN_NAME_WORD}){{0,3}}"
+    + rf"|(?:{_LATIN_SURNAMES})(?![A-Za-z])|{_SURNAME}{{1,2}}[{_HAN}]{{0,2}})"
+)
+# Capitalised words that follow "Madam" or "Mr" without being a name ("Dear Sir or Madam The ...").
+_NOT_A_NAME = frozenset(
+    """the a an and or but this that these those i we you he she it they my our your his her their please thank thanks
+    dear sir madam chairman chair president speaker deputy secretary director could would should can will may might
+    must shall do does did is are was were has have had hope also so if when what why how where who which there here in
+    on at for from to of by with as yes no hi hello regards sincerely best kind contact call email""".split()
+)
+_NAME_HINT = re.compile(r"先生|小姐|女士|太太|[生太]|(?i:mr|ms|miss|mdm|madam|mister|dr|prof)")
+
+
+def _names(text: str):
+    if not _NAME_HINT.search(text):
+        return
+    for pattern in (_ZH_NAME_TITLED, _ZH_NAME_SHORT, _EN_NAME):
+        for m in pattern.finditer(text):
+            start = m.start()
+            if text.startswith(_AMBIGUOUS_START, start):
+                continue
+            if start and text[start] == "何" and text[start - 1] in "任如為为幾几無无有奈":
+                continue
+            end = m.end()
+            if m.groupdict().get("first"):
+                words = list(re.finditer(r"\S+", text[m.start("first"):end]))
+                if words[0].group().lower() in _NOT_A_NAME:
+                    continue
+                # The name ends before a word that starts the next sentence ("Mr Kelvin Chan The MTR").
+                cut = next((w for w in words[1:] if w.group().lower() in _NOT_A_NAME), None)
+                if cut:
+                    end = m.start("first") + words[words.index(cut) - 1].end()
+            if not _OFFICE_BEFORE.search(text, max(0, start - 80), start):
+                yield "name", start, end
 # --- URLs -------------------------------------------------------------------------------------
 
 _URL = re.compile(
@@ -487,10 +1066,10 @@ def _url_is_personal(url: str) -> bool:
     except ValueError:
         pass  # not a well-formed URL: what is in it still decides
     for decoded in {unquote(url), unquote_plus(url)}:
-        decoded = unicodedata.normalize("NFKC", decoded)
-        for detect in _INNER_DETECTORS:
-            if next(detect(decoded), None):
-                return True
+        # A slash ends a number in a link: path segments (/202403/15/) are not one number.
+        decoded = _INVISIBLE.sub("", unicodedata.normalize("NFKC", decoded)).replace("/", _BLANK)
+        if _detect(_fold_digits(decoded)):
+            return True
     return False
 
 
@@ -504,10 +1083,54 @@ def _urls(text: str):
             yield ("url" if _url_is_personal(text[m.start():end]) else "link"), m.start(), end
 
 
-_INNER_DETECTORS = (_hkids, _phones, _emails, _addresses)
-
 
 # --- the API ----------------------------------------------------------------------------------
+
+# Found by what stands around them (words, letters, an "@"); the digits they hold are then not
+# read again as a phone or card number ("A123456(7) / 9123 4567" is an HKID and a phone).
+_BLANK = "\x00"  # neither a digit, a letter nor a separator: ends a run of digits
+
+
+_DIGIT = re.compile("[0-9]")
+_BIRTH_HINT = re.compile(
+    r"[DdBb出生](?:(?i:(?<=d)ob|(?<=d)\.[ \t]?o|(?<=d)ate of birth|(?<=b)irth|(?<=b)orn|(?<=b)-?day)|(?<=出)[生世]|(?<=生)[日於于])"
+)
+
+
+def _anchored(text: str):
+    """The detectors worth running on `text`: cheap tests first, as most views hold no number."""
+    digits = len(_DIGIT.findall(text))
+    yield _emails
+    if digits >= 5:
+        yield from (_hkids, _hkids_after_words, _mainland_ids, _passports, _bank_accounts)
+    if _BIRTH_HINT.search(text):
+        yield _birth_dates
+    low = text.lower()
+    if sum(low.count(word) for word in _DIGIT_WORDS) >= 7:
+        yield _spelled_numbers
+
+
+def _detect(text: str) -> list[tuple[str, int, int]]:
+    """Personal data in normalised, digit-folded `text` (links aside), overlaps not yet settled."""
+    found = [f for detect in _anchored(text) for f in detect(text)]
+    scan = text
+    if found:
+        chars = list(text)
+        for _, start, end in found:
+            chars[start:end] = _BLANK * (end - start)
+        scan = "".join(chars)
+    found.extend(_numbers(scan))
+    found.extend(_addresses(text))
+    found.extend(_names(text))
+    return found
+
+
+def _with_trailing_invisibles(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span, with the invisible characters right after it (a keycap's marks after its digit)."""
+    while end < len(text) and _INVISIBLE.match(text, end):
+        end += 1
+    return start, end
+
 
 def span_key(s: str) -> str:
     """How a masked span is compared with a moderator's "not personal data" mark: NFKC, case
@@ -526,15 +1149,15 @@ def find_personal_data(text: str | None, *, not_personal: Collection[str] = ()) 
     if not text:
         return []
     norm = _Normalised(text)
+    folded = _fold_digits(norm.text)
     found: list[tuple[str, int, int]] = []
     links: list[tuple[int, int]] = []
-    for kind, start, end in _urls(norm.text):
+    for kind, start, end in _urls(folded):
         if kind == "link":
             links.append((start, end))
         else:
             found.append((kind, start, end))
-    for detect in _INNER_DETECTORS:
-        found.extend(detect(norm.text))
+    found.extend(_detect(folded))
     # Nothing inside an ordinary link is masked: by the rule above it holds no personal data,
     # and a half-masked link would no longer work.
     if links:
@@ -545,7 +1168,8 @@ def find_personal_data(text: str | None, *, not_personal: Collection[str] = ()) 
             return i >= 0 and end <= links[i][1]
 
         found = [f for f in found if f[0] == "url" or not inside_link(f[1], f[2])]
-    findings = [Finding(kind, *norm.original_span(start, end)) for kind, start, end in found]
+    findings = [Finding(kind, *_with_trailing_invisibles(text, *norm.original_span(start, end)))
+                for kind, start, end in found]
     # Keep the earliest, longest match where two overlap (a phone inside an e-mail or a URL).
     findings.sort(key=lambda f: (f.start, -(f.end - f.start)))
     kept: list[Finding] = []
