@@ -383,7 +383,7 @@ def test_hkid_check_digit_matches_known_numbers():
     assert hkid_check("AB", "987654") == "3"
 
 
-HKID_PREFIXES = ["", "身份證號碼為", "香港身份證 ", "HKID ", "HKID: ", "HKID no. ", "HK ID card ", "ID card no.", "my ID is ", "身份證", "身份證：",
+HKID_PREFIXES = ["", "身份證號碼為", "香港身份證 ", "HKIC no. ", "ID number: ", "身份證號", "HKID ", "HKID: ", "HKID no. ", "HK ID card ", "ID card no.", "my ID is ", "身份證", "身份證：",
                  "身份證號碼：", "身份证号码", "身分證號碼 ", "ID:", "id "]
 _FULL_WIDTH_LETTERS = {chr(c): chr(c + 0xFEE0) for c in range(ord("A"), ord("Z") + 1)}
 
@@ -500,7 +500,7 @@ def test_luhn_helper_agrees_with_known_test_numbers():
 # --- passports -------------------------------------------------------------------------------
 
 PASSPORT_WORDS = ["passport ", "Passport No. ", "passport number: ", "PASSPORT ", "護照", "護照號碼：", "护照号码", "護照 ",
-                  "my passport is "]
+                  "my passport is ", "passport#", "護照編號", "pp no. ", "travel document no. ", "Passport No: "]
 
 
 @st.composite
@@ -537,13 +537,17 @@ SURNAMES_LATIN = ["chan", "wong", "cheung", "leung", "lau", "tsang", "yeung", "k
 GIVEN_LATIN = ["taiman", "kaming", "wingyan", "hoiyan", "siuming", "chiwai", "kaho", "tszching", "mankit", "yuetming",
                "carmen", "kelvin", "peggy", "winnie", "ivan", "jacky"]
 DOMAINS = ["gmail.com", "yahoo.com.hk", "hotmail.com", "outlook.com", "netvigator.com", "qq.com", "163.com",
-           "icloud.com", "hkbn.net", "connect.ust.hk", "link.cuhk.edu.hk", "example.org"]
+           "icloud.com", "hkbn.net", "connect.ust.hk", "link.cuhk.edu.hk", "example.org", "ymail.com", "live.com",
+           "protonmail.com", "126.com", "sina.com", "foxmail.com", "connect.hku.hk", "my.cityu.edu.hk"]
 EMAIL_PREFIXES = ["", "email ", "e-mail: ", "Email me at ", "電郵：", "电邮：", "我的電郵是", "電郵地址 ", "contact: ",
                   "mail ", "reach me at "]
 
 
 @st.composite
 def local_parts(draw) -> list[tuple[str, bool]]:
+    if draw(st.integers(0, 3)) == 0:  # not a name at all: kinwai1988, hkmary_22, x7qpz
+        made = "".join(draw(st.lists(st.sampled_from(SYLLABLES + ["hk", "x", "q", "mary", "joe", "cat"]), min_size=1, max_size=3)))
+        return [(made + draw(st.sampled_from(["", "", "_22", "1988", "hk", "007"])), True)]
     surname, given = draw(st.sampled_from(SURNAMES_LATIN)), draw(st.sampled_from(GIVEN_LATIN))
     tokens = draw(st.sampled_from([[surname, given], [given, surname], [given[:2] + surname], [surname + given]]))
     if draw(st.booleans()):
@@ -569,7 +573,9 @@ DOT_FORMS = [".", ".", " . ", ". ", " .", "．", " dot ", " DOT ", "(dot)", " (d
 @st.composite
 def emails(draw) -> Sample:
     local = draw(local_parts())
-    labels = draw(st.sampled_from(DOMAINS)).split(".")
+    labels = draw(st.one_of(st.sampled_from(DOMAINS), st.builds(  # a shop's or a small firm's own domain
+        lambda name, tld: name + tld, st.lists(st.sampled_from(SYLLABLES), min_size=1, max_size=3).map("".join),
+        st.sampled_from([".com.hk", ".hk", ".com", ".org.hk", ".net", ".shop"])))).split(".")
     at = draw(st.sampled_from(AT_FORMS))
     dot = draw(st.sampled_from(DOT_FORMS))
     domain = dot.join(labels)
@@ -599,6 +605,22 @@ ADDRESS_PREFIXES = ["", "I live at ", "address: ", "my address is ", "Address ",
                     "we are at ", "home: "]
 
 
+# Hong Kong has thousands of estates, courts and streets; half the addresses take a name made up
+# from the syllables they are built of, so no list of known names can stand in for reading one.
+SYLLABLES = ["wah", "fu", "lei", "tung", "choi", "hung", "shek", "kip", "mei", "on", "ting", "tin", "yiu", "lok", "oi",
+             "so", "uk", "ping", "kwai", "chung", "sha", "kok", "hing", "cheung", "lung", "king", "shun", "lee", "fook",
+             "wing", "yan", "ka", "yat", "sun", "hong", "kin", "wo", "tsui", "po", "kwong", "fat", "tak", "shing",
+             "yuen", "chuen", "ming", "wai", "kam", "fung", "hoi", "tsz", "sau", "mau", "yee"]
+EN_BUILDING_WORDS = ["estate", "court", "house", "garden", "gardens", "mansion", "building", "centre", "villa",
+                     "terrace", "plaza", "tower", "heights", "lodge", "court", "house"]
+EN_STREET_WORDS = ["road", "street", "lane", "path", "avenue", "terrace", "drive", "circuit", "square"]
+
+
+def _made_up(draw, words: list[str]) -> str:
+    name = " ".join(draw(st.lists(st.sampled_from(SYLLABLES), min_size=1, max_size=3)))
+    return f"{name} {draw(st.sampled_from(words))}"
+
+
 def _ordinal(n: int) -> str:
     return "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
 
@@ -620,12 +642,16 @@ def english_addresses(draw) -> Sample:
     floor = draw(st.sampled_from([f"{f}/f", f"{f}{_ordinal(f)} floor", f"{f}/f.", f"{f} floor", "g/f"]))
     block = draw(st.sampled_from(["block {b}", "blk {b}", "tower {b}", "phase {b}", "block {l}"])).format(
         b=_number(draw, 1, 12), l=draw(st.sampled_from("abcdefgh")))
-    street = f"{draw(st.sampled_from(['', '', 'no. ', 'No.']))}{_number(draw, 1, 888)} {draw(st.sampled_from(EN_STREETS))}"
+    made_up = draw(st.booleans())
+    street_name = _made_up(draw, EN_STREET_WORDS) if made_up else draw(st.sampled_from(EN_STREETS))
+    street = f"{draw(st.sampled_from(['', '', 'no. ', 'No.']))}{_number(draw, 1, 888)} {street_name}"
     street = re.sub(r"\b(road|street)\b", lambda m: draw(st.sampled_from([m.group(), m.group(), {"road": "rd", "street": "st"}[m.group()],
                                                                        {"road": "rd.", "street": "st."}[m.group()]])), street)
-    estate, district = draw(st.sampled_from(EN_ESTATES)), draw(st.sampled_from(EN_DISTRICTS))
+    estate = _made_up(draw, EN_BUILDING_WORDS) if made_up else draw(st.sampled_from(EN_ESTATES))
+    building = _made_up(draw, ["house", "court", "building", "mansion"]) if made_up else draw(st.sampled_from(EN_BUILDINGS[:3]))
+    district = draw(st.sampled_from(EN_DISTRICTS))
     form = draw(st.sampled_from([
-        [flat, floor, block, estate], [flat, floor, f"{draw(st.sampled_from(EN_BUILDINGS[:3]))}", estate],
+        [flat, floor, block, estate], [flat, floor, building, estate], [flat, floor, building],
         [flat, floor, street, district], [floor, street, district], [street], [street, district],
         [flat, floor, block, estate, district], [floor, block, estate],
         [f"house {_number(draw, 1, 188)}", draw(st.sampled_from(EN_VILLAGES)), district],  # a village house
@@ -649,6 +675,24 @@ ZH_ADDRESS = {  # (district and street, estate, building), Traditional then Simp
                 ["华富邨", "彩虹邨", "石硖尾邨", "安定邨", "天耀邨", "乐富邨", "美孚新邨", "太古城", "丽港城", "淘大花园"],
                 ["金汉楼", "华安楼", "日安楼", "顺致苑", "翠屏楼", "康盛阁"]),
 }
+# As in English, half the places are made up from the characters Hong Kong names are built of.
+ZH_NAME_CHARS = {
+    "zh-Hant": "華富康盛順景怡雅翠峰海濱嘉麗寶興利德榮昌祥和平安泰豐隆建業金銀福樂欣悅明珠紫荊碧桂藍灣錦繡恆基新城港",
+    "zh-Hans": "华富康盛顺景怡雅翠峰海滨嘉丽宝兴利德荣昌祥和平安泰丰隆建业金银福乐欣悦明珠紫荆碧桂蓝湾锦绣恒基新城港",
+}
+ZH_PLACE_WORDS = {  # street, estate, building
+    "zh-Hant": (["道", "街", "路", "里", "徑"], ["邨", "花園", "城", "山莊", "新邨"], ["樓", "閣", "苑", "大廈", "中心", "軒", "居", "台"]),
+    "zh-Hans": (["道", "街", "路", "里", "径"], ["邨", "花园", "城", "山庄", "新邨"], ["楼", "阁", "苑", "大厦", "中心", "轩", "居", "台"]),
+}
+ZH_DISTRICTS = {"zh-Hant": ["", "九龍", "旺角", "北角", "灣仔", "觀塘", "屯門", "沙田", "荃灣", "將軍澳", "元朗", "大埔", "香港仔"],
+                "zh-Hans": ["", "九龙", "旺角", "北角", "湾仔", "观塘", "屯门", "沙田", "荃湾", "将军澳", "元朗", "大埔", "香港仔"]}
+
+
+def _zh_made_up(draw, script: str, which: int) -> str:
+    name = "".join(draw(st.lists(st.sampled_from(ZH_NAME_CHARS[script]), min_size=2, max_size=2)))
+    return name + draw(st.sampled_from(ZH_PLACE_WORDS[script][which]))
+
+
 ZH_VILLAGES = {"zh-Hant": ["大埔林村", "元朗錦田", "西貢北港村", "上水圍"], "zh-Hans": ["大埔林村", "元朗锦田", "西贡北港村", "上水围"]}
 ZH_WORDS = {"zh-Hant": {"號": "號", "樓": "樓", "室": "室", "座": "座"}, "zh-Hans": {"號": "号", "樓": "楼", "室": "室", "座": "座"}}
 ZH_ADDRESS_PREFIXES = ["", "地址：", "住址：", "我住", "我住在", "寄去", "送到", "Address: ", "我屋企喺", "我家在"]
@@ -669,10 +713,14 @@ def chinese_addresses(draw) -> Sample:
                                  [num(1, 3899), (w["室"], False)]]))
     block = draw(st.sampled_from([[("第", False), num(1, 12), (w["座"], False)], [num(1, 12), (w["座"], False)],
                                   [(draw(st.sampled_from("ABCDE")) + w["座"], False)]]))
+    if draw(st.booleans()):
+        streets = [draw(st.sampled_from(ZH_DISTRICTS[script])) + _zh_made_up(draw, script, 0)]
+        estates, buildings = [_zh_made_up(draw, script, 1)], [_zh_made_up(draw, script, 2)]
     street = [(draw(st.sampled_from(streets)), False), num(1, 888), (w["號"], False)]
     estate, building = (draw(st.sampled_from(estates)), False), (draw(st.sampled_from(buildings)), False)
     value = draw(st.sampled_from([
         [estate, building] + floor + flat,
+        [building] + floor + flat,
         street + floor + flat,
         [estate] + block + floor + flat,
         street + [building] + floor + flat,
@@ -691,9 +739,17 @@ def chinese_addresses(draw) -> Sample:
 SURNAMES = {
     "zh-Hant": ["陳", "李", "張", "黃", "王", "吳", "劉", "林", "何", "梁", "郭", "鄭", "羅", "謝", "馮", "曾", "蔡", "鄧",
                 "許", "葉", "麥", "區", "余", "譚", "盧", "蘇", "莫", "楊", "朱", "胡", "袁", "黎", "潘", "彭", "馬", "鍾",
+                "溫", "孔", "施", "姚", "范", "方", "石", "邱", "韋", "江", "嚴", "湯", "唐", "丁", "甘", "關", "簡", "侯",
+                "伍", "杜", "岑", "鄒", "顧", "龍", "倪", "游", "田", "魏", "賴", "程", "姜", "翁", "凌", "廖", "徐", "孫",
+                "周", "趙", "高", "宋", "沈", "韓", "呂", "鄺", "植", "容", "駱", "霍", "冼", "巫", "柯", "崔", "雷", "尹",
+                "蔣", "薛", "連", "端木", "公孫", "夏侯", "皇甫", "令狐",
                 "歐陽", "司徒", "上官", "諸葛", "司馬", "陳黃", "李張"],  # the last two: a married woman's double surname
     "zh-Hans": ["陈", "李", "张", "黄", "王", "吴", "刘", "林", "何", "梁", "郭", "郑", "罗", "谢", "冯", "曾", "蔡", "邓",
                 "许", "叶", "麦", "区", "余", "谭", "卢", "苏", "莫", "杨", "朱", "胡", "袁", "黎", "潘", "彭", "马", "钟",
+                "温", "孔", "施", "姚", "范", "方", "石", "邱", "韦", "江", "严", "汤", "唐", "丁", "甘", "关", "简", "侯",
+                "伍", "杜", "岑", "邹", "顾", "龙", "倪", "游", "田", "魏", "赖", "程", "姜", "翁", "凌", "廖", "徐", "孙",
+                "周", "赵", "高", "宋", "沈", "韩", "吕", "邝", "植", "容", "骆", "霍", "冼", "巫", "柯", "崔", "雷", "尹",
+                "蒋", "薛", "连", "端木", "公孙", "夏侯", "皇甫", "令狐",
                 "欧阳", "司徒", "上官", "诸葛", "司马"],
 }
 TITLES = {"zh-Hant": ["先生", "小姐", "女士", "太太"], "zh-Hans": ["先生", "小姐", "女士", "太太"]}
@@ -757,7 +813,8 @@ def test_given_names_draw_on_characters_no_sentence_uses():
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December"]
 DOB_WORDS = ["DOB ", "DOB: ", "D.O.B. ", "dob:", "date of birth ", "Date of Birth: ", "born on ", "I was born on ",
-             "birthday: ", "出生日期：", "出生日期 ", "生日：", "生日", "出世日期：", "出生於", "出生于", "生于"]
+             "birthday: ", "出生日期：", "出生日期 ", "生日：", "生日", "出世日期：", "出生於", "出生于", "生于",
+             "出生年月日：", "生於", "D.O.B: ", "birth date: ", "Birthdate ", "date of birth (DD/MM/YYYY): ", "我生日係"]
 
 
 def chinese_count(n: int) -> str:
@@ -807,7 +864,8 @@ def dates_of_birth(draw) -> Sample:
 ACCOUNT_WORDS = ["account no. ", "Account No.: ", "account number ", "a/c ", "A/C no. ", "bank account ",
                  "bank a/c: ", "HSBC account ", "acct ", "戶口號碼：", "戶口號碼 ", "銀行戶口 ", "匯豐戶口", "賬戶：",
                  "帳戶號碼 ", "账户：", "银行账户", "账号 ", "入數去", "轉賬至賬戶 ", "匯豐 ", "恒生銀行 ", "中銀 ",
-                 "HSBC ", "BOCHK a/c ", "入數：匯豐 "]
+                 "HSBC ", "BOCHK a/c ", "入數：匯豐 ", "savings account ", "current a/c ", "儲蓄戶口 ", "往來戶口",
+                 "A/C#", "acc no ", "戶口號碼係", "銀行賬號：", "帐号"]
 ACCOUNT_GROUPINGS = {9: [[3, 6]], 10: [[3, 7]], 11: [[3, 3, 5]], 12: [[3, 6, 3], [3, 3, 6], [3, 3, 1, 5]],
                      13: [[3, 3, 1, 6], [3, 10]], 14: [[3, 3, 8], [3, 6, 5]], 15: [[3, 3, 9]], 16: [[4, 4, 4, 4]]}
 
