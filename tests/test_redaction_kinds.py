@@ -160,6 +160,17 @@ def render_ascii_digits(text: str, script: str) -> str:
     return re.sub("[0-9]", lambda m: render(m.group(), script), text)
 
 
+def chinese_count(n: int) -> str:
+    """1..31 as Chinese counts them: 三, 十, 十五, 二十, 二十三."""
+    tens, ones = divmod(n, 10)
+    digits = DIGIT_SCRIPTS["Chinese"]
+    return (digits[tens] if tens > 1 else "") + ("十" if tens else "") + (digits[ones] if ones else "")
+
+
+def test_chinese_count():
+    assert [chinese_count(n) for n in (3, 10, 15, 20, 23, 31)] == ["三", "十", "十五", "二十", "二十三", "三十一"]
+
+
 ZERO_WIDTH = "\u200b"
 # What people put between groups of digits, and what someone dodging a filter puts anywhere.
 PHONE_SEPARATORS = [" ", "\u00a0", "\u2009", "\u202f", ZERO_WIDTH, "-", "\u2013", "\u2014", ".", "/", "_", "\u00b7",
@@ -300,7 +311,7 @@ HK_PREFIXES = ["", "tel", "Tel:", "tel. ", "Tel: ", "TEL ", "whatsapp", "WhatsAp
                "WhatsApp +852 ", "+852 ", "＋８５２ ", "+852", "(852) ", "(+852)", "852-", "852 ", "手機", "手機：", "電話：",
                "电话：", "手机", "聯絡電話 ", "call me on ", "Call me at ", "Phone/WhatsApp: ", "mobile:", "打俾我",
                "致電", "請致電", "微信/WhatsApp同號 ", "00852 ", "00852-", "Fax: ", "傳真：", "telephone no.: ",
-               "contact no. ", "手提：", "手提電話 ", "Mob: ", "M: ", "T: ", "Tel/Fax "]
+               "contact no. ", "手提：", "手提電話 ", "Mob: ", "M: ", "T: ", "Tel/Fax ", "(", "（", "陳生 "]
 _YEAR = re.compile(r"(?:19|20)[0-9]{2}")
 USUAL_PHONE_SEPARATORS = [" ", "-", ".", "\u00a0", "\u3000", "\uff0d"]  # U+FF0D: a Chinese input method's hyphen
 
@@ -708,7 +719,8 @@ def chinese_addresses(draw) -> Sample:
     def num(low, high):
         return (render(str(draw(st.integers(low, high))), digits), True)
 
-    floor = draw(st.sampled_from([[num(1, 60), (w["樓"], False)], [num(1, 60), ("/F", False)], [num(1, 60), ("字" + w["樓"], False)]]))
+    floor = draw(st.sampled_from([[num(1, 60), (w["樓"], False)], [num(1, 60), ("/F", False)], [num(1, 60), ("字" + w["樓"], False)],
+                                  [(chinese_count(draw(st.integers(1, 31))), True), (w["樓"], False)]]))  # 十二樓, as letters write it
     flat = draw(st.sampled_from([[num(1, 60), (w["室"], False)], [(draw(st.sampled_from("ABCDEFGH")) + w["室"], False)],
                                  [num(1, 3899), (w["室"], False)]]))
     block = draw(st.sampled_from([[("第", False), num(1, 12), (w["座"], False)], [num(1, 12), (w["座"], False)],
@@ -817,17 +829,6 @@ DOB_WORDS = ["DOB ", "DOB: ", "D.O.B. ", "dob:", "date of birth ", "Date of Birt
              "出生年月日：", "生於", "D.O.B: ", "birth date: ", "Birthdate ", "date of birth (DD/MM/YYYY): ", "我生日係"]
 
 
-def chinese_count(n: int) -> str:
-    """1..31 as Chinese counts them: 三, 十, 十五, 二十, 二十三."""
-    tens, ones = divmod(n, 10)
-    digits = DIGIT_SCRIPTS["Chinese"]
-    return (digits[tens] if tens > 1 else "") + ("十" if tens else "") + (digits[ones] if ones else "")
-
-
-def test_chinese_count():
-    assert [chinese_count(n) for n in (3, 10, 15, 20, 23, 31)] == ["三", "十", "十五", "二十", "二十三", "三十一"]
-
-
 @st.composite
 def dates_of_birth(draw) -> Sample:
     year, month, day = draw(st.integers(1930, 2015)), draw(st.integers(1, 12)), draw(st.integers(1, 28))
@@ -876,6 +877,8 @@ def bank_accounts(draw) -> Sample:
     number = draw(digit_string(length))
     value = draw(written_digits(number, ACCOUNT_GROUPINGS[length], separators=["-", " ", "-", " - ", "\u00a0"],
                                 modes=("whole", "groups", "groups")))
+    if draw(st.integers(0, 4)) == 0:  # the bank's code first, which says which bank and no more: (024) 123-456789-001
+        value = [(f"({draw(st.sampled_from(['004', '024', '012', '003', '009', '015', '043', '250']))}) ", False)] + value
     return draw(embedded("bank account", value, ACCOUNT_WORDS))
 
 
