@@ -37,7 +37,7 @@ _WORD = re.compile(rf"[{HAN}]|[^\W_{HAN}]+")
 REPEAT = 5
 SHOWN = 12
 CATALOGUE = Path(__file__).resolve().parent.parent / "feedback_app" / "catalogue" / "data"
-TRANSLATIONS = Path(__file__).resolve().parent.parent / "feedback_app" / "translations" / "zh_Hant" / "LC_MESSAGES" / "messages.po"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "feedback_app/translations/zh_Hant/LC_MESSAGES/messages.po"
 
 
 def corpus_lines() -> list[str]:

@@ -102,7 +102,8 @@ def assert_masked(sample: Sample, *, literal: bool = True) -> None:
     text = sample.text
     redacted = redact(text)
     leaked = leaked_characters(sample)
-    assert not leaked, f"{sample.kind}: {leaked!r} of {sample.core()!r} left unmasked\n  in:  {text!r}\n  out: {redacted!r}"
+    assert not leaked, \
+        f"{sample.kind}: {leaked!r} of {sample.core()!r} left unmasked\n  in:  {text!r}\n  out: {redacted!r}"
     core_digits = ascii_digits(sample.core())
     if literal and len(core_digits) >= 4:  # only where no other digits are around (see the module's docstring)
         assert core_digits not in ascii_digits(redacted), f"{sample.kind}: digits survive in {redacted!r}"
@@ -218,7 +219,9 @@ def written_digits(draw, digits: str, groupings: list[list[int]], *, scripts=("a
         if i:
             parts.append((draw(st.sampled_from(separators)) if "mixed" in mode else one, False))
         # mixed: "9123 四五六七", a group in ASCII or full-width digits and a group in Chinese numerals
-        group_script = draw(st.sampled_from([script, "Chinese"])) if mix_scripts and script in DIGIT_SCRIPTS else script
+        group_script = script
+        if mix_scripts and script in DIGIT_SCRIPTS:
+            group_script = draw(st.sampled_from([script, "Chinese"]))
         parts.append((render(group, group_script), True))
     return parts
 
@@ -234,7 +237,8 @@ def any_grouping(draw, length: int, smallest: int = 2, largest: int = 6) -> list
 
 
 def digit_string(length: int, first: str = "0123456789") -> st.SearchStrategy[str]:
-    return st.tuples(st.sampled_from(first), st.text("0123456789", min_size=length - 1, max_size=length - 1)).map("".join)
+    rest = st.text("0123456789", min_size=length - 1, max_size=length - 1)
+    return st.tuples(st.sampled_from(first), rest).map("".join)
 
 
 # --- the sentences around a value ------------------------------------------------------------
@@ -281,7 +285,8 @@ ENDINGS = ["", ".", "。", "，", ",", "!", "！", " ", " thanks", "謝謝", "�
 
 
 @st.composite
-def embedded(draw, kind: str, value: list[tuple[str, bool]], prefixes: list[str], endings: list[str] = ENDINGS) -> Sample:
+def embedded(draw, kind: str, value: list[tuple[str, bool]], prefixes: list[str],
+             endings: list[str] = ENDINGS) -> Sample:
     """`value` after a prefix that says what it is, between random sentences."""
     lang = draw(st.sampled_from(sorted(SENTENCES)))
     gap = " " if lang == "en" else draw(st.sampled_from(["", " "]))
@@ -323,7 +328,8 @@ def _phone_forms(draw, dodging: bool) -> dict:
     which."""
     if dodging:
         mix = draw(st.integers(0, 4)) == 0
-        return {"scripts": PHONE_SCRIPTS + (WORDS, KEYCAP), "separators": PHONE_SEPARATORS, "modes": ALL_MODES, "mix_scripts": mix}
+        return {"scripts": PHONE_SCRIPTS + (WORDS, KEYCAP), "separators": PHONE_SEPARATORS, "modes": ALL_MODES,
+                "mix_scripts": mix}
     return {"scripts": ("ascii", "ascii", "full-width"), "separators": USUAL_PHONE_SEPARATORS,
             "modes": ("whole", "groups")}
 
@@ -394,8 +400,9 @@ def test_hkid_check_digit_matches_known_numbers():
     assert hkid_check("AB", "987654") == "3"
 
 
-HKID_PREFIXES = ["", "身份證號碼為", "香港身份證 ", "HKIC no. ", "ID number: ", "身份證號", "HKID ", "HKID: ", "HKID no. ", "HK ID card ", "ID card no.", "my ID is ", "身份證", "身份證：",
-                 "身份證號碼：", "身份证号码", "身分證號碼 ", "ID:", "id "]
+HKID_PREFIXES = ["", "身份證號碼為", "香港身份證 ", "HKIC no. ", "ID number: ", "身份證號", "HKID ", "HKID: ", "HKID no. ",
+                 "HK ID card ", "ID card no.", "my ID is ", "身份證", "身份證：", "身份證號碼：", "身份证号码", "身分證號碼 ",
+                 "ID:", "id "]
 _FULL_WIDTH_LETTERS = {chr(c): chr(c + 0xFEE0) for c in range(ord("A"), ord("Z") + 1)}
 
 
@@ -406,7 +413,8 @@ def full_width(text: str) -> str:
 
 @st.composite
 def hkids(draw) -> Sample:
-    letters = draw(st.one_of(st.sampled_from("ABCDEGHKMPRVYZ"), st.sampled_from(["WX", "XA", "XB", "XC", "XD", "XE", "XG"])))
+    letters = draw(st.one_of(st.sampled_from("ABCDEGHKMPRVYZ"),
+                             st.sampled_from(["WX", "XA", "XB", "XC", "XD", "XE", "XG"])))
     digits = draw(digit_string(6))
     check = hkid_check(letters, digits)
     width = draw(st.sampled_from(["normal", "normal", "full-width"]))
@@ -416,9 +424,11 @@ def hkids(draw) -> Sample:
     if width == "full-width":
         shown_letters = "".join(_FULL_WIDTH_LETTERS[c] for c in letters)
         shown_check = _FULL_WIDTH_LETTERS.get(check) or render(check, "full-width")
-    body = draw(written_digits(digits, [[6], [3, 3], [2, 4], [2, 2, 2]], scripts=("full-width",) if width == "full-width" else ("ascii",),
+    body = draw(written_digits(digits, [[6], [3, 3], [2, 4], [2, 2, 2]],
+                               scripts=("full-width",) if width == "full-width" else ("ascii",),
                                separators=[" ", "-", "\u00a0", ZERO_WIDTH, ".", "/", "_"]))
-    open_, close = draw(st.sampled_from([("(", ")"), (" (", ")"), ("（", "）"), ("", ""), (" ", ""), ("-", ""), ("[", "]")]))
+    open_, close = draw(st.sampled_from([("(", ")"), (" (", ")"), ("（", "）"), ("", ""), (" ", ""), ("-", ""),
+                                         ("[", "]")]))
     value = [(shown_letters, True), (draw(st.sampled_from(["", "", " ", "-"])), False)] + body
     prefix = draw(st.sampled_from(HKID_PREFIXES))
     if not prefix or draw(st.integers(0, 4)):
@@ -449,7 +459,8 @@ def mainland_ids(draw) -> Sample:
     first17 = f"{region}{year}{month:02d}{day:02d}{draw(digit_string(3))}"
     check = mainland_id_check(first17)
     check = check.lower() if check == "X" and draw(st.booleans()) else check
-    value = draw(written_digits(first17, [[6, 8, 3], [6, 11]], separators=[" ", "-"], modes=("whole", "whole", "groups")))
+    value = draw(written_digits(first17, [[6, 8, 3], [6, 11]], separators=[" ", "-"],
+                                modes=("whole", "whole", "groups")))
     value += [(check, True)]
     return draw(embedded("Mainland ID card", [p for p in value if p[0]], MAINLAND_ID_PREFIXES))
 
@@ -557,7 +568,8 @@ EMAIL_PREFIXES = ["", "email ", "e-mail: ", "Email me at ", "電郵：", "电邮
 @st.composite
 def local_parts(draw) -> list[tuple[str, bool]]:
     if draw(st.integers(0, 3)) == 0:  # not a name at all: kinwai1988, hkmary_22, x7qpz
-        made = "".join(draw(st.lists(st.sampled_from(SYLLABLES + ["hk", "x", "q", "mary", "joe", "cat"]), min_size=1, max_size=3)))
+        pieces = st.sampled_from(SYLLABLES + ["hk", "x", "q", "mary", "joe", "cat"])
+        made = "".join(draw(st.lists(pieces, min_size=1, max_size=3)))
         return [(made + draw(st.sampled_from(["", "", "_22", "1988", "hk", "007"])), True)]
     surname, given = draw(st.sampled_from(SURNAMES_LATIN)), draw(st.sampled_from(GIVEN_LATIN))
     tokens = draw(st.sampled_from([[surname, given], [given, surname], [given[:2] + surname], [surname + given]]))
@@ -656,10 +668,12 @@ def english_addresses(draw) -> Sample:
     made_up = draw(st.booleans())
     street_name = _made_up(draw, EN_STREET_WORDS) if made_up else draw(st.sampled_from(EN_STREETS))
     street = f"{draw(st.sampled_from(['', '', 'no. ', 'No.']))}{_number(draw, 1, 888)} {street_name}"
-    street = re.sub(r"\b(road|street)\b", lambda m: draw(st.sampled_from([m.group(), m.group(), {"road": "rd", "street": "st"}[m.group()],
-                                                                       {"road": "rd.", "street": "st."}[m.group()]])), street)
+    short = {"road": "rd", "street": "st"}
+    street = re.sub(r"\b(road|street)\b", lambda m: draw(st.sampled_from(
+        [m.group(), m.group(), short[m.group()], short[m.group()] + "."])), street)
     estate = _made_up(draw, EN_BUILDING_WORDS) if made_up else draw(st.sampled_from(EN_ESTATES))
-    building = _made_up(draw, ["house", "court", "building", "mansion"]) if made_up else draw(st.sampled_from(EN_BUILDINGS[:3]))
+    building = (_made_up(draw, ["house", "court", "building", "mansion"]) if made_up
+                else draw(st.sampled_from(EN_BUILDINGS[:3])))
     district = draw(st.sampled_from(EN_DISTRICTS))
     form = draw(st.sampled_from([
         [flat, floor, block, estate], [flat, floor, building, estate], [flat, floor, building],
@@ -719,8 +733,10 @@ def chinese_addresses(draw) -> Sample:
     def num(low, high):
         return (render(str(draw(st.integers(low, high))), digits), True)
 
-    floor = draw(st.sampled_from([[num(1, 60), (w["樓"], False)], [num(1, 60), ("/F", False)], [num(1, 60), ("字" + w["樓"], False)],
-                                  [(chinese_count(draw(st.integers(1, 31))), True), (w["樓"], False)]]))  # 十二樓, as letters write it
+    floor = draw(st.sampled_from([
+        [num(1, 60), (w["樓"], False)], [num(1, 60), ("/F", False)], [num(1, 60), ("字" + w["樓"], False)],
+        [(chinese_count(draw(st.integers(1, 31))), True), (w["樓"], False)],  # 十二樓, as letters write it
+    ]))
     flat = draw(st.sampled_from([[num(1, 60), (w["室"], False)], [(draw(st.sampled_from("ABCDEFGH")) + w["室"], False)],
                                  [num(1, 3899), (w["室"], False)]]))
     block = draw(st.sampled_from([[("第", False), num(1, 12), (w["座"], False)], [num(1, 12), (w["座"], False)],
@@ -787,7 +803,8 @@ def chinese_names(draw, english_title: bool = False) -> Sample:
         title = draw(st.sampled_from(TITLES[script]))
         value = [(surname, False), (given, True), (draw(st.sampled_from(["", "", " "])), False), (title, False)]
     else:  # the English title before, as bilingual messages write it: Mr 陳大文
-        value = [(draw(st.sampled_from(["Mr ", "Mr. ", "Ms ", "Miss ", "Mrs ", "Dr "])), False), (surname, False), (given, True)]
+        english = draw(st.sampled_from(["Mr ", "Mr. ", "Ms ", "Miss ", "Mrs ", "Dr "]))
+        value = [(english, False), (surname, False), (given, True)]
     return draw(embedded("Chinese name", [p for p in value if p[0]], NAME_PREFIXES))
 
 
@@ -846,12 +863,13 @@ def dates_of_birth(draw) -> Sample:
         [n(day), (sep, False), n(month), (sep, False), (render(f"{year % 100:02d}", script), True)],  # 15/03/85
         [y, (sep, False), n(month), (sep, False), n(day)],
         [n(day), (" " + month_name + " ", False), y],
-        [n(day), (draw(st.sampled_from([_ordinal(day) + " ", "-"])) + month_name + draw(st.sampled_from([" ", ", ", "-"])), False), y],
+        [n(day), (draw(st.sampled_from([_ordinal(day) + " ", "-"])) + month_name
+                  + draw(st.sampled_from([" ", ", ", "-"])), False), y],
         [(month_name + " ", False), n(day), (", ", False), y],
         [y, ("年", False), n(month), ("月", False), n(day), ("日", False)],
         [y, ("年", False), n(month), ("月", False), n(day), ("號", False)],  # Cantonese: 1985年3月15號
         [(render(f"{year % 100:02d}", script), True), ("年", False), n(month), ("月", False), n(day), ("日", False)],
-        [("the ", False), n(day), (draw(st.sampled_from([_ordinal(day), ""])) + " of " + month_name + ", ", False), y],
+        [("the ", False), n(day), (draw(st.sampled_from([_ordinal(day), ""])) + f" of {month_name}, ", False), y],
         [y, (" 年 ", False), n(month), (" 月 ", False), n(day), (" 日", False)],
         # 一九八五年三月十五日, as formal Chinese writes a date
         [(render(str(year), draw(st.sampled_from(["Chinese", "Chinese with 〇"]))), True), ("年", False),
@@ -878,7 +896,8 @@ def bank_accounts(draw) -> Sample:
     value = draw(written_digits(number, ACCOUNT_GROUPINGS[length], separators=["-", " ", "-", " - ", "\u00a0"],
                                 modes=("whole", "groups", "groups")))
     if draw(st.integers(0, 4)) == 0:  # the bank's code first, which says which bank and no more: (024) 123-456789-001
-        value = [(f"({draw(st.sampled_from(['004', '024', '012', '003', '009', '015', '043', '250']))}) ", False)] + value
+        code = draw(st.sampled_from(["004", "024", "012", "003", "009", "015", "043", "250"]))
+        value = [(f"({code}) ", False)] + value
     return draw(embedded("bank account", value, ACCOUNT_WORDS))
 
 
@@ -933,7 +952,8 @@ def test_masking_a_value_leaves_the_sentences_around_it(kind):
 # Before an ordinary number, only sentences that end and do not ask to be contacted: "如有需要請
 # 聯絡我2027-2030" reads as a phone number to a person too.
 _CONTACT_ME = re.compile("聯絡|联系|搵我|Contact|contact|reply|回覆|回复")
-NEUTRAL = {lang: [s for s in pool if s[-1] in ".。!！?？" and not _CONTACT_ME.search(s)] for lang, pool in SENTENCES.items()}
+NEUTRAL = {lang: [s for s in pool if s[-1] in ".。!！?？" and not _CONTACT_ME.search(s)]
+           for lang, pool in SENTENCES.items()}
 
 
 @st.composite
