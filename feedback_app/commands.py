@@ -177,11 +177,11 @@ def _set_active(email: str, active: bool) -> None:
 def create_demo_accounts(base_url):
     """Create one demo account per role (if missing) and print how to sign in: for each demo staff
     account that has not set up two-step sign-in yet, a new enrolment link."""
-    if current_app.config.get("SECRET_KEY_FROM_ENVIRONMENT"):
-        raise click.ClickException("SECRET_KEY comes from the environment (production mode): demo accounts, whose "
-                                   "passwords are public, are never allowed there.")
     if not demo_accounts.allowed(current_app.config):
-        raise click.ClickException("ALLOW_DEMO_ACCOUNTS is off; demo accounts are not allowed here.")
+        why = ("SECRET_KEY comes from the environment (production mode), where demo accounts, whose passwords "
+               "are public, are never allowed" if current_app.config.get("SECRET_KEY_FROM_ENVIRONMENT")
+               else "ALLOW_DEMO_ACCOUNTS is off; demo accounts are not allowed here")
+        raise click.ClickException(why + ".")
     click.echo("Demo accounts (local use only; their passwords are public):")
     for demo in DEMO_ACCOUNTS:
         user = accounts.find_by_email(demo.email)

@@ -142,6 +142,7 @@ def locked(user_id: int) -> User | None:
 
 
 def audit(user: User, action: AuditAction, actor: User | None, after: dict | None = None) -> None:
+    # Read by every administrator: never a secret, a code or a link's token in `after`.
     db.session.add(
         AuditEvent(
             target_user_id=user.id,
