@@ -6,10 +6,15 @@ and by a signed-in moderator, officer and admin. Forms are posted as a browser w
 CSRF token and hidden fields taken from the page that shows the form), with hostile values in
 the fields, the path and the query string.
 
+Two passes are not random. Every field of every form is sent once as a multipart file part (a
+script can send any field as a file; text fields used to crash on it), and every field of every
+filter form (a GET form: the review queue's, the catalogue's search) is sent each extreme date.
+
 The number of requests is printed (`pytest -rP tests/test_fuzz.py` shows it).
 """
 from __future__ import annotations
 
+import io
 import traceback
 import zlib
 from html.parser import HTMLParser
@@ -48,8 +53,13 @@ TEXTS = [
     "x" * 3000, "SCF-2026-000001", "SCF-2026-" + "9" * 30, "zh_Hant", "en", "routed", "published",
     "spam", "admin", "TLB", "mobility",
 ]
+# Dates as filters meet them: the first and last a date can be, past the last, impossible, huge.
+DATES = ["9999-12-31", "0001-01-01", "10000-01-01", "0000-00-00", "2026-02-30", "-2026-01-01",
+         "99999999999999999999-12-31", "9" * 400, "2026-01-01T00:00:00+99:00"]
+# The fixed pass sends these to every field of every filter; the random one all of DATES.
+FILTER_DATES = ["9999-12-31", "0001-01-01", "10000-01-01", "2026-02-30", "9" * 400]
 QUERY_KEYS = ["after", "page", "q", "status", "area", "bureau", "visibility", "reference", "next",
-              "role", "active", "new", "lang"]
+              "role", "active", "new", "lang", "since", "until"]
 HEADER_VALUES = ["en", "zh-HK", "zh-HK,zh;q=0.9,en;q=0.8", "*", "", ";;;", "q=2", "zh;q=NaN",
                  "x" * 2000, "en;q=0.5, " * 100, "../../", "ar-EG"]
 
@@ -57,24 +67,34 @@ hostile = st.one_of(
     st.sampled_from(NUMBERS),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.sampled_from(TEXTS),
+    st.sampled_from(DATES),
     st.text(max_size=40),
 )
 
 
+def _as_file(value: str):
+    """A form value as a browser sends a file: a multipart part with a file name (fresh each time:
+    the test client reads the stream)."""
+    return io.BytesIO(value.encode("utf-8", "surrogatepass")), "field.txt", "text/plain"
+
+
 class _Forms(HTMLParser):
-    """The POST forms on a page: action and the fields a browser would send."""
+    """The forms on a page: action and the fields a browser would send; POST forms, and GET ones
+    (filters) apart."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.forms: list[tuple[str, dict[str, list[str]]]] = []
+        self.filters: list[tuple[str, dict[str, list[str]]]] = []
         self._fields: dict[str, list[str]] | None = None
         self._select: str | None = None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "form" and (attrs.get("method") or "").lower() == "post":
+        if tag == "form":
             self._fields = {}
-            self.forms.append((attrs.get("action") or "", self._fields))
+            post = (attrs.get("method") or "").lower() == "post"
+            (self.forms if post else self.filters).append((attrs.get("action") or "", self._fields))
         elif self._fields is None:
             return
         elif tag in ("input", "textarea") and attrs.get("name"):
@@ -111,6 +131,7 @@ class Fuzzer:
             (r for r in app.url_map.iter_rules() if r.endpoint != "static"), key=lambda r: r.rule
         )
         self.forms: dict[tuple[str, str], list[tuple[str, dict[str, list[str]]]]] = {}
+        self.filters: dict[tuple[str, str], list[tuple[str, dict[str, list[str]]]]] = {}
         self.adapter = app.url_map.bind("localhost")
 
     # -- requests ---------------------------------------------------------------------------
@@ -140,15 +161,38 @@ class Fuzzer:
                     parser = _Forms()
                     parser.feed(response.get_data(as_text=True))
                     for action, fields in parser.forms:
-                        self._remember(persona, action or _path(rule, values), fields)
+                        self._remember(self.forms, persona, action or _path(rule, values), fields, "POST")
+                    for action, fields in parser.filters:
+                        self._remember(self.filters, persona, action or _path(rule, values), fields, "GET")
 
-    def _remember(self, persona, action, fields):
+    def _remember(self, found, persona, action, fields, method):
         path = urlsplit(action).path
         try:
-            endpoint, _ = self.adapter.match(path, method="POST")
+            endpoint, _ = self.adapter.match(path, method=method)
         except HTTPException:
             return
-        self.forms.setdefault((persona, endpoint), []).append((action, fields))
+        found.setdefault((persona, endpoint), []).append((action, fields))
+
+    # -- the fixed passes: files where text belongs, extreme dates in every filter ----------
+
+    def send_files(self, reset):
+        """Each form as shown, with one field at a time sent as a file part, then all at once."""
+        for (persona, _endpoint), forms in sorted(self.forms.items()):
+            action, fields = forms[0]
+            shown = {name: (choices[0] if choices else "") for name, choices in fields.items()}
+            for as_files in [[name] for name in sorted(fields)] + [sorted(fields)]:
+                data = {**shown, **{name: _as_file(shown[name] or "text") for name in as_files}}
+                self.send(persona, "POST", action, data=data, content_type="multipart/form-data")
+                reset()
+
+    def send_dates(self):
+        """Each field of each filter form, with each extreme date, the other fields as shown."""
+        for (persona, _endpoint), filters in sorted(self.filters.items()):
+            action, fields = filters[0]
+            shown = {name: (choices[0] if choices else "") for name, choices in fields.items()}
+            for name in sorted(fields):
+                for date in FILTER_DATES:
+                    self.send(persona, "GET", action, query_string={**shown, name: date})
 
     def _valid_combinations(self, rule, limit=4):
         names = sorted(rule.arguments)
@@ -213,6 +257,10 @@ class Fuzzer:
         else:
             form["csrf_token"] = self.valid["csrf_token"][0]
         form.update(data.draw(st.dictionaries(st.text(min_size=1, max_size=8), hostile, max_size=2), label="extra fields"))
+        # Now and then one field as a file part, as a script may send it.
+        if form and data.draw(st.integers(0, 4), label="a file part") == 0:
+            name = data.draw(st.sampled_from(sorted(form)), label="sent as a file")
+            form[name] = _as_file(form[name])
         self.send(persona, "POST", url, query_string=query, data=form, headers=headers)
 
 
@@ -279,8 +327,16 @@ def test_no_route_answers_hostile_input_with_a_server_error(app, client, backend
             c._cookies = dict(jars[name])
         _restore(snapshot)
 
+    read = fuzzer.requests
+    fuzzer.send_files(reset)
+    files = fuzzer.requests - read
+    fuzzer.send_dates()
+    dated = fuzzer.requests - read - files
     fuzzer.run(EXAMPLES, reset)
     posted = sorted({f"{persona}:{endpoint}" for persona, endpoint in fuzzer.forms})
-    print(f"\nfuzz [{backend}]: {fuzzer.requests} requests to {len(fuzzer.rules)} routes, "
-          f"{len(fuzzer.failures)} server errors; forms posted as shown: {', '.join(posted)}")
+    filtered = sorted({f"{persona}:{endpoint}" for persona, endpoint in fuzzer.filters})
+    print(f"\nfuzz [{backend}]: {fuzzer.requests} requests to {len(fuzzer.rules)} routes "
+          f"({read} reading the pages, {files} sending each field as a file, {dated} with extreme dates in filters), "
+          f"{len(fuzzer.failures)} server errors; forms posted as shown: {', '.join(posted)}; "
+          f"filters: {', '.join(filtered)}")
     assert not fuzzer.failures, "\n".join(fuzzer.failures[:20])

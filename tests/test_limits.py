@@ -403,7 +403,8 @@ def test_gunicorn_answers_a_chunked_body_over_the_limit_with_413(app, tmp_path):
     env.pop("REDIS_URL", None)
     server = subprocess.Popen(  # nosec B603 - fixed arguments
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "wsgi:app"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 60
