@@ -281,7 +281,10 @@ SENTENCES = {
 }
 _SURROUNDING_CHARS = set("".join(s for pool in SENTENCES.values() for s in pool))
 ENDINGS = ["", ".", "。", "，", ",", "!", "！", " ", " thanks", "謝謝", "谢谢", "，謝謝。", " 唔該", " thx", ")", "）",
-           " (WhatsApp)", "（手提）", "\n", "～"]
+           " (WhatsApp)", "（手提）", "\n", "～", "thx", "ok?"]  # the last two glued on, as typed in a hurry
+# After a code that may end in a letter (an HKID's check A, a passport's P1234567A, an e-mail's
+# domain) a word glued on moves where the code seems to end: those end apart from the next word.
+ENDINGS_AFTER_CODES = [e for e in ENDINGS if not e[:1].isalpha()]
 
 
 @st.composite
@@ -434,7 +437,7 @@ def hkids(draw) -> Sample:
     if not prefix or draw(st.integers(0, 4)):
         value += [(open_, False), (shown_check, True), (close, False)]
     # else: after a word that says it is an HKID, people often leave the check digit out: A123456
-    return draw(embedded("HKID", [p for p in value if p[0]], [prefix]))
+    return draw(embedded("HKID", [p for p in value if p[0]], [prefix], ENDINGS_AFTER_CODES))
 
 
 # --- Mainland resident identity cards ---------------------------------------------------------
@@ -462,7 +465,7 @@ def mainland_ids(draw) -> Sample:
     value = draw(written_digits(first17, [[6, 8, 3], [6, 11]], separators=[" ", "-"],
                                 modes=("whole", "whole", "groups")))
     value += [(check, True)]
-    return draw(embedded("Mainland ID card", [p for p in value if p[0]], MAINLAND_ID_PREFIXES))
+    return draw(embedded("Mainland ID card", [p for p in value if p[0]], MAINLAND_ID_PREFIXES, ENDINGS_AFTER_CODES))
 
 
 # --- payment cards ---------------------------------------------------------------------------
@@ -549,7 +552,7 @@ def passports(draw) -> Sample:
     letters = re.match(r"[A-Za-z]*", number).group()
     rest = number[len(letters):]
     value = [(letters, True), (split, False), (rest, True)] if letters else [(rest, True)]
-    return draw(embedded(f"passport ({form})", [p for p in value if p[0]], [prefix]))
+    return draw(embedded(f"passport ({form})", [p for p in value if p[0]], [prefix], ENDINGS_AFTER_CODES))
 
 
 # --- e-mail addresses ------------------------------------------------------------------------
@@ -609,7 +612,7 @@ def emails(draw) -> Sample:
         value = [(wrap[0], False)] + value + [(wrap[1], False)]
     if draw(st.integers(0, 5)) == 0:  # typed with the input method in full-width mode: ｃｈａｎ＠ｇｍａｉｌ．ｃｏｍ
         value = [(full_width(part), personal) for part, personal in value]
-    return draw(embedded("e-mail", [p for p in value if p[0]], EMAIL_PREFIXES))
+    return draw(embedded("e-mail", [p for p in value if p[0]], EMAIL_PREFIXES, ENDINGS_AFTER_CODES))
 
 
 # --- street addresses ------------------------------------------------------------------------
