@@ -405,7 +405,7 @@ def test_hkid_check_digit_matches_known_numbers():
 
 HKID_PREFIXES = ["", "身份證號碼為", "香港身份證 ", "HKIC no. ", "ID number: ", "身份證號", "HKID ", "HKID: ", "HKID no. ",
                  "HK ID card ", "ID card no.", "my ID is ", "身份證", "身份證：", "身份證號碼：", "身份证号码", "身分證號碼 ",
-                 "ID:", "id "]
+                 "ID:", "id ", "HKID", "hkid", "ID#", "my hkid:"]  # glued to the word too
 _FULL_WIDTH_LETTERS = {chr(c): chr(c + 0xFEE0) for c in range(ord("A"), ord("Z") + 1)}
 
 
