@@ -300,6 +300,8 @@ def embedded(draw, kind: str, value: list[tuple[str, bool]], prefixes: list[str]
     if prefix:
         parts.append((prefix, False))
     parts += value
+    if value[-1][0][-1:].isascii() and value[-1][0][-1:].isalpha():  # "…road" + "thx" is a new word, not an ending
+        endings = [e for e in endings if not e[:1].isalpha()]
     parts.append((draw(st.sampled_from(endings)), False))
     if draw(st.booleans()):
         parts.append((gap + draw(st.sampled_from(SENTENCES[lang])), None))
