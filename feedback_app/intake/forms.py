@@ -5,7 +5,7 @@ from enum import Enum
 
 from flask import current_app
 from flask_babel import format_timedelta, gettext as _, lazy_gettext as _l
-from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
 from ..forms import Form
 from .services import is_form_token, new_form_token
 from wtforms import EmailField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
@@ -167,25 +167,17 @@ def read_sending_code(value: object) -> SendingCode:
         return SendingCode(CodeState.NOT_OURS, None)
     codes = _codes()
     try:
-        token, shown_at = codes.loads(
-            value, max_age=current_app.config["SUBMISSION_FORM_MAX_AGE_SECONDS"], return_timestamp=True
-        )
-        state = CodeState.GOOD
-    except SignatureExpired as expired:
-        token, shown_at, state = _unsigned_payload(codes, expired.payload), expired.date_signed, CodeState.EXPIRED
+        token, shown_at = codes.loads(value, return_timestamp=True)
     except BadData:
         try:
             _, token = codes.loads_unsafe(value)
         except BadData:
             token = None
-        shown_at, state = None, CodeState.NOT_OURS
+        return SendingCode(CodeState.NOT_OURS, token if is_form_token(token) else None)
     if not is_form_token(token):
         return SendingCode(CodeState.NOT_OURS, None)
-    return SendingCode(state, token, shown_at)
-
-
-def _unsigned_payload(codes: URLSafeTimedSerializer, payload) -> object:
-    try:
-        return codes.load_payload(payload) if payload is not None else None
-    except BadData:
-        return None
+    # Aged here rather than by itsdangerous's max_age: an expired code still names its token,
+    # so a page already sent leads to its view however old it is.
+    if time.time() - shown_at.timestamp() > current_app.config["SUBMISSION_FORM_MAX_AGE_SECONDS"]:
+        return SendingCode(CodeState.EXPIRED, token, shown_at)
+    return SendingCode(CodeState.GOOD, token, shown_at)
