@@ -376,11 +376,14 @@ def _number_kind(text: str, groups: list[_Group], seps: list[str], run_start: in
     """The kind of the number written as `groups` (with `seps` between them), or None."""
     start, end = groups[0].start, groups[-1].end
     d = "".join(g.digits for g in groups)
-    before = max(0, start - _CONTEXT)
-    if len(d) > _MAX_NUMBER or _HOTLINE_BEFORE.search(text, before, start):
+    if len(d) > _MAX_NUMBER:
         return None
     plus = start > 0 and text[start - 1] == "+" or text[max(0, start - 2):start] == "+ "
     phone, prefixed = _phone_kind(d, plus)
+    card = not phone and 12 <= len(d) <= 19
+    before = max(0, start - _CONTEXT)
+    if not (phone or card) or _HOTLINE_BEFORE.search(text, before, start):
+        return None  # the digits alone rule most candidates out before any context is read
     if phone:
         if prefixed:
             return "phone"
@@ -428,8 +431,30 @@ def _numbers_in_run(text: str, start: int, end: int):
     if whole:
         yield whole, start, end
         return
+    if len(groups) > _MAX_GROUPS:
+        # Longer than three numbers written digit by digit: only its parts between strong
+        # separators can hold one (and a hostile run of digits costs no more than reading it).
+        cut = 0
+        for i, sep in enumerate(seps + [","]):
+            if _STRONG_SEP.search(sep):
+                if i + 1 - cut <= _MAX_GROUPS:
+                    yield from _cover(text, groups[cut:i + 1], seps[cut:i], start)
+                cut = i + 1
+        return
+    yield from _cover(text, groups, seps, start)
+
+
+_MAX_GROUPS = 48
+
+
+def _cover(text: str, groups: list[_Group], seps: list[str], run_start: int):
+    start = run_start
     n = len(groups)
     if n < 2:
+        if n == 1 and groups[0].start != run_start:
+            kind = _number_kind(text, groups, seps, run_start)
+            if kind:
+                yield kind, groups[0].start, groups[0].end
         return
     # Dynamic programming over the groups, right to left, maximising the digits covered by
     # numbers. after_number[i]: the best for groups[i:] when a number ended just before group i
@@ -447,7 +472,7 @@ def _numbers_in_run(text: str, start: int, end: int):
             if digits > _MAX_NUMBER:
                 break
             rest = after_number[j]
-            if rest is not None:
+            if rest is not None and digits >= 7:
                 kind = _number_kind(text, groups[i:j], seps[i:j - 1], start)
                 if kind:
                     numbers.append((digits + rest[0], ((i, j, kind),) + rest[1]))
@@ -502,7 +527,8 @@ _ID_DIGITS = rf"[0-9](?:{_ID_GAP}[0-9])"
 _HKID = re.compile(
     r"(?:(?<![A-Za-z0-9])|(?<=[Hh][Kk][Ii][Dd])|(?<=[Ii][Dd]))"
     rf"(?P<letters>[A-Za-z]{{1,2}}){_ID_GAP}(?P<digits>{_ID_DIGITS}{{5}}){_ID_GAP}"
-    r"(?:(?P<open>[(\[])[ \t]?(?P<bracketed>[0-9Aa])[ \t]?[)\]]?|(?P<check>[0-9Aa]))(?![A-Za-z0-9])"
+    # A word may follow straight on ("A1234563thx"), a capital or a digit would make it a code.
+    r"(?:(?P<open>[(\[])[ \t]?(?P<bracketed>[0-9Aa])[ \t]?[)\]]?|(?P<check>[0-9Aa]))(?![A-Z0-9])(?![a-z][0-9])"
 )
 
 
@@ -561,9 +587,9 @@ def _mainland_ids(text: str):
 
 # After words saying it is one, an HKID is often written without its check digit: "HKID A123456".
 _HKID_WORD = re.compile(
-    r"(?:(?<![A-Za-z])(?i:hkid|hk[ \t]?id(?:[ \t]card)?|id[ \t]?card|identity[ \t]card|id)|身份證|身份证|身分證|身分证)"
+    r"(?:(?<![A-Za-z])(?i:hkid|hkic|hk[ \t]?id(?:[ \t]card)?|id[ \t]?card|identity[ \t]card|id)|身份證|身份证|身分證|身分证)"
     + r"(?:[ \t:：#=\-.,(]|(?i:no|number|num|is|was)(?![A-Za-z])|號碼|号码|號|号|是|係|为|為){0,8}"
-    + rf"(?P<number>(?!(?i:no)[^A-Za-z])[A-Za-z]{{1,2}}{_ID_GAP}{_ID_DIGITS}{{5}})(?![A-Za-z0-9])"
+    + rf"(?P<number>(?!(?i:no)[^A-Za-z])[A-Za-z]{{1,2}}{_ID_GAP}{_ID_DIGITS}{{5}})(?![A-Z0-9])(?![a-z][0-9])"
 )
 
 
@@ -576,13 +602,13 @@ def _hkids_after_words(text: str):
 # and seven): recognisable alone. Any other country's number only after a word saying so.
 _PASSPORT = re.compile(
     rf"(?<![A-Za-z0-9])(?:[HhKkEe]{_ID_GAP}{_ID_DIGITS}{{7}}|[Ee]{_ID_GAP}[A-Za-z]{_ID_GAP}{_ID_DIGITS}{{6}})"
-    rf"(?![A-Za-z0-9])(?!{_ID_GAP}[0-9])"
+    rf"(?![A-Z0-9])(?![a-z][0-9])(?!{_ID_GAP}[0-9])"
 )
 # What may stand between a word and the number it names: "No.: ", " number is ", "號碼："...
 _FILLER = (r"(?:[ \t:：#=\-.,(]|(?i:no|number|num|is|was|to)(?![A-Za-z])|號碼|号码|編號|编号|號|号|是|係|为|為|去|至|到|入"
            r"){0,8}")
 _PASSPORT_WORD = re.compile(
-    r"(?:(?<![A-Za-z])(?i:passport|travel[ \t]+document)|護照|护照|通行證|通行证|回鄉證|回乡证|旅行證件|旅行证件)"
+    r"(?:(?<![A-Za-z])(?i:passport|travel[ \t]+document|pp(?=[ \t.]*(?:no|number|#)))|護照|护照|通行證|通行证|回鄉證|回乡证|旅行證件|旅行证件)"
     + _FILLER
     + rf"(?P<number>[A-Za-z]{{0,2}}{_ID_GAP}[0-9](?:[ \-]?[0-9]){{4,13}}[A-Za-z]?)(?![A-Za-z0-9])"
 )
@@ -598,14 +624,16 @@ def _passports(text: str):
 # --- bank accounts and dates of birth: numbers the words before them name ----------------------
 
 _ACCOUNT_WORD = re.compile(
-    r"(?:(?<![A-Za-z])(?i:(?:bank[ \t]+)?(?:account|a/c|acct)|iban)|戶口|户口|賬戶|帳戶|账户|帐户|賬號|帳號|账号|帐号"
+    r"(?:(?<![A-Za-z])(?i:(?:bank[ \t]+)?(?:account|a/c|acct|acc(?=[ \t.]*(?:no|number|#)))|iban)|戶口|户口|賬戶|帳戶|账户|帐户|賬號|帳號|账号|帐号"
     r"|銀行|银行|入數|入数|過數|过数|轉賬|转账|轉帳|转帐|存入"
     # banks' names: "HSBC 012-345678-001", "匯豐 ..."
     r"|(?<![A-Za-z])(?i:hsbc|hang seng|boc|bochk|bank of china|standard chartered|bea|bank of east asia|dbs|citi|citibank"
     r"|icbc|dah sing|citic|chong hing|cmb|wing lung|ocbc|fubon|public bank|shanghai commercial)(?![A-Za-z])"
     r"|匯豐|汇丰|滙豐|恒生|恆生|中銀|中银|渣打|東亞|东亚|星展|花旗|工銀|工银|建行|交通銀行|交通银行|大新|南商|中信|創興|创兴|招商|永隆|華僑|华侨|富邦|大眾|大众)"
     + _FILLER
-    + r"(?P<number>[0-9](?:(?:[ \t]{0,2}[\-\u2010-\u2015.][ \t]{0,2}|[ \t]{1,2})?[0-9]){5,19})(?![0-9])"
+    # "(004) 123456789": the bank's code in brackets first
+    + r"(?P<number>(?:\([ \t]?[0-9]{3}[ \t]?\)[ \t\-]?)?"
+    + r"[0-9](?:(?:[ \t]{0,2}[\-\u2010-\u2015.][ \t]{0,2}|[ \t]{1,2})?[0-9]){5,19})(?![0-9])"
 )
 
 
@@ -636,7 +664,7 @@ _BIRTH_WORD = re.compile(
     r"(?:(?<![A-Za-z])(?i:d\.?[ \t]?o\.?[ \t]?b|date[ \t]+of[ \t]+birth|birth[ \t]?date|birth[ \t]?day|b-?day"
     r"|born(?:[ \t]+(?:on|in))?)(?![A-Za-z])\.?"
     r"|出生日期|出生年月日|出生於|出生于|出生|出世日期|出世紙|出世|生日|生於|生于)"
-    r"(?:[ \t:：=\-]|(?i:is|was|on|the)(?![A-Za-z])|是|係|为|為|喺|在){0,6}"
+    r"(?:[ \t:：=\-]|(?i:is|was|on|the)(?![A-Za-z])|是|係|为|為|喺|在|[(（][A-Za-z/.\- 年月日]{2,12}[)）]){0,6}"
     rf"(?P<date>{_BIRTH_DATE})"
 )
 
@@ -654,20 +682,23 @@ _LATIN_LABEL = rf"[{_LATIN}](?:[{_LATIN}\-]{{0,61}}[{_LATIN}])?"
 _OTHER_WORD = rf"[^\W_{_LATIN}]"
 _OTHER_LABEL = rf"{_OTHER_WORD}{{1,63}}"
 _LABEL = rf"(?:{_LATIN_LABEL}|{_OTHER_LABEL})"
+# Top-level domains in Chinese: only these end an address ("chan@gmail.com.地铁" ends at "com").
+_IDN_TLD = "(?:香港|中國|中国|公司|網絡|网络|台灣|台湾|澳門|澳门|政務|政务|新加坡|在线|移动)"
 _AT = r"(?:[ \t]?@[ \t]?|[ \t]*[\[({<][ \t]*(?i:at|@)[ \t]*[\])}>][ \t]*)"
 _DOT = r"(?:\.|[ \t]*[\[({<][ \t]*(?i:dot)[ \t]*[\])}>][ \t]*)"
 _EMAIL = re.compile(
     # The local part starts where its run of characters starts (also keeps the scan linear).
     rf"(?:(?<![{_LATIN}._%+\-])[{_LATIN}._%+\-]{{1,64}}|(?<!{_OTHER_WORD}){_OTHER_WORD}{{1,64}})"
-    rf"{_AT}(?P<domain>{_LABEL}(?:{_DOT}{_LABEL}){{0,8}}{_DOT}(?:[A-Za-z]{{2,63}}|{_OTHER_LABEL}))(?![{_LATIN}\-])"
+    rf"{_AT}(?P<domain>{_LABEL}(?:{_DOT}{_LABEL}){{0,8}}{_DOT}(?:[A-Za-z]{{2,63}}|{_IDN_TLD}))(?![{_LATIN}\-])"
 )
 
 # Spelled out and spaced: "chan dot taiman at gmail dot com", "chan 在 gmail 點 com",
 # "chan＠gmail . com", "CHAN (AT) GMAIL (DOT) COM". Words are no proof, so the domain must end in
 # a top-level domain people use here, and the bare word "at" (or 在) needs more (see below).
 _TLDS = (
-    "com net org edu gov mil int info biz name pro io co me tv cc ai app dev xyz online site top club shop "
-    "hk cn mo tw sg jp kr uk us ca au nz de fr it es nl se no fi dk ch be ie in my th ph vn id eu ru br mx "
+    # Not the two-letter ones that are English words ("... at 2am. no"): no, it, in, me, my, us, be, id, so.
+    "com net org edu gov mil int info biz name pro io co tv cc ai app dev xyz online site top club shop "
+    "hk cn mo tw sg jp kr uk ca au nz de fr es nl se fi dk ch ie th ph vn eu ru br mx "
     "香港 中國 中国 公司 網絡 网络"
 ).split()
 _SPELLED_AT = (
@@ -690,8 +721,9 @@ _SPELLED_EMAIL = re.compile(
     rf"(?P<at>{_SPELLED_AT})"
     rf"(?P<domain>{_LATIN_LABEL}(?:{_SPELLED_DOT}{_LATIN_LABEL}){{0,5}}{_SPELLED_DOT}"
     # In lower or upper case: "... gov.hk. My mother" ends at "hk", not at the word "My".
+    # A word glued after it ("gmail.comthx") does not hide the address.
     rf"(?P<tld>{'|'.join(sorted(_TLDS + [t.upper() for t in _TLDS if t.isascii()], key=len, reverse=True))}))"
-    rf"(?![{_LATIN}\-])"
+    rf"(?![0-9\-]|[.．][A-Za-z])"
 )
 # Mail services residents use: "chan at gmail.com" is an address whatever the words around it.
 _MAIL_SERVICES = frozenset(
@@ -705,7 +737,9 @@ _NOT_LOCAL = frozenset(
     been and or but not only also just still office shop centre center counter available found posted published listed
     shown hosted based located held open opened closed registered apply applied book booked buy bought pay paid order
     download visit visited see seen read check find go went come came get got sold tickets info information details
-    study studied studying student students teach taught school university anyone someone everyone people them all""".split()
+    study studied studying student students teach taught school university anyone someone everyone people them all
+    tickets ticket queue queued queuing wait waited waiting sign signed arrive arrives news posts post sale sales
+    discount discounts offer offers event events talk talks held launch launched free fee fees price prices""".split()
 )
 _EMAIL_WORD_BEFORE = re.compile(r"(?i:e-?mail|mail|contact|write|reach)|電郵|电邮|郵箱|邮箱|電子郵件|电子邮件|聯絡|联系")
 _EMAIL_HINT = re.compile(r"@|(?i:[ \[({<]at[ \])}>]|dot)|在|艾特|小老鼠|點|点")
@@ -728,9 +762,7 @@ def _spelled_email_ok(text: str, m: re.Match) -> bool:
     domain = _AT_DOT_FORM.split(m.group("domain"))[0].lower()
     if domain in _MAIL_SERVICES or re.search(r"[0-9._\-]|dot", local, re.I):
         return True
-    if local.lower() in _NOT_LOCAL:
-        return False
-    return bool(_EMAIL_WORD_BEFORE.search(text, max(0, m.start() - 40), m.start()))
+    return local.lower() not in _NOT_LOCAL
 
 
 def _emails(text: str):
@@ -758,7 +790,7 @@ _EN_PARTS = [
         r"[0-9](?<![A-Za-z0-9/][0-9])[0-9]{0,3}[A-Za-z]?(?:[ \t]?[-–][ \t]?[0-9]{1,4}[A-Za-z]?)?,?[ \t]+"
         rf"(?P<name>(?:{_WORD}[ \t]+){{0,3}}{_WORD})[ \t]+"
         r"(?P<suffix>(?i:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Path|Drive|Dr|Terrace|Crescent|Circuit|Boulevard"
-        r"|Blvd|Highway|Hwy|Rise|Walk|Way|Square|Sq|Place|Pl|Praya|Close))(?![A-Za-z])\.?"
+        r"|Blvd|Highway|Hwy|Rise|Walk|Way|Square|Sq|Place|Pl|Praya|Close))(?:(?![A-Za-z])|(?=thx|thanks|pls|plz))\.?"
         r"(?:[ \t]+(?i:East|West|North|South|Central)(?![A-Za-z]))?")),
     ("flat", re.compile(rf"[Ff]{_AFTER_NON_LETTER}(?i:lat|lt)\.?[ \t]?{_UNIT_ID}")),
     ("flat", re.compile(rf"[Hh]{_AFTER_NON_LETTER}(?i:ouse)[ \t]?(?:[Nn]o\.?[ \t]?)?{_UNIT_ID}")),  # a village house
@@ -786,21 +818,23 @@ _NAME_BEFORE = re.compile(r"(?<![A-Za-z0-9'’\-/])(?:[A-Za-z][A-Za-z'’\-]{1,2
 _NUMBER_AFTER = re.compile(r"[ \t]?(?:[Nn]o\.?[ \t]?)?[0-9]")
 # Words that are not part of a street or building name ("5 minutes down the road", "my house").
 _NOT_NAME_WORDS = frozenset(
-    """the a an to of on in at by for from with down up along across off over this that these those my our your his
+    """the a an to of in at by for from with down up along across off over this that these those my our your his
     her their its and or near next via into onto minutes mins min hours hrs km metres meters more less other same
     every each whole many few some all no new big small old busy same very so then there here is are was were be
     public private community shopping sports health care government house building centre center plaza tower estate
     court village""".split()
 )
 # Common words that end street names only when the name is written with capitals (Sun Walk).
-_LOWER_CASE_AMBIGUOUS = frozenset("walk way rise place close square path sq pl dr drive".split())
+_LOWER_CASE_AMBIGUOUS = frozenset("walk way rise place close square sq pl dr".split())
 
 
-def _street_name_ok(m: re.Match) -> bool:
+def _street_kind(m: re.Match) -> str | None:
+    """"street"; "lane" for a lower-case name ending in a common word (1 wah path), an address
+    only beside a flat or floor; None when ordinary words make the name."""
     words = m.group("name").split()
     if any(w.lower().strip("'’.") in _NOT_NAME_WORDS for w in words):
-        return False
-    return not (m.group("suffix").lower() in _LOWER_CASE_AMBIGUOUS and not words[0][0].isupper())
+        return None
+    return "lane" if m.group("suffix").lower() in _LOWER_CASE_AMBIGUOUS and not words[0][0].isupper() else "street"
 
 
 def _named_places(text: str):
@@ -834,16 +868,17 @@ _ZH_PARTS = [
     ("floor", re.compile(rf"(?:[0-9]{{1,3}}|[{_ZH_NUMERAL}]{{1,3}})[ \t]?字?[樓楼層层](?![宇梯價价市盤盘面高])")),
     # a house number before a floor, the place named without 道 or 村 (錦田1號1樓)
     ("street", re.compile(
-        rf"(?:[0-9]{{1,4}}[A-Za-z]?|[{_ZH_NUMERAL}]{{1,4}})[ \t]?[號号](?=[ \t]?(?:[0-9]{{1,3}}|[{_ZH_NUMERAL}]{{1,3}})[ \t]?字?[樓楼層层])")),
+        rf"(?:[0-9]{{1,4}}[A-Za-z]?|[{_ZH_NUMERAL}]{{1,4}})[ \t]?[號号]"
+        rf"(?=[ \t]?(?:(?:[0-9]{{1,3}}|[{_ZH_NUMERAL}]{{1,3}})[ \t]?字?[樓楼層层]|[0-9]{{1,3}}[ \t]?/[ \t]?[Ff]))")),
     ("room", re.compile(r"(?:[0-9]{1,4}[A-Za-z]?|[A-Za-z])[ \t]?[號号]?室")),
     ("block", re.compile(rf"(?:[0-9]{{1,3}}[A-Za-z]?|[A-Za-z]|[{_ZH_NUMERAL}]{{1,3}})[ \t]?[座棟栋幢](?![位椅談谈])")),
     ("block", re.compile(rf"(?:[0-9]{{1,2}}|[{_ZH_NUMERAL}]{{1,2}})[ \t]?期(?![間间刊限望])")),
-    ("estate", re.compile(rf"{_ZH_BUILDING_NAME}{{1,5}}(?:邨|村|苑|花園|花园|山莊|山庄|閣|阁|軒|轩|居|豪庭|城)")),
+    ("estate", re.compile(rf"{_ZH_BUILDING_NAME}{{1,5}}(?:邨|村|苑|花園|花园|山莊|山庄|閣|阁|軒|轩|居|豪庭|城|台)")),
     ("building", re.compile(rf"{_ZH_BUILDING_NAME}{{1,6}}(?:大廈|大厦|大樓|大楼|中心|廣場|广场|樓|楼)(?![宇梯價价市盤盘面高])")),
 ]
 # Every Chinese part ends in one of these; the Chinese patterns run only near them, since
 # patterns that start with "any Chinese character" would otherwise be tried everywhere.
-_ZH_TRIGGER = re.compile("[道街路里徑径巷坊圍围號号樓楼層层室座棟栋幢期邨村苑園园莊庄閣阁軒轩居庭廈厦心場场城]")
+_ZH_TRIGGER = re.compile("[道街路里徑径巷坊圍围號号樓楼層层室座棟栋幢期邨村苑園园莊庄閣阁軒轩居庭廈厦心場场城台]")
 _ZH_WINDOW_BEFORE, _ZH_WINDOW_AFTER = 24, 16
 
 _PART_GAP = re.compile(r"[ \t,第]*(?:(?i:no)\.?[ \t]*)?")
@@ -881,8 +916,10 @@ def _address_parts(text: str) -> list[tuple[int, int, str]]:
     for kind, pattern in _EN_PARTS:
         for m in pattern.finditer(text):
             start = m.start()
-            if kind == "street" and not (_is_house_number(text, m.start(), m.end()) and _street_name_ok(m)):
-                continue
+            if kind == "street":
+                kind = _street_kind(m) if _is_house_number(text, m.start(), m.end()) else None
+                if not kind:
+                    continue
             parts.append((start, m.end(), kind))
     parts.extend(_named_places(text))
     for window_start, window_end in _zh_windows(text):
@@ -911,6 +948,7 @@ def _is_personal_address(kinds: set[str], where_someone_lives: bool = False) -> 
     return bool(
         (where_someone_lives and units)
         or "street" in kinds
+        or ("lane" in kinds and units)
         or ("flat" in kinds and len(kinds) > 1)
         or {"block", "floor"} <= kinds
         or ("estate" in kinds and units)
@@ -918,6 +956,7 @@ def _is_personal_address(kinds: set[str], where_someone_lives: bool = False) -> 
     )
 
 
+_PLACE_AFTER = re.compile(r"[ \t]*,[ \t]*[A-Za-z\u4e00-\u9fff]")
 _BARE_UNIT_BEFORE = re.compile(
     r"(?<![A-Za-z0-9.$/])(?:[0-9]{1,4}[A-Za-z][ \t]*,?|[0-9]{3,4}[ \t]*,?|[0-9]{1,2}[ \t]*,)[ \t]*\Z"
 )
@@ -935,6 +974,8 @@ def _addresses(text: str):
         if unit and kinds & {"floor", "block"}:  # "12a, 15/f, block 3": the flat without its word
             start, kinds = unit.start(), kinds | {"flat"}
         lives = bool(_RESIDENCE_BEFORE.search(text, max(0, start - _CONTEXT), start))
+        if kinds <= {"flat"} and _PLACE_AFTER.match(text, end):
+            kinds = kinds | {"place"}  # "house 1, pak sha wan": a unit, then the place it is in
         if _is_personal_address(kinds, lives):
             yield "address", start, end
 
@@ -948,6 +989,9 @@ _SURNAMES = (
     "區区譚谭岑趙赵孫孙徐高鄒邹溫温石江方程姚傅沈丁韓韩施簡简陸陆唐崔賴赖嚴严龍龙魏薛雷范戴宋武萬万黎盛孔毛"
     "侯翁杜邱駱骆姜蔣蒋廖游凌文關关康阮伍湯汤衛卫歐欧夏田董洪苗翟甘柯段冼祁尹尤熊白金鄺邝邵秦史饒饶鄔邬"
     "練练連连殷郝鮑鲍陶霍蕭萧俞顏颜邢伍利姚車车巫鄘"
+    "呂吕魯鲁韋韦汪賈贾孟閻阎賀贺龔龚錢钱覃牛樊葛齊齐喬乔龐庞倪莊庄聶聂岳詹耿焦祝舒紀纪畢毕裴塗涂冉藍蓝靳喻蒲滕"
+    "牟穆繆缪褚婁娄竇窦費费晏瞿佟臧閔闵苟卞姬仇欒栾隋刁寇桑甄仲虞敖鞏巩佘遲迟匡鞠荊荆冀郁胥儲储栗鄢諶谌奚粟藺蔺"
+    "闞阚屠樸朴禹漆卿狄芮闕阙邸雍辜裘邰赫杭逯茹嵇湛戎茅揭昝任向易章谷季梅童顧顾植容勞劳古丘屈蒙戚成官帥帅邊边甯寧宁石區"
 )
 _COMPOUND_SURNAMES = (
     "歐陽|欧阳|司徒|司馬|司马|上官|諸葛|诸葛|東方|东方|皇甫|尉遲|尉迟|公孫|公孙|慕容|令狐|夏侯|端木|西門|西门|長孫|长孙"
