@@ -77,6 +77,12 @@ PERSONAL_DATA_LABELS = {
     "email": _l("an e-mail address"),
     "url": _l("a personal link"),
     "address": _l("an address"),
+    "card": _l("a payment card number"),
+    "passport": _l("a passport number"),
+    "name": _l("a name"),
+    "birth_date": _l("a date of birth"),
+    "bank_account": _l("a bank account number"),
+    "id_card": _l("a Mainland identity card number"),
 }
 # Why a view was flagged (abuse.Flag), as staff read it.
 FLAG_LABELS = {
