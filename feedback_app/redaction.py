@@ -9,62 +9,107 @@ whitespace and invisible characters removed) is left out, and shown exactly as t
 
 What is masked
 --------------
-[HKID]    Hong Kong identity card numbers: one or two letters, six digits and a check digit,
-          with or without brackets (ASCII or full-width) and spaces. With a bracketed check
-          digit it counts even if mistyped; unbracketed only with a valid check digit, so
-          product and case codes of the same shape survive.
-[PHONE]   Hong Kong numbers: 8 digits starting 2-9, run together or 4+4 split by a space,
-          hyphen, dash or dot, optionally after +852 / 852 / (852) / (+852) / 00852.
-          Mainland mobiles: 1[3-9] and 9 more digits, run together or 3-4-4, optionally
-          after +86 / 86 / (86) / (+86) / 0086.
-[EMAIL]   e-mail addresses (except the Government's: a domain gov.hk or ending in .gov.hk is an
-          official contact and stays), with Unicode local parts and domains (陳大文@例子.香港,
-          chan@例子.com), full-width ＠ and ．, and the spelled-out forms
-          name[at]example.com and name (at) example (dot) com.
+Matching runs on the NFKC text with invisible characters dropped (zero-width spaces, soft
+hyphens, variation selectors and the keycap mark of 9️⃣), and with every digit as an ASCII digit:
+decimal digits of any script (٩, ९, ๙ ...) and Chinese numerals read digit by digit
+(零〇一二三四五六七八九, 壹貳參叁肆伍陸柒捌玖, 兩/两 for 2 and 幺 for 1) where six or more stand
+together, separators allowed but not commas (so 二〇二四年 and 一五一十，七七八八 stay words).
+
+[PHONE]   A run of digits joined by separators (up to three of: spaces, - – —, . / _ · ・ 、 * | ~ '
+          brackets, commas, newlines), read whole whatever its grouping: HK numbers (8 digits
+          starting 2-9), Mainland mobiles (1[3-9] and 9 digits), Mainland landlines (0, an area
+          code 10 / 2x then 8 digits or 3xx-9xx then 7-8), each optionally after +852 / 852 /
+          00852 or +86 / 86 / 0086 (the trunk 0 optional then). Several numbers in one run are
+          cut where they meet ("2345 6789 / 9123 4567"); a number and an ordinary one only at a
+          comma, slash, bracket, full stop or double space ("In 2024, 9123 4567"). Glued to
+          letters only after tel, phone, whatsapp, wechat, call, contact ... (SKU12345678 is a
+          code). Also seven or more digits spelled in English (nine one two three ...).
+[CARD]    13-19 digits starting 2-6 that pass the Luhn check, grouped any way but not split at
+          a comma or slash; 12-19 digits after card, Visa, 信用卡, 卡號 ... whatever the check.
+[HKID]    One or two letters, six digits and a check digit, separators anywhere; with a
+          bracketed check digit ((3), [3], full-width) even if mistyped, unbracketed only with a
+          valid check digit (and not after a two-letter word such as "In"); after HKID, HKIC,
+          ID card, 身份證 ... also without the check digit (A123456).
+[ID NUMBER] Mainland identity cards: 18 characters with a date of birth inside, when the ISO 7064
+          check holds or after 身份证 / ID.
+[PASSPORT] H or K and 8 digits (HKSAR), E and 8 digits or E, a letter and 7 (Mainland), alone;
+          after passport, pp no., 護照, 通行證, 回鄉證 ... any number of 0-2 letters and 5-14 digits.
+[EMAIL]   name@domain with Unicode local parts and domains (陳大文@例子.香港; a domain in Chinese
+          ends only in a known Chinese top-level domain), and spelled out or spaced: at / (at) /
+          [at] / 艾特 / 在, dot / (dot) / 點 / spaced dots, underscore and dash as words in the
+          local part ("chan dot taiman at gmail dot com", "chan 在 gmail 點 com"), ending in a
+          known top-level domain. After the bare word "at" or 在 the local part must not be an
+          ordinary word ("look at example.com"); after 在 it must be Latin. Addresses on gov.hk
+          or its subdomains are official contacts and are never findings.
 [URL]     personal links. A link is personal when it carries user info (user@host), a query
           or fragment parameter named for personal data (name, email, phone, tel, mobile,
-          hkid, address ...; see _PERSONAL_KEYS), or any phone number, HKID, e-mail or
-          address anywhere in it after percent-decoding (https://wa.me/85291234567). It is
-          then masked whole. Any other link (https://www.gov.hk/en/residents/?lang=en) is
-          left whole, and nothing inside it is masked, so it still works.
-[ADDRESS] residential and postal addresses. Parts are found: a numbered street (12 Nathan
-          Road, 彌敦道123號), a flat (Flat 12B), a room (Room 1203, Unit 5, 1203室), a floor
-          (15/F, 3rd Floor, 12樓), a block (Block 3, Tower 2, 3座), an estate or residential
-          building (Wah Fu Estate, Sun Court, 彩虹邨, 麗晶花園) and other named buildings
-          (Sun Hing Building, 金漢樓, 恒生大廈). Parts separated only by spaces or commas form
-          one chain, masked whole when it holds a numbered street; a flat with any other
-          part; a block with a floor; an estate with a flat, room, floor or block; or a named
-          building with both a room and a floor. So "Flat 12B, 15/F, Block 3" and
-          "彩虹邨金漢樓12樓1203室" are masked, while a street name alone (Nathan Road, 彌敦道),
-          a floor alone (12/F), an estate name alone and "Room 1203, 12/F" (which could be any
-          office) are not.
+          hkid, address ...; see _PERSONAL_KEYS), or any personal data anywhere in it after
+          percent-decoding (https://wa.me/85291234567; a slash ends a number there). It is
+          then masked whole. Any other link (https://www.gov.hk/en/residents/?lang=en) is left
+          whole, and nothing inside it is masked, so it still works.
+[ADDRESS] residential and postal addresses, in any case. Parts are found: a numbered street
+          (12 Nathan Road, 12 nathan rd, 彌敦道123號, 林村1號; a lower-case name ending in walk,
+          way, place ... counts only beside a unit), a flat (Flat 12B, House 1, Lot 100), a room
+          (Room 1203, rm 12, Unit 5, 1203室), a floor (15/F, g/f, 3rd floor, 12 floor, 12樓,
+          12字樓, 12楼, 12層), a block (Block 3, blk a, Tower 2, Phase 2, DD 1, 3座, 3棟, 2期), an
+          estate (Wah Fu Estate, ... Court, Gardens, Chuen, Tsuen, Village, Wai; 彩虹邨, 麗晶花園,
+          华华台) and other named buildings (Sun Hing Building, kam fung house, 金漢樓, 恒生大廈).
+          Parts separated only by spaces, commas, 第 or "No." form one chain, masked whole when
+          it holds a numbered street; a flat with any other part (or a place named after a
+          comma: "house 1, pak sha wan"); a block with a floor; an estate with a flat, room,
+          floor or block; a named building with both a room and a floor; or any unit after
+          words saying someone lives there (I live at, my address, 地址, 住在, 寄到 ...). A bare
+          "12a," or "1203" right before a floor is the flat. So "flat 3b 15/f block 2 wah fu
+          estate" and "彩虹邨金漢樓12樓1203室" are masked, while a street name alone (Nathan
+          Road, 彌敦道), a floor alone (12/F), an estate name alone and "Room 1203, 12/F" (which
+          could be any office) are not.
+[NAME]    A Chinese surname (a list of common ones, compound ones such as 歐陽 and 司徒, two for
+          a married woman's 陳黃), an optional given name of one or two characters and 先生 /
+          小姐 / 女士 / 太太 (not before 們, 团: 女士們; 司機先生 and 任何女士 are not names);
+          陳生 / 李太 only where nothing Chinese stands around them but a word such as 同 or 講.
+          Mr / Mrs / Ms / Miss / Mdm / Madam / Dr / Prof and capitalised words, a romanised
+          surname in lower case (mr chan) or a Chinese name (Mr 陳志); the name stops before a
+          word such as "The" or "Could". An official named after an office (局長, 署長, 主席,
+          議員 ...; Secretary, Director, Commissioner, Chairman ... earlier in the sentence) is
+          not masked: answers name them.
+[DATE OF BIRTH] a date after DOB, D.O.B., date of birth, born on / in, birthday, 出生日期, 出生,
+          出世, 生日, 生於 ...: 15/03/1985, 1985-03-15, 15.3.85, 19850315, 3rd of March 1985,
+          March 3, 1985, March 1985, 1985, 一九八五年三月十五日, 3月15日.
+[ACCOUNT] 6-20 digits (a bank code in brackets first allowed) after account no., a/c, acct,
+          bank account, IBAN, a bank's name (HSBC, 匯豐, 中銀 ...), 戶口, 賬戶, 账户, 賬號, 銀行,
+          入數 / 轉賬 ..., unless it is an amount.
+
+The digits an HKID, ID card, passport, e-mail, date of birth, account or spelled-out number
+holds are not read again as a phone or card number. Where findings overlap, the earliest,
+longest wins; a finding covers any invisible characters right after it.
 
 What is NOT personal data (left alone, and no reason to hold a view back)
 -------------------------------------------------------------------------
-- a year range 19xx/20xx-19xx/20xx going forwards, with a hyphen or dash (2024-2025,
-  2024–2025), unless it is written with a dialling prefix;
+- two years going forwards (2024-2025, 2024–2025, 2024/2025, 2024 2025) and dates
+  (2024-03-15, 15/03/2024, 20240315) without a dialling prefix; after tel, phone, call,
+  電話, 手機 ... in the same sentence they are phone numbers all the same;
 - an amount: after a currency (HK$, $, US$, RMB, HKD, 港幣 ...; so "HK$ 2345 6789" is an
-  amount) or before 元 / 港元 / 萬 / 億 / dollars;
-- a quantity: before a count noun (people, residents, passengers, trips, 人, 戶, 次 ...) or %;
+  amount) or before 元 / 港元 / 萬 / 億 / dollars; thousands written with commas (23,456,789);
+- a quantity: before a count noun (people, passengers, 人, 戶, 次, 平方米 ..., or any plural
+  English noun: "23456789 applications") or %;
 - a case or reference number: after case / ref / reference / file / complaint /
-  application / enquiry / permit (with an optional no., number, # or colon), 案件 / 個案 /
-  檔案 / 參考 / 申請 / 投訴 編號, or after a code and a slash ("TD 2024/23456789");
+  application / enquiry / permit / licence / order / invoice (with an optional no., number,
+  # or colon), 案件 / 個案 / 檔案 / 參考 / 申請 / 投訴 / 編號 (both scripts), or after a code
+  and a slash ("TD 2024/23456789"), the whole run after such a word included;
+- a number after hotline or 熱線 / 热线 (an office's, published for everyone to call);
 - the decimal part of a number (0.23456789), route numbers (never 8 digits: 960, N170),
-  dates and times written with separators (2024-03-15, 15/3/2024, 18:30), percentages;
+  times (18:30), percentages, numbers on a map (22.9833, 114.4699);
 - a numbered street whose "number" is a year (In 2024 Tuen Mun Road ...) or follows
   route / bus / line / exit ... (route 960 Tuen Mun Road).
-Deliberately still masked: 8 digits run together that happen to be a date (20240315) and
-two years split by a plain space (2024 2025): both are also ordinary phone numbers, and a
-resident's number matters more than a date nobody writes that way.
 
 How
 ---
-Matching runs on the NFKC-normalised text (full-width digits, letters, brackets, ＠ and ．
-become ASCII), with invisible format characters (zero-width spaces, soft hyphens) dropped.
 Every normalised character remembers the span of original characters it came from, so a
 mask covers exactly the original characters of a finding, and everything else (full-width
 punctuation in Chinese text included) is returned untouched. All patterns are compiled once;
-each is anchored so that a scan is linear in the length of the text.
+each is anchored or bounded (no unbounded repetition inside a repetition), so a scan is linear
+in the length of the text; a run of more than 48 digit groups is read only between its strong
+separators. Cheap tests (how many digits, a word such as "born") decide which detectors run.
 """
 from __future__ import annotations
 
@@ -390,8 +435,11 @@ def _number_kind(text: str, groups: list[_Group], seps: list[str], run_start: in
         return None if _is_ordinary_number(text, groups, seps, run_start) else "phone"
     if 12 <= len(d) <= 19 and _CARD_BEFORE.search(text, before, start):
         return "card"
-    if _card(d) and not _CASE_BEFORE.search(text, before, start) and not _CASE_BEFORE.search(
-            text, max(0, run_start - _CONTEXT), run_start):
+    # Without a word saying so, a card is printed in groups, never split at a comma or slash
+    # ("22.9833, 114.4699" is a place on a map).
+    if (_card(d) and not any(_STRONG_SEP.search(sep) for sep in seps)
+            and not _CASE_BEFORE.search(text, before, start)
+            and not _CASE_BEFORE.search(text, max(0, run_start - _CONTEXT), run_start)):
         return "card"
     return None
 
@@ -971,7 +1019,7 @@ def _addresses(text: str):
             chains.append((start, end, {kind}))
     for start, end, kinds in chains:
         unit = _BARE_UNIT_BEFORE.search(text, max(0, start - 12), start)
-        if unit and kinds & {"floor", "block"}:  # "12a, 15/f, block 3": the flat without its word
+        if unit and "floor" in kinds:  # "12a, 15/f, block 3": the flat without its word
             start, kinds = unit.start(), kinds | {"flat"}
         lives = bool(_RESIDENCE_BEFORE.search(text, max(0, start - _CONTEXT), start))
         if kinds <= {"flat"} and _PLACE_AFTER.match(text, end):

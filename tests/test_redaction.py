@@ -105,6 +105,102 @@ def test_a_link_is_masked_whole_or_left_whole():
     assert redact("Form: https://example.hk/f?applicant_email=a%40b.com&lang=en") == "Form: [URL]"
 
 
+# --- every kind as residents write it, in English and both Chinese scripts --------------------
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # phones: any separator between any digits, glued prefixes, other scripts, Chinese numerals
+        ("tel91234567 thanks", "tel[PHONE] thanks"),
+        ("whatsapp85291234567", "whatsapp[PHONE]"),
+        ("call me@91234567", "call me@[PHONE]"),
+        ("電話：9123 4567", "電話：[PHONE]"),
+        ("9 1 2 3 - 4 5 6 7 please", "[PHONE] please"),
+        ("9123/45_67 or 9\u00a01\u20092\u202f3·4・5.6–7", "[PHONE] or [PHONE]"),
+        ("手機九一二三四五六七", "手機[PHONE]"),
+        ("请致电 幺三八 壹貳參肆 伍陸柒捌", "请致电 [PHONE]"),
+        ("٩١٢٣٤٥٦٧ and ९१२३४५६७", "[PHONE] and [PHONE]"),
+        ("nine one two three four five six seven", "[PHONE]"),
+        ("Call 2345 6789 / 9123 4567.", "Call [PHONE] / [PHONE]."),
+        ("In 2024, 9123 4567 was my number", "In 2024, [PHONE] was my number"),
+        # Mainland landlines with their area code, with and without +86
+        ("办公室电话：(010) 2345 6789", "办公室电话：[PHONE]"),
+        ("Tel +86 755 2345 678", "Tel [PHONE]"),
+        ("座機020-87654321", "座機[PHONE]"),
+        # HKIDs split anywhere, with Chinese numerals, or without the check digit after the word
+        ("HKID A 1 2 3 4 5 6 (3)", "HKID [HKID]"),
+        ("A123-456(3) here", "[HKID] here"),
+        ("身份證A一二三四五六(三)", "身份證[HKID]"),
+        ("my HKID is A123456.", "my HKID is [HKID]."),
+        # payment cards however grouped (Luhn), passports, Mainland ID cards
+        ("card 4111 1111 1111 1111 exp 12/28", "card [CARD] exp 12/28"),
+        ("pay with 4111-1111-1111-1111", "pay with [CARD]"),
+        ("Amex 3782 822463 10005", "Amex [CARD]"),
+        ("passport K12345678, 回鄉證H1234567890", "passport [PASSPORT], 回鄉證[PASSPORT]"),
+        ("护照号码：E12345678；my passport is P1234567A", "护照号码：[PASSPORT]；my passport is [PASSPORT]"),
+        ("身份证号码：11010519491231002X", "身份证号码：[ID NUMBER]"),
+        # e-mail addresses spelled out, spaced, in Chinese
+        ("chan dot taiman at gmail dot com", "[EMAIL]"),
+        ("chan at gmail.com please", "[EMAIL] please"),
+        ("我的電郵是chan 在 gmail 點 com。", "我的電郵是[EMAIL]。"),
+        ("chan＠gmail . com", "[EMAIL]"),
+        ("CHAN (AT) GMAIL (DOT) COM", "[EMAIL]"),
+        # addresses in lower case and in both Chinese scripts
+        ("I live at 12 nathan road", "I live at [ADDRESS]"),
+        ("flat 3b 15/f block 2 wah fu estate", "[ADDRESS]"),
+        ("I live at rm 1203, 12th floor", "I live at [ADDRESS]"),
+        ("恒生大廈12樓B室", "[ADDRESS]"),
+        ("华富邨3座15楼1503室", "[ADDRESS]"),
+        ("淘大花園2期3座20樓A室", "[ADDRESS]"),
+        # names with a title, not a form of address
+        ("聯絡人：陳大文先生", "聯絡人：[NAME]"),
+        ("请联系欧阳美玲小姐", "请联系[NAME]"),
+        ("我同陳生講過", "我同[NAME]講過"),
+        ("Please ask for Mr Chan Tai Man.", "Please ask for [NAME]."),
+        # dates of birth and bank accounts after words that say so
+        ("DOB: 15/03/1985", "DOB: [DATE OF BIRTH]"),
+        ("I was born on 3 March 1985.", "I was born on [DATE OF BIRTH]."),
+        ("出生日期：一九八五年三月十五日", "出生日期：[DATE OF BIRTH]"),
+        ("account no. 012-345-678901", "account no. [ACCOUNT]"),
+        ("匯豐戶口 123-456789-001", "匯豐戶口 [ACCOUNT]"),
+        ("账户：6222 0212 3456 7890", "账户：[ACCOUNT]"),
+    ],
+)
+def test_each_kind_is_masked_however_it_is_written(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The 2024 2025 budget, meeting 20240315 and 15/03/2024",  # years and dates without a word saying birth
+        "Call the hotline 2835 1473 or 1823",  # official hotlines
+        "The passport office handled 23456789 applications",
+        "一五一十，七七八八，三三兩兩",  # idioms thick with numerals
+        "各位先生女士，女士們、先生們",  # forms of address
+        "巴士司機先生態度很好，護士小姐很細心",  # a title after a job
+        "The Secretary for Transport and Logistics, Mr Lam Sai-hung, replied.",  # an official by office
+        "look at this, meet at the station, at 2am. noise",  # "at" and "dot" in ordinary English
+        "我在家點外賣",  # 在 and 點 in ordinary Chinese
+        "born in Hong Kong; bank account fees; 生日快樂",
+        "Typhoon Signal No. 8, Exit A2, Cap. 486, phase 2 of the plan",
+        "See https://www.info.gov.hk/gia/general/202403/15/P2024031500123.htm today",
+    ],
+)
+def test_ordinary_text_of_every_kind_is_left_alone(text):
+    assert find_personal_data(text) == []
+
+
+def test_hostile_runs_of_digits_and_words_are_read_in_linear_time():
+    # Each of these once tempted a quadratic path (a run of groups read as numbers, e-mail
+    # words, Chinese names). A bound only a quadratic slip would break.
+    for piece in ("1,", "1 ", "a dot ", "a at ", "陳", "@a.", "1/f ", "一"):
+        text = piece * (4000 // len(piece))
+        start = time.perf_counter()
+        redact(text)
+        assert time.perf_counter() - start < 2.0, piece
+
+
 # --- a moderator's "not personal data" marks, and official contacts ---------------------------
 
 def test_a_span_marked_not_personal_is_left_as_typed_wherever_it_recurs():
