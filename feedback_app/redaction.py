@@ -49,7 +49,7 @@ together, separators allowed but not commas (so 二〇二四年 and 一五一十
           whole, and nothing inside it is masked, so it still works.
 [ADDRESS] residential and postal addresses, in any case. Parts are found: a numbered street
           (12 Nathan Road, 12 nathan rd, 彌敦道123號, 林村1號; a lower-case name ending in walk,
-          way, place ... counts only beside a unit), a flat (Flat 12B, House 1, Lot 100), a room
+          way, place, close ... counts only beside a unit), a flat (Flat 12B, House 1, Lot 100), a room
           (Room 1203, rm 12, Unit 5, 1203室), a floor (15/F, g/f, 3rd floor, 12 floor, 12樓,
           12字樓, 12楼, 12層), a block (Block 3, blk a, Tower 2, Phase 2, DD 1, 3座, 3棟, 2期), an
           estate (Wah Fu Estate, ... Court, Gardens, Chuen, Tsuen, Village, Wai; 彩虹邨, 麗晶花園,
@@ -771,7 +771,7 @@ _SPELLED_EMAIL = re.compile(
     # In lower or upper case: "... gov.hk. My mother" ends at "hk", not at the word "My".
     # A word glued after it ("gmail.comthx") does not hide the address.
     rf"(?P<tld>{'|'.join(sorted(_TLDS + [t.upper() for t in _TLDS if t.isascii()], key=len, reverse=True))}))"
-    rf"(?![0-9\-]|[.．][A-Za-z])"
+    rf"(?:(?![{_LATIN}\-])|(?=thx|thanks|pls|plz))"
 )
 # Mail services residents use: "chan at gmail.com" is an address whatever the words around it.
 _MAIL_SERVICES = frozenset(
@@ -819,9 +819,14 @@ def _emails(text: str):
     for m in _EMAIL.finditer(text):
         if not is_official_domain(m.group("domain")):
             yield "email", m.start(), m.end()
-    for m in _SPELLED_EMAIL.finditer(text):
-        if not is_official_domain(m.group("domain")) and _spelled_email_ok(text, m):
-            yield "email", m.start(), m.end()
+    pos = 0
+    while m := _SPELLED_EMAIL.search(text, pos):
+        if _spelled_email_ok(text, m):
+            if not is_official_domain(m.group("domain")):
+                yield "email", m.start(), m.end()
+            pos = m.end()
+        else:  # "reach me at chan@...": the words were no address, the next may start inside them
+            pos = m.start() + 1
 # --- addresses --------------------------------------------------------------------------------
 
 # Each part is its own pattern starting with a character class, so the regex engine can skip
@@ -873,7 +878,7 @@ _NOT_NAME_WORDS = frozenset(
     court village""".split()
 )
 # Common words that end street names only when the name is written with capitals (Sun Walk).
-_LOWER_CASE_AMBIGUOUS = frozenset("walk way rise place close square sq pl dr".split())
+_LOWER_CASE_AMBIGUOUS = frozenset("walk way rise place close pl dr".split())
 
 
 def _street_kind(m: re.Match) -> str | None:
