@@ -24,8 +24,8 @@ from .people import PASSWORD, awaiting_review, routed_to, send_view, staff
 
 INITIATIVE = "franchised-bus-real-time-arrival"
 OTHER_BUREAU = "HHB"  # the Health Bureau (HB is Housing)
-# A moderator's edit of a published text, naming a hotline the masking takes for a resident's number.
-EDITED = "The real-time arrival board at my stop shows buses that never come; the hotline 2345 6789 says all is fine."
+# A moderator's edit of a published text, naming an office the masking takes for a resident's number.
+EDITED = "The real-time arrival board at my stop shows buses that never come; the bus company (2345 6789) says all is fine."
 
 
 def _status(sub_id: int) -> Submission:
@@ -99,14 +99,14 @@ def test_moderator_works_through_the_queue_with_the_keyboard_only(journey_factor
     edited = _status(routed.id)
     assert edited.public_text == EDITED
     assert edited.body.endswith("Please check the data feed.")
-    # The edit is masked too; the hotline it names is not personal data: tick it, and it is shown.
+    # The edit is masked too; the office number it names is not personal data: tick it, and it is shown.
     assert "[PHONE]" in page.locator("#vis-h + p + blockquote").inner_text()
     journey.tab_to(page, "#not-personal-1")
     page.keyboard.press("Space")
     _press(journey, page, "form[action$='/not-personal'] [name=submit]", "not-personal-marked")
     assert page.locator(".flash-success").count() == 1
     assert _status(routed.id).not_personal == ["2345 6789"]
-    assert "hotline 2345 6789" in page.locator("#vis-h + p + blockquote").inner_text()
+    assert "company (2345 6789) says" in page.locator("#vis-h + p + blockquote").inner_text()
 
     # Reject the advertisement as spam, with a note.
     _press(journey, page, "nav.breadcrumb a", "back-to-queue")
