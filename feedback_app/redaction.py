@@ -789,7 +789,6 @@ _NOT_LOCAL = frozenset(
     tickets ticket queue queued queuing wait waited waiting sign signed arrive arrives news posts post sale sales
     discount discounts offer offers event events talk talks held launch launched free fee fees price prices""".split()
 )
-_EMAIL_WORD_BEFORE = re.compile(r"(?i:e-?mail|mail|contact|write|reach)|電郵|电邮|郵箱|邮箱|電子郵件|电子邮件|聯絡|联系")
 _EMAIL_HINT = re.compile(r"@|(?i:[ \[({<]at[ \])}>]|dot)|在|艾特|小老鼠|點|点")
 _AT_DOT_FORM = re.compile(rf"{_SPELLED_DOT}|{_DOT}")
 
@@ -832,7 +831,6 @@ def _emails(text: str):
 # Each part is its own pattern starting with a character class, so the regex engine can skip
 # ahead to candidate characters (one alternation of all parts is several times slower); the
 # "not glued to a letter before" checks therefore come after the first character.
-_CAP_WORD = r"[A-Z][A-Za-z'’.\-]{0,20}"
 _WORD = r"[A-Za-z][A-Za-z'’.\-]{0,20}"
 # A flat or room: 12, 12B, B12, or a letter alone after a space ("flat b", not "flats").
 _UNIT_ID = r"(?:[0-9]{1,4}[A-Za-z]?|[A-Za-z][0-9]{1,4}|(?<=[ \t.])[A-Za-z])(?![A-Za-z0-9])"

@@ -191,6 +191,12 @@ def test_ordinary_text_of_every_kind_is_left_alone(text):
     assert find_personal_data(text) == []
 
 
+def test_staff_can_read_every_kind_the_masking_finds():
+    from feedback_app.i18n import PERSONAL_DATA_LABELS
+
+    assert set(PLACEHOLDERS) <= set(PERSONAL_DATA_LABELS)
+
+
 def test_hostile_runs_of_digits_and_words_are_read_in_linear_time():
     # Each of these once tempted a quadratic path (a run of groups read as numbers, e-mail
     # words, Chinese names). A bound only a quadratic slip would break.
