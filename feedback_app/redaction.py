@@ -39,7 +39,8 @@ together, separators allowed but not commas (so 二〇二四年 and 一五一十
           [at] / 艾特 / 在, dot / (dot) / 點 / spaced dots, underscore and dash as words in the
           local part ("chan dot taiman at gmail dot com", "chan 在 gmail 點 com"), ending in a
           known top-level domain. After the bare word "at" or 在 the local part must not be an
-          ordinary word ("look at example.com"); after 在 it must be Latin. Addresses on gov.hk
+          ordinary word ("look at example.com") nor the domain start with www. (a link); after
+          在 the local part must be Latin. Addresses on gov.hk
           or its subdomains are official contacts and are never findings.
 [URL]     personal links. A link is personal when it carries user info (user@host), a query
           or fragment parameter named for personal data (name, email, phone, tel, mobile,
@@ -98,7 +99,8 @@ What is NOT personal data (left alone, and no reason to hold a view back)
   and a slash ("TD 2024/23456789"), the whole run after such a word included;
 - a number after hotline or 熱線 / 热线 (an office's, published for everyone to call);
 - the decimal part of a number (0.23456789), route numbers (never 8 digits: 960, N170),
-  times (18:30), percentages, numbers on a map (22.9833, 114.4699);
+  times (18:30), percentages, numbers on a map (22.9833, 114.4699), network addresses
+  (203.0.113.7);
 - a numbered street whose "number" is a year (In 2024 Tuen Mun Road ...) or follows
   route / bus / line / exit ... (route 960 Tuen Mun Road).
 
@@ -452,6 +454,8 @@ def _is_ordinary_number(text: str, groups: list[_Group], seps: list[str], run_st
         return True  # "tel 2024 2025" is a phone number all the same
     if seps and all(s == "," for s in seps) and all(len(g.digits) == 3 for g in groups[1:]):
         return True  # 23,456,789: thousands
+    if len(groups) == 4 and all(s == "." for s in seps) and all(int(g.digits) <= 255 for g in groups):
+        return True  # 203.0.113.7: a network address
     if len(groups) == 2 and seps[0] in ".," and groups[0].digits == "0":
         return True  # 0.23456789
     return bool(
@@ -806,6 +810,8 @@ def _spelled_email_ok(text: str, m: re.Match) -> bool:
     local = m.group("local")
     if at == "在" and not local.isascii():
         return False
+    if m.group("domain")[:4].lower() == "www.":
+        return False  # "watches at www.example.com": a link, not an address
     domain = _AT_DOT_FORM.split(m.group("domain"))[0].lower()
     if domain in _MAIL_SERVICES or re.search(r"[0-9._\-]|dot", local, re.I):
         return True
