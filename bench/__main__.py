@@ -90,6 +90,8 @@ if __name__ == "__main__":
 
     if sys.argv[1:] == ["queue"]:  # `python -m bench queue`: only the review queue at volume
         queue_volume.run()
+    elif sys.argv[1:] == ["suggestions"]:  # `python -m bench suggestions`: only the form's suggestions
+        queue_volume.suggestions_only()
     elif sys.argv[1:] == ["redaction"]:  # `python -m bench redaction`: what the masking hides in ordinary text
         redaction_false_positives.run()
     else:

@@ -51,6 +51,10 @@ def _place(submission_id: int) -> int | None:
     keys = sorted(set(near_duplicates.band_keys(signature)))
     with write_transaction():
         _lock_keys(keys)
+        # Read under the row's lock: a moderator publishing it meanwhile waits, then marks these keys.
+        state = db.session.execute(
+            select(Submission.visibility, Submission.status).where(Submission.id == submission_id).with_for_update()
+        ).one()
         already = db.session.execute(
             select(NearDuplicateKey.key).where(NearDuplicateKey.submission_id == submission_id).limit(1)
         ).first()
@@ -61,7 +65,9 @@ def _place(submission_id: int) -> int | None:
         if closest is not None:
             campaign_id = closest.campaign_id or _start_campaign(closest.id)
         _quietly_update(submission_id, near_signature=signature.to_bytes(), campaign_id=campaign_id)
-        db.session.execute(insert(NearDuplicateKey), [{"key": k, "submission_id": submission_id} for k in keys])
+        published = workflow.is_public(state.visibility, state.status)
+        db.session.execute(insert(NearDuplicateKey),
+                           [{"key": k, "submission_id": submission_id, "published": published} for k in keys])
         if campaign_id is not None:
             workflow.joined_campaign(submission_id, campaign_id)
     return campaign_id
@@ -83,29 +89,41 @@ def _lock_keys(keys: list[int]) -> None:
         db.session.execute(_LOCK_KEYS, {"keys": keys})
 
 
-def candidate_ids(keys: list[int]) -> set[int]:
+def candidate_ids(keys: list[int], *, published: bool = False) -> set[int]:
     """The views sharing one of `keys`: the newest PER_KEY of each key, each an index range.
     Per key, not overall: a key shared with a large other campaign must not crowd out the keys
     that find this view's own copies. (No DISTINCT either: on a large table it made PostgreSQL
-    start parallel workers, which cost more than the whole lookup.)"""
-    return set(db.session.execute(_candidates_shape(len(keys)), _key_values(keys)).scalars())
+    start parallel workers, which cost more than the whole lookup.)
+
+    `published`: among published views only, read from the partial index of their keys, so the
+    work depends on nothing hidden (the form's suggestions: a draft like an unpublished campaign
+    must cost what a draft like nothing costs, or its answer's time tells that the campaign is
+    waiting)."""
+    return set(db.session.execute(_candidates_shape(len(keys), published), _key_values(keys)).scalars())
 
 
-def candidates(keys: list[int]):
+def candidates(keys: list[int], *, published: bool = False):
     """candidate_ids' query with the keys written in, to be explained (slower to build)."""
-    return _candidates_shape(len(keys)).params(_key_values(keys))
+    return _candidates_shape(len(keys), published).params(_key_values(keys))
+
+
+# Written as the partial index's own condition (models.NearDuplicateKey), which both databases
+# then read for it; a bound `= true` is not recognised as the same condition.
+_PUBLISHED_KEY = text("near_duplicate_key.published")
 
 
 def _key_values(keys: list[int]) -> dict[str, int]:
     return {f"key{n}": key for n, key in enumerate(keys)}
 
 
-@lru_cache(maxsize=near_duplicates.BANDS + 1)
-def _candidates_shape(count: int):
+@lru_cache(maxsize=2 * (near_duplicates.BANDS + 1))
+def _candidates_shape(count: int, published: bool):
     # Built once per number of keys, with the keys as parameters: building 32 subqueries took
     # most of a lookup's time (7 ms of 14), and one shape is compiled once.
+    which = [_PUBLISHED_KEY] if published else []
     ranges = [
-        select(NearDuplicateKey.submission_id).where(NearDuplicateKey.key == bindparam(f"key{n}", type_=BigInteger))
+        select(NearDuplicateKey.submission_id)
+        .where(NearDuplicateKey.key == bindparam(f"key{n}", type_=BigInteger), *which)
         .order_by(NearDuplicateKey.submission_id.desc()).limit(PER_KEY).subquery()
         for n in range(count)
     ]

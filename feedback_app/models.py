@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -354,13 +355,24 @@ class Campaign(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+_KEY_PUBLISHED = text("published")
+
+
 class NearDuplicateKey(db.Model):
     """One MinHash band key of a view: views sharing a key are candidates to be near copies."""
 
     __tablename__ = "near_duplicate_key"
+    # The form's suggestions read published views' keys only (migration 0016), so what a draft
+    # costs never depends on what is hidden.
+    __table_args__ = (
+        Index("ix_near_duplicate_key_published", "key", "submission_id",
+              sqlite_where=_KEY_PUBLISHED, postgresql_where=_KEY_PUBLISHED),
+    )
 
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), primary_key=True, autoincrement=False)
+    # Whether the view is public now: kept by workflow as its publication changes.
+    published: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Support(db.Model):

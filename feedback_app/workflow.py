@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .extensions import db
-from .models import AuditAction, AuditEvent, RejectionReason, Role, Status, Submission, User, Visibility
+from .models import AuditAction, AuditEvent, NearDuplicateKey, RejectionReason, Role, Status, Submission, User, Visibility
 
 
 class Action(StrEnum):
@@ -92,8 +92,18 @@ def _snapshot(sub: Submission) -> dict:
     }
 
 
+def is_public(visibility: str | None, status: str | None) -> bool:
+    """Whether the public sees a view in this state (as public/services.py's condition says)."""
+    return visibility == Visibility.PUBLISHED and status not in NEVER_PUBLISHED
+
+
 def _audit(sub: Submission, action: AuditAction, before: dict, actor: User | None, reason: str | None):
     after = _snapshot(sub)
+    public = is_public(after["visibility"], after["status"])
+    if public != is_public(before.get("visibility"), before.get("status")):
+        # The form's suggestions read the keys of public views only (campaigns.py): they follow here.
+        db.session.execute(update(NearDuplicateKey).where(NearDuplicateKey.submission_id == sub.id)
+                           .values(published=public))
     db.session.add(
         AuditEvent(
             submission_id=sub.id,

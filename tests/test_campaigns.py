@@ -238,9 +238,8 @@ def test_a_view_whose_task_was_lost_joins_its_campaign_when_swept_and_is_then_su
     from sqlalchemy import update
 
     from feedback_app import tasks
-    from feedback_app.models import Visibility
 
-    from .test_support import _similar
+    from .test_support import _similar, publish
     from .test_worker import _sent_while_the_queue_is_down
 
     copies = [_send(body) for body in COPIES[:2]]  # their own tasks grouped them
@@ -257,6 +256,5 @@ def test_a_view_whose_task_was_lost_joins_its_campaign_when_swept_and_is_then_su
     assert campaign_id is not None and swept.campaign_id == campaign_id  # ...and grouped with its copies
     assert campaigns.sizes({campaign_id}) == {campaign_id: 3}
 
-    swept.visibility = Visibility.PUBLISHED  # the only published copy of the campaign
-    db.session.commit()
+    publish(swept)  # the only published copy of the campaign
     assert swept.reference in _similar(client, CAMPAIGN).get_data(as_text=True)

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from feedback_app import support
+from feedback_app.moderation import services as moderation
 from feedback_app.extensions import db
 from feedback_app.models import Role, Status, Submission, Support, Visibility
 
@@ -21,10 +22,18 @@ def grouping(app):
 
 
 def _published(body: str) -> Submission:
+    """A view routed, then published by a moderator (through the workflow, as the pages do)."""
     sub = factories.submission(body)
-    sub.status, sub.visibility = Status.ROUTED, Visibility.PUBLISHED
+    sub.status = Status.ROUTED
     db.session.commit()
-    return sub
+    publish(sub)
+    return db.session.get(Submission, sub.id)
+
+
+def publish(sub: Submission) -> None:
+    moderation.set_visibility(sub.id, visibility=Visibility.PUBLISHED, actor=factories.user(Role.MODERATOR),
+                              version=db.session.get(Submission, sub.id).version)
+    db.session.expire_all()
 
 
 def _support(client, reference: str):
@@ -190,3 +199,56 @@ def test_a_campaign_with_one_published_copy_is_counted_as_one_view(app, client):
     listing = client.get(f"/initiatives/{factories.initiative().code}").get_data(as_text=True)
     tally = re.search(r'<dl class="facts tally">(.*?)</dl>', listing, re.S).group(1)
     assert re.findall(r"<dd>([^<]*)</dd>", tally) == ["1", "1 entry", "0"]
+
+
+def _statements_of(fn) -> list[str]:
+    """The SQL statements `fn` runs, as sent to the database."""
+    from sqlalchemy import event
+
+    seen = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    db.session.rollback()  # each in a transaction of its own, as each request is
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_draft_like_an_unpublished_campaign_costs_what_a_draft_like_nothing_costs(app):
+    from feedback_app.public import services as public
+
+    for body in COPIES:  # a campaign waiting for moderation: nothing of it is public
+        factories.submission(body)
+    db.session.commit()
+    like_the_campaign = _statements_of(lambda: public.similar_published(CAMPAIGN))
+    like_nothing = _statements_of(lambda: public.similar_published(
+        "My neighbourhood needs a covered walkway to the ferry pier, with lights for the evening."))
+    # The same statements, reading only published views' keys: the time of the answer cannot
+    # tell that a campaign is waiting.
+    assert like_the_campaign == like_nothing
+    assert all("published" in statement for statement in like_the_campaign if statement != "BEGIN")
+
+
+def test_a_view_leaves_the_suggestions_when_hidden_or_rejected_and_comes_back_when_published_again(app, client):
+    from feedback_app.models import NearDuplicateKey, RejectionReason
+
+    view = _published(CAMPAIGN)
+    moderator = factories.user(Role.MODERATOR)
+    assert view.reference in _similar(client, CAMPAIGN).get_data(as_text=True)
+    moderation.set_visibility(view.id, visibility=Visibility.HIDDEN, actor=moderator, version=view.version)
+    assert view.reference not in _similar(client, CAMPAIGN).get_data(as_text=True)
+    publish(view)
+    assert view.reference in _similar(client, CAMPAIGN).get_data(as_text=True)
+
+    other = _published(SAME_TOPIC)
+    other.status = Status.NEEDS_REVIEW
+    db.session.commit()
+    moderation.reject(other.id, reason=RejectionReason.OFF_TOPIC, note=None, actor=moderator,
+                      version=db.session.get(Submission, other.id).version)
+    flags = db.session.execute(select(NearDuplicateKey.published).where(NearDuplicateKey.submission_id == other.id))
+    assert set(flags.scalars()) == {False}

@@ -97,48 +97,33 @@ class Similar:
 
 def similar_published(draft: str) -> list[Similar]:
     """Published views that say much the same as `draft`: a campaign once, at its newest
-    published copy; the closest first.
+    published copy like the draft; the closest first.
 
     The draft's MinHash band keys find candidates with one indexed lookup (as for grouping
-    campaigns), so the cost does not grow with the number of stored views. Candidates are any
-    views, most of them unpublished copies when a campaign is running: a copy stands for its
-    campaign, whose newest published copy is shown.
+    campaigns), so the cost does not grow with the number of stored views. Only published views'
+    keys are read (campaigns.candidate_ids(published=True)): a draft like a campaign nobody has
+    published yet costs exactly what a draft like nothing costs, so the time of the answer tells
+    nothing of what waits for moderation. The newest published copies of a key come first, so a
+    campaign is found at its newest published copies, however many wait behind them.
     """
     signature = near_duplicates.signature(draft)
     if signature is None:
         return []
     keys = sorted(set(near_duplicates.band_keys(signature)))
-    ids = campaigns.candidate_ids(keys)
+    ids = campaigns.candidate_ids(keys, published=True)
     if not ids:
         return []
     rows = db.session.execute(
-        select(Submission.id, Submission.campaign_id, Submission.near_signature, Submission.visibility,
-               Submission.status)
-        .where(Submission.id.in_(ids), Submission.near_signature.is_not(None))
+        select(Submission.id, Submission.campaign_id, Submission.near_signature)
+        .where(Submission.id.in_(ids), *_published(), Submission.near_signature.is_not(None))
     ).all()
-    best: dict[tuple[str, int], tuple[float, int | None, int | None]] = {}  # entry: (score, view, campaign)
+    best: dict[tuple[str, int], tuple[float, int]] = {}  # entry: (score, newest copy like the draft)
     for row in rows:
-        if row.campaign_id is None and (row.visibility != Visibility.PUBLISHED or row.status == Status.REJECTED):
-            continue
         score = near_duplicates.similarity(signature, near_duplicates.Signature.from_bytes(row.near_signature))
         if score < SUGGEST_SIMILARITY:
             continue
         entry = ("campaign", row.campaign_id) if row.campaign_id is not None else ("view", row.id)
-        if entry not in best or score > best[entry][0]:
-            best[entry] = (score, row.id if row.campaign_id is None else None, row.campaign_id)
-    chosen = sorted(best.values(), key=lambda e: -e[0])
-    found: list[Similar] = []
-    for score, view_id, campaign_id in chosen:
-        if len(found) == SUGGESTIONS:
-            break
-        if campaign_id is not None:
-            view_id = db.session.execute(newest_published_copy(campaign_id)).scalar_one()
-            if view_id is None:  # a campaign nobody has published yet
-                continue
-        found.append(Similar(db.session.get(Submission, view_id), score))
-    return found
-
-
-def newest_published_copy(campaign_id: int):
-    """The query for the id of a campaign's newest published copy (None if none is published)."""
-    return select(func.max(Submission.id)).where(Submission.campaign_id == campaign_id, *_published())
+        score_so_far, newest = best.get(entry, (0.0, 0))
+        best[entry] = (max(score, score_so_far), max(row.id, newest))
+    chosen = sorted(best.values(), key=lambda e: -e[0])[:SUGGESTIONS]
+    return [Similar(db.session.get(Submission, view_id), score) for score, view_id in chosen]
