@@ -258,3 +258,14 @@ def test_a_view_whose_task_was_lost_joins_its_campaign_when_swept_and_is_then_su
 
     publish(swept)  # the only published copy of the campaign
     assert swept.reference in _similar(client, CAMPAIGN).get_data(as_text=True)
+
+
+def test_a_view_published_before_it_was_grouped_is_suggested_once_grouped(app, client):
+    from .test_support import _similar, publish
+
+    app.config["CAMPAIGNS"] = False
+    sub = _send(CAMPAIGN)  # stored and routed without its keys (grouping off, or its worker lost)
+    publish(sub)
+    app.config["CAMPAIGNS"] = True
+    campaigns.place(sub.id)  # its keys say it is published from the start
+    assert sub.reference in _similar(client, CAMPAIGN).get_data(as_text=True)
