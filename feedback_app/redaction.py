@@ -912,7 +912,10 @@ def _named_places(text: str):
 
 # Chinese place names: characters that end a name are function words and verbs that come before
 # an address ("我住在彌敦道…") and the first halves of common words ending in 道/路 (知道, 網路).
-_ZH_STOP = "在住於是的到往去近及與由我你他她們向從至經位沿係喺為請或而也都就要可將把被給對知報頻味管渠軌跑思出網"
+_ZH_STOP = ("在住於是的到往去近及與由我你他她們向從至經位沿係喺為請或而也都就要可將把被給對知報頻味管渠軌跑思出網"
+            # the same in Simplified, and words that end a clause written straight against an
+            # address ("希望政府盡快回覆華富邨…")
+            "于与们从经为请将给对报频网覆复回还这那么呢吗嗎吧啊了過过見见謝谢說说講讲話话問问題题燈灯讓让跟")
 _ZH_NAME = rf"[^\W\d_{_LATIN}{_ZH_STOP}]"
 # An estate or building name does not run across another estate or building ("彩虹邨金漢樓").
 _ZH_BUILDING_NAME = rf"[^\W\d_{_LATIN}{_ZH_STOP}邨村苑閣阁軒轩居樓楼廈厦號号室座層层]"
