@@ -94,9 +94,11 @@ What is NOT personal data (left alone, and no reason to hold a view back)
 - a quantity: before a count noun (people, passengers, 人, 戶, 次, 平方米 ..., or any plural
   English noun: "23456789 applications") or %;
 - a case or reference number: after case / ref / reference / file / complaint /
-  application / enquiry / permit / licence / order / invoice (with an optional no., number,
-  # or colon), 案件 / 個案 / 檔案 / 參考 / 申請 / 投訴 / 編號 (both scripts), or after a code
-  and a slash ("TD 2024/23456789"), the whole run after such a word included;
+  application / enquiry / permit / licence / order / invoice / form / ticket / receipt /
+  transaction / booking / tracking / serial / claim / policy (with an optional no., number,
+  # or colon, and an office's code: "ref no. TD/2024/23456789"), 案件 / 個案 / 檔案 / 參考 /
+  申請 / 投訴 / 編號 (both scripts), or after a code and a slash ("TD 2024/23456789"), the
+  whole run after such a word included;
 - a number after hotline or 熱線 / 热线 (an office's, published for everyone to call);
 - the decimal part of a number (0.23456789), route numbers (never 8 digits: 960, N170),
   times (18:30), percentages, numbers on a map (22.9833, 114.4699), network addresses
@@ -296,8 +298,10 @@ _UNIT_AFTER = re.compile(
     r"|(?!(?:thanks|always|perhaps|unless|besides|towards|afterwards|sometimes)(?![A-Za-z]))[a-z]{3,}s(?![A-Za-z]))"
 )
 _CASE_BEFORE = re.compile(
-    r"(?:(?<![A-Za-z])(?i:case|ref|reference|file|complaint|application|enquiry|inquiry|permit|licen[cs]e|order|invoice)\.?"
-    r"(?:[ \t]*(?i:no\.?|number|num\.?|#))?[ \t]*[:#]?[ \t]*"
+    r"(?:(?<![A-Za-z])(?i:case|ref|reference|file|complaint|application|enquiry|inquiry|permit|licen[cs]e|order|invoice"
+    r"|form|ticket|receipt|transaction|booking|tracking|serial|claim|policy)\.?"
+    # an office's code may come first: "ref no. TD/2024/23456789"
+    r"(?:[ \t]*(?i:no\.?|number|num\.?|#))?[ \t]*[:#]?[ \t]*(?:[A-Z]{1,6}[ \t]?[/\-][ \t]?){0,2}"
     r"|(?:案件|個案|个案|檔案|档案|參考|参考|申請|申请|投訴|投诉|查詢|查询|編號|编号)(?:編號|编号|號碼|号码|號|号)?[ \t]*[:#]?[ \t]*"
     r"|(?<![A-Za-z])[A-Z]{1,6}[ \t-]?[0-9]{1,6}/)\Z"
 )

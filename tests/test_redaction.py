@@ -186,6 +186,7 @@ def test_each_kind_is_masked_however_it_is_written(text, expected):
         "Typhoon Signal No. 8, Exit A2, Cap. 486, phase 2 of the plan",
         "See https://www.info.gov.hk/gia/general/202403/15/P2024031500123.htm today",
         "Buy cheap watches at www.example.com now",  # a link after "at", not an e-mail address
+        "ref no. TD/2024/23456789, Form No. 23456789, 申請編號 2024-23456789",  # references
         "Blocked from 203.0.113.7 and 22.9833, 114.4699",  # a network address, a place on a map
     ],
 )
