@@ -1101,8 +1101,9 @@ def ordinary_words(draw) -> str:
 
 @st.composite
 def hotlines(draw) -> str:
-    """A number the text calls a hotline is an office's, published for everyone to call: a fixed
-    line (2 or 3 first, as every office's is); a mobile number called a hotline is someone's."""
+    """A number the text calls a hotline is an office's, published for everyone to call. Drawn
+    as fixed lines (2 or 3 first); a mobile number called a hotline could be anyone's, so this
+    asks nothing of it."""
     digits = draw(digit_string(8, first="23"))
     number = draw(st.sampled_from([digits, f"{digits[:4]} {digits[4:]}", f"{digits[:4]}-{digits[4:]}"]))
     return draw(st.sampled_from([
