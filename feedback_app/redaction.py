@@ -99,7 +99,8 @@ What is NOT personal data (left alone, and no reason to hold a view back)
   # or colon, and an office's code: "ref no. TD/2024/23456789"), 案件 / 個案 / 檔案 / 參考 /
   申請 / 投訴 / 編號 (both scripts), or after a code and a slash ("TD 2024/23456789"), the
   whole run after such a word included;
-- a number after hotline or 熱線 / 热线 (an office's, published for everyone to call);
+- a Hong Kong fixed-line number (2 or 3 first) after hotline or 熱線 / 热线 (an office's,
+  published for everyone to call; a mobile number called a hotline is still masked);
 - the decimal part of a number (0.23456789), route numbers (never 8 digits: 960, N170),
   times (18:30), percentages, numbers on a map (22.9833, 114.4699), network addresses
   (203.0.113.7);
@@ -411,6 +412,13 @@ def _phone_kind(d: str, plus: bool) -> tuple[bool, bool]:
     return False, False
 
 
+def _office_line(d: str) -> bool:
+    """A Hong Kong fixed line (2 or 3 first), as offices' hotlines are: a mobile number called a
+    hotline ("my hotline 9123 4567") is still a person's."""
+    local = d[3:] if len(d) == 11 and d.startswith("852") else d
+    return len(local) == 8 and local[0] in "23"
+
+
 def _card(d: str) -> bool:
     # Visa 4, Mastercard 2/5, Amex and JCB 3, UnionPay and Discover 6: and the Luhn check, which
     # one long number in ten passes by chance.
@@ -433,8 +441,10 @@ def _number_kind(text: str, groups: list[_Group], seps: list[str], run_start: in
     phone, prefixed = _phone_kind(d, plus)
     card = not phone and 12 <= len(d) <= 19
     before = max(0, start - _CONTEXT)
-    if not (phone or card) or _HOTLINE_BEFORE.search(text, before, start):
+    if not (phone or card):
         return None  # the digits alone rule most candidates out before any context is read
+    if phone and _office_line(d) and _HOTLINE_BEFORE.search(text, before, start):
+        return None
     if phone:
         if prefixed:
             return "phone"

@@ -471,3 +471,13 @@ def test_public_pages_show_views_and_answers_without_personal_data(app, browser,
             assert shown in page, (url, shown)
         for hidden in PERSONAL:
             assert hidden not in page, (url, hidden)
+
+
+@pytest.mark.parametrize("text, number", [
+    ("WhatsApp my hotline 9123 4567 for the photos", "9123 4567"),
+    ("我的熱線：6123 4567", "6123 4567"),
+    ("hotline: +852 5123 4567", "5123 4567"),
+])
+def test_a_mobile_number_called_a_hotline_is_still_a_persons(text, number):
+    """Offices publish fixed lines (2 or 3 first) as hotlines; calling a mobile one is no licence."""
+    assert number not in redact(text) and "[PHONE]" in redact(text)
