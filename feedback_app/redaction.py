@@ -279,7 +279,19 @@ def _fold_digits(text: str) -> str:
     text = text.translate(_decimal_table())
     if _HAS_ZH_DIGIT.search(text):
         text = _ZH_NUMERAL_RUN.sub(lambda m: m.group().translate(_ZH_DIGIT_TABLE), text)
+        text = _ZH_NUMERAL_RUN_WITH_COMMAS.sub(_numerals_after_a_phone_word, text)
     return text
+
+
+# After words saying a phone number follows, a comma no longer ends a run of numerals
+# ("我個電話係九一二三，四五六七"); elsewhere it does (一五一十，七七八八 is an idiom, not a number).
+_ZH_NUMERAL_RUN_WITH_COMMAS = re.compile(rf"[{_ZH_DIGITS}0-9](?:{_RUN_GAP}[{_ZH_DIGITS}0-9]){{5,}}")
+
+
+def _numerals_after_a_phone_word(m: re.Match) -> str:
+    if _HAS_ZH_DIGIT.search(m.group()) and _PHONE_BEFORE.search(m.string, max(0, m.start() - _CONTEXT), m.start()):
+        return m.group().translate(_ZH_DIGIT_TABLE)
+    return m.group()
 
 
 # --- what the words around a number say --------------------------------------------------------
@@ -873,7 +885,7 @@ _EN_PARTS = [
     ("floor", re.compile(
         r"[0-9GLUMglum](?<![A-Za-z0-9].)(?:(?<=[0-9])[0-9]{0,2}|(?<=[LUlu])[Gg]|)[ \t]?/[ \t]?(?i:fl?)\.?(?:(?![A-Za-z])|(?=[A-Za-z][ \t]?室))")),
     ("floor", re.compile(
-        r"[0-9](?<![A-Za-z0-9][0-9])[0-9]{0,2}(?:(?i:st|nd|rd|th))?[ \t]+(?i:floor|fl)\.?(?![A-Za-z])")),
+        r"[0-9](?<![A-Za-z0-9][0-9])[0-9]{0,2}(?:(?i:st|nd|rd|th))?[ \t]+(?i:floor|flr|fl)\.?(?![A-Za-z])")),
     ("floor", re.compile(rf"[GgUuLl]{_AFTER_NON_LETTER}(?i:(?<=g)round|(?<=u)pper ground|(?<=l)ower ground)[ \t]+(?i:floor)(?![A-Za-z])")),
     ("block", re.compile(
         rf"[BbTtPp]{_AFTER_NON_LETTER}(?i:(?<=b)lock|(?<=b)lk|(?<=t)ower|(?<=p)hase)\.?[ \t]?(?:[0-9]{{1,3}}[A-Za-z]?|[A-Za-z])"
@@ -945,8 +957,11 @@ _ZH_PARTS = [
     ("street", re.compile(
         rf"(?:[0-9]{{1,4}}[A-Za-z]?|[{_ZH_NUMERAL}]{{1,4}})[ \t]?[號号]"
         rf"(?=[ \t]?(?:(?:[0-9]{{1,3}}|[{_ZH_NUMERAL}]{{1,3}})[ \t]?字?[樓楼層层]|[0-9]{{1,3}}[ \t]?/[ \t]?[Ff]))")),
-    ("room", re.compile(r"(?:[0-9]{1,4}[A-Za-z]?|[A-Za-z])[ \t]?[號号]?室")),
-    ("block", re.compile(rf"(?:[0-9]{{1,3}}[A-Za-z]?|[A-Za-z]|[{_ZH_NUMERAL}]{{1,3}})[ \t]?[座棟栋幢](?![位椅談谈])")),
+    ("room", re.compile(rf"(?:[0-9]{{1,4}}[A-Za-z]?|[A-Za-z]|[{_ZH_NUMERAL}]{{1,5}})[ \t]?[號号]?室")),
+    # a block, and the flat written straight after it without 室 (2座1505)
+    ("block", re.compile(
+        rf"(?:[0-9]{{1,3}}[A-Za-z]?|[A-Za-z]|[{_ZH_NUMERAL}]{{1,3}})[ \t]?[座棟栋幢](?![位椅談谈])"
+        r"(?:[ \t]?[0-9]{3,4}[A-Za-z]?(?![0-9]))?")),
     ("block", re.compile(rf"(?:[0-9]{{1,2}}|[{_ZH_NUMERAL}]{{1,2}})[ \t]?期(?![間间刊限望])")),
     ("estate", re.compile(rf"{_ZH_BUILDING_NAME}{{1,5}}(?:邨|村|苑|花園|花园|山莊|山庄|閣|阁|軒|轩|居|豪庭|城|台)")),
     ("building", re.compile(rf"{_ZH_BUILDING_NAME}{{1,6}}(?:大廈|大厦|大樓|大楼|中心|廣場|广场|樓|楼)(?![宇梯價价市盤盘面高])")),
