@@ -75,7 +75,8 @@ together, separators allowed but not commas (so 二〇二四年 and 一五一十
           not masked: answers name them.
 [DATE OF BIRTH] a date after DOB, D.O.B., date of birth, born on / in, birthday, 出生日期, 出生,
           出世, 生日, 生於 ...: 15/03/1985, 1985-03-15, 15.3.85, 19850315, 3rd of March 1985,
-          March 3, 1985, March 1985, 1985, 一九八五年三月十五日, 3月15日.
+          March 3, 1985, March 1985, 1985, 一九八五年三月十五日, 3月15日; and a whole date
+          followed by 出世 / 出生 (我1985年3月15日出世), but not a year alone or a count of births.
 [ACCOUNT] 6-20 digits (a bank code in brackets first allowed) after account no., a/c, acct,
           bank account, IBAN, a bank's name (HSBC, 匯豐, 中銀 ...), 戶口, 賬戶, 账户, 賬號, 銀行,
           入數 / 轉賬 ..., unless it is an amount.
@@ -741,15 +742,27 @@ _BIRTH_DATE = (
 _BIRTH_WORD = re.compile(
     r"(?:(?<![A-Za-z])(?i:d\.?[ \t]?o\.?[ \t]?b|date[ \t]+of[ \t]+birth|birth[ \t]?date|birth[ \t]?day|b-?day"
     r"|born(?:[ \t]+(?:on|in))?)(?![A-Za-z])\.?"
-    r"|出生日期|出生年月日|出生於|出生于|出生|出世日期|出世紙|出世|生日|生於|生于)"
+    r"|出生日期|出生年月日|出生於|出生于|出生|出世日期|出世紙日期|出世纸日期|出世紙|出世纸|出世|生日|生於|生于)"
     r"(?:[ \t:：=\-]|(?i:is|was|on|the)(?![A-Za-z])|是|係|为|為|喺|在|[(（][A-Za-z/.\- 年月日]{2,12}[)）]){0,6}"
     rf"(?P<date>{_BIRTH_DATE})"
+)
+
+
+# A whole date the word after says is a birth ("我1988年7月21日出世"); a year alone is not
+# enough there ("2024年出生的嬰兒" counts babies), nor is a rate or a count of births.
+_BIRTH_DATE_BEFORE_WORD = re.compile(
+    rf"(?P<date>{_Y}{_S}[0-9]{{1,2}}{_S}[0-9]{{1,2}}|[0-9]{{1,2}}{_S}[0-9]{{1,2}}{_S}(?:{_Y}|[0-9]{{2}})"
+    rf"|{_ZH_DATE_NUMERAL}{{2,4}}[ \t]?年[ \t]?{_ZH_DATE_NUMERAL}{{1,2}}[ \t]?月[ \t]?{_ZH_DATE_NUMERAL}{{1,3}}[ \t]?[日號号])"
+    r"(?![0-9])[ \t]?(?:出世|出生)(?!率|人|數|数|登記|登记|嬰|婴|的嬰|的婴)"
 )
 
 
 def _birth_dates(text: str):
     for m in _BIRTH_WORD.finditer(text):
         yield "birth_date", *m.span("date")
+    if "出" in text:
+        for m in _BIRTH_DATE_BEFORE_WORD.finditer(text):
+            yield "birth_date", *m.span("date")
 # --- e-mail -----------------------------------------------------------------------------------
 
 # A label is all Latin (ASCII and accented letters, digits, hyphens) or all another script, so an

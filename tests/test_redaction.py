@@ -492,3 +492,15 @@ def test_a_mobile_number_called_a_hotline_is_still_a_persons(text, number):
 def test_forms_a_held_out_probe_found(text, value):
     """Written by hand apart from the generators, to see what they missed; each leaked once."""
     assert value not in redact(text)
+
+
+@pytest.mark.parametrize("text, masked", [
+    ("我係1988年7月21日出世", True),
+    ("我1988-07-21出生，住在屯門", True),
+    ("出世紙日期 1988年7月21日", True),
+    ("2024年出生的嬰兒比去年少", False),  # a year alone: a count of babies, not someone's birthday
+    ("2024年3月1日出生人數", False),
+    ("我哋喺2024年3月1日出發", False),
+])
+def test_a_date_the_next_word_says_is_a_birth(text, masked):
+    assert ("[DATE OF BIRTH]" in redact(text)) is masked
