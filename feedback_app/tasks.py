@@ -26,7 +26,11 @@ from huey.registry import Message
 from huey.serializer import Serializer
 from huey.storage import RedisStorage, SqliteStorage
 from itsdangerous import BadSignature, Signer
+from sqlalchemy import select
 
+from . import routing
+from .extensions import db
+from .models import Status, Submission
 from .private_files import create_private_file
 
 log = logging.getLogger(__name__)
@@ -191,8 +195,6 @@ def _in_app_context(func):
 @huey.task(retries=2, retry_delay=5)
 @_in_app_context
 def route_submission(submission_id: int) -> None:
-    from . import routing
-
     routing.route_stored_view(submission_id)
 
 
@@ -202,12 +204,6 @@ def sweep_unrouted() -> int:
     """Route views whose task was lost, and close retraining runs whose worker was lost. Routing
     only touches views still "received", so a view that a task or a moderator reaches first is
     left alone."""
-    from sqlalchemy import select
-
-    from . import routing
-    from .extensions import db
-    from .models import Status, Submission
-
     before = datetime.now(timezone.utc) - SWEEP_AFTER
     ids = db.session.execute(
         select(Submission.id).where(Submission.status == Status.RECEIVED, Submission.created_at < before)
