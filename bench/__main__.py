@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from config import TestConfig
 from feedback_app import create_app
-from feedback_app.catalogue.services import load_reference_data
+from feedback_app.kernel.catalogue import load_reference_data
 from feedback_app.extensions import db
 from feedback_app.intake import services as intake
-from feedback_app.models import Initiative
-from feedback_app import model_versions, routing
+from feedback_app.kernel.models import Initiative
+from feedback_app.routing import versions as model_versions, services as routing
 
 from . import queue_volume, redaction_false_positives, submit_http
 

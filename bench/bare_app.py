@@ -27,7 +27,7 @@ app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["BARE_DATABASE_URL"]
 db.init_app(app)
 with app.app_context():
     if db.engine.dialect.name == "sqlite":
-        # As the real app sets SQLite up (feedback_app/database.py): WAL and a busy timeout, so
+        # As the real app sets SQLite up (feedback_app/kernel/database.py): WAL and a busy timeout, so
         # two workers writing at once wait for each other instead of failing.
         @event.listens_for(db.engine, "connect")
         def _pragmas(connection, _record):

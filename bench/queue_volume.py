@@ -125,7 +125,7 @@ def _fill_near_duplicates(rows: int, keyed: int) -> None:
     """Band keys and signatures for the newest `keyed` views, as the worker would have stored
     them. Views are made of 196 sentence pairs, so each pair is a campaign of thousands: the
     worst case for a lookup (hot keys), not the typical one."""
-    from feedback_app import near_duplicates
+    from feedback_app.text import near_duplicates
     from feedback_app.extensions import db
 
     db.session.execute(text("CREATE TEMPORARY TABLE bench_combo (combo INTEGER, key BIGINT)"))
@@ -151,7 +151,7 @@ def _fill_near_duplicates(rows: int, keyed: int) -> None:
 
 
 def _refresh_statistics() -> None:
-    from feedback_app.database import refresh_planner_statistics
+    from feedback_app.kernel.database import refresh_planner_statistics
     from feedback_app.extensions import db
 
     if db.engine.dialect.name == "postgresql":
@@ -192,7 +192,8 @@ def _suggestions(keyed: int, bare) -> None:
     published (the older half), half waiting, so the newest published copy lies behind hundreds
     of waiting ones; and campaigns nobody has published (hidden), whose draft must cost what a
     draft like nothing costs."""
-    from feedback_app import campaigns, near_duplicates
+    from feedback_app.campaigns import services as campaigns
+    from feedback_app.text import near_duplicates
     from feedback_app.extensions import db
     from feedback_app.public import services as public
 
@@ -246,7 +247,7 @@ def _suggestions(keyed: int, bare) -> None:
 def suggestions_only() -> None:
     """`python -m bench suggestions`: the views, their keys and the suggestions, without the queue."""
     from feedback_app import create_app
-    from feedback_app.catalogue.services import load_reference_data
+    from feedback_app.kernel.catalogue import load_reference_data
     from feedback_app.extensions import db
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -275,10 +276,12 @@ def suggestions_only() -> None:
 
 
 def run() -> None:
-    from feedback_app import campaigns, create_app, near_duplicates
-    from feedback_app.catalogue.services import load_reference_data
+    from feedback_app.campaigns import services as campaigns
+    from feedback_app import create_app
+    from feedback_app.text import near_duplicates
+    from feedback_app.kernel.catalogue import load_reference_data
     from feedback_app.extensions import db
-    from feedback_app.models import Submission
+    from feedback_app.kernel.models import Submission
     from feedback_app.moderation import queue
 
     with tempfile.TemporaryDirectory() as tmp:

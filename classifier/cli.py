@@ -29,7 +29,7 @@ from .text import LANGUAGES
 from .training import DEFAULT_TARGET_PRECISION, train
 
 # The catalogue ships with the app; the CLI reads its data files, nothing more.
-DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "feedback_app" / "catalogue" / "data"
+DEFAULT_CATALOGUE = Path(__file__).resolve().parent.parent / "feedback_app" / "kernel" / "reference_data"
 BATCH = 512
 
 

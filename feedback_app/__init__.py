@@ -8,7 +8,7 @@ from flask import Flask
 
 from config import INSTANCE_DIR, Config
 
-from .private_files import make_private_dir, read_or_create_secret
+from .kernel.private_files import make_private_dir, read_or_create_secret
 
 
 def create_app(config: type | dict | None = None) -> Flask:
@@ -44,27 +44,28 @@ def ensure_secret_key(app: Flask) -> None:
 
 
 def check_production_safety(app: Flask) -> None:
-    from .safety import check_production_safety
+    from .auth.safety import check_production_safety
 
     check_production_safety(app)
 
 
 def register_security(app: Flask) -> None:
-    from .security import register
+    from .web.security import register
 
     register(app)
 
 
 def register_input_guard(app: Flask) -> None:
-    from .input_guard import register
+    from .web.input_guard import register
 
     register(app)
 
 
 def register_extensions(app: Flask) -> None:
-    from . import i18n, tasks
+    from .web import i18n
+    from .routing import tasks
     from .auth.login import configure_login
-    from .database import configure_engine
+    from .kernel.database import configure_engine
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -98,13 +99,13 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from .templating import register
+    from .web.templating import register
 
     register(app)
 
 
 def register_error_pages(app: Flask) -> None:
-    from .errors import register
+    from .web.errors import register
 
     register(app)
 

@@ -5,12 +5,12 @@ import click
 from flask import Flask, current_app, url_for
 from flask.cli import AppGroup
 
-from . import demo_accounts
+from .auth import demo_accounts
 from .auth import enrolment
 from .auth import services as accounts
-from .catalogue import services as catalogue
-from .demo_accounts import DEMO_ACCOUNTS
-from .models import ClassifierVersion, Role, User
+from .kernel import catalogue
+from .auth.demo_accounts import DEMO_ACCOUNTS
+from .kernel.models import ClassifierVersion, Role, User
 
 catalogue_cli = AppGroup("catalogue", help="Reference data: smart areas, bureaus, initiatives.")
 users_cli = AppGroup("users", help="Accounts.")
@@ -19,7 +19,7 @@ classifier_cli = AppGroup("classifier", help="Classifier versions stored in the 
 
 @catalogue_cli.command("load")
 def load_catalogue():
-    """Load or update reference data from feedback_app/catalogue/data (safe to re-run)."""
+    """Load or update reference data from feedback_app/kernel/reference_data (safe to re-run)."""
     try:
         report = catalogue.load_reference_data()
     except catalogue.ReferenceDataError as exc:
@@ -197,7 +197,7 @@ def create_demo_accounts(base_url):
 @click.option("--force", is_flag=True, help="Activate the new version even if the quality gate finds it worse.")
 def retrain(force):
     """Train on the corpus and moderators' decisions; activate only if not worse (the quality gate)."""
-    from . import model_versions
+    from .routing import versions as model_versions
 
     version, gate = model_versions.train_version(activate="always" if force else "if_not_worse")
     _echo_version(version)
@@ -212,7 +212,7 @@ def retrain(force):
 @classifier_cli.command("ensure")
 def ensure():
     """Train and activate a first version if none is active (used by `make run`)."""
-    from . import model_versions
+    from .routing import versions as model_versions
 
     problem = model_versions.active_version_problem()
     if problem is None:
@@ -225,7 +225,7 @@ def ensure():
 
 @classifier_cli.command("list")
 def list_versions():
-    from . import model_versions
+    from .routing import versions as model_versions
 
     for v in model_versions.versions():
         _echo_version(v)
@@ -235,7 +235,7 @@ def list_versions():
 @click.argument("version_id", type=int)
 def activate(version_id):
     """Make a stored version the active one (to roll back, activate an older one)."""
-    from . import model_versions
+    from .routing import versions as model_versions
 
     try:
         model_versions.activate(version_id)
@@ -256,7 +256,7 @@ i18n_cli = AppGroup("i18n", help="Interface languages.")
 @i18n_cli.command("simplify")
 def simplify():
     """Write the Simplified Chinese catalogue from the Traditional Chinese one."""
-    from .simplified import write_simplified
+    from .web.simplified import write_simplified
 
     click.echo(f"Wrote {write_simplified()}")
 

@@ -4,7 +4,8 @@ It builds the application once, from the same settings as the web processes (DAT
 REDIS_URL, ...), and runs every task inside it. Its SECRET_KEY must be the web processes' own:
 tasks are signed with it, and a task signed with another key is refused (tasks.py).
 """
-from . import create_app, tasks
+from . import create_app
+from .routing import tasks
 
 app = create_app()
 tasks.bind_worker_app(app)

@@ -51,7 +51,7 @@ def get_metadata():
 def render_item(type_, obj, autogen_context):
     """Render the app's UTCDateTime as a plain timezone-aware DateTime, so revisions never
     import application code."""
-    from feedback_app.models import UTCDateTime
+    from feedback_app.kernel.models import UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

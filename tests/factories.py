@@ -6,10 +6,10 @@ import itertools
 from sqlalchemy import select
 
 from feedback_app.auth import services as accounts
-from feedback_app.catalogue import services as catalogue
+from feedback_app.kernel import catalogue
 from feedback_app.extensions import db
 from feedback_app.intake import services as intake
-from feedback_app.models import Initiative, Role, Submission
+from feedback_app.kernel.models import Initiative, Role, Submission
 
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)

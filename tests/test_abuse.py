@@ -4,10 +4,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from feedback_app import abuse
-from feedback_app.abuse import Flag
+from feedback_app.text import abuse
+from feedback_app.text.abuse import Flag
 from feedback_app.extensions import db
-from feedback_app.models import AuditEvent, Role, Status, Submission
+from feedback_app.kernel.models import AuditEvent, Role, Status, Submission
 
 from . import factories
 from .conftest import csrf_token, form_token, shown_at

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from feedback_app.auth import services as accounts
 from feedback_app.extensions import db
-from feedback_app.models import AuditEvent, Role, User
+from feedback_app.kernel.models import AuditEvent, Role, User
 
 from . import factories
 from .conftest import Browser, RequestIsolatedClient

@@ -6,10 +6,10 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from feedback_app import demo_accounts
+from feedback_app.auth import demo_accounts
 from feedback_app.auth import services as accounts
-from feedback_app.models import Role
-from feedback_app.urls import safe_next
+from feedback_app.kernel.models import Role
+from feedback_app.web.urls import safe_next
 
 from . import factories
 from .conftest import Browser, RequestIsolatedClient, csrf_token, make_app

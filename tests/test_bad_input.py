@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from feedback_app.extensions import db
-from feedback_app.models import Answer, AuditEvent, Submission
+from feedback_app.kernel.models import Answer, AuditEvent, Submission
 
 from . import factories
 
@@ -86,7 +86,7 @@ def test_an_id_too_large_in_a_bureau_path_is_a_404(client, login_as, officer):
 def test_every_integer_in_a_route_is_bounded(app):
     from werkzeug.routing import IntegerConverter
 
-    from feedback_app.input_guard import MAX_ID, IdConverter
+    from feedback_app.web.input_guard import MAX_ID, IdConverter
 
     integers = [
         (rule.rule, converter)
@@ -261,7 +261,7 @@ def test_every_form_refuses_a_file_where_text_belongs(app):
     from werkzeug.datastructures import FileStorage, MultiDict
     from wtforms import StringField
 
-    from feedback_app.forms import Form
+    from feedback_app.web.forms import Form
 
     class AnyForm(Form):
         class Meta:

@@ -6,7 +6,7 @@ import re
 from sqlalchemy import select
 
 from feedback_app.extensions import db
-from feedback_app.models import AuditAction, AuditEvent, Role, Status, Submission
+from feedback_app.kernel.models import AuditAction, AuditEvent, Role, Status, Submission
 
 from . import factories
 from .conftest import csrf_token

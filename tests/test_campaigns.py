@@ -7,9 +7,10 @@ import pytest
 
 from sqlalchemy import func, select
 
-from feedback_app import campaigns, near_duplicates
+from feedback_app.campaigns import services as campaigns
+from feedback_app.text import near_duplicates
 from feedback_app.extensions import db
-from feedback_app.models import AuditAction, AuditEvent, NearDuplicateKey, Role, Status, Submission
+from feedback_app.kernel.models import AuditAction, AuditEvent, NearDuplicateKey, Role, Status, Submission
 
 from . import factories
 from .conftest import csrf_token
@@ -237,7 +238,7 @@ def test_a_view_whose_task_was_lost_joins_its_campaign_when_swept_and_is_then_su
 
     from sqlalchemy import update
 
-    from feedback_app import tasks
+    from feedback_app.routing import tasks
 
     from .test_support import _similar, publish
     from .test_worker import _sent_while_the_queue_is_down

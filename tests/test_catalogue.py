@@ -4,9 +4,9 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from feedback_app.catalogue import services as catalogue
+from feedback_app.kernel import catalogue
 from feedback_app.extensions import db
-from feedback_app.models import Bureau, Initiative, SmartArea
+from feedback_app.kernel.models import Bureau, Initiative, SmartArea
 
 BUREAUS = {"CSB", "CMAB", "CSTB", "CEDB", "DEVB", "EDB", "EEB", "FSTB", "HHB", "HB", "HYAB", "ITIB", "LWB", "SB", "TLB"}
 AREAS = {"mobility", "living", "environment", "people", "government", "economy", "covid"}

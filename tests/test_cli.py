@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from feedback_app.auth import services as accounts
 from feedback_app.auth.forms import LoginForm
-from feedback_app.demo_accounts import DEMO_ACCOUNTS
+from feedback_app.auth.demo_accounts import DEMO_ACCOUNTS
 from feedback_app.extensions import db
-from feedback_app.models import AuditEvent, Role, User
+from feedback_app.kernel.models import AuditEvent, Role, User
 
 from . import factories
 

@@ -3,10 +3,10 @@ import threading
 
 from sqlalchemy import func, select
 
-from feedback_app.database import write_transaction
+from feedback_app.kernel.database import write_transaction
 from feedback_app.extensions import db
 from feedback_app.intake import services as intake
-from feedback_app.models import ReferenceCounter, Submission
+from feedback_app.kernel.models import ReferenceCounter, Submission
 
 from . import factories
 

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select, update
 
 from feedback_app.extensions import db
-from feedback_app.models import AuditAction, AuditEvent, RejectionReason, Role, Submission
+from feedback_app.kernel.models import AuditAction, AuditEvent, RejectionReason, Role, Submission
 from feedback_app.moderation import dashboard, services as moderation
 
 from . import factories

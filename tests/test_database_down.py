@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from feedback_app.extensions import db
-from feedback_app.models import Submission
+from feedback_app.kernel.models import Submission
 
 from . import factories
 from .conftest import csrf_token, form_token, make_app
@@ -192,7 +192,7 @@ def test_a_view_sent_while_the_database_is_down_is_not_received_and_the_text_is_
 def test_a_signed_in_person_gets_the_503_page_too(outage):
     app, take_down, _bring_back = outage
     with app.app_context():
-        from feedback_app.models import Role
+        from feedback_app.kernel.models import Role
 
         email = factories.user(Role.RESIDENT).email
         db.session.remove()
@@ -211,7 +211,7 @@ def test_a_signed_in_person_gets_the_503_page_too(outage):
 def test_a_database_error_that_is_not_an_outage_stays_a_500(app, client, monkeypatch):
     from sqlalchemy.exc import IntegrityError
 
-    from feedback_app.catalogue import services
+    from feedback_app.kernel import catalogue as services
 
     def broken(*_args, **_kwargs):
         raise IntegrityError("INSERT ...", {}, Exception("duplicate key"))

@@ -4,8 +4,8 @@ import unicodedata
 from sqlalchemy import func, select
 
 from feedback_app.extensions import db
-from feedback_app.forms import normalise_text
-from feedback_app.models import Answer, Submission
+from feedback_app.web.forms import normalise_text
+from feedback_app.kernel.models import Answer, Submission
 
 from . import factories
 
@@ -35,7 +35,7 @@ def test_a_view_is_stored_as_one_unicode_form_without_surrounding_spaces(browser
 
 def test_a_password_is_taken_exactly_as_typed(app, browser):
     from feedback_app.auth import services as accounts
-    from feedback_app.models import Role
+    from feedback_app.kernel.models import Role
 
     user = accounts.create_user("spaces@example.org", "  spaced password  ", Role.RESIDENT)
     assert browser.login(user.email, "spaced password").status_code == 400

@@ -28,7 +28,7 @@ from werkzeug.routing import IntegerConverter
 
 from feedback_app.extensions import db
 from feedback_app.intake import services as intake
-from feedback_app.models import Bureau, Initiative, Role, SmartArea, Submission, User
+from feedback_app.kernel.models import Bureau, Initiative, Role, SmartArea, Submission, User
 
 from . import factories
 from .conftest import Browser

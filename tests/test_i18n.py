@@ -95,7 +95,7 @@ def test_the_simplified_catalogue_is_the_conversion_of_the_traditional_one(tmp_p
 
     from babel.messages.pofile import read_po
 
-    from feedback_app.simplified import TRANSLATIONS, write_simplified
+    from feedback_app.web.simplified import TRANSLATIONS, write_simplified
 
     shutil.copytree(TRANSLATIONS / "zh_Hant", tmp_path / "zh_Hant")
     generated = write_simplified(tmp_path)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from feedback_app.extensions import db
 from feedback_app.intake import services as intake
 from feedback_app.intake.forms import SENDING_CODE_SALT, CodeState, read_sending_code
-from feedback_app.models import AuditEvent, Submission
+from feedback_app.kernel.models import AuditEvent, Submission
 
 from . import factories
 from .conftest import csrf_token, form_token

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from feedback_app.extensions import db
-from feedback_app.models import AuditEvent, Submission
+from feedback_app.kernel.models import AuditEvent, Submission
 
 from . import factories
 from .conftest import csrf_token, form_token

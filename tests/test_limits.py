@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from feedback_app.extensions import db
 from feedback_app.intake import services as intake
-from feedback_app.models import Role, Submission
+from feedback_app.kernel.models import Role, Submission
 
 from . import factories
 from .conftest import REDIS_TEST_URL, Browser, RequestIsolatedClient, csrf_token, form_token, make_app

@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
 from feedback_app.extensions import db
-from feedback_app.models import AuditEvent
+from feedback_app.kernel.models import AuditEvent
 
 from . import factories
 from .conftest import MIGRATIONS

@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import select
 
 import classifier
-from feedback_app import model_versions, tasks
+from feedback_app.routing import versions as model_versions, tasks
 from feedback_app.extensions import db
-from feedback_app.models import AuditEvent, ClassifierVersion, Role, TrainingRun
+from feedback_app.kernel.models import AuditEvent, ClassifierVersion, Role, TrainingRun
 from feedback_app.moderation import services as moderation
 
 from datetime import datetime, timedelta, timezone

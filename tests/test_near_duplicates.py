@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from feedback_app.near_duplicates import (
+from feedback_app.text.near_duplicates import (
     BANDS, CAMPAIGN_SIMILARITY, NUM_PERM, Signature, band_keys, is_near_copy, signature, similarity,
 )
 
@@ -251,7 +251,7 @@ def test_band_keys_are_signed_64_bit_one_per_band_and_differ_between_bands():
 
 
 def test_band_keys_are_the_same_in_another_process_with_another_hash_seed():
-    script = ("import json, sys\nfrom feedback_app.near_duplicates import band_keys, signature\n"
+    script = ("import json, sys\nfrom feedback_app.text.near_duplicates import band_keys, signature\n"
               "print(json.dumps([band_keys(signature(text)) for text in json.load(sys.stdin)]))")
     texts = [LAMPPOST_CAMPAIGN, MINIBUS_CAMPAIGN, MINIBUS_COPIES["Simplified copy"]]
     env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(ROOT)}

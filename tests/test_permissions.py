@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import select
 
 from feedback_app.extensions import db
-from feedback_app.models import Answer, Status, Submission
+from feedback_app.kernel.models import Answer, Status, Submission
 
 from . import factories
 

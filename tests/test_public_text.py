@@ -2,7 +2,7 @@
 from sqlalchemy import select
 
 from feedback_app.extensions import db
-from feedback_app.models import AuditAction, AuditEvent, Role, Submission, Visibility
+from feedback_app.kernel.models import AuditAction, AuditEvent, Role, Submission, Visibility
 from feedback_app.moderation import services as moderation
 
 from . import factories

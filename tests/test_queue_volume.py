@@ -6,10 +6,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import insert, select, text
 
-from feedback_app.database import refresh_planner_statistics
-from feedback_app import search
+from feedback_app.kernel.database import refresh_planner_statistics
+from feedback_app.moderation import search
 from feedback_app.extensions import db
-from feedback_app.models import Role, Status, Submission
+from feedback_app.kernel.models import Role, Status, Submission
 from feedback_app.moderation import queue
 from feedback_app.moderation.queue import QueueFilter, Sort
 
@@ -124,7 +124,7 @@ def test_each_filter_narrows_the_queue(app, client, login_as):
 
 
 def _another_initiative(sub: Submission) -> str:
-    from feedback_app.models import Initiative
+    from feedback_app.kernel.models import Initiative
 
     return db.session.execute(
         select(Initiative.code).where(Initiative.id != sub.initiative_id).order_by(Initiative.id)

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from feedback_app.extensions import db
-from feedback_app.models import AuditEvent, Status, Submission
-from feedback_app.redaction import PLACEHOLDERS, find_personal_data, redact, span_key
+from feedback_app.kernel.models import AuditEvent, Status, Submission
+from feedback_app.text.redaction import PLACEHOLDERS, find_personal_data, redact, span_key
 
 from . import factories
 
@@ -195,7 +195,7 @@ def test_ordinary_text_of_every_kind_is_left_alone(text):
 
 
 def test_staff_can_read_every_kind_the_masking_finds():
-    from feedback_app.i18n import PERSONAL_DATA_LABELS
+    from feedback_app.web.i18n import PERSONAL_DATA_LABELS
 
     assert set(PLACEHOLDERS) <= set(PERSONAL_DATA_LABELS)
 

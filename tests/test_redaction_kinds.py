@@ -1,6 +1,6 @@
 """Personal data is masked however a Hong Kong resident writes it; ordinary numbers are not.
 
-A red team for `feedback_app.redaction`, written from how people here write in English and
+A red team for `feedback_app.text.redaction`, written from how people here write in English and
 in both Chinese scripts — not from the redactor's code. Each kind of personal data has a
 hypothesis strategy that writes one value in many forms (separators between every digit or
 every group, digits in other scripts, glued prefixes, spelled-out e-mail addresses) inside
@@ -36,7 +36,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feedback_app.redaction import find_personal_data, redact
+from feedback_app.text.redaction import find_personal_data, redact
 
 EXAMPLES = 50
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

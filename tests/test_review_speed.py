@@ -4,7 +4,7 @@ import re
 from sqlalchemy import select
 
 from feedback_app.extensions import db
-from feedback_app.models import Role, Status, Submission
+from feedback_app.kernel.models import Role, Status, Submission
 
 from . import factories
 from .conftest import csrf_token
@@ -64,7 +64,7 @@ def test_the_shortcuts_listed_are_the_decisions_the_view_allows(app, client, log
 
 
 def test_a_view_open_by_one_moderator_shows_who_holds_it_to_another(app, client, browser, login_as):
-    from feedback_app.models import User
+    from feedback_app.kernel.models import User
 
     first_moderator = factories.user(Role.MODERATOR)
     second_moderator = factories.user(Role.MODERATOR)

@@ -3,9 +3,9 @@ import pytest
 from sqlalchemy import select
 
 from classifier import semantic
-from feedback_app import model_versions, routing
+from feedback_app.routing import versions as model_versions, services as routing
 from feedback_app.extensions import db
-from feedback_app.models import AuditEvent, ClassifierVersion, Status, Submission
+from feedback_app.kernel.models import AuditEvent, ClassifierVersion, Status, Submission
 
 from . import factories
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from feedback_app import routing
+from feedback_app.routing import services as routing
 from feedback_app.admin.routing_quality import routing_quality
 from feedback_app.bureau import services as bureau
 from feedback_app.extensions import db
-from feedback_app.models import Role, Status
+from feedback_app.kernel.models import Role, Status
 from feedback_app.moderation import services as moderation
 
 from . import factories

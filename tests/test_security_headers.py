@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from feedback_app.intake import services as intake
-from feedback_app.models import Role
+from feedback_app.kernel.models import Role
 
 from . import factories
 from .conftest import RequestIsolatedClient, csrf_token, form_token, make_app

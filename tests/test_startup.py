@@ -11,9 +11,9 @@ from flask_migrate import upgrade
 
 import feedback_app
 from feedback_app.auth import services as accounts
-from feedback_app.demo_accounts import DEMO_ACCOUNTS
+from feedback_app.auth.demo_accounts import DEMO_ACCOUNTS
 from feedback_app.extensions import db
-from feedback_app.safety import UnsafeForProduction
+from feedback_app.auth.safety import UnsafeForProduction
 
 from .conftest import MIGRATIONS, Browser, RequestIsolatedClient, csrf_token, make_app
 

@@ -4,7 +4,7 @@ import re
 from sqlalchemy import func, select
 
 from feedback_app.extensions import db
-from feedback_app.models import Answer, AuditEvent, Status, Submission, Visibility
+from feedback_app.kernel.models import Answer, AuditEvent, Status, Submission, Visibility
 
 from . import factories
 

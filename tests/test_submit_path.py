@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import event, select
 
-from feedback_app import tasks
+from feedback_app.routing import tasks
 from feedback_app.extensions import db
-from feedback_app.models import Submission
+from feedback_app.kernel.models import Submission
 
 from . import factories
 from .conftest import csrf_token, form_token

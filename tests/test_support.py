@@ -6,10 +6,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from feedback_app import support
+from feedback_app.campaigns import support
 from feedback_app.moderation import services as moderation
 from feedback_app.extensions import db
-from feedback_app.models import Role, Status, Submission, Support, Visibility
+from feedback_app.kernel.models import Role, Status, Submission, Support, Visibility
 
 from . import factories
 from .conftest import csrf_token
@@ -235,7 +235,7 @@ def test_a_draft_like_an_unpublished_campaign_costs_what_a_draft_like_nothing_co
 
 
 def test_a_view_leaves_the_suggestions_when_hidden_or_rejected_and_comes_back_when_published_again(app, client):
-    from feedback_app.models import NearDuplicateKey, RejectionReason
+    from feedback_app.kernel.models import NearDuplicateKey, RejectionReason
 
     view = _published(CAMPAIGN)
     moderator = factories.user(Role.MODERATOR)

@@ -12,7 +12,7 @@ from feedback_app.auth import login as login_module
 from feedback_app.auth import services as accounts
 from feedback_app.auth import two_factor
 from feedback_app.extensions import db
-from feedback_app.models import AuditEvent, Role, User
+from feedback_app.kernel.models import AuditEvent, Role, User
 
 from . import factories
 from .conftest import TOTP_SECRET_RE, Browser, RequestIsolatedClient, csrf_token, make_app, totp_code
@@ -391,7 +391,7 @@ def test_a_link_enrols_once_signs_in_and_is_audited_without_secrets(app, client)
 def test_expired_replaced_and_unknown_links_get_a_clear_page(app, client, moderator):
     from sqlalchemy import update
 
-    from feedback_app.models import EnrolmentLink, utcnow
+    from feedback_app.kernel.models import EnrolmentLink, utcnow
 
     old = _link(moderator)
     new = _link(moderator)
@@ -437,7 +437,7 @@ def test_links_are_only_for_staff_without_an_authenticator(app):
 
 
 def test_a_link_expires_after_the_configured_hours(app, moderator):
-    from feedback_app.models import EnrolmentLink, utcnow
+    from feedback_app.kernel.models import EnrolmentLink, utcnow
 
     app.config["ENROLMENT_LINK_HOURS"] = 5
     accounts.issue_enrolment_link(moderator.id)

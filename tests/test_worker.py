@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from feedback_app import tasks
+from feedback_app.routing import tasks
 from feedback_app.extensions import db
-from feedback_app.models import AuditEvent, Status, Submission
+from feedback_app.kernel.models import AuditEvent, Status, Submission
 
 from . import factories
 from .conftest import REQUIRE_REDIS, csrf_token, make_app
@@ -186,7 +186,7 @@ def test_tasks_are_stored_as_signed_json_and_round_trip(app):
     task = tasks.route_submission.s(42)
     task.eta = datetime(2026, 12, 7, 9, 30)  # a retry waits in the schedule with its time
     stored = tasks.huey.serialize_task(task)
-    assert stored.startswith(b"{") and b"feedback_app.tasks.route_submission" in stored
+    assert stored.startswith(b"{") and b"feedback_app.routing.tasks.route_submission" in stored
     again = tasks.huey.deserialize_task(stored)
     assert (again.args, again.id, again.eta, again.retries, again.retry_delay) == ((42,), task.id, task.eta, 2, 5)
     tasks.huey.revoke_by_id("some-task", revoke_once=True)  # revocations are stored the same way

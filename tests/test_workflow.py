@@ -6,13 +6,14 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
-from feedback_app import i18n, workflow
+from feedback_app.web import i18n
+from feedback_app.kernel import workflow
 from feedback_app.extensions import db
-from feedback_app.models import (
+from feedback_app.kernel.models import (
     AuditAction, AuditEvent, AuditRecordImmutable, RejectionReason, Role, Status, Submission, Visibility,
 )
 from feedback_app.moderation import services as moderation
-from feedback_app.workflow import Action
+from feedback_app.kernel.workflow import Action
 
 from . import factories
 from .conftest import csrf_token

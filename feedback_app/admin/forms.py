@@ -8,8 +8,8 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
 from ..auth.services import DISPLAY_NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
-from ..forms import Form
-from ..i18n import ROLE_LABELS, localized
+from ..web.forms import Form
+from ..web.i18n import ROLE_LABELS, localized
 
 _PASSWORD_HINT = _l("At least %(n)d characters.", n=PASSWORD_MIN_LENGTH)
 _BUREAU_HINT = _l("Bureau officers only: the bureau whose views they read and answer.")

@@ -14,7 +14,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..models import AuditAction, AuditEvent, Submission
+from ..kernel.models import AuditAction, AuditEvent, Submission
 
 WINDOW = timedelta(days=30)
 ROUTING_DECISIONS = (AuditAction.AUTO_ROUTED, AuditAction.QUEUED_FOR_REVIEW, AuditAction.CLASSIFICATION_FAILED)

@@ -9,8 +9,8 @@ from sqlalchemy import Select, or_, select
 
 from ..auth import two_factor
 from ..extensions import db
-from ..models import AuditEvent, Role, User
-from ..pagination import KeysetPage, keyset_page
+from ..kernel.models import AuditEvent, Role, User
+from ..web.pagination import KeysetPage, keyset_page
 
 # Ids are 32-bit integers on PostgreSQL; a larger one in a URL is simply no account.
 _MAX_ID = 2**31 - 1

@@ -7,14 +7,15 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import i18n, model_versions
+from ..web import i18n
+from ..routing import versions as model_versions
 from ..auth import enrolment
 from ..auth import services as accounts
 from ..auth.login import role_required
-from ..catalogue import services as catalogue
-from ..demo_accounts import is_demo_email
-from ..models import Role, utcnow
-from ..pagination import parse_after
+from ..kernel import catalogue
+from ..auth.demo_accounts import is_demo_email
+from ..kernel.models import Role, utcnow
+from ..web.pagination import parse_after
 from . import bp, forms, routing_quality as quality, services
 
 ACTIVE_ARGS = {"1": True, "0": False}

@@ -22,9 +22,9 @@ from enum import StrEnum
 from flask import current_app
 from sqlalchemy import select, update
 
-from ..database import write_transaction
+from ..kernel.database import write_transaction
 from ..extensions import db
-from ..models import AuditAction, EnrolmentLink, EnrolmentLinkStatus, User, utcnow
+from ..kernel.models import AuditAction, EnrolmentLink, EnrolmentLinkStatus, User, utcnow
 from . import two_factor
 
 # secrets.token_urlsafe(32) gives 43 characters; anything much longer is not one of ours.

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from ..forms import Form
+from ..web.forms import Form
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length
 

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user
 
 from ..extensions import db
-from ..models import Role, User
+from ..kernel.models import Role, User
 from . import two_factor
 
 # The signed session holds who passed the password step, and when; never a logged-in user.

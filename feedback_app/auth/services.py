@@ -10,12 +10,12 @@ from flask_babel import force_locale, lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import demo_accounts
-from ..database import write_transaction
-from ..demo_accounts import is_demo_email
+from . import demo_accounts
+from ..kernel.database import write_transaction
+from .demo_accounts import is_demo_email
 from ..extensions import db
-from ..forms import CONTROL_CHARACTERS
-from ..models import AuditAction, AuditEvent, Bureau, Role, User
+from ..web.forms import CONTROL_CHARACTERS
+from ..kernel.models import AuditAction, AuditEvent, Bureau, Role, User
 from . import enrolment, two_factor
 
 

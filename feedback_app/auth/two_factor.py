@@ -16,9 +16,9 @@ import pyotp
 import segno
 from sqlalchemy import select
 
-from ..database import write_transaction
+from ..kernel.database import write_transaction
 from ..extensions import db
-from ..models import AuditAction, AuditEvent, Role, User
+from ..kernel.models import AuditAction, AuditEvent, Role, User
 
 STAFF_ROLES = (Role.MODERATOR, Role.OFFICER, Role.ADMIN)
 ISSUER = "Smart City Feedback HK"

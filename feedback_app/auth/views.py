@@ -7,8 +7,8 @@ from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required, logout_user
 
 from ..extensions import limiter
-from ..models import Role
-from ..urls import safe_next
+from ..kernel.models import Role
+from ..web.urls import safe_next
 from . import bp, enrolment, services, two_factor
 from .forms import (
     DisableTwoFactorForm,

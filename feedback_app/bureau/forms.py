@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from ..forms import Form
+from ..web.forms import Form
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 

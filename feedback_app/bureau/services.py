@@ -4,12 +4,12 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
-from .. import workflow
-from ..database import write_transaction
+from ..kernel import workflow
+from ..kernel.database import write_transaction
 from ..extensions import db
-from ..models import Answer, AuditAction, Status, Submission, User
-from ..workflow import Action
-from ..pagination import KeysetPage, keyset_page
+from ..kernel.models import Answer, AuditAction, Status, Submission, User
+from ..kernel.workflow import Action
+from ..web.pagination import KeysetPage, keyset_page
 
 INBOX_STATUSES = (Status.ROUTED, Status.ANSWERED, Status.CLOSED)
 

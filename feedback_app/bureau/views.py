@@ -2,11 +2,13 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import routing, support, workflow
+from ..routing import services as routing
+from ..campaigns import support
+from ..kernel import workflow
 from ..auth.login import role_required
-from ..models import Role
-from ..pagination import parse_after
-from ..workflow import TransitionNotAllowed
+from ..kernel.models import Role
+from ..web.pagination import parse_after
+from ..kernel.workflow import TransitionNotAllowed
 from . import bp, services
 from .forms import AnswerForm, CloseForm, SendBackForm
 

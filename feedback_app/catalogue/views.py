@@ -1,9 +1,10 @@
 from flask import abort, render_template, request
 
-from .. import support
-from ..pagination import parse_after, parse_page
+from ..campaigns import support
+from ..web.pagination import parse_after, parse_page
 from ..public import services as public
-from . import bp, services
+from . import bp
+from ..kernel import catalogue as services
 
 
 @bp.get("/")

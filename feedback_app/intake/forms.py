@@ -6,7 +6,7 @@ from enum import Enum
 from flask import current_app
 from flask_babel import format_timedelta, gettext as _, lazy_gettext as _l
 from itsdangerous import BadData, URLSafeTimedSerializer
-from ..forms import Form
+from ..web.forms import Form
 from .services import is_form_token, new_form_token
 from wtforms import EmailField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError

@@ -13,10 +13,12 @@ from flask import current_app
 from sqlalchemy import func, literal, select, text
 from sqlalchemy.exc import IntegrityError
 
-from .. import abuse, tasks, workflow
-from ..database import write_transaction
+from ..text import abuse
+from ..routing import tasks
+from ..kernel import workflow
+from ..kernel.database import write_transaction
 from ..extensions import db
-from ..models import AuditAction, Submission, User
+from ..kernel.models import AuditAction, Submission, User
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@ from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from ..catalogue import services as catalogue
+from ..kernel import catalogue
 from ..extensions import csrf, limiter
-from ..i18n import localized
+from ..web.i18n import localized
 from . import bp, services
 from .forms import GENERAL, SubmissionForm, sending_code
 

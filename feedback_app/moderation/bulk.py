@@ -12,8 +12,8 @@ from enum import StrEnum
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import RejectionReason, Submission, User
-from ..workflow import TransitionNotAllowed
+from ..kernel.models import RejectionReason, Submission, User
+from ..kernel.workflow import TransitionNotAllowed
 from . import queue, services
 
 # The most one request decides on; the rest stay listed, and the page says how many remain.

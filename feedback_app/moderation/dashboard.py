@@ -12,7 +12,7 @@ from sqlalchemy import case, func, select
 
 from ..admin.routing_quality import RoutingQuality, routing_quality
 from ..extensions import db
-from ..models import AuditAction, AuditEvent, Submission
+from ..kernel.models import AuditAction, AuditEvent, Submission
 from .queue import IN_QUEUE
 
 # The backlog's age bands: (upper bound, key for i18n.BACKLOG_AGE_LABELS); the last is open.

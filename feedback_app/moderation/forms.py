@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from ..forms import Form
+from ..web.forms import Form
 from wtforms import (
     BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField, ValidationError,
 )
@@ -7,7 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from ..i18n import REJECTION_LABELS
+from ..web.i18n import REJECTION_LABELS
 
 
 class DecisionForm(Form):

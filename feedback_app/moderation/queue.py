@@ -25,11 +25,12 @@ from sqlalchemy import Integer, bindparam, case, func, literal_column, or_, sele
 from sqlalchemy.orm import aliased
 from sqlalchemy.engine import Row
 
-from .. import abuse, search
+from ..text import abuse
+from . import search
 from ..extensions import db
-from ..models import Status, Submission, User
-from ..pagination import KeysetPage
-from ..triage import BANDS, Band, Priority
+from ..kernel.models import Status, Submission, User
+from ..web.pagination import KeysetPage
+from ..kernel.triage import BANDS, Band, Priority
 
 # "received" is listed too: a submission whose routing could not even be recorded waits there.
 QUEUE_STATUSES = (Status.NEEDS_REVIEW, Status.RECEIVED)

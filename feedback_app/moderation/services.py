@@ -8,12 +8,12 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import workflow
-from ..database import write_transaction
+from ..kernel import workflow
+from ..kernel.database import write_transaction
 from ..extensions import db
-from ..models import AuditAction, Bureau, RejectionReason, SmartArea, Submission, User, Visibility
-from ..redaction import Finding, find_personal_data, publication_source, span_key
-from ..workflow import Action
+from ..kernel.models import AuditAction, Bureau, RejectionReason, SmartArea, Submission, User, Visibility
+from ..text.redaction import Finding, find_personal_data, publication_source, span_key
+from ..kernel.workflow import Action
 
 # A moderator who opened a view holds it this long: others see who is on it. Holding never
 # blocks anyone; a decision on a view changed meanwhile is refused as stale either way.

@@ -6,18 +6,20 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
-from .. import campaigns, routing, support, workflow
+from ..campaigns import services as campaigns, support
+from ..routing import services as routing
+from ..kernel import workflow
 from ..auth.login import role_required
-from ..catalogue import services as catalogue
-from ..i18n import (
+from ..kernel import catalogue
+from ..web.i18n import (
     BAND_LABELS, BULK_LABELS, FLAG_LABELS, LANGUAGE_NAMES, PERSONAL_DATA_LABELS, REJECTION_LABELS, SORT_LABELS, STATUS_LABELS, VISIBILITY_LABELS,
     localized,
 )
-from ..redaction import published_text
-from ..models import Role
-from ..input_guard import parse_id
-from ..pagination import parse_after
-from ..workflow import Action, TransitionNotAllowed
+from ..text.redaction import published_text
+from ..kernel.models import Role
+from ..web.input_guard import parse_id
+from ..web.pagination import parse_after
+from ..kernel.workflow import Action, TransitionNotAllowed
 from . import bp, bulk, services
 from . import queue as queue_service
 from . import dashboard as dashboard_service

@@ -7,10 +7,11 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
-from .. import campaigns, near_duplicates
+from ..campaigns import services as campaigns
+from ..text import near_duplicates
 from ..extensions import db
-from ..models import Status, Submission, Support, Visibility
-from ..pagination import KeysetPage, keyset_page
+from ..kernel.models import Status, Submission, Support, Visibility
+from ..web.pagination import KeysetPage, keyset_page
 
 
 def _published(view=Submission) -> list:

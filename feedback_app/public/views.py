@@ -2,12 +2,13 @@ from flask import abort, current_app, flash, make_response, redirect, render_tem
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import support, workflow
+from ..campaigns import support
+from ..kernel import workflow
 from ..extensions import limiter
-from ..forms import CONTROL_CHARACTERS
-from ..i18n import remember_language
+from ..web.forms import CONTROL_CHARACTERS
+from ..web.i18n import remember_language
 from ..intake import services as intake
-from ..urls import safe_next
+from ..web.urls import safe_next
 from . import bp, services
 
 # A draft shorter than this says too little to be like anything.

@@ -1,4 +1,4 @@
-"""Flags on a view: why it looks like abuse or spam (feedback_app/abuse.py)
+"""Flags on a view: why it looks like abuse or spam (feedback_app/text/abuse.py)
 
 Revision ID: 0006
 Revises: 0005

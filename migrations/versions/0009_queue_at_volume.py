@@ -5,7 +5,7 @@ Revises: 0008
 Create Date: 2026-11-26
 
 - submission.review_priority: the view's group in the queue (0 flagged, 1 low confidence or no
-  prediction, 2 the rest; feedback_app/triage.py), kept by the model on every write and filled
+  prediction, 2 the rest; feedback_app/kernel/triage.py), kept by the model on every write and filled
   here for what is stored.
 - Partial indexes over what awaits review only (status needs_review or received): the backlog is
   a small, new part of a large table, and every order and common filter of the queue is a range
@@ -13,7 +13,7 @@ Create Date: 2026-11-26
   prove a query lies inside an index (moderation/queue.py).
 - Text search: on PostgreSQL a stored text-search document (submission.search_document, 'simple'
   configuration, a space put around each Han character) with GIN indexes over the whole table
-  and over the backlog (feedback_app/search.py reads it); on SQLite an FTS5
+  and over the backlog (feedback_app/moderation/search.py reads it); on SQLite an FTS5
   trigram table kept by triggers (a view's text never changes after it is stored; it is deleted
   only with the view).
 """

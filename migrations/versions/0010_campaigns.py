@@ -4,9 +4,9 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-26
 
-- campaign: one text sent many times, lightly edited (feedback_app/campaigns.py).
+- campaign: one text sent many times, lightly edited (feedback_app/campaigns/services.py).
 - submission.campaign_id: the campaign a view belongs to, if any; submission.near_signature: its
-  MinHash signature (feedback_app/near_duplicates.py, 512 bytes), kept to confirm later copies.
+  MinHash signature (feedback_app/text/near_duplicates.py, 512 bytes), kept to confirm later copies.
 - near_duplicate_key: each view's 32 band keys. A new view's candidates are the views sharing any
   key: one indexed lookup, never a comparison with every stored view.
 """

@@ -5,11 +5,11 @@ Revises: 0010
 Create Date: 2026-11-26
 
 - support: a resident adding their support to a published view instead of writing a copy of it
-  (feedback_app/support.py). One row per view and supporter: supporter_hash is a keyed hash of
+  (feedback_app/campaigns/support.py). One row per view and supporter: supporter_hash is a keyed hash of
   the account or of a random device cookie, never the cookie itself; the unique constraint is
   what counts a supporter once.
 - submission.client_hash: a keyed, truncated hash of the sending client's address
-  (feedback_app/abuse.py), to flag many views from one client in a short time. The index
+  (feedback_app/text/abuse.py), to flag many views from one client in a short time. The index
   answers "how many from this client since" with one range.
 """
 import sqlalchemy as sa

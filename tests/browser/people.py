@@ -9,7 +9,7 @@ from feedback_app.auth import services as accounts
 from feedback_app.bureau import services as bureau
 from feedback_app.extensions import db
 from feedback_app.intake import services as intake
-from feedback_app.models import Role, Status, Submission, Visibility
+from feedback_app.kernel.models import Role, Status, Submission, Visibility
 from feedback_app.moderation import services as moderation
 
 from .. import factories

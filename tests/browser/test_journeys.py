@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from feedback_app import campaigns
+from feedback_app.campaigns import services as campaigns
 from feedback_app.bureau import services as bureau
-from feedback_app.catalogue import services as catalogue
+from feedback_app.kernel import catalogue
 from feedback_app.extensions import db
-from feedback_app.models import Role
+from feedback_app.kernel.models import Role
 
 from .people import publish, routed_to, send_view, staff
 

@@ -14,11 +14,11 @@ import pyotp
 import pytest
 from sqlalchemy import update
 
-from feedback_app import campaigns
+from feedback_app.campaigns import services as campaigns
 from feedback_app.auth import two_factor
-from feedback_app.catalogue import services as catalogue
+from feedback_app.kernel import catalogue
 from feedback_app.extensions import db
-from feedback_app.models import Role, Status, Submission, User, Visibility
+from feedback_app.kernel.models import Role, Status, Submission, User, Visibility
 
 from .people import PASSWORD, awaiting_review, routed_to, send_view, staff
 

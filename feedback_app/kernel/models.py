@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .extensions import db
+from ..extensions import db
 from .triage import review_priority
 
 
@@ -77,7 +77,7 @@ class Visibility(enum.StrEnum):
 class AuditAction(enum.StrEnum):
     """Every action the audit history records, by what it was about (i18n.ACTION_LABELS names each)."""
 
-    # A view (feedback_app/workflow.py writes these)
+    # A view (feedback_app/kernel/workflow.py writes these)
     SUBMITTED = "submitted"
     AUTO_ROUTED = "auto_routed"
     QUEUED_FOR_REVIEW = "queued_for_review"

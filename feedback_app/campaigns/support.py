@@ -19,10 +19,10 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from .campaigns import sizes as campaign_sizes
-from .database import write_transaction
-from .extensions import db
-from .models import Submission, Support
+from .services import sizes as campaign_sizes
+from ..kernel.database import write_transaction
+from ..extensions import db
+from ..kernel.models import Submission, Support
 
 DEVICE_COOKIE = "supporter"
 DEVICE_COOKIE_DAYS = 730

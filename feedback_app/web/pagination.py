@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 from flask import abort
 from sqlalchemy import Select
 
-from .extensions import db
+from ..extensions import db
 from .input_guard import parse_id
 
 T = TypeVar("T")

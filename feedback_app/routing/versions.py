@@ -28,10 +28,10 @@ from sqlalchemy.orm import defer
 import classifier
 from classifier import holdout, semantic
 
-from .catalogue.services import DATA_DIR as CATALOGUE_DIR
-from .database import write_transaction
-from .extensions import db
-from .models import AuditAction, AuditEvent, ClassifierVersion, Submission, TrainingRun, User
+from ..kernel.catalogue import DATA_DIR as CATALOGUE_DIR
+from ..kernel.database import write_transaction
+from ..extensions import db
+from ..kernel.models import AuditAction, AuditEvent, ClassifierVersion, Submission, TrainingRun, User
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class GateResult:
 
 def moderated_examples() -> list[classifier.Example]:
     """Every route a moderator confirmed or corrected is a training label (with its initiative)."""
-    from .models import Initiative
+    from ..kernel.models import Initiative
 
     routed_by_moderator = select(AuditEvent.submission_id).where(AuditEvent.action.in_(MODERATOR_ROUTE_ACTIONS))
     rows = db.session.execute(
@@ -188,7 +188,7 @@ def train_version(
 
 def _active_accuracy(gate: list[classifier.Example]) -> tuple[int | None, float | None]:
     """(the active version's id, its gate accuracy); None for the accuracy when it cannot load."""
-    from .routing import load_model  # routing caches loaded models by their hash
+    from .services import load_model  # routing caches loaded models by their hash
 
     current = active_version()
     if current is None:
@@ -240,7 +240,7 @@ def activate(version_id: int, actor: User | None = None) -> ClassifierVersion:
 
 def active_version_problem() -> str | None:
     """Why the active version cannot serve predictions, or None if it can."""
-    from .routing import NoActiveModel, load_model
+    from .services import NoActiveModel, load_model
 
     try:
         version = active_version()

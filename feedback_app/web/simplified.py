@@ -11,7 +11,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 HEADER = (
     "# Simplified Chinese: generated from zh_Hant by `flask i18n simplify` (OpenCC hk2s).\n"
     "# Do not edit: change zh_Hant/LC_MESSAGES/messages.po and run `make messages`."

@@ -18,10 +18,11 @@ from functools import lru_cache
 
 from sqlalchemy import BigInteger, bindparam, func, insert, select, text, union_all, update
 
-from . import near_duplicates, workflow
-from .database import write_transaction
-from .extensions import db
-from .models import Campaign, NearDuplicateKey, Submission
+from ..text import near_duplicates
+from ..kernel import workflow
+from ..kernel.database import write_transaction
+from ..extensions import db
+from ..kernel.models import Campaign, NearDuplicateKey, Submission
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +248,7 @@ def _joined(tokens: list[str]) -> str:
 
 def waiting_copies(campaign_id: int, *, other_than: int) -> list[int]:
     """The campaign's other copies still waiting for a moderator."""
-    from .moderation.queue import IN_QUEUE
+    from ..moderation.queue import IN_QUEUE
 
     return list(db.session.execute(
         select(Submission.id).where(Submission.campaign_id == campaign_id, IN_QUEUE, Submission.id != other_than)

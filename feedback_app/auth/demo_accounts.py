@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from .models import Role
+from ..kernel.models import Role
 
 
 class DemoAccount(NamedTuple):

@@ -28,10 +28,10 @@ from huey.storage import RedisStorage, SqliteStorage
 from itsdangerous import BadSignature, Signer
 from sqlalchemy import select
 
-from . import routing
-from .extensions import db
-from .models import Status, Submission
-from .private_files import create_private_file
+from . import services as routing
+from ..extensions import db
+from ..kernel.models import Status, Submission
+from ..kernel.private_files import create_private_file
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ def sweep_unrouted() -> int:
 
 
 def _expire_stalled_runs() -> None:
-    from . import model_versions
+    from . import versions as model_versions
 
     try:
         model_versions.expire_stalled_runs()
@@ -228,7 +228,7 @@ def _expire_stalled_runs() -> None:
 @_in_app_context
 def refresh_statistics() -> None:
     """Hourly: what SQLite's planner knows of the tables (the queue's indexes depend on it)."""
-    from .database import refresh_planner_statistics
+    from ..kernel.database import refresh_planner_statistics
 
     refresh_planner_statistics()
 
@@ -236,7 +236,7 @@ def refresh_statistics() -> None:
 @huey.task()
 @_in_app_context
 def retrain(run_id: int) -> None:
-    from . import model_versions
+    from . import versions as model_versions
 
     model_versions.run_retraining(run_id)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from .extensions import db
+from ..extensions import db
 from .private_files import create_private_file
 
 _IMMEDIATE = "sqlite_begin_immediate"

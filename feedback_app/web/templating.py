@@ -1,9 +1,10 @@
 """Filters and globals every template can use."""
 from flask import Flask, g
 
-from . import abuse, i18n
-from .catalogue import services as catalogue
-from .redaction import published_text, redact
+from ..text import abuse
+from . import i18n
+from ..kernel import catalogue
+from ..text.redaction import published_text, redact
 
 
 def _names(kind: str) -> dict[str, str]:

@@ -12,11 +12,12 @@ from sqlalchemy.orm import load_only
 
 import classifier
 
-from . import campaigns, workflow
-from .database import write_transaction
-from .extensions import db
-from .models import AuditAction, ClassifierVersion, Status, Submission
-from .redaction import find_personal_data
+from ..campaigns import services as campaigns
+from ..kernel import workflow
+from ..kernel.database import write_transaction
+from ..extensions import db
+from ..kernel.models import AuditAction, ClassifierVersion, Status, Submission
+from ..text.redaction import find_personal_data
 
 log = logging.getLogger(__name__)
 

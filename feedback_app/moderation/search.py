@@ -26,10 +26,10 @@ import unicodedata
 
 from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, text
 
-from .extensions import db
+from ..extensions import db
 
-from .i18n import to_simplified, to_traditional
-from .models import Submission
+from ..web.i18n import to_simplified, to_traditional
+from ..kernel.models import Submission
 
 MAX_TERMS = 8
 MAX_QUERY_LENGTH = 200

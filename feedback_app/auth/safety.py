@@ -18,8 +18,8 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import DBAPIError
 
 from .demo_accounts import DEMO_EMAILS
-from .extensions import db
-from .models import User
+from ..extensions import db
+from ..kernel.models import User
 
 
 class UnsafeForProduction(RuntimeError):

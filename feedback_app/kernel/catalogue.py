@@ -8,12 +8,12 @@ from pathlib import Path
 
 from sqlalchemy import func, or_, select
 
-from ..database import write_transaction
+from .database import write_transaction
 from ..extensions import db
-from ..i18n import to_traditional
-from ..models import Bureau, Initiative, SmartArea
+from ..web.i18n import to_traditional
+from .models import Bureau, Initiative, SmartArea
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent / "reference_data"
 INITIATIVE_STATUSES = {"listed", "in_service", "ended"}
 
 

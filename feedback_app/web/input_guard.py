@@ -6,7 +6,7 @@ Two kinds of bad input used to reach the database and come back as a 500:
   which takes ASCII digits only ("²".isdigit() and "١".isdigit() are both true) and nothing
   above `MAX_ID`; an id that fails is a 404 in a path and a 400 in a query string.
 - NUL bytes: PostgreSQL refuses them in any text parameter. Forms refuse control characters
-  themselves (feedback_app.forms.Form) so the resident keeps what they typed; the path and
+  themselves (feedback_app.web.forms.Form) so the resident keeps what they typed; the path and
   the query string are checked here, before any view runs.
 
 Headers are not checked: the only ones the app reads are the `lang` cookie (compared with the

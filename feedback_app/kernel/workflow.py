@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from sqlalchemy import select, update
 
-from .extensions import db
+from ..extensions import db
 from .models import AuditAction, AuditEvent, NearDuplicateKey, RejectionReason, Role, Status, Submission, User, Visibility
 
 

@@ -1,0 +1,1 @@
+"""Campaigns (near copies of one text) and residents' support for published views."""

@@ -1,0 +1,1 @@
+"""Routing views to bureaus with the classifier, and the classifier's versions."""
