@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The development sets live beside the project (`../shared/eval/`), not in it; a clone elsewhere
 # on the same machine (as CI makes) finds them through EVAL_DIR, which .ci/run sets.
 EVAL_DIR = Path(os.environ.get("EVAL_DIR") or ROOT.parent / "shared" / "eval")
-CATALOGUE_DIR = ROOT / "feedback_app" / "catalogue" / "data"
+CATALOGUE_DIR = ROOT / "feedback_app" / "kernel" / "reference_data"
 
 MAX_FRAME_SHARE = 0.05
 MIN_LINES_PER_BUREAU_AND_LANGUAGE = 60
