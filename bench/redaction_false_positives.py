@@ -36,7 +36,7 @@ from feedback_app.moderation.search import HAN
 _WORD = re.compile(rf"[{HAN}]|[^\W_{HAN}]+")
 REPEAT = 5
 SHOWN = 12
-CATALOGUE = Path(__file__).resolve().parent.parent / "feedback_app" / "catalogue" / "data"
+CATALOGUE = Path(__file__).resolve().parent.parent / "feedback_app" / "kernel" / "reference_data"
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "feedback_app/translations/zh_Hant/LC_MESSAGES/messages.po"
 
 
