@@ -1,4 +1,9 @@
-"""The Smart City Feedback application."""
+"""The Smart City Feedback application: create_app() wires the parts together.
+
+The layout (README, "Layout"): wiring here and in commands.py, worker.py and extensions.py; the
+kernel (models, workflow, database, reference data, the public projection); pure text code in
+text/; web plumbing in web/; and one package per feature.
+"""
 from __future__ import annotations
 
 import os
@@ -8,7 +13,21 @@ from flask import Flask
 
 from config import INSTANCE_DIR, Config
 
+from . import commands
+from .admin import bp as admin_bp
+from .auth import bp as auth_bp
+from .auth import safety
+from .auth.login import configure_login
+from .bureau import bp as bureau_bp
+from .catalogue import bp as catalogue_bp
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .intake import bp as intake_bp
+from .kernel.database import configure_engine
 from .kernel.private_files import make_private_dir, read_or_create_secret
+from .moderation import bp as moderation_bp
+from .public import bp as public_bp
+from .routing import tasks
+from .web import errors, i18n, input_guard, security, templating
 
 
 def create_app(config: type | dict | None = None) -> Flask:
@@ -44,30 +63,18 @@ def ensure_secret_key(app: Flask) -> None:
 
 
 def check_production_safety(app: Flask) -> None:
-    from .auth.safety import check_production_safety
-
-    check_production_safety(app)
+    safety.check_production_safety(app)
 
 
 def register_security(app: Flask) -> None:
-    from .web.security import register
-
-    register(app)
+    security.register(app)
 
 
 def register_input_guard(app: Flask) -> None:
-    from .web.input_guard import register
-
-    register(app)
+    input_guard.register(app)
 
 
 def register_extensions(app: Flask) -> None:
-    from .web import i18n
-    from .routing import tasks
-    from .auth.login import configure_login
-    from .kernel.database import configure_engine
-    from .extensions import babel, csrf, db, limiter, login_manager, migrate
-
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
@@ -81,14 +88,6 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .admin import bp as admin_bp
-    from .auth import bp as auth_bp
-    from .bureau import bp as bureau_bp
-    from .catalogue import bp as catalogue_bp
-    from .intake import bp as intake_bp
-    from .moderation import bp as moderation_bp
-    from .public import bp as public_bp
-
     app.register_blueprint(catalogue_bp)
     app.register_blueprint(intake_bp)
     app.register_blueprint(public_bp)
@@ -99,18 +98,12 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from .web.templating import register
-
-    register(app)
+    templating.register(app)
 
 
 def register_error_pages(app: Flask) -> None:
-    from .web.errors import register
-
-    register(app)
+    errors.register(app)
 
 
 def register_commands(app: Flask) -> None:
-    from .commands import register
-
-    register(app)
+    commands.register(app)

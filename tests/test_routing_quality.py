@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from feedback_app.routing import services as routing
-from feedback_app.admin.routing_quality import routing_quality
+from feedback_app.routing.quality import routing_quality
 from feedback_app.bureau import services as bureau
 from feedback_app.extensions import db
 from feedback_app.kernel.models import Role, Status

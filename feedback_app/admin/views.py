@@ -14,9 +14,10 @@ from ..auth import services as accounts
 from ..auth.login import role_required
 from ..kernel import catalogue
 from ..auth.demo_accounts import is_demo_email
-from ..kernel.models import Role, utcnow
+from ..kernel.models import Role, TrainingStatus, utcnow
 from ..web.pagination import parse_after
-from . import bp, forms, routing_quality as quality, services
+from ..routing import quality
+from . import bp, forms, services
 
 ACTIVE_ARGS = {"1": True, "0": False}
 
@@ -96,7 +97,7 @@ def retrain():
         flash(_("A retraining is already under way; its progress is shown below. Ask again once it has finished."),
               "error")
         return redirect(url_for(".classifier_versions"))
-    if run.status == "failed":
+    if run.status == TrainingStatus.FAILED:
         flash(_("The retraining could not be handed to the worker: %(error)s",
                 error=i18n.TRAINING_ERROR_LABELS.get(run.error, run.error)), "error")
     else:

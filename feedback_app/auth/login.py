@@ -8,7 +8,7 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user
 
-from ..extensions import db
+from ..extensions import db, login_manager
 from ..kernel.models import Role, User
 from . import two_factor
 
@@ -120,8 +120,6 @@ def role_required(*roles: Role):
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            from ..extensions import login_manager
-
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
             if not current_user.has_role(*roles):

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import case, func, select
 
-from ..admin.routing_quality import RoutingQuality, routing_quality
+from ..routing.quality import RoutingQuality, routing_quality
 from ..extensions import db
 from ..kernel.models import AuditAction, AuditEvent, Submission
 from .queue import IN_QUEUE
