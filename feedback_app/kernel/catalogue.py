@@ -11,10 +11,9 @@ from sqlalchemy import func, or_, select
 from .database import write_transaction
 from ..extensions import db
 from ..web.i18n import to_traditional
-from .models import Bureau, Initiative, SmartArea
+from .models import INITIATIVE_STATUSES, Bureau, Initiative, SmartArea
 
 DATA_DIR = Path(__file__).resolve().parent / "reference_data"
-INITIATIVE_STATUSES = {"listed", "in_service", "ended"}
 
 
 class ReferenceDataError(ValueError):
