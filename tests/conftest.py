@@ -2,22 +2,38 @@
 
 Each backend is migrated to head and loaded with reference data and a trained classifier
 once per session; each test then starts from that state (a fresh copy of the SQLite file, or
-truncated tables on PostgreSQL).
+truncated tables on PostgreSQL). The classifier is trained once and kept on disk by its training
+data's hash (classifier/cache.py), so later sessions and pytest-xdist workers load it instead.
+
+Markers (declared in pyproject.toml): `postgresql` is put on every test's PostgreSQL case here,
+`browser` on tests/browser, `fuzz` and `slow` where a test says so; `markup` on a test (or module)
+whose assertions are about the HTML or headers alone, which then runs on SQLite only.
+Under pytest-xdist each worker gets its own PostgreSQL database (`<name>_gw0`, `<name>_gw1`, made
+if missing), so workers never truncate each other's tables.
 """
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import pyotp
 import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
+from hypothesis import settings
+from psycopg import sql
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 import classifier
+from classifier import cache as model_cache
 from config import TestConfig, database_url
 from feedback_app import create_app
 from feedback_app.auth import services as accounts
@@ -37,13 +53,77 @@ MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "migrations")
 PER_TEST_TABLES = "answer, audit_event, submission, user_account, reference_counter, classifier_version, enrolment_link"
 
 
+ROOT = Path(__file__).resolve().parents[1]
+TRANSLATIONS = ROOT / "feedback_app" / "translations"
+# Hypothesis examples: the count each test is written with in CI (`.ci/run`, and plain `pytest`),
+# a quarter of it in the quick loop (`make test-quick`). Chosen with HYPOTHESIS_PROFILE or
+# `--hypothesis-profile`; tests scale their own counts with `hypothesis_examples(n)`.
+settings.register_profile("ci", max_examples=100)
+settings.register_profile("quick", max_examples=25)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def hypothesis_examples(full: int) -> int:
+    """A test's hypothesis example count: `full` in CI, scaled down in the quick profile."""
+    return max(1, full * settings.default.max_examples // 100)
+
+
+def pytest_configure(config):
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # the workers start after this has run
+        _compile_catalogues()
+
+
+def _compile_catalogues() -> None:
+    """Compile each .mo that is missing or older than its .po, as `make` does (pybabel compile
+    --use-fuzzy): pytest run directly would otherwise fail every translated page's test."""
+    for po in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        try:
+            with open(po, "rb") as source:
+                catalog = read_po(source, locale=po.parent.parent.name)
+            handle, temporary = tempfile.mkstemp(dir=mo.parent, suffix=".tmp")
+            with os.fdopen(handle, "wb") as out:
+                write_mo(out, catalog, use_fuzzy=True)
+            os.replace(temporary, mo)
+        except Exception as exc:  # noqa: BLE001 - any failure gets the same advice
+            pytest.exit(f"{mo.relative_to(ROOT)} is missing or older than its .po and could not be compiled "
+                        f"({exc}): run `make test`, or `pybabel compile --use-fuzzy -d feedback_app/translations`",
+                        returncode=4)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        params = item.callspec.params if hasattr(item, "callspec") else {}
+        if "postgresql" in (params.get("backend"), params.get("live_server")):
+            item.add_marker(pytest.mark.postgresql)
+        if Path(str(item.path)).is_relative_to(ROOT / "tests" / "browser"):
+            item.add_marker(pytest.mark.browser)
+            # One xdist worker runs the whole browser suite (one served app per backend).
+            item.add_marker(pytest.mark.xdist_group("browser"))
+        if item.path.name == "test_worker.py" and "redis_url" in getattr(item, "fixturenames", ()):
+            # The task queue's name is fixed: two workers' queues in one Redis would mix.
+            item.add_marker(pytest.mark.xdist_group("redis-queue"))
+
+
+def pytest_generate_tests(metafunc):
+    # A markup-only test: the same HTML comes from either database, so SQLite alone.
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("markup"):
+        metafunc.parametrize("backend", ["sqlite"])
+
+
 @pytest.fixture(scope="session")
 def model_artifact() -> bytes:
-    """One real model for the whole session, trained on the shipped corpus, catalogue and
-    off-topic texts."""
+    """One real model, trained on the shipped corpus, catalogue and off-topic texts; trained by
+    the first session (or xdist worker) that needs it and read from .cache/models/ after that."""
     examples = classifier.load_examples(classifier.default_data_paths()) + classifier.catalogue_examples(DATA_DIR)
     offtopic = classifier.load_offtopic(classifier.default_offtopic_paths())
-    return classifier.to_bytes(classifier.train(examples, offtopic=offtopic))
+    artifact, _from_cache = model_cache.cached_artifact(
+        examples, offtopic, lambda: classifier.to_bytes(classifier.train(examples, offtopic=offtopic)),
+        settings={"for": "tests", "train": "defaults"},
+    )
+    return artifact
 
 
 def _store_model(artifact: bytes) -> None:
@@ -80,14 +160,37 @@ def postgresql_url(model_artifact) -> str:
             pytest.fail("TEST_REQUIRE_POSTGRESQL=1 but TEST_DATABASE_URL is not set")
         pytest.skip("PostgreSQL part skipped: TEST_DATABASE_URL is not set "
                     "(e.g. TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test)")
-    url = database_url(PG_URL)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = own_postgresql_database(worker) if worker else database_url(PG_URL)
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     _prepare(url, model_artifact)
     return url
+
+
+def own_postgresql_database(suffix: str) -> str:
+    """TEST_DATABASE_URL's server, database `<its name>_<suffix>` (made if missing; not emptied)."""
+    url = make_url(database_url(PG_URL))
+    name = f"{url.database}_{suffix}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    for attempt in range(5):
+        try:
+            with admin.connect() as conn:
+                if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+                    # A database name cannot be a bound parameter; psycopg quotes it as an identifier.
+                    conn.connection.driver_connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            break
+        except DBAPIError:
+            # Two workers creating their databases at once: PostgreSQL may refuse one while the
+            # other copies the template ("being accessed by other users"); try again.
+            if attempt == 4:
+                raise
+            time.sleep(1 + attempt)
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture

@@ -28,9 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from psycopg import sql
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from config import database_url
 from feedback_app.extensions import db
@@ -38,7 +36,7 @@ from feedback_app.extensions import db
 from feedback_app.auth import enrolment
 from feedback_app.auth import services as accounts
 
-from ..conftest import PG_URL, REQUIRE_PG, _store_model, make_app, totp_code
+from ..conftest import PG_URL, REQUIRE_PG, _store_model, make_app, own_postgresql_database, totp_code
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -84,12 +82,23 @@ class Stats:
 STATS = Stats()
 
 
+LOADED_AT = time.time()
+
+
 def pytest_terminal_summary(terminalreporter):
+    summary = SCREENSHOTS / "summary.json"
     if STATS.pages:
-        terminalreporter.write_line(
-            f"browser suite: {STATS.pages} pages checked, {STATS.axe_runs} axe runs, {STATS.screenshots} "
-            f"screenshots in {SCREENSHOTS.relative_to(ROOT)}/, {STATS.seconds:.1f} s"
-        )
+        pages, axe_runs, screenshots, seconds = STATS.pages, STATS.axe_runs, STATS.screenshots, STATS.seconds
+    elif summary.exists() and summary.stat().st_mtime > LOADED_AT:
+        # Under pytest-xdist a worker ran the journeys and wrote this run's summary.
+        figures = json.loads(summary.read_text())
+        pages, axe_runs, screenshots, seconds = (figures[k] for k in ("pages", "axe_runs", "screenshots", "seconds"))
+    else:
+        return
+    terminalreporter.write_line(
+        f"browser suite: {pages} pages checked, {axe_runs} axe runs, {screenshots} "
+        f"screenshots in {SCREENSHOTS.relative_to(ROOT)}/, {seconds:.1f} s"
+    )
 
 
 # --- the browser -----------------------------------------------------------------------------
@@ -147,22 +156,16 @@ def _flask(env: dict[str, str], *args: str) -> None:
 
 
 def _own_postgresql_database() -> str:
-    """TEST_DATABASE_URL's server, database `<name>_browser` (made if missing), emptied."""
-    url = make_url(database_url(PG_URL))
-    name = f"{url.database}_browser"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
-            # A database name cannot be a bound parameter; psycopg quotes it as an identifier.
-            conn.connection.driver_connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    admin.dispose()
-    own = url.set(database=name)
-    engine = create_engine(own)
+    """TEST_DATABASE_URL's server, database `<name>_browser` (`<name>_browser_gw0` under an xdist
+    worker; made if missing), emptied."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    own = own_postgresql_database(f"browser_{worker}" if worker else "browser")
+    engine = create_engine(database_url(own))
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
-    return own.render_as_string(hide_password=False)
+    return own
 
 
 @dataclass
