@@ -10,7 +10,7 @@ export PYTHONPATH := $(CURDIR)
 PO_FILES := $(wildcard feedback_app/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run setup test bench messages clean
+.PHONY: run setup test lint bench messages clean
 
 # The web server and, beside it, the worker that routes views (feedback_app/worker.py); Ctrl-C
 # stops both. The SQLite queue is polled, at most a second apart (huey's default backs off to 10).
@@ -30,8 +30,17 @@ setup: $(VENV)/.installed $(MO_FILES)
 # bandit first (offline; accepted findings are listed in bandit.yaml): any finding fails the target.
 test: $(VENV)/.installed $(MO_FILES)
 	$(BIN)/bandit -c bandit.yaml -r feedback_app classifier config.py wsgi.py -q
+	$(BIN)/ruff check --quiet .
+	$(BIN)/mypy
 	@test -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" || echo "NOTE: the browser suite (tests/browser) will be skipped: no Chromium at $${CHROMIUM_PATH:-/usr/bin/chromium} (apt-get install chromium)"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lint, format and types (settings in pyproject.toml): ruff over the tree; mypy, strict, over the
+# kernel, the text package and classifier/. `make test` runs all but the format check.
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: $(VENV)/.installed $(MO_FILES)
 	$(BIN)/python -m bench
