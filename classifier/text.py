@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
-
-from nltk.stem.snowball import EnglishStemmer
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_STEMMER = EnglishStemmer(ignore_stopwords=False)
 _STOPWORDS = frozenset(
     "a an and are as at be been but by can could do does for from had has have i if in into is it its "
     "me my no not of on or our please so that the their them there these they this to us was we were "
@@ -44,9 +42,20 @@ def normalise(text: str) -> str:
     return text.lower()
 
 
+@lru_cache(maxsize=1)
+def _stemmer() -> Callable[[str], str]:
+    # Imported on first use: `import nltk` loads the whole of NLTK and, through it, scipy.stats
+    # (over a second), and most processes that import this module never stem a word (`flask
+    # setup` and every other command, the web app until it first routes a view).
+    from nltk.stem.snowball import EnglishStemmer
+
+    stem: Callable[[str], str] = EnglishStemmer(ignore_stopwords=False).stem
+    return stem
+
+
 @lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
-    return _STEMMER.stem(word)
+    return _stemmer()(word)
 
 
 def english_terms(text: str) -> list[str]:
