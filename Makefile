@@ -10,7 +10,13 @@ export PYTHONPATH := $(CURDIR)
 PO_FILES := $(wildcard feedback_app/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run setup test lint bench messages clean
+# pytest-xdist processes for `make test` and `make test-quick` (one per core is about right).
+PYTEST_WORKERS ?= 2
+# --dist loadgroup: the browser suite stays on one worker (one served app per backend), and so do
+# the tests of the Redis task queue, whose name is fixed (tests/conftest.py puts the groups on).
+PYTEST_XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
+
+.PHONY: run setup test test-quick lint bench messages clean
 
 # The web server and, beside it, the worker that routes views (feedback_app/worker.py); Ctrl-C
 # stops both. The SQLite queue is polled, at most a second apart (huey's default backs off to 10).
@@ -20,12 +26,10 @@ run: setup
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
-# Idempotent: a second run only checks that everything is in place.
+# Idempotent: a second run only checks that everything is in place. One process (`flask setup`:
+# db upgrade, catalogue load, users demo, classifier ensure), so the app is imported once.
 setup: $(VENV)/.installed $(MO_FILES)
-	$(BIN)/flask db upgrade
-	$(BIN)/flask catalogue load
-	$(BIN)/flask users demo
-	$(BIN)/flask classifier ensure
+	$(BIN)/flask setup
 
 # bandit first (offline; accepted findings are listed in bandit.yaml): any finding fails the target.
 test: $(VENV)/.installed $(MO_FILES)
@@ -33,7 +37,13 @@ test: $(VENV)/.installed $(MO_FILES)
 	$(BIN)/ruff check --quiet .
 	$(BIN)/mypy
 	@test -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" || echo "NOTE: the browser suite (tests/browser) will be skipped: no Chromium at $${CHROMIUM_PATH:-/usr/bin/chromium} (apt-get install chromium)"
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
+
+# The quick loop: unit and SQLite tests (no PostgreSQL, no browser, nothing marked slow), on
+# $(PYTEST_WORKERS) processes, with a quarter of the hypothesis examples. Under 3 minutes here.
+test-quick: $(VENV)/.installed $(MO_FILES)
+	$(BIN)/python -m pytest $(PYTEST_XDIST) --hypothesis-profile=quick \
+		-m "not postgresql and not browser and not slow" $(PYTEST_ARGS)
 
 # Lint, format and types (settings in pyproject.toml): ruff over the tree; mypy, strict, over the
 # kernel, the text package and classifier/. `make test` runs all but the format check.

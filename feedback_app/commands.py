@@ -1,15 +1,15 @@
-"""Command-line tasks: `flask catalogue load`, `flask users create`, `flask classifier ...`."""
+"""Command-line tasks: `flask setup`, `flask catalogue load`, `flask users create`, `flask classifier ...`."""
 from __future__ import annotations
 
 import click
 from flask import Flask, current_app, url_for
 from flask.cli import AppGroup
+from flask_migrate import upgrade
 
-from .auth import demo_accounts
-from .auth import enrolment
+from .auth import demo_accounts, enrolment
 from .auth import services as accounts
-from .kernel import catalogue
 from .auth.demo_accounts import DEMO_ACCOUNTS
+from .kernel import catalogue
 from .kernel.models import ClassifierVersion, Role, User
 
 catalogue_cli = AppGroup("catalogue", help="Reference data: smart areas, bureaus, initiatives.")
@@ -250,6 +250,20 @@ def _echo_version(v: ClassifierVersion) -> None:
     click.echo(f"{'*' if v.is_active else ' '} #{v.id} {v.label} sha256 {v.sha256[:12]}…{figures}")
 
 
+@click.command("setup")
+@base_url_option
+@click.pass_context
+def setup(ctx, base_url):
+    """Everything `make run` needs, in one process: the database upgraded, the reference data
+    loaded, the demo accounts, an active classifier version. Safe to re-run (a second run only
+    checks); the same as `flask db upgrade`, `flask catalogue load`, `flask users demo` and
+    `flask classifier ensure` one after another, but the app is imported once instead of four times."""
+    upgrade()
+    ctx.invoke(load_catalogue)
+    ctx.invoke(create_demo_accounts, base_url=base_url)
+    ctx.invoke(ensure)
+
+
 i18n_cli = AppGroup("i18n", help="Interface languages.")
 
 
@@ -266,3 +280,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(catalogue_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(classifier_cli)
+    app.cli.add_command(setup)

@@ -37,8 +37,8 @@ from classifier import cache as model_cache
 from config import TestConfig, database_url
 from feedback_app import create_app
 from feedback_app.auth import services as accounts
-from feedback_app.kernel.catalogue import DATA_DIR, load_reference_data
 from feedback_app.extensions import db
+from feedback_app.kernel.catalogue import DATA_DIR, load_reference_data
 from feedback_app.kernel.models import ClassifierVersion, Role
 
 from . import factories

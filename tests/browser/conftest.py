@@ -31,10 +31,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from config import database_url
-from feedback_app.extensions import db
-
 from feedback_app.auth import enrolment
 from feedback_app.auth import services as accounts
+from feedback_app.extensions import db
 
 from ..conftest import PG_URL, REQUIRE_PG, _store_model, make_app, own_postgresql_database, totp_code
 
