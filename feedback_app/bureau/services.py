@@ -11,8 +11,6 @@ from ..kernel.models import Answer, AuditAction, Status, Submission, User
 from ..kernel.workflow import Action
 from ..web.pagination import KeysetPage, keyset_page
 
-INBOX_STATUSES = (Status.ROUTED, Status.ANSWERED, Status.CLOSED)
-
 
 class NotVisible(LookupError):
     """The submission does not exist or belongs to another bureau; both look the same."""
@@ -22,7 +20,7 @@ def visible_to(officer: User) -> Select:
     return select(Submission).where(
         Submission.bureau_code == officer.bureau_code,
         Submission.bureau_code.is_not(None),
-        Submission.status.in_(INBOX_STATUSES),
+        Submission.status.in_(workflow.WITH_A_BUREAU),
     )
 
 

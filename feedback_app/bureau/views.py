@@ -17,7 +17,7 @@ from .forms import AnswerForm, CloseForm, SendBackForm
 @role_required(Role.OFFICER)
 def inbox():
     status = request.args.get("status") or "routed"
-    if status not in services.INBOX_STATUSES:
+    if status not in workflow.WITH_A_BUREAU:
         status = "routed"
     page = services.inbox(
         current_user, status=status, after=parse_after(request.args.get("after")), size=current_app.config["PAGE_SIZE"]

@@ -248,10 +248,9 @@ def _joined(tokens: list[str]) -> str:
 
 def waiting_copies(campaign_id: int, *, other_than: int) -> list[int]:
     """The campaign's other copies still waiting for a moderator."""
-    from ..moderation.queue import IN_QUEUE
-
     return list(db.session.execute(
-        select(Submission.id).where(Submission.campaign_id == campaign_id, IN_QUEUE, Submission.id != other_than)
+        select(Submission.id).where(Submission.campaign_id == campaign_id, workflow.awaiting_review(),
+                                    Submission.id != other_than)
         .order_by(Submission.id)
     ).scalars())
 

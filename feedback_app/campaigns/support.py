@@ -16,10 +16,11 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .services import sizes as campaign_sizes
+from ..kernel import public
 from ..kernel.database import write_transaction
 from ..extensions import db
 from ..kernel.models import Submission, Support
@@ -51,52 +52,30 @@ def supporter_hash(*, user_id: int | None = None, device_token: str | None = Non
     return hmac.new(key, b"support:" + subject.encode(), hashlib.sha256).hexdigest()
 
 
-def _supports_already(sub: Submission, supporters: list[str]) -> bool:
-    same_view = Support.submission_id == sub.id
-    if sub.campaign_id is not None:
-        copies = select(Submission.id).where(Submission.campaign_id == sub.campaign_id)
+def _supports_already(view_id: int, supporters: list[str]) -> bool:
+    same_view = Support.submission_id == view_id
+    campaign_id = db.session.execute(select(Submission.campaign_id).where(Submission.id == view_id)).scalar()
+    if campaign_id is not None:
+        copies = select(Submission.id).where(Submission.campaign_id == campaign_id)
         same_view = or_(same_view, Support.submission_id.in_(copies))
     found = db.session.execute(select(Support.id).where(Support.supporter_hash.in_(supporters), same_view).limit(1))
     return found.first() is not None
 
 
-def add(sub: Submission, supporter: str, *, also: tuple[str, ...] = ()) -> bool:
+def add(view: public.PublicView | Submission, supporter: str, *, also: tuple[str, ...] = ()) -> bool:
     """Count `supporter` for the view (and its campaign); False if they were counted before,
     under that hash or one they are `also` (the device of a resident who has since signed in)."""
     with write_transaction():
-        if _supports_already(sub, [supporter, *also]):
+        if _supports_already(view.id, [supporter, *also]):
             return False
         try:
             # A savepoint: the same supporter clicking twice at once is refused by the unique
             # constraint, and only this insert is undone.
             with db.session.begin_nested():
-                db.session.add(Support(submission_id=sub.id, supporter_hash=supporter))
+                db.session.add(Support(submission_id=view.id, supporter_hash=supporter))
         except IntegrityError:
             return False
     return True
-
-
-def counts(views: list[Submission]) -> dict[int, int]:
-    """How many supporters each shown view has: over its campaign's copies when it stands for
-    one, each supporter once."""
-    singles = [v.id for v in views if v.campaign_id is None]
-    campaigns = {v.campaign_id for v in views if v.campaign_id is not None}
-    result: dict[int, int] = {}
-    if singles:
-        rows = db.session.execute(
-            select(Support.submission_id, func.count()).where(Support.submission_id.in_(singles))
-            .group_by(Support.submission_id)
-        )
-        result.update(rows.all())
-    if campaigns:
-        rows = db.session.execute(
-            select(Submission.campaign_id, func.count(func.distinct(Support.supporter_hash)))
-            .join(Support, Support.submission_id == Submission.id)
-            .where(Submission.campaign_id.in_(campaigns)).group_by(Submission.campaign_id)
-        )
-        by_campaign = dict(rows.all())
-        result.update({v.id: by_campaign[v.campaign_id] for v in views if v.campaign_id in by_campaign})
-    return result
 
 
 @dataclass(frozen=True)
@@ -109,4 +88,5 @@ class Standing:
 
 def of(sub: Submission) -> Standing:
     copies = campaign_sizes({sub.campaign_id}).get(sub.campaign_id, 1) if sub.campaign_id is not None else 1
-    return Standing(counts([sub]).get(sub.id, 0), copies)
+    # Counted as the public pages count it (public.supporter_counts).
+    return Standing(public.supporter_counts([(sub.id, sub.campaign_id)]).get(sub.id, 0), copies)

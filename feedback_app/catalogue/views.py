@@ -1,8 +1,7 @@
-from flask import abort, render_template, request
+from flask import abort, current_app, render_template, request
 
-from ..campaigns import support
 from ..web.pagination import parse_after, parse_page
-from ..public import services as public
+from ..kernel import public
 from . import bp
 from ..kernel import catalogue as services
 
@@ -39,10 +38,10 @@ def initiatives():
 @bp.get("/initiatives/<code>")
 def initiative(code):
     initiative = services.get_initiative(code) or abort(404)
-    views = public.published_views(initiative.id, after=parse_after(request.args.get("after")))
-    copies = public.published_copies({v.campaign_id for v in views.items if v.campaign_id}, initiative_id=initiative.id)
-    return render_template("catalogue/initiative.html", initiative=initiative, views=views, copies=copies,
-                           supporters=support.counts(views.items), tally=public.tally(initiative.id))
+    views = public.views_on(initiative.id, after=parse_after(request.args.get("after")),
+                            size=current_app.config["PAGE_SIZE"])
+    return render_template("catalogue/initiative.html", initiative=initiative, views=views,
+                           tally=public.tally(initiative.id))
 
 
 @bp.get("/bureaus")

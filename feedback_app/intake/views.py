@@ -3,7 +3,7 @@ from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from ..kernel import catalogue
+from ..kernel import catalogue, public
 from ..extensions import csrf, limiter
 from ..web.i18n import localized
 from . import bp, services
@@ -129,7 +129,7 @@ def _confirmation(receipt):
         flash(_("You had already sent this view; here it is."), "info")
     else:
         flash(_("Thank you. Your view has been received."), "success")
-    return redirect(url_for("public.track", reference=receipt.reference, token=receipt.tracking_token, new=1))
+    return redirect(url_for("intake.track", reference=receipt.reference, token=receipt.tracking_token, new=1))
 
 
 # One bucket per client for submitting, however many forms lead to it.
@@ -154,3 +154,16 @@ def submit_general(code):
 def submit_on_initiative(code):
     initiative = catalogue.initiative_refs().get(code) or abort(404)
     return _handle(catalogue.area_refs()[initiative.area_code], initiative.code)
+
+
+@bp.get("/track/<reference>/<token>")
+def track(reference, token):
+    """The sender's own page for their view, reached by its secret link."""
+    sub = services.find_tracked(reference, token) or abort(404)
+    response = make_response(
+        render_template("intake/track.html", view=public.tracked(sub), is_new=request.args.get("new") == "1")
+    )
+    # The secret link must not leak to other sites or caches.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

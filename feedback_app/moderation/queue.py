@@ -28,15 +28,13 @@ from sqlalchemy.engine import Row
 from ..text import abuse
 from . import search
 from ..extensions import db
-from ..kernel.models import Status, Submission, User
+from ..kernel import workflow
+from ..kernel.models import Submission, User
 from ..web.pagination import KeysetPage
 from ..kernel.triage import BANDS, Band, Priority
 
-# "received" is listed too: a submission whose routing could not even be recorded waits there.
-QUEUE_STATUSES = (Status.NEEDS_REVIEW, Status.RECEIVED)
-# Written into the SQL as constants, not bound values: only then can either database prove that
-# a query lies inside the partial indexes on the backlog (migration 0009).
-IN_QUEUE = Submission.status.in_([bindparam(None, s.value, literal_execute=True) for s in QUEUE_STATUSES])
+# What awaits review (workflow.AWAITING_REVIEW), in the form the partial indexes match.
+IN_QUEUE = workflow.awaiting_review()
 EXCERPT_CHARACTERS = 160
 # Past this many matches a count says "more than"; counting a million rows exactly for a label
 # would cost more than the page it labels.
@@ -73,7 +71,7 @@ class QueueFilter:
 
     @property
     def in_backlog(self) -> bool:
-        return self.status is None or self.status in QUEUE_STATUSES
+        return self.status is None or self.status in workflow.AWAITING_REVIEW
 
     @property
     def narrowed(self) -> bool:
@@ -129,7 +127,7 @@ def _first_waiting_copy_condition():
     first = (
         select(func.min(copy.id))
         .where(copy.campaign_id == Submission.campaign_id,
-               copy.status.in_([bindparam(None, s.value, literal_execute=True) for s in QUEUE_STATUSES]))
+               workflow.awaiting_review(copy))
         .scalar_subquery()
     )
     return or_(Submission.campaign_id.is_(None), Submission.id == first)

@@ -3,30 +3,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..campaigns import support
-from ..kernel import workflow
+from ..kernel import public
 from ..extensions import limiter
 from ..web.forms import CONTROL_CHARACTERS
 from ..web.i18n import remember_language
-from ..intake import services as intake
 from ..web.urls import safe_next
 from . import bp, services
 
 # A draft shorter than this says too little to be like anything.
 SIMILAR_MIN_LENGTH = 30
-
-
-@bp.get("/track/<reference>/<token>")
-def track(reference, token):
-    sub = intake.find_tracked(reference, token) or abort(404)
-    response = make_response(
-        render_template(
-            "public/track.html", sub=sub, history=workflow.history(sub), is_new=request.args.get("new") == "1"
-        )
-    )
-    # The secret link must not leak to other sites or caches.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 @bp.get("/privacy")
@@ -51,9 +36,7 @@ def favicon():
 
 @bp.get("/views/<reference>")
 def view(reference):
-    sub = services.published_view(reference) or abort(404)
-    copies = services.published_copies({sub.campaign_id}).get(sub.campaign_id, 1) if sub.campaign_id else 1
-    return render_template("public/view.html", sub=sub, copies=copies, supporters=support.counts([sub]).get(sub.id, 0))
+    return render_template("public/view.html", view=public.view(reference) or abort(404))
 
 
 def _supporter(response) -> tuple[str, tuple[str, ...]]:
@@ -77,10 +60,10 @@ def _supporter(response) -> tuple[str, tuple[str, ...]]:
 @bp.post("/views/<reference>/support")
 @limiter.limit(lambda: current_app.config["SUPPORT_RATE_LIMIT"])
 def add_support(reference):
-    sub = services.published_view(reference) or abort(404)
-    response = redirect(url_for("public.view", reference=sub.reference))
+    view = public.view(reference) or abort(404)
+    response = redirect(url_for("public.view", reference=view.reference))
     supporter, also = _supporter(response)
-    if support.add(sub, supporter, also=also):
+    if support.add(view, supporter, also=also):
         flash(_("Thank you: your support is counted."), "success")
     else:
         flash(_("You had already supported this view. Each person or device is counted once."), "info")
@@ -94,8 +77,6 @@ def similar():
     (similar.js). A POST, so that a draft never lands in a URL or an access log."""
     draft = CONTROL_CHARACTERS.sub(" ", request.form.get("text", ""))[: current_app.config["SUBMISSION_MAX_LENGTH"]]
     found = services.similar_published(draft) if len(draft.strip()) >= SIMILAR_MIN_LENGTH else []
-    response = make_response(render_template(
-        "public/_similar.html", found=found, supporters=support.counts([s.view for s in found])
-    ))
+    response = make_response(render_template("public/_similar.html", found=found))
     response.headers["Cache-Control"] = "private, no-store"
     return response

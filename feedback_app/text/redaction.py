@@ -123,7 +123,7 @@ import bisect
 import functools
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, unquote_plus, urlsplit
 
@@ -1331,13 +1331,17 @@ def find_personal_data(text: str | None, *, not_personal: Collection[str] = ()) 
     return kept
 
 
-def redact(text: str | None, *, not_personal: Collection[str] = ()) -> str:
-    """`text` with every finding replaced by its placeholder, every other character as it was."""
+def redact(text: str | None, *, not_personal: Collection[str] = (),
+           placeholders: Mapping[str, str] = PLACEHOLDERS) -> str:
+    """`text` with every finding replaced by its placeholder, every other character as it was.
+
+    `placeholders`: the token for each kind, in the reader's language (the public projection
+    passes translated ones; this module knows no language but English)."""
     if not text:
         return text or ""
     parts, last = [], 0
     for f in find_personal_data(text, not_personal=not_personal):
-        parts += [text[last:f.start], PLACEHOLDERS[f.kind]]
+        parts += [text[last:f.start], placeholders.get(f.kind, PLACEHOLDERS[f.kind])]
         last = f.end
     parts.append(text[last:])
     return "".join(parts)
@@ -1348,7 +1352,7 @@ def publication_source(sub) -> str:
     return sub.public_text if sub.public_text is not None else sub.body
 
 
-def published_text(sub) -> str:
+def published_text(sub, *, placeholders: Mapping[str, str] = PLACEHOLDERS) -> str:
     """What the public sees of a view: its publication source masked, a moderator's edit too
     (people retype personal data into edits), but for what a moderator marked not personal."""
-    return redact(publication_source(sub), not_personal=sub.not_personal or ())
+    return redact(publication_source(sub), not_personal=sub.not_personal or (), placeholders=placeholders)
