@@ -14,7 +14,10 @@ from collections.abc import Callable
 from functools import lru_cache
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+# The app's definition too (feedback_app/text/chinese.py; a test holds the two equal): the
+# supplementary planes included, where many Cantonese characters are (𨋢, 𡃁).
+HAN_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
+_CJK_RUN = re.compile(f"[{HAN_RANGES}]+")
 _STOPWORDS = frozenset(
     "a an and are as at be been but by can could do does for from had has have i if in into is it its "
     "me my no not of on or our please so that the their them there these they this to us was we were "

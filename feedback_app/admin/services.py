@@ -2,12 +2,12 @@
 auth.services (create_user, change_role, change_password, set_active), which audit them."""
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import Select, or_, select
 
 from ..auth import two_factor
+from ..text import keys
 from ..extensions import db
 from ..kernel.models import AuditEvent, Role, User
 from ..web.pagination import KeysetPage, keyset_page
@@ -72,4 +72,4 @@ def two_factor_on(user: User) -> bool:
 
 def generate_password() -> str:
     """A password to hand over once: 96 random bits, in characters that survive being read out."""
-    return secrets.token_urlsafe(12)
+    return keys.new_token(12)

@@ -12,9 +12,6 @@ replaces the account's older ones, and the secret an older link showed with it.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -22,12 +19,13 @@ from enum import StrEnum
 from flask import current_app
 from sqlalchemy import select, update
 
+from ..text import keys
 from ..kernel.database import write_transaction
 from ..extensions import db
 from ..kernel.models import AuditAction, EnrolmentLink, EnrolmentLinkStatus, User, utcnow
 from . import two_factor
 
-# secrets.token_urlsafe(32) gives 43 characters; anything much longer is not one of ours.
+# keys.new_token() gives 43 characters; anything much longer is not one of ours.
 _MAX_TOKEN_LENGTH = 100
 
 
@@ -53,9 +51,7 @@ class IssuedLink:
 
 
 def token_hash(token: str) -> str:
-    key = current_app.secret_key
-    key = key.encode() if isinstance(key, str) else key
-    return hmac.new(key, b"enrolment-link:" + token.encode(), hashlib.sha256).hexdigest()
+    return keys.keyed_hash(current_app.secret_key, "enrolment-link", token)
 
 
 def needs_link(user: User) -> bool:
@@ -74,7 +70,7 @@ def issue_for(user: User, *, actor: User | None) -> IssuedLink:
     )
     # A secret someone saw through an older link must not be confirmed through this one.
     user.totp_pending_secret = None
-    token = secrets.token_urlsafe(32)
+    token = keys.new_token()
     expires_at = now + timedelta(hours=current_app.config["ENROLMENT_LINK_HOURS"])
     db.session.add(EnrolmentLink(
         user_id=user.id, token_hash=token_hash(token), status=EnrolmentLinkStatus.OPEN,

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import secrets
 
 import email_validator
 from flask import current_app, has_request_context
@@ -11,6 +10,7 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import demo_accounts
+from ..text import keys
 from ..kernel.database import write_transaction
 from .demo_accounts import is_demo_email
 from ..extensions import db
@@ -52,7 +52,7 @@ def find_by_email(email: str) -> User | None:
 @functools.cache
 def _dummy_password_hash() -> str:
     # Made once, the same way as real hashes, so checking it costs what checking one does.
-    return generate_password_hash(secrets.token_urlsafe(16))
+    return generate_password_hash(keys.new_token(16))
 
 
 def authenticate(email: str, password: str, *, allow_demo: bool | None = None) -> User | None:

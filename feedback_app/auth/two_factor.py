@@ -5,9 +5,6 @@ data; optional for residents. Every change is audited against the account it was
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,6 +13,7 @@ import pyotp
 import segno
 from sqlalchemy import select
 
+from ..text import keys
 from ..kernel.database import write_transaction
 from ..extensions import db
 from ..kernel.models import AuditAction, AuditEvent, Role, User
@@ -113,19 +111,19 @@ def _matching_step(secret: str, code: str) -> int | None:
     totp = pyotp.TOTP(secret, interval=INTERVAL)
     now = _current_step()
     for step in (now - 1, now, now + 1):
-        if hmac.compare_digest(totp.generate_otp(step), code):
+        if keys.equal(totp.generate_otp(step), code):
             return step
     return None
 
 
 def _hash_recovery_code(code: str) -> str:
-    return hashlib.sha256(_normalise(code).encode()).hexdigest()
+    return keys.digest(_normalise(code))
 
 
 def _new_recovery_codes() -> list[str]:
     codes = []
     for _ in range(RECOVERY_CODE_COUNT):
-        raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(16))
+        raw = keys.random_choice(_RECOVERY_ALPHABET, 16)
         codes.append("-".join(raw[i:i + 4] for i in range(0, 16, 4)))
     return codes
 
@@ -228,7 +226,7 @@ def verify(user_id: int, code: str) -> SecondFactor | None:
             return SecondFactor.CODE
         digest = _hash_recovery_code(code)
         hashes = list(user.recovery_code_hashes or [])
-        remaining = [h for h in hashes if not hmac.compare_digest(h, digest)]
+        remaining = [h for h in hashes if not keys.equal(h, digest)]
         if len(remaining) == len(hashes):
             return None
         user.recovery_code_hashes = remaining

@@ -1,4 +1,3 @@
-import hashlib
 import math
 import time
 
@@ -6,6 +5,7 @@ from flask import current_app, flash, g, make_response, redirect, render_templat
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required, logout_user
 
+from ..text import keys
 from ..extensions import limiter
 from ..kernel.models import Role
 from ..web.urls import safe_next
@@ -211,7 +211,7 @@ def two_factor_setup():
 def _link_key() -> str:
     # Wrong passwords typed on one link's page, counted per link (a digest: the token is a secret).
     token = (request.view_args or {}).get("token", "")
-    return "enrolment:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+    return "enrolment:" + keys.digest(token)[:32]
 
 
 def _link_problem(problem: enrolment.LinkProblem):

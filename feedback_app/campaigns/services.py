@@ -19,6 +19,7 @@ from functools import lru_cache
 from sqlalchemy import BigInteger, bindparam, func, insert, select, text, union_all, update
 
 from ..text import near_duplicates
+from ..text.chinese import HAN_RANGES
 from ..kernel import workflow
 from ..kernel.database import write_transaction
 from ..extensions import db
@@ -194,7 +195,7 @@ class Variant:
 
 
 # One Chinese character, a word, or one mark of punctuation, as the resident wrote it.
-_HAN = "\u3400-\u9fff\uf900-\ufaff"
+_HAN = HAN_RANGES
 _DIFF_TOKEN = re.compile(f"[{_HAN}]|[^\\W_{_HAN}]+|[^\\w\\s]")
 _WORD_EDGE = re.compile(f"[^\\W_{_HAN}]")
 # Chinese characters and punctuation, and opening brackets and quotes: no space after them.

@@ -9,10 +9,6 @@ is counted over all its copies, each supporter once.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
-import secrets
 from dataclasses import dataclass
 
 from flask import current_app
@@ -21,18 +17,18 @@ from sqlalchemy.exc import IntegrityError
 
 from .services import sizes as campaign_sizes
 from ..kernel import public
+from ..text import keys
 from ..kernel.database import write_transaction
 from ..extensions import db
 from ..kernel.models import Submission, Support
 
 DEVICE_COOKIE = "supporter"
 DEVICE_COOKIE_DAYS = 730
-# secrets.token_urlsafe(32): 43 URL-safe base64 characters.
-_DEVICE_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+_DEVICE_TOKEN = keys.token_pattern()
 
 
 def new_device_token() -> str:
-    return secrets.token_urlsafe(32)
+    return keys.new_token()
 
 
 def is_device_token(value: object) -> bool:
@@ -47,9 +43,7 @@ def supporter_hash(*, user_id: int | None = None, device_token: str | None = Non
         subject = f"device:{device_token}"
     else:
         raise ValueError("a supporter is an account or a device token")
-    key = current_app.secret_key
-    key = key.encode() if isinstance(key, str) else key
-    return hmac.new(key, b"support:" + subject.encode(), hashlib.sha256).hexdigest()
+    return keys.keyed_hash(current_app.secret_key, "support", subject)
 
 
 def _supports_already(view_id: int, supporters: list[str]) -> bool:

@@ -1,11 +1,6 @@
 """Intake: store a resident's view first, then ask the classifier where it should go."""
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -13,8 +8,8 @@ from flask import current_app
 from sqlalchemy import func, literal, select, text
 from sqlalchemy.exc import IntegrityError
 
-from ..text import abuse
 from ..routing import tasks
+from ..text import abuse, keys
 from ..kernel import workflow
 from ..kernel.database import write_transaction
 from ..extensions import db
@@ -45,18 +40,17 @@ class Receipt:
     already_sent: bool = False
 
 
-# secrets.token_urlsafe(32): 32 random bytes, 43 URL-safe base64 characters.
-FORM_TOKEN_BYTES = 32
-_FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+FORM_TOKEN_BYTES = keys.TOKEN_BYTES
+_FORM_TOKEN = keys.token_pattern(FORM_TOKEN_BYTES)
 
 
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return keys.digest(token)
 
 
 def new_form_token() -> str:
     """The one-time token of one submission form page: whatever sends it twice sends once."""
-    return secrets.token_urlsafe(FORM_TOKEN_BYTES)
+    return keys.new_token(FORM_TOKEN_BYTES)
 
 
 def is_form_token(value: object) -> bool:
@@ -67,9 +61,7 @@ def _tracking_token_for(form_token: str, key: str | bytes) -> str:
     """The tracking token of the view a form sends, derived so that a resent form can show the
     first sending's link again while only hashes are stored. Without the key, the form token
     alone reveals nothing."""
-    key = key.encode() if isinstance(key, str) else key
-    digest = hmac.new(key, b"tracking:" + form_token.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return keys.derived_token(key, "tracking", form_token)
 
 
 def _secret_keys() -> list[str | bytes]:
@@ -87,7 +79,7 @@ def _sent_with(form_token: str) -> Submission | None:
 def _receipt_for_resent(sub: Submission, form_token: str) -> Receipt:
     for key in _secret_keys():
         token = _tracking_token_for(form_token, key)
-        if hmac.compare_digest(sub.tracking_token_hash, hash_token(token)):
+        if keys.equal(sub.tracking_token_hash, hash_token(token)):
             return Receipt(sub.id, sub.reference, token, already_sent=True)
     return Receipt(sub.id, sub.reference, None, already_sent=True)
 
@@ -106,7 +98,7 @@ def content_fingerprint(data: NewSubmission) -> str:
     the view remembers the fingerprints of what this browser sent to recognise that."""
     text = " ".join(data.body.split())
     subject = f"{data.topic_area}\x1f{data.initiative_id or ''}\x1f{text}"
-    return hashlib.sha256(subject.encode()).hexdigest()[:32]
+    return keys.digest(subject)[:32]
 
 
 _TAKE_REFERENCE_NUMBER = text(
@@ -136,7 +128,7 @@ def submit(data: NewSubmission, *, user: User | None = None, form_token: str | N
     first sending's, with `already_sent` set. Without one (API, scripts) every call is new.
     """
     if form_token is None:
-        token = secrets.token_urlsafe(24)
+        token = keys.new_token(24)
     elif is_form_token(form_token):
         token = _tracking_token_for(form_token, current_app.secret_key)
     else:
@@ -218,6 +210,6 @@ def _store(data: NewSubmission, *, user: User | None, tracking_token: str, form_
 def find_tracked(reference: str, token: str) -> Submission | None:
     """The submission behind a tracking link, or None; the token is compared in constant time."""
     sub = db.session.execute(select(Submission).where(Submission.reference == reference)).scalar_one_or_none()
-    if sub is None or not hmac.compare_digest(sub.tracking_token_hash, hash_token(token)):
+    if sub is None or not keys.equal(sub.tracking_token_hash, hash_token(token)):
         return None
     return sub

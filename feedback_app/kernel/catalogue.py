@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select
 
 from .database import write_transaction
 from ..extensions import db
-from ..web.i18n import to_traditional
+from ..text.chinese import to_traditional
 from .models import INITIATIVE_STATUSES, Bureau, Initiative, SmartArea
 
 DATA_DIR = Path(__file__).resolve().parent / "reference_data"

@@ -114,6 +114,19 @@ class AuditAction(enum.StrEnum):
     CLASSIFIER_ROLLED_BACK = "classifier_rolled_back"
 
 
+class TrainingStatus(enum.StrEnum):
+    """Where a retraining run is (TrainingRun.status)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+# A run in one of these has not ended: it holds the worker, and the admin page follows it.
+TRAINING_UNDER_WAY = (TrainingStatus.QUEUED, TrainingStatus.RUNNING)
+
+
 class RejectionReason(enum.StrEnum):
     SPAM = "spam"
     ABUSIVE = "abusive"
@@ -238,7 +251,7 @@ class TrainingRun(db.Model):
     __table_args__ = (_one_of("status", ("queued", "running", "done", "failed")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued, running, done, failed
+    status: Mapped[str] = mapped_column(String(20), default=TrainingStatus.QUEUED)
     progress: Mapped[int] = mapped_column(Integer, default=0)  # percent
     step: Mapped[str | None] = mapped_column(String(80))  # what it is doing, a TRAINING_STEPS key
     error: Mapped[str | None] = mapped_column(Text)
@@ -249,6 +262,10 @@ class TrainingRun(db.Model):
 
     requested_by: Mapped[User | None] = relationship()
     version: Mapped[ClassifierVersion | None] = relationship()
+
+    @property
+    def under_way(self) -> bool:
+        return self.status in TRAINING_UNDER_WAY
 
 
 class ReferenceCounter(db.Model):

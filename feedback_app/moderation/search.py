@@ -28,14 +28,16 @@ from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, t
 
 from ..extensions import db
 
-from ..web.i18n import to_simplified, to_traditional
+from ..text.chinese import HAN_RANGES as HAN, to_simplified, to_traditional
 from ..kernel.models import Submission
 
 MAX_TERMS = 8
 MAX_QUERY_LENGTH = 200
-HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TERM = re.compile(rf"[{HAN}]+|[^\W_{HAN}]+")
 _IS_HAN = re.compile(rf"[{HAN}]")
+# The stored document (migration 0009) puts a space around each Han character of the basic
+# planes only; a run of supplementary-plane ones (Extension B on: 𠮶, 𡃁) stays one word there.
+_DOCUMENT_HAN_WORD = re.compile(r"[\U00020000-\U0002ffff]+|.", re.DOTALL)
 
 # A stored, generated column on PostgreSQL only (migration 0009); the models do not declare it.
 PG_DOCUMENT = "submission.search_document"
@@ -59,7 +61,7 @@ def _scripts(query_terms: list[str]) -> list[list[str]]:
 
 def _tsquery(query_terms: list[str]) -> str:
     # Terms hold letters, digits and Han characters only, so nothing in them is tsquery syntax.
-    parts = [" <-> ".join(t) if _IS_HAN.match(t) else f"{t}:*" for t in query_terms]
+    parts = [" <-> ".join(_DOCUMENT_HAN_WORD.findall(t)) if _IS_HAN.match(t) else f"{t}:*" for t in query_terms]
     return " & ".join(f"({p})" for p in parts)
 
 
@@ -132,7 +134,7 @@ def share(query: str, dialect: str) -> float | None:
 
     def term_share(term: str) -> float:
         if _IS_HAN.match(term):
-            return min(elements.get(c, 0.0) for c in term)
+            return min(elements.get(c, 0.0) for c in _DOCUMENT_HAN_WORD.findall(term))
         return min(1.0, sum(f for e, f in elements.items() if e.startswith(term)))  # a prefix
 
     return min(1.0, sum(min(term_share(t) for t in form) for form in _scripts(query_terms)))

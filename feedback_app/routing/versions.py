@@ -31,7 +31,9 @@ from classifier import holdout, semantic
 from ..kernel.catalogue import DATA_DIR as CATALOGUE_DIR
 from ..kernel.database import write_transaction
 from ..extensions import db
-from ..kernel.models import AuditAction, AuditEvent, ClassifierVersion, Submission, TrainingRun, User
+from ..kernel.models import (
+    TRAINING_UNDER_WAY, AuditAction, AuditEvent, ClassifierVersion, Submission, TrainingRun, TrainingStatus, User,
+)
 
 log = logging.getLogger(__name__)
 
@@ -265,16 +267,16 @@ def request_retraining(actor: User | None) -> TrainingRun:
     expire_stalled_runs()
     with write_transaction():
         busy = db.session.execute(
-            select(TrainingRun).where(TrainingRun.status.in_(("queued", "running"))).limit(1)
+            select(TrainingRun).where(TrainingRun.status.in_(TRAINING_UNDER_WAY)).limit(1)
         ).scalar_one_or_none()
         if busy is not None:
             raise RetrainingBusy(f"retraining run {busy.id} is {busy.status}")
-        run = TrainingRun(status="queued", progress=0, requested_by_id=actor.id if actor is not None else None)
+        run = TrainingRun(status=TrainingStatus.QUEUED, progress=0, requested_by_id=actor.id if actor is not None else None)
         db.session.add(run)
     if not tasks.enqueue_retraining(run.id):
         with write_transaction():
             run = db.session.get(TrainingRun, run.id)
-            run.status, run.error = "failed", "the task queue could not be reached; try again later"
+            run.status, run.error = TrainingStatus.FAILED, "the task queue could not be reached; try again later"
             run.finished_at = datetime.now(timezone.utc)
     return run
 
@@ -289,8 +291,8 @@ def expire_stalled_runs() -> int:
     with write_transaction():
         return db.session.execute(
             update(TrainingRun)
-            .where(TrainingRun.status.in_(("queued", "running")), TrainingRun.created_at < cutoff)
-            .values(status="failed", error=STALLED, finished_at=datetime.now(timezone.utc))
+            .where(TrainingRun.status.in_(TRAINING_UNDER_WAY), TrainingRun.created_at < cutoff)
+            .values(status=TrainingStatus.FAILED, error=STALLED, finished_at=datetime.now(timezone.utc))
         ).rowcount
 
 
@@ -304,9 +306,9 @@ def run_retraining(run_id: int) -> None:
     already started or ended is left alone."""
     with write_transaction():
         run = db.session.get(TrainingRun, run_id, with_for_update=True)
-        if run is None or run.status != "queued":
+        if run is None or run.status != TrainingStatus.QUEUED:
             return
-        run.status = "running"
+        run.status = TrainingStatus.RUNNING
         actor = run.requested_by
     try:
         version, _ = train_version(
@@ -315,9 +317,9 @@ def run_retraining(run_id: int) -> None:
     except Exception as exc:  # noqa: BLE001 - whatever failed, the run says so and the active version stays
         log.exception("retraining run %s failed", run_id)
         db.session.rollback()
-        _set(run_id, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=datetime.now(timezone.utc))
+        _set(run_id, status=TrainingStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=datetime.now(timezone.utc))
         return
-    _set(run_id, status="done", version_id=version.id, finished_at=datetime.now(timezone.utc))
+    _set(run_id, status=TrainingStatus.DONE, version_id=version.id, finished_at=datetime.now(timezone.utc))
 
 
 def latest_runs(limit: int = 5) -> list[TrainingRun]:

@@ -7,12 +7,13 @@ one count of the views lately sent from the same client (intake.services).
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+
+from . import keys
+from .chinese import has_han
 
 TERMS_FILE = Path(__file__).resolve().parent / "data" / "abusive_terms.txt"
 
@@ -26,7 +27,6 @@ class Flag(StrEnum):
 
 _LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 # The same letter or character eight or more times in a row ("aaaaaaaaa"; "哈哈" is not one).
 _RUN = re.compile(r"([^\W\d_])\1{7,}")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -51,7 +51,7 @@ def _terms() -> tuple[re.Pattern | None, tuple[str, ...]]:
         term = line.strip()
         if not term or term.startswith("#"):
             continue
-        if _CJK.search(term):
+        if has_han(term):
             chinese.append(term)
         else:
             stem = re.escape(term.rstrip("*").lower())
@@ -111,8 +111,7 @@ def client_hash(address: str | None, key: str | bytes) -> str | None:
     """
     if not address:
         return None
-    key = key.encode() if isinstance(key, str) else key
-    return hmac.new(key, b"client-address:" + address.encode(), hashlib.sha256).hexdigest()[:32]
+    return keys.keyed_hash(key, "client-address", address)[:32]
 
 
 def stored(flags: list[Flag]) -> str:

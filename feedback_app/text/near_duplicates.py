@@ -34,6 +34,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import chinese
+
 SHINGLE_TOKENS = 3
 NUM_PERM = 128
 BANDS, ROWS = 32, 4
@@ -43,8 +45,7 @@ _VALUE = np.dtype("<u4")  # little-endian uint32: the same bytes on every machin
 # Personalises the key hash: keys from a future scheme can never collide with these.
 _KEY_PERSON = b"scf-near-dup-v1"
 
-_CJK_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
-_CJK = re.compile(f"[{_CJK_RANGES}]")
+_CJK_RANGES = chinese.HAN_RANGES
 # One Chinese character, or one run of other letters and digits ("5G", "app", "lamppost").
 _TOKEN = re.compile(f"[{_CJK_RANGES}]|[^\\W_{_CJK_RANGES}]+")
 
@@ -68,15 +69,6 @@ class Signature:
 
 
 @lru_cache(maxsize=1)
-def _to_simplified():
-    import opencc  # loaded once, on the first Chinese text
-
-    # Folding to Simplified (the table simplified.py uses) rather than to Traditional: many
-    # Traditional characters share one Simplified form, so this direction never has to guess.
-    return opencc.OpenCC("hk2s").convert
-
-
-@lru_cache(maxsize=1)
 def _permutations():
     from datasketch import MinHash  # imported on first use: it brings scipy (most of a second)
 
@@ -86,8 +78,10 @@ def _permutations():
 def _tokens(text: str) -> list[str]:
     """NFKC, case-folded, one script of Chinese; punctuation and spacing are not tokens."""
     text = unicodedata.normalize("NFKC", text).casefold()
-    if _CJK.search(text):
-        text = _to_simplified()(text)
+    if chinese.has_han(text):
+        # Folded to Simplified (the table simplified.py uses) rather than to Traditional: many
+        # Traditional characters share one Simplified form, so this direction never has to guess.
+        text = chinese.converter("hk2s")(text)
     return _TOKEN.findall(text)
 
 

@@ -127,6 +127,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, unquote_plus, urlsplit
 
+from .chinese import HAN_RANGES
+
 PLACEHOLDERS = {
     "hkid": "[HKID]",
     "phone": "[PHONE]",
@@ -1059,7 +1061,7 @@ def _is_personal_address(kinds: set[str], where_someone_lives: bool = False) -> 
     )
 
 
-_PLACE_AFTER = re.compile(r"[ \t]*,[ \t]*[A-Za-z\u4e00-\u9fff]")
+_PLACE_AFTER = re.compile(rf"[ \t]*,[ \t]*[A-Za-z{HAN_RANGES}]")
 _BARE_UNIT_BEFORE = re.compile(
     r"(?<![A-Za-z0-9.$/])(?:[0-9]{1,4}[A-Za-z][ \t]*,?|[0-9]{3,4}[ \t]*,?|[0-9]{1,2}[ \t]*,)[ \t]*\Z"
 )
@@ -1101,7 +1103,7 @@ _COMPOUND_SURNAMES = (
     "|宇文|呼延|軒轅|轩辕|鍾離|钟离|申屠|澹臺|澹台"
 )
 _SURNAME = rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])"
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN = HAN_RANGES
 # A surname (two for a married woman's "陳黃"), a given name of up to two characters, a title.
 _ZH_NAME_TITLED = re.compile(
     rf"{_SURNAME}{{1,2}}(?:[ \t]?[{_HAN}]{{1,2}}?)?[ \t]?(?:先生|小姐|女士|太太)(?![們们團团])"

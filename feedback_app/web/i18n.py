@@ -1,10 +1,11 @@
 """Language choice and bilingual display helpers."""
 from __future__ import annotations
 
-from functools import lru_cache
-
 from flask import current_app, request
 from flask_babel import get_locale, lazy_gettext as _l
+
+from ..kernel.models import TrainingStatus
+from ..text.chinese import to_simplified
 
 LANGUAGE_COOKIE = "lang"
 LANGUAGE_NAMES = {"en": "English", "zh_Hant": "繁體中文", "zh_Hans": "简体中文"}
@@ -109,12 +110,12 @@ BULK_LABELS = {
     "route": _l("Route all to one bureau"),
     "reject": _l("Reject all"),
 }
-# A retraining run as the admin page shows it (model_versions.TRAINING_STEPS for the steps).
+# A retraining run as the admin page shows it (routing.versions.TRAINING_STEPS for the steps).
 TRAINING_STATUS_LABELS = {
-    "queued": _l("Waiting for the worker"),
-    "running": _l("Running"),
-    "done": _l("Finished"),
-    "failed": _l("Failed"),
+    TrainingStatus.QUEUED: _l("Waiting for the worker"),
+    TrainingStatus.RUNNING: _l("Running"),
+    TrainingStatus.DONE: _l("Finished"),
+    TrainingStatus.FAILED: _l("Failed"),
 }
 # Errors a run records in English (model_versions), shown translated; any other is shown as is.
 TRAINING_ERROR_LABELS = {
@@ -213,27 +214,6 @@ def html_lang(locale: str | None = None) -> str:
     if locale.startswith("zh"):
         return HTML_LANG.get(locale, HTML_LANG["zh_Hant"])
     return HTML_LANG.get(locale, "en")
-
-
-@lru_cache(maxsize=2)
-def _converter(config: str):
-    import opencc  # its dictionaries load once, on the first page that needs them
-
-    return opencc.OpenCC(config).convert
-
-
-@lru_cache(maxsize=1024)
-def to_traditional(text: str) -> str:
-    """Simplified characters as Hong Kong writes them, so a search typed in Simplified finds the
-    Traditional reference data."""
-    return _converter("s2hk")(text)
-
-
-@lru_cache(maxsize=4096)
-def to_simplified(text: str) -> str:
-    """Reference data is kept in English and Traditional Chinese; Simplified is converted from
-    it (Hong Kong variants to Simplified), so the three can never disagree."""
-    return _converter("hk2s")(text)
 
 
 def localized(obj, field: str) -> str:

@@ -11,6 +11,8 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
+from ..text.chinese import converter
+
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 HEADER = (
     "# Simplified Chinese: generated from zh_Hant by `flask i18n simplify` (OpenCC hk2s).\n"
@@ -19,9 +21,7 @@ HEADER = (
 
 
 def simplified_catalogue(traditional: Catalog) -> Catalog:
-    import opencc
-
-    convert = opencc.OpenCC("hk2s").convert
+    convert = converter("hk2s")
     catalogue = Catalog(locale="zh_Hans", domain="messages", header_comment=HEADER,
                         project="Smart City Feedback", fuzzy=False)
     for message in traditional:

@@ -4,6 +4,7 @@ from flask import Flask, g
 from ..text import abuse
 from . import i18n
 from ..kernel import catalogue
+from ..kernel.models import TrainingStatus
 from ..text.redaction import published_text, redact
 
 
@@ -48,6 +49,7 @@ def register(app: Flask) -> None:
         ROLE_LABELS=i18n.ROLE_LABELS,
         SYSTEM_REASON_LABELS=i18n.SYSTEM_REASON_LABELS,
         TRAINING_STATUS_LABELS=i18n.TRAINING_STATUS_LABELS,
+        TrainingStatus=TrainingStatus,
         TRAINING_STEP_LABELS=i18n.TRAINING_STEP_LABELS,
         TRAINING_ERROR_LABELS=i18n.TRAINING_ERROR_LABELS,
         current_locale=i18n.current_locale,
