@@ -1,10 +1,10 @@
 """Every Flask extension, created unbound here and bound in create_app (avoids import cycles)."""
+import copy
 import re
 
 from flask import Flask, current_app, has_app_context
 from flask_babel import Babel
 from flask_limiter import Limiter
-from flask_limiter._manager import LimitManager
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -71,7 +71,12 @@ class SharedLimiter(Limiter):
     with the first app's settings. Here the decorators register on this object, and each app
     gets its own `_AppLimiter` (in `app.extensions["app_limiter"]`) that shares those
     registrations: two app objects behave like two processes, sharing counts only through
-    Redis. (Relies on Flask-Limiter 4.1's LimitManager; the version is pinned.)
+    Redis.
+
+    Flask-Limiter has no public way to share registrations between two Limiter objects, so
+    this leans on three of its private attributes (`_marked_for_limiting`, `_request_filters`
+    here, `_storage_dead` in `_AppLimiter`) and on `_check_request_limit`, the method its
+    `before_request` hook calls. The version is pinned; tests/test_limits.py covers each.
     """
 
     def init_app(self, app: Flask) -> None:
@@ -82,14 +87,11 @@ class SharedLimiter(Limiter):
             options.setdefault("socket_connect_timeout", timeout)
             options.setdefault("socket_timeout", timeout)
         per_app = _AppLimiter(key_func=self._key_func, storage_options=options)
-        per_app.limit_manager = LimitManager(
-            application_limits=[],
-            default_limits=[],
-            decorated_limits=self.limit_manager._decorated_limits,
-            blueprint_limits=self.limit_manager._blueprint_limits,
-            route_exemptions=self.limit_manager._route_exemptions,
-            blueprint_exemptions=self.limit_manager._blueprint_exemptions,
-        )
+        # A shallow copy shares the decorated limits and exemptions (the same dicts); the app's
+        # own application and default limits (none here) are set on the copy alone.
+        per_app.limit_manager = copy.copy(self.limit_manager)
+        per_app.limit_manager.set_application_limits([])
+        per_app.limit_manager.set_default_limits([])
         per_app._marked_for_limiting = self._marked_for_limiting
         per_app._request_filters = self._request_filters
         per_app.init_app(app)
