@@ -248,7 +248,7 @@ class TrainingRun(db.Model):
     """One retraining, asked for on the admin page or the CLI and carried out by the worker."""
 
     __tablename__ = "training_run"
-    __table_args__ = (_one_of("status", ("queued", "running", "done", "failed")),)
+    __table_args__ = (_one_of("status", TrainingStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     status: Mapped[str] = mapped_column(String(20), default=TrainingStatus.QUEUED)
