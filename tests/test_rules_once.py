@@ -12,15 +12,23 @@ import re
 from pathlib import Path
 
 from flask import Flask, current_app
+from sqlalchemy import select
 
 import classifier.text
 from feedback_app.auth import enrolment
 from feedback_app.campaigns import support
 from feedback_app.intake import services as intake
 from feedback_app.campaigns import services as campaigns
-from feedback_app.kernel.models import TRAINING_UNDER_WAY, Submission, TrainingRun, TrainingStatus
+from feedback_app.extensions import db
+from feedback_app.kernel import audit
+from feedback_app.kernel.models import (
+    TRAINING_UNDER_WAY, AuditAction, AuditEvent, Role, Submission, TrainingRun, TrainingStatus, Visibility,
+)
+from feedback_app.moderation import services as moderation
 from feedback_app.moderation import search
 from feedback_app.text import abuse, chinese, keys, near_duplicates
+
+from . import factories
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "feedback_app"
@@ -116,3 +124,29 @@ def test_only_the_keys_module_makes_keyed_hashes_and_tokens():
     elsewhere = [str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py")
                  if p != PACKAGE / "text" / "keys.py" and made.search(p.read_text(encoding="utf-8"))]
     assert elsewhere == []
+
+
+# --- one audit helper ---------------------------------------------------------------------
+
+def test_only_the_audit_module_writes_audit_events():
+    writes = [str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py")
+              if p != PACKAGE / "kernel" / "audit.py" and "AuditEvent(" in p.read_text(encoding="utf-8")
+              and p != PACKAGE / "kernel" / "models.py"]
+    assert writes == []
+
+
+def test_views_accounts_and_versions_are_audited_through_the_one_helper(app, monkeypatch):
+    written = []
+    record = audit.record
+
+    def spy(action, **kwargs):
+        written.append(AuditAction(action))
+        return record(action, **kwargs)
+
+    monkeypatch.setattr(audit, "record", spy)
+    moderator = factories.user(Role.MODERATOR)
+    sub = factories.submission()
+    moderation.set_visibility(sub.id, visibility=Visibility.PUBLISHED, actor=moderator, version=sub.version)
+    stored = db.session.execute(select(AuditEvent.action).order_by(AuditEvent.id)).scalars().all()
+    assert written == stored
+    assert {AuditAction.ACCOUNT_CREATED, AuditAction.SUBMITTED, AuditAction.VISIBILITY_PUBLISHED} <= set(written)

@@ -11,11 +11,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import demo_accounts
 from ..text import keys
+from ..kernel import audit
 from ..kernel.database import write_transaction
 from .demo_accounts import is_demo_email
 from ..extensions import db
 from ..web.forms import CONTROL_CHARACTERS
-from ..kernel.models import AuditAction, AuditEvent, Bureau, Role, User
+from ..kernel.models import AuditAction, Bureau, Role, User
 from . import enrolment, two_factor
 
 
@@ -157,12 +158,7 @@ def _actor_id(actor: User | None) -> int | None:
 
 def _audit(user: User, action: AuditAction, actor_id: int | None, before: dict | None = None, after: dict | None = None):
     # Never a password or a hash here: the history is read by every administrator.
-    db.session.add(
-        AuditEvent(
-            submission_id=None, target_user_id=user.id, actor_id=actor_id,
-            action=action, before=before or {}, after=after or {},
-        )
-    )
+    audit.record(action, actor_id=actor_id, target_user_id=user.id, before=before, after=after)
 
 
 def _get_for_update(user_id: int) -> User:

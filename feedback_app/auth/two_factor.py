@@ -14,9 +14,10 @@ import segno
 from sqlalchemy import select
 
 from ..text import keys
+from ..kernel import audit as audit_log
 from ..kernel.database import write_transaction
 from ..extensions import db
-from ..kernel.models import AuditAction, AuditEvent, Role, User
+from ..kernel.models import AuditAction, Role, User
 
 STAFF_ROLES = (Role.MODERATOR, Role.OFFICER, Role.ADMIN)
 ISSUER = "Smart City Feedback HK"
@@ -141,15 +142,7 @@ def locked(user_id: int) -> User | None:
 
 def audit(user: User, action: AuditAction, actor: User | None, after: dict | None = None) -> None:
     # Read by every administrator: never a secret, a code or a link's token in `after`.
-    db.session.add(
-        AuditEvent(
-            target_user_id=user.id,
-            actor_id=actor.id if actor is not None else None,
-            action=action,
-            before={},
-            after=after or {},
-        )
-    )
+    audit_log.record(action, actor=actor, target_user_id=user.id, after=after)
 
 
 def pending_secret(user_id: int) -> str:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, and_, bindparam, select, update
 
 from ..extensions import db
+from . import audit as audit_log
 from .models import AuditAction, AuditEvent, NearDuplicateKey, RejectionReason, Role, Status, Submission, User, Visibility
 
 
@@ -124,15 +125,11 @@ def _audit(sub: Submission, action: AuditAction, before: dict, actor: User | Non
         # The form's suggestions read the keys of public views only (campaigns.py): they follow here.
         db.session.execute(update(NearDuplicateKey).where(NearDuplicateKey.submission_id == sub.id)
                            .values(published=public))
-    db.session.add(
-        AuditEvent(
-            submission_id=sub.id,
-            actor_id=actor.id if actor is not None else None,
-            action=AuditAction(action),
-            before={k: v for k, v in before.items() if after.get(k) != v} or before,
-            after={k: v for k, v in after.items() if before.get(k) != v} or after,
-            reason=reason,
-        )
+    audit_log.record(
+        action, actor=actor, submission_id=sub.id,
+        before={k: v for k, v in before.items() if after.get(k) != v} or before,
+        after={k: v for k, v in after.items() if before.get(k) != v} or after,
+        reason=reason,
     )
 
 
@@ -218,25 +215,19 @@ def _edit_publication(sub: Submission, field: str, value, audit: AuditAction, ac
         raise TransitionNotAllowed(sub.status, Action.EDIT_PUBLIC_TEXT)
     before = {field: getattr(sub, field)}
     setattr(sub, field, value)
-    db.session.add(AuditEvent(
-        submission_id=sub.id, actor_id=actor.id, action=audit, before=before, after={field: value},
-    ))
+    audit_log.record(audit, actor=actor, submission_id=sub.id, before=before, after={field: value})
 
 
 def joined_campaign(submission_id: int, campaign_id: int) -> None:
     """The worker found the view to be a near copy of others (campaigns.place)."""
-    db.session.add(AuditEvent(
-        submission_id=submission_id, action=AuditAction.JOINED_CAMPAIGN,
-        before={"campaign": None}, after={"campaign": campaign_id},
-    ))
+    audit_log.record(AuditAction.JOINED_CAMPAIGN, submission_id=submission_id,
+                     before={"campaign": None}, after={"campaign": campaign_id})
 
 
 def left_campaign(submission_id: int, campaign_id: int, *, actor: User) -> None:
     """A moderator took the view out of a campaign it was grouped into (campaigns.split_out)."""
-    db.session.add(AuditEvent(
-        submission_id=submission_id, actor_id=actor.id, action=AuditAction.SPLIT_FROM_CAMPAIGN,
-        before={"campaign": campaign_id}, after={"campaign": None},
-    ))
+    audit_log.record(AuditAction.SPLIT_FROM_CAMPAIGN, actor=actor, submission_id=submission_id,
+                     before={"campaign": campaign_id}, after={"campaign": None})
 
 
 def record_creation(sub: Submission, action: AuditAction, *, actor: User | None, reason: str | None = None):

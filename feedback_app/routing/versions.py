@@ -29,6 +29,7 @@ import classifier
 from classifier import holdout, semantic
 
 from ..kernel.catalogue import DATA_DIR as CATALOGUE_DIR
+from ..kernel import audit
 from ..kernel.database import write_transaction
 from ..extensions import db
 from ..kernel.models import (
@@ -148,10 +149,7 @@ def active_version() -> ClassifierVersion | None:
 
 
 def _audit(action: AuditAction, version: ClassifierVersion, actor: User | None, *, before=None, after=None, reason=None) -> None:
-    db.session.add(AuditEvent(
-        classifier_version_id=version.id, actor_id=actor.id if actor is not None else None, action=action,
-        before=before or {}, after=after or {}, reason=reason,
-    ))
+    audit.record(action, actor=actor, classifier_version_id=version.id, before=before, after=after, reason=reason)
 
 
 def train_version(
