@@ -5,6 +5,8 @@
     [p] = model.predict(["The bus arrival times on the app are wrong"], top_k=3, initiatives=["some-slug"])
     model.routes(p)  # calibrated bureau_p above its language's threshold, and not off-topic
 """
+from typing import Any
+
 from .artifact import (
     ArtifactError, ArtifactIntegrityError, from_bytes, load, save, sha256_hex, to_bytes,
 )
@@ -21,7 +23,7 @@ _LAZY = {"train": "training", "choose_thresholds": "evaluation", "evaluate": "ev
          "evaluate_held_out": "evaluation"}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 

@@ -7,6 +7,8 @@ to the initiative's lead bureau, fitted the same way on held-out texts that name
 """
 from __future__ import annotations
 
+from typing import TypedDict
+
 import numpy as np
 
 # Temperatures outside this range mean the held-out data is degenerate, not that the model is.
@@ -19,7 +21,8 @@ ECE_BINS = 15
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    probabilities: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+    return probabilities
 
 
 def _negative_log_likelihood(logits: np.ndarray, truth: np.ndarray) -> float:
@@ -66,11 +69,19 @@ def fit_prior_weight(scaled_logits: np.ndarray, truth: np.ndarray, lead_columns:
     return float(result.x)
 
 
-def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> list[dict]:
+class Bin(TypedDict):
+    low: float
+    high: float
+    n: int
+    confidence: float | None  # None: no text in the bin
+    accuracy: float | None
+
+
+def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> list[Bin]:
     """Per equal-width confidence bin: how many texts, their mean confidence, their accuracy."""
     edges = np.linspace(0.0, 1.0, bins + 1)
     index = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
-    table = []
+    table: list[Bin] = []
     for b in range(bins):
         mask = index == b
         table.append({
@@ -88,6 +99,6 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins
         return float("nan")
     total = 0.0
     for row in reliability(confidence, correct, bins):
-        if row["n"]:
+        if row["n"] and row["accuracy"] is not None and row["confidence"] is not None:  # n > 0: both are
             total += row["n"] * abs(row["accuracy"] - row["confidence"])
     return total / len(confidence)

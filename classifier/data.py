@@ -5,7 +5,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 AREAS = ("mobility", "living", "environment", "people", "government", "economy", "covid")
 BUREAUS = (
@@ -55,7 +56,7 @@ def _check_labels(area: str | None, bureau: str | None, where: str) -> None:
         raise DataError(f"{where}: needs an area, a bureau or both")
 
 
-def _rows(paths: Iterable[Path]):
+def _rows(paths: Iterable[Path]) -> Iterator[tuple[str, dict[str, Any], str]]:
     """(place, object, text) for each non-blank line; the first malformed line stops the read."""
     for path in paths:
         with open(path, encoding="utf-8") as handle:
@@ -75,7 +76,7 @@ def _rows(paths: Iterable[Path]):
                 yield where, row, text
 
 
-def _optional_string(row: dict, key: str, where: str) -> str | None:
+def _optional_string(row: dict[str, Any], key: str, where: str) -> str | None:
     value = row.get(key)
     if value is not None and (not isinstance(value, str) or not value.strip()):
         raise DataError(f"{where}: {key!r} must be a non-empty string")
@@ -106,8 +107,9 @@ def catalogue_examples(directory: Path) -> list[Example]:
     The catalogue is the Government's own description of who does what, so it teaches
     vocabulary the hand-written corpus may miss.
     """
-    def read(name: str) -> list[dict]:
-        return json.loads((Path(directory) / name).read_text(encoding="utf-8"))
+    def read(name: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = json.loads((Path(directory) / name).read_text(encoding="utf-8"))
+        return rows
 
     examples = []
     for row in read("initiatives.json"):

@@ -16,7 +16,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Callable, Iterable
 
 from .data import AREAS, BUREAUS, DATA_DIR, DataError
 from .text import normalise
@@ -134,22 +134,22 @@ def first_word(text: str, lang: str) -> str:
     return key.split(" ")[0] if lang == "en" else key[:2]
 
 
-def top_frames(rows: list[Row], lang: str, top: int = 5, key=frame_key) -> list[tuple[str, int, float]]:
+def top_frames(rows: list[Row], lang: str, top: int = 5, key: Callable[[str, str], str] = frame_key) -> list[tuple[str, int, float]]:
     """The most common openings among one language's lines, with their share of those lines."""
     keys = Counter(key(r.text, lang) for r in rows if r.lang == lang)
     total = sum(keys.values())
     return [(key, n, n / total) for key, n in keys.most_common(top)] if total else []
 
 
-def _table(header: list[str], body: list[list]) -> list[str]:
+def _table(header: list[str], body: list[list[object]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in body]
     return lines
 
 
-def _by_language(rows: list[Row], label, values: Iterable[str]) -> list[list]:
+def _by_language(rows: list[Row], label: Callable[[Row], str], values: Iterable[str]) -> list[list[object]]:
     counts = Counter((label(r), r.lang) for r in rows)
-    body = []
+    body: list[list[object]] = []
     for value in values:
         cells = [counts[(value, lang)] for lang in LANGS]
         if any(cells):
@@ -179,7 +179,7 @@ def render(corpus: list[Row], offtopic: list[Row], leads: dict[str, str]) -> str
                   _by_language(corpus, lambda r: r.register or UNMARKED, [*REGISTERS, UNMARKED]))
 
     tagged = [r for r in corpus if r.initiative]
-    elsewhere = sum(1 for r in tagged if leads.get(r.initiative) != r.bureau)
+    elsewhere = sum(1 for r in tagged if leads.get(r.initiative or "") != r.bureau)
     out += ["", "### Lines tied to a catalogue initiative", ""]
     out += [f"- {len(tagged)} of {len(corpus)} labelled lines name an initiative "
             f"({len(tagged) / max(len(corpus), 1):.1%}).",

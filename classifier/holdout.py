@@ -39,7 +39,7 @@ def split_examples(
     lines, so a group of one or two lines keeps them for training.
     """
     rng = np.random.default_rng(seed)
-    groups: dict[tuple, list[int]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, example in enumerate(examples):
         if example.bureau is not None and example.register != CATALOGUE:
             groups[(example.bureau, language(example.text))].append(i)
@@ -53,7 +53,8 @@ def split_examples(
     return training, sorted(held_out)
 
 
-def split_texts(texts: Sequence[str], *, fraction: float = HELD_OUT_FRACTION, seed: int = SEED):
+def split_texts(texts: Sequence[str], *, fraction: float = HELD_OUT_FRACTION, seed: int = SEED,
+                ) -> tuple[list[str], list[str]]:
     """(training texts, held-out texts) for the unlabelled off-topic set."""
     rng = np.random.default_rng(seed + 1)
     held = set(rng.permutation(len(texts))[: int(round(fraction * len(texts)))].tolist())

@@ -26,10 +26,11 @@ _STOPWORDS = frozenset(
 
 
 @lru_cache(maxsize=1)
-def _to_traditional():
+def _to_traditional() -> Callable[[str], str]:
     import opencc  # imported lazily: loading its dictionaries takes a moment
 
-    return opencc.OpenCC("s2t").convert
+    convert: Callable[[str], str] = opencc.OpenCC("s2t").convert
+    return convert
 
 
 def traditional(text: str) -> str:
@@ -67,7 +68,7 @@ def english_terms(text: str) -> list[str]:
 
 
 def chinese_terms(text: str) -> list[str]:
-    terms = []
+    terms: list[str] = []
     for run in _CJK_RUN.findall(normalise(text)):
         for n in (1, 2, 3):
             terms.extend(run[i:i + n] for i in range(len(run) - n + 1))

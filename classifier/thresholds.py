@@ -8,6 +8,9 @@ threshold, never "never route"; a bureau with many gets one its own record earns
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 
 NEVER = 1.01  # above any probability: every prediction is reviewed by a person
@@ -30,18 +33,20 @@ def wilson_lower_bound(precision: np.ndarray, n: np.ndarray, z: float = CONFIDEN
     n = np.maximum(np.asarray(n, float), 1.0)
     centre = precision + z * z / (2 * n)
     spread = z * np.sqrt(np.clip(precision * (1 - precision), 0, None) / n + z * z / (4 * n * n))
-    return (centre - spread) / (1 + z * z / n)
+    bound: np.ndarray = (centre - spread) / (1 + z * z / n)
+    return bound
 
 
-def _deepest_passing(precision, evidence, routed, confidence, target: float) -> float:
+def _deepest_passing(precision: np.ndarray, evidence: np.ndarray, routed: np.ndarray, confidence: np.ndarray,
+                     target: float) -> float:
     """The confidence at the deepest point whose precision (lower bound) still reaches the target."""
     ok = np.nonzero((wilson_lower_bound(precision, evidence) >= target) & (routed >= MIN_ROUTED))[0]
     return round(float(confidence[ok[-1]]), 4) if len(ok) else NEVER
 
 
 def route_thresholds(
-    predicted: np.ndarray, confidence: np.ndarray, correct: np.ndarray, classes, target_precision: float,
-) -> dict:
+    predicted: np.ndarray, confidence: np.ndarray, correct: np.ndarray, classes: Iterable[str], target_precision: float,
+) -> dict[str, Any]:
     """{"shared": t, "per_class": {bureau: t}, "support": {bureau: n}} for one language.
 
     A threshold t is the lowest confidence such that the predictions at or above it still
@@ -54,7 +59,8 @@ def route_thresholds(
     routed = np.arange(1, len(confidence) + 1)
     shared_precision = np.cumsum(correct) / routed if len(routed) else np.array([])
     shared = _deepest_passing(shared_precision, routed, routed, confidence, target_precision)
-    per_class, support = {}, {}
+    per_class: dict[str, float] = {}
+    support: dict[str, int] = {}
     for cls in classes:
         is_cls = predicted == cls
         support[str(cls)] = int(is_cls.sum())
