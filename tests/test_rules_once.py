@@ -14,18 +14,21 @@ from pathlib import Path
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from cachetools import LRUCache, TLRUCache, TTLCache
+
 import classifier.text
 from feedback_app.auth import enrolment
 from feedback_app.campaigns import support
 from feedback_app.intake import services as intake
 from feedback_app.campaigns import services as campaigns
 from feedback_app.extensions import db
-from feedback_app.kernel import audit
+from feedback_app.kernel import audit, catalogue
 from feedback_app.kernel.models import (
     TRAINING_UNDER_WAY, AuditAction, AuditEvent, Role, Submission, TrainingRun, TrainingStatus, Visibility,
 )
 from feedback_app.moderation import services as moderation
-from feedback_app.moderation import search
+from feedback_app.moderation import queue, search
+from feedback_app.routing import services as routing
 from feedback_app.text import abuse, chinese, keys, near_duplicates
 
 from . import factories
@@ -150,3 +153,47 @@ def test_views_accounts_and_versions_are_audited_through_the_one_helper(app, mon
     stored = db.session.execute(select(AuditEvent.action).order_by(AuditEvent.id)).scalars().all()
     assert written == stored
     assert {AuditAction.ACCOUNT_CREATED, AuditAction.SUBMITTED, AuditAction.VISIBILITY_PUBLISHED} <= set(written)
+
+
+# --- caches -------------------------------------------------------------------------------
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_reference_data_is_read_again_once_a_minute_has_passed(app, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(catalogue, "_reference_cache", TTLCache(maxsize=8, ttl=catalogue.REFERENCE_CACHE_SECONDS,
+                                                                timer=clock))
+    loads = []
+
+    def load():
+        loads.append(clock.now)
+        return len(loads)
+
+    assert catalogue.cached_reference("test", load) == catalogue.cached_reference("test", load) == 1
+    clock.now += catalogue.REFERENCE_CACHE_SECONDS + 1
+    assert catalogue.cached_reference("test", load) == 2
+
+
+def test_queue_counts_live_as_long_as_the_setting_says(app, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(queue, "_counted", TLRUCache(maxsize=8, ttu=queue._counted.ttu, timer=clock))
+    monkeypatch.setattr(queue, "count_backlog", lambda: object())
+    app.config["QUEUE_COUNTS_SECONDS"] = 15
+    first = queue.backlog_counts()
+    clock.now += 14
+    assert queue.backlog_counts() is first
+    clock.now += 1
+    assert queue.backlog_counts() is not first
+
+
+def test_no_cache_is_written_by_hand():
+    hand_written = [str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py") if "monotonic()" in p.read_text(encoding="utf-8")]
+    assert hand_written == []
+    assert isinstance(search._statistics, TTLCache) and search._statistics.ttl == search.STATISTICS_SECONDS
+    assert isinstance(routing._models, LRUCache) and routing._models.maxsize == routing.MODELS_KEPT

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import json
-import time
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
+from cachetools import TTLCache
 from sqlalchemy import func, or_, select
 
 from .database import write_transaction
@@ -14,6 +17,7 @@ from ..text.chinese import to_traditional
 from .models import INITIATIVE_STATUSES, Bureau, Initiative, SmartArea
 
 DATA_DIR = Path(__file__).resolve().parent / "reference_data"
+T = TypeVar("T")
 
 
 class ReferenceDataError(ValueError):
@@ -94,7 +98,8 @@ def load_reference_data(directory: Path = DATA_DIR) -> LoadReport:
             for field in ("title_en", "title_zh", "summary_en", "summary_zh", "status"):
                 setattr(initiative, field, row[field])
             db.session.add(initiative)
-    _reference_cache.clear()  # this process sees the new data at once; others within a minute
+    with _reference_lock:
+        _reference_cache.clear()  # this process sees the new data at once; others within a minute
     return LoadReport(len(areas), len(bureaus), len(initiatives))
 
 
@@ -137,17 +142,21 @@ class AreaRef:
 # Reference data changes only with `flask catalogue load`, a release step; each process keeps
 # what it needs on every sending for this long instead of reading it per request.
 REFERENCE_CACHE_SECONDS = 60.0
-_reference_cache: dict[tuple[str, str], tuple[float, object]] = {}
+_reference_cache: TTLCache[tuple[str, str], Any] = TTLCache(maxsize=256, ttl=REFERENCE_CACHE_SECONDS)
+_reference_lock = threading.Lock()  # cachetools' caches are not safe for threads on their own
+_MISSING = object()
 
 
-def cached_reference(name: str, load):
+def cached_reference(name: str, load: Callable[[], T]) -> T:
     """`load()` at most once a minute per process and database; what it makes from reference data."""
     key = (name, str(db.engine.url))
-    cached = _reference_cache.get(key)
-    if cached is None or time.monotonic() - cached[0] > REFERENCE_CACHE_SECONDS:
-        cached = (time.monotonic(), load())
-        _reference_cache[key] = cached
-    return cached[1]
+    with _reference_lock:
+        value = _reference_cache.get(key, _MISSING)
+    if value is _MISSING:
+        value = load()  # outside the lock: two threads may both load, and both get the same data
+        with _reference_lock:
+            _reference_cache[key] = value
+    return value
 
 
 def initiative_refs() -> dict[str, InitiativeRef]:

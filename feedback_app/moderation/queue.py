@@ -14,12 +14,13 @@ Built to stay fast at a million stored views when the backlog is the newest rows
 """
 from __future__ import annotations
 
-import time as clock
+import threading
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 from functools import lru_cache
 
+from cachetools import TLRUCache
 from flask import current_app
 from sqlalchemy import Integer, bindparam, case, func, literal_column, or_, select, tuple_
 from sqlalchemy.orm import aliased
@@ -312,18 +313,22 @@ class BacklogCounts:
     flagged: int
 
 
-_counted: dict[str, tuple[float, BacklogCounts]] = {}
+# Keyed by (database, QUEUE_COUNTS_SECONDS): each entry lives as long as its key says.
+_counted: TLRUCache[tuple[str, float], BacklogCounts] = TLRUCache(maxsize=16, ttu=lambda key, value, now: now + key[1])
+_counted_lock = threading.Lock()
 
 
 def backlog_counts() -> BacklogCounts:
     """The backlog's counts, at most QUEUE_COUNTS_SECONDS old: they label the filters, where a
     moment old is fine, and one pass over a large backlog costs more than the page itself."""
-    key = str(db.engine.url)
-    cached = _counted.get(key)
-    if cached is None or clock.monotonic() - cached[0] >= current_app.config["QUEUE_COUNTS_SECONDS"]:
-        cached = (clock.monotonic(), count_backlog())
-        _counted[key] = cached
-    return cached[1]
+    key = (str(db.engine.url), current_app.config["QUEUE_COUNTS_SECONDS"])
+    with _counted_lock:
+        counts = _counted.get(key)
+    if counts is None:
+        counts = count_backlog()
+        with _counted_lock:
+            _counted[key] = counts
+    return counts
 
 
 def count_backlog() -> BacklogCounts:

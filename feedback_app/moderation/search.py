@@ -21,9 +21,10 @@ plans use them).
 from __future__ import annotations
 
 import re
-import time as clock
+import threading
 import unicodedata
 
+from cachetools import TTLCache
 from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, text
 
 from ..extensions import db
@@ -101,7 +102,8 @@ def matching(query: str, dialect: str, *, document=None) -> ColumnElement[bool] 
 # as PostgreSQL's ANALYZE sampled them; read once in a while per process, since they change only
 # when ANALYZE runs again (autovacuum, or the hourly refresh_planner_statistics).
 STATISTICS_SECONDS = 600
-_statistics: dict[str, tuple[float, dict[str, float]]] = {}
+_statistics: TTLCache[str, dict[str, float]] = TTLCache(maxsize=16, ttl=STATISTICS_SECONDS)
+_statistics_lock = threading.Lock()
 _PG_STATISTICS = text(
     "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
     "WHERE schemaname = current_schema() AND tablename = 'submission' AND attname = 'search_document'"
@@ -110,13 +112,14 @@ _PG_STATISTICS = text(
 
 def _common_elements() -> dict[str, float]:
     key = str(db.engine.url)
-    cached = _statistics.get(key)
-    if cached is None or clock.monotonic() - cached[0] >= STATISTICS_SECONDS:
+    with _statistics_lock:
+        elements = _statistics.get(key)
+    if elements is None:
         row = db.session.execute(_PG_STATISTICS).first()
         elements = dict(zip(row[0], row[1])) if row is not None and row[0] is not None else {}
-        cached = (clock.monotonic(), elements)
-        _statistics[key] = cached
-    return cached[1]
+        with _statistics_lock:
+            _statistics[key] = elements
+    return elements
 
 
 def share(query: str, dialect: str) -> float | None:

@@ -6,6 +6,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from cachetools import LRUCache
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import load_only
@@ -22,8 +23,10 @@ from ..text.redaction import find_personal_data
 log = logging.getLogger(__name__)
 
 # Loaded models by artifact SHA-256: the same bytes are the same model, so a per-process cache
-# is safe; every node still asks the database which version is active.
-_models: dict[str, classifier.Model] = {}
+# is safe; every node still asks the database which version is active. The few used last are
+# kept (the active one, and the one a rollback would go back to); older ones are let go.
+MODELS_KEPT = 3
+_models: LRUCache[str, classifier.Model] = LRUCache(maxsize=MODELS_KEPT)
 _models_lock = threading.Lock()
 
 
