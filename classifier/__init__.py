@@ -8,11 +8,27 @@
 from typing import Any
 
 from .artifact import (
-    ArtifactError, ArtifactIntegrityError, from_bytes, load, save, sha256_hex, to_bytes,
+    ArtifactError,
+    ArtifactIntegrityError,
+    from_bytes,
+    load,
+    save,
+    sha256_hex,
+    to_bytes,
 )
 from .data import (
-    AREAS, BUREAUS, DataError, Example, catalogue_examples, data_hash, default_data_paths, default_offtopic_paths,
-    load_examples, load_offtopic, write_examples, write_offtopic,
+    AREAS,
+    BUREAUS,
+    DataError,
+    Example,
+    catalogue_examples,
+    data_hash,
+    default_data_paths,
+    default_offtopic_paths,
+    load_examples,
+    load_offtopic,
+    write_examples,
+    write_offtopic,
 )
 from .model import Explanation, Model, Prediction
 from .text import language

@@ -15,13 +15,21 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any
 
 from .artifact import ArtifactError, load, save
 from .data import (
-    AREAS, BUREAUS, DataError, Example, catalogue_examples, default_data_paths, default_offtopic_paths, load_examples,
+    AREAS,
+    BUREAUS,
+    DataError,
+    Example,
+    catalogue_examples,
+    default_data_paths,
+    default_offtopic_paths,
+    load_examples,
     load_offtopic,
 )
 from .evaluation import cross_validate, evaluate, outcome, summarise
@@ -37,7 +45,7 @@ class InputError(ValueError):
     pass
 
 
-def _training_examples(args) -> list[Example]:
+def _training_examples(args: argparse.Namespace) -> list[Example]:
     examples = load_examples(args.data or default_data_paths())
     if not args.no_catalogue and args.catalogue.is_dir():
         examples += catalogue_examples(args.catalogue)
@@ -55,7 +63,7 @@ class Request:
     area: str | None = None
 
 
-def _optional_code(row: dict, key: str, number: int) -> str | None:
+def _optional_code(row: dict[str, Any], key: str, number: int) -> str | None:
     value = row.get(key)
     if value is None:
         return None
@@ -90,7 +98,7 @@ def read_texts(stream: Iterable[str]) -> list[str]:
     return [request.text for request in read_requests(stream)]
 
 
-def _predict(args) -> None:
+def _predict(args: argparse.Namespace) -> None:
     requests = read_requests(sys.stdin)
     model = load(args.model)
     lines = []
@@ -111,13 +119,13 @@ def _predict(args) -> None:
     sys.stdout.write("".join(lines))
 
 
-def _offtopic_texts(args) -> list[str]:
+def _offtopic_texts(args: argparse.Namespace) -> list[str]:
     if args.no_offtopic:
         return []
     return load_offtopic(args.offtopic if args.offtopic is not None else default_offtopic_paths())
 
 
-def _train(args) -> None:
+def _train(args: argparse.Namespace) -> None:
     examples = _training_examples(args)
     offtopic = _offtopic_texts(args)
     thresholds = None
@@ -134,7 +142,7 @@ def _train(args) -> None:
           f"{time.perf_counter() - started:.1f} s, sha256 {digest[:12]}…)", file=sys.stderr)
 
 
-def _held_out_summary(metadata: dict) -> str:
+def _held_out_summary(metadata: dict[str, Any]) -> str:
     calibration = metadata.get("calibration", {})
     lines = [f"calibration: temperature {calibration.get('temperature', {})}, "
              f"initiative weight {calibration.get('initiative_weight', 0.0)}"]
@@ -162,7 +170,7 @@ def _held_out(path: Path) -> list[Example]:
     return examples
 
 
-def _summary(report: dict) -> str:
+def _summary(report: dict[str, Any]) -> str:
     lines = []
     for target in ("area", "bureau"):
         r = report.get(target)
@@ -175,7 +183,7 @@ def _summary(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _evaluate(args) -> None:
+def _evaluate(args: argparse.Namespace) -> None:
     examples = _training_examples(args)
     offtopic = _offtopic_texts(args)
     started = time.perf_counter()
@@ -214,7 +222,7 @@ def _evaluate(args) -> None:
         Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
-def _embed_cache(args) -> None:
+def _embed_cache(args: argparse.Namespace) -> None:
     from . import semantic
 
     if not semantic.available():
@@ -230,7 +238,7 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m classifier", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True)
 
-    def data_options(p):
+    def data_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--data", type=Path, nargs="+", help="JSON-lines training files (default: the shipped corpus)")
         p.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE, help="reference data folder to learn from")
         p.add_argument("--no-catalogue", action="store_true", help="train on the corpus only")

@@ -14,9 +14,9 @@ import json
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable, Iterable
 
 from .data import AREAS, BUREAUS, DATA_DIR, DataError
 from .text import normalise

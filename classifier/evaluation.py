@@ -5,8 +5,9 @@ routed share and precision are measured as the platform would see them on text i
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
@@ -44,7 +45,7 @@ class Outcome:
     off_topic_texts_flagged: np.ndarray  # the same for texts no bureau owns, if any were scored
 
     @staticmethod
-    def concatenate(parts: Sequence["Outcome"]) -> "Outcome":
+    def concatenate(parts: Sequence[Outcome]) -> Outcome:
         fields = Outcome.__dataclass_fields__
         return Outcome(**{
             name: parts[0].classes if name == "classes" else parts[0].area_classes if name == "area_classes"
@@ -53,7 +54,8 @@ class Outcome:
         })
 
 
-def _aligned(probabilities: np.ndarray, have, want) -> np.ndarray:
+def _aligned(probabilities: np.ndarray, have: Sequence[str] | np.ndarray, want: Sequence[str] | np.ndarray,
+             ) -> np.ndarray:
     out = np.zeros((len(probabilities), len(want)))
     index = {str(c): j for j, c in enumerate(want)}
     for j, c in enumerate(have):
@@ -65,24 +67,26 @@ def outcome(model: Model, examples: Sequence[Example], offtopic: Sequence[str] =
             classes: Sequence[str] | None = None, area_classes: Sequence[str] | None = None) -> Outcome:
     """Score `model` on labelled `examples` (with their initiative as context) and on off-topic texts."""
     texts = [e.text for e in examples]
-    classes = np.array(classes if classes is not None else model.bureaus)
-    area_classes = np.array(area_classes if area_classes is not None else [str(c) for c in model.area_head.classes])
+    columns = np.array(classes if classes is not None else model.bureaus)
+    area_columns = np.array(area_classes if area_classes is not None else [str(c) for c in model.area_head.classes])
     scores = model.score(texts, [e.initiative for e in examples])
     predictions = model.predict(texts, top_k=1, initiatives=[e.initiative for e in examples])
-    area_p = softmax(model.area_head.logits(transform(model.features, texts))) if texts else np.zeros((0, 0))
+    area_p: np.ndarray = (
+        softmax(model.area_head.logits(transform(model.features, texts))) if texts else np.zeros((0, 0))
+    )
     return Outcome(
         labels=np.array([e.bureau or "" for e in examples], dtype=object),
-        classes=classes,
-        raw=_aligned(scores.raw, scores.classes, classes),
-        calibrated=_aligned(scores.calibrated, scores.classes, classes),
+        classes=columns,
+        raw=_aligned(scores.raw, scores.classes, columns),
+        calibrated=_aligned(scores.calibrated, scores.classes, columns),
         langs=np.array(scores.langs, dtype=object),
         off_topic_p=np.asarray(scores.off_topic_p, float),
         flagged=np.asarray(scores.off_topic_p, float) >= model.off_topic_cutoff,
         routed=np.array([model.routes(p) for p in predictions], dtype=bool),
         area_labels=np.array([e.area or "" for e in examples], dtype=object),
         registers=np.array([e.register or "" for e in examples], dtype=object),
-        area_classes=area_classes,
-        area_p=_aligned(area_p, model.area_head.classes, area_classes) if texts else np.zeros((0, len(area_classes))),
+        area_classes=area_columns,
+        area_p=_aligned(area_p, model.area_head.classes, area_columns) if texts else np.zeros((0, len(area_columns))),
         off_topic_texts_flagged=(
             model.score(list(offtopic)).off_topic_p >= model.off_topic_cutoff if offtopic else np.zeros(0, bool)
         ),
@@ -109,18 +113,18 @@ def cross_validate(
         StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(scored, labels)
     ):
         training = [examples[i] for i in always] + [examples[scored[p]] for p in train_pos]
-        model = train(training, offtopic=[t for t, f in zip(offtopic, offtopic_fold) if f != fold],
+        model = train(training, offtopic=[t for t, f in zip(offtopic, offtopic_fold, strict=True) if f != fold],
                       c=c, target_precision=target_precision)
         parts.append(outcome(
             model, [examples[scored[p]] for p in test_pos],
-            [t for t, f in zip(offtopic, offtopic_fold) if f == fold], classes, areas,
+            [t for t, f in zip(offtopic, offtopic_fold, strict=True) if f == fold], classes, areas,
         ))
     return Outcome.concatenate(parts)
 
 
-def scores(truth: Sequence[str], predicted: Sequence[str]) -> dict:
+def scores(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
     labels = sorted(set(truth) | set(predicted))
-    precision, recall, f1, support = precision_recall_fscore_support(
+    precision, recall, _f1, support = precision_recall_fscore_support(
         truth, predicted, labels=labels, zero_division=0
     )
     return {
@@ -129,12 +133,12 @@ def scores(truth: Sequence[str], predicted: Sequence[str]) -> dict:
         "macro_f1": round(float(f1_score(truth, predicted, average="macro", zero_division=0)), 4),
         "per_class": {
             label: {"precision": round(float(p), 4), "recall": round(float(r), 4), "support": int(s)}
-            for label, p, r, s in zip(labels, precision, recall, support)
+            for label, p, r, s in zip(labels, precision, recall, support, strict=True)
         },
     }
 
 
-def bureau_summary(result: Outcome, mask: np.ndarray, target_precision: float) -> dict:
+def bureau_summary(result: Outcome, mask: np.ndarray, target_precision: float) -> dict[str, Any]:
     """Accuracy, top-3, calibration and routing figures for the texts in `mask` that have a bureau."""
     mask = mask & (result.labels != "")
     if not mask.any():
@@ -147,7 +151,7 @@ def bureau_summary(result: Outcome, mask: np.ndarray, target_precision: float) -
     routed = result.routed[mask]
     summary = scores(list(labels), list(predicted))
     summary.update({
-        "top3_accuracy": round(float(np.mean([lab in result.classes[row] for lab, row in zip(labels, top3)])), 4),
+        "top3_accuracy": round(float(np.mean([lab in result.classes[row] for lab, row in zip(labels, top3, strict=True)])), 4),
         "ece_raw": round(expected_calibration_error(raw.max(axis=1), result.classes[raw.argmax(axis=1)] == labels), 4),
         "ece_calibrated": round(expected_calibration_error(calibrated.max(axis=1), correct), 4),
         "routed_share": round(float(routed.mean()), 4),
@@ -161,12 +165,12 @@ def bureau_summary(result: Outcome, mask: np.ndarray, target_precision: float) -
     return summary
 
 
-def summarise(result: Outcome, target_precision: float) -> dict:
+def summarise(result: Outcome, target_precision: float) -> dict[str, Any]:
     """Per language (and over all texts): the bureau summary, area accuracy, off-topic recall."""
-    report = {}
+    report: dict[str, Any] = {}
     for lang in (*LANGUAGES, "all"):
         mask = np.ones(len(result.labels), bool) if lang == "all" else result.langs == lang
-        entry = {"bureau": bureau_summary(result, mask, target_precision)}
+        entry: dict[str, Any] = {"bureau": bureau_summary(result, mask, target_precision)}
         has_area = mask & (result.area_labels != "")
         if has_area.any():
             area_predicted = result.area_classes[result.area_p[has_area].argmax(axis=1)]
@@ -187,7 +191,7 @@ def summarise(result: Outcome, target_precision: float) -> dict:
     return report
 
 
-def choose_thresholds(labels, classes, probabilities, target_precision: float) -> dict[str, float]:
+def choose_thresholds(labels: np.ndarray, classes: np.ndarray, probabilities: np.ndarray, target_precision: float) -> dict[str, float]:
     """For each class, the lowest probability above which its predictions reach the target precision.
 
     Predictions are sorted by confidence; the threshold is the confidence of the last
@@ -197,7 +201,7 @@ def choose_thresholds(labels, classes, probabilities, target_precision: float) -
     """
     predicted = classes[np.argmax(probabilities, axis=1)]
     confidence = probabilities.max(axis=1)
-    thresholds = {}
+    thresholds: dict[str, float] = {}
     for cls in classes:
         mask = predicted == cls
         order = np.argsort(-confidence[mask], kind="stable")
@@ -212,7 +216,7 @@ def choose_thresholds(labels, classes, probabilities, target_precision: float) -
     return thresholds
 
 
-def _legacy_shape(summary: dict) -> dict:
+def _legacy_shape(summary: dict[str, Any]) -> dict[str, Any]:
     """The keys callers of the first version read: accuracy, macro-F1, per language, routing."""
     bureau = {k: v for k, v in summary["all"]["bureau"].items() if not k.startswith(("confusion", "reliability"))}
     for lang in LANGUAGES:
@@ -226,7 +230,7 @@ def _legacy_shape(summary: dict) -> dict:
 def evaluate(
     examples: Sequence[Example], *, folds: int = 5, seed: int = 0,
     target_precision: float = DEFAULT_TARGET_PRECISION, c: float = DEFAULT_C, offtopic: Sequence[str] = (),
-) -> dict:
+) -> dict[str, Any]:
     """Cross-validated scores of the whole training procedure, overall and per language.
 
     `thresholds["area"]` are chosen on out-of-fold area probabilities, for callers that still
@@ -249,11 +253,11 @@ def evaluate(
 
 def evaluate_held_out(
     model: Model, examples: Sequence[Example], target_precision: float = DEFAULT_TARGET_PRECISION,
-) -> dict:
+) -> dict[str, Any]:
     """Scores of a trained model on labelled text it was not trained on."""
     result = outcome(model, examples)
     summary = summarise(result, target_precision)
-    report = {"by_language": summary}
+    report: dict[str, Any] = {"by_language": summary}
     if (result.labels != "").any():
         report["bureau"] = _legacy_shape(summary)
         report["bureau"]["top3_accuracy"] = summary["all"]["bureau"]["top3_accuracy"]
@@ -263,5 +267,5 @@ def evaluate_held_out(
         report["area"] = scores(list(result.area_labels[has_area]), list(predicted))
         top3 = np.argsort(-result.area_p[has_area], axis=1)[:, :3]
         report["area"]["top3_accuracy"] = round(float(np.mean(
-            [lab in result.area_classes[row] for lab, row in zip(result.area_labels[has_area], top3)])), 4)
+            [lab in result.area_classes[row] for lab, row in zip(result.area_labels[has_area], top3, strict=True)])), 4)
     return report

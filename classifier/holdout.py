@@ -9,7 +9,7 @@ cleanest lines. The catalogue's own descriptions are never held out.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -108,7 +109,7 @@ class Vectorizer:
     vocabulary: dict[str, int]
     idf: np.ndarray
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.name not in ANALYZERS:
             raise ValueError(f"unknown analyzer {self.name!r}")
         self.idf = np.asarray(self.idf, dtype=np.float64)
@@ -165,7 +166,7 @@ class LinearHead:
     coef: np.ndarray
     intercept: np.ndarray
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.classes = np.asarray([str(c) for c in self.classes])
         self.coef = np.ascontiguousarray(self.coef, dtype=np.float32)
         self.intercept = np.asarray(self.intercept, dtype=np.float64)
@@ -173,9 +174,9 @@ class LinearHead:
         if self.coef.ndim != 2 or self.coef.shape[0] != rows or self.intercept.shape != (rows,):
             raise ValueError(f"coefficients do not fit {len(self.classes)} classes")
 
-    def logits(self, matrix) -> np.ndarray:
+    def logits(self, matrix: sp.csr_matrix) -> np.ndarray:
         """Log-odds whose softmax is scikit-learn's predict_proba, also for two classes."""
-        scores = np.asarray(matrix @ self.coef.T, dtype=np.float64) + self.intercept
+        scores: np.ndarray = np.asarray(matrix @ self.coef.T, dtype=np.float64) + self.intercept
         if scores.shape[1] == 1:  # binary: predict_proba is softmax([0, d])
             scores = np.column_stack([np.zeros(len(scores)), scores[:, 0]])
         return scores
@@ -185,12 +186,15 @@ class LinearHead:
 
         Softmax ignores anything added to every class alike, so only this difference is evidence.
         """
+        weights: np.ndarray
         if self.coef.shape[0] == 1:  # binary: log-odds are (0, d), i.e. ∓d/2 around their average
-            return self.coef[0] / 2.0 if column == 1 else -self.coef[0] / 2.0
-        return self.coef[column] - self.coef.mean(axis=0)
+            weights = self.coef[0] / 2.0 if column == 1 else -self.coef[0] / 2.0
+        else:
+            weights = self.coef[column] - self.coef.mean(axis=0)
+        return weights
 
 
-def transform(features: Features, texts: Sequence[str]):
+def transform(features: Features, texts: Sequence[str]) -> sp.csr_matrix:
     return features.transform(list(texts))
 
 
@@ -199,7 +203,7 @@ class Model:
     features: Features
     area_head: LinearHead
     bureau_head: LinearHead
-    metadata: dict = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     off_topic_head: LinearHead | None = None
     # Second opinion on the bureau (same features, same classes): a complement naive Bayes's
     # log-probabilities, features × classes; None in a model without it.
@@ -209,11 +213,12 @@ class Model:
 
     # --- what the metadata records ----------------------------------------------------
 
-    def _scored_by(self, mixed: bool) -> dict:
+    def _scored_by(self, mixed: bool) -> dict[str, Any]:
         """The calibration and routing chosen for the mixed odds, or for TF-IDF alone."""
         if mixed or self.semantic is None:
             return self.metadata
-        return self.metadata.get("fallback", self.metadata)
+        fallback: dict[str, Any] = self.metadata.get("fallback", self.metadata)
+        return fallback
 
     def temperature(self, lang: str, mixed: bool = False) -> float:
         return float(self._scored_by(mixed).get("calibration", {}).get("temperature", {}).get(lang, 1.0))
@@ -267,7 +272,7 @@ class Model:
     def nb_weight(self) -> float:
         return float(self.metadata.get("bureau_mix", {}).get("nb_weight", 0.0)) if self.bureau_nb is not None else 0.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.bureau_nb is not None:
             # In the features' dtype and layout: a float64 array here made every product copy and
             # convert it, six times the cost of the whole rest of a prediction.
@@ -277,7 +282,7 @@ class Model:
     def bureaus(self) -> list[str]:
         return [str(c) for c in self.bureau_head.classes]
 
-    def bureau_logits(self, matrix) -> np.ndarray:
+    def bureau_logits(self, matrix: sp.csr_matrix) -> np.ndarray:
         """Uncalibrated TF-IDF bureau log-odds (up to a per-text constant, which softmax ignores)."""
         scores = self.bureau_head.logits(matrix)
         if self.nb_weight:
@@ -289,7 +294,7 @@ class Model:
     def tfidf_weight(self) -> float:
         return float(self.metadata.get("semantic", {}).get("tfidf_weight", semantic_.DEFAULT_TFIDF_WEIGHT))
 
-    def mixed_logits(self, matrix, texts: Sequence[str], use_semantic: bool = True) -> tuple[np.ndarray, bool]:
+    def mixed_logits(self, matrix: sp.csr_matrix, texts: Sequence[str], use_semantic: bool = True) -> tuple[np.ndarray, bool]:
         """(bureau log-odds, whether the semantic model is in them).
 
         TF-IDF alone when the model has no semantic part, when asked, or when embedding fails
@@ -301,7 +306,7 @@ class Model:
         classes = self.bureaus
         try:
             opinion = self.semantic.predict_log_proba(texts, classes)
-        except Exception:  # noqa: BLE001 - the optional engine may fail in any way; TF-IDF answers
+        except Exception:
             log.warning("semantic bureau model unavailable; using TF-IDF alone", exc_info=True)
             return scores, False
         # The mix renormalises, so the TF-IDF odds need no normalising first.
@@ -310,18 +315,21 @@ class Model:
     def bureau_term_weights(self, column: int) -> np.ndarray:
         """Each feature's pull toward bureau `column` against the average bureau, on the log-odds scale."""
         weights = self.bureau_head.class_weights(column)
-        if self.nb_weight:
-            nb = self.bureau_nb
+        nb = self.bureau_nb
+        if self.nb_weight and nb is not None:  # a weight only with the table
             weights = (1.0 - self.nb_weight) * weights + self.nb_weight * (nb[:, column] - nb.mean(axis=1))
         return weights
 
-    def _calibrated_logits(self, raw_logits, langs, initiatives, mixed: bool = False):
+    def _calibrated_logits(
+        self, raw_logits: np.ndarray, langs: Sequence[str], initiatives: Sequence[str | None] | None,
+        mixed: bool = False,
+    ) -> np.ndarray:
         temperatures = np.array([self.temperature(lang, mixed) for lang in langs])
-        scaled = raw_logits / temperatures[:, None]
+        scaled: np.ndarray = raw_logits / temperatures[:, None]
         weight = self.initiative_weight(mixed)
         if initiatives is not None and weight:
             columns = {c: j for j, c in enumerate(self.bureaus)}
-            leads = np.array([columns.get(self.lead_bureau(i), -1) for i in initiatives])
+            leads = np.array([columns.get(self.lead_bureau(i) or "", -1) for i in initiatives])
             scaled = scaled + weight * prior_matrix(scaled.shape, leads)
         return scaled
 
@@ -332,7 +340,10 @@ class Model:
         matrix = transform(self.features, texts)
         return self._score(matrix, texts, initiatives, use_semantic)
 
-    def _score(self, matrix, texts, initiatives, use_semantic: bool = True) -> BureauScores:
+    def _score(
+        self, matrix: sp.csr_matrix, texts: list[str], initiatives: Sequence[str | None] | None,
+        use_semantic: bool = True,
+    ) -> BureauScores:
         langs = [text.language(t) for t in texts]
         raw_logits, mixed = self.mixed_logits(matrix, texts, use_semantic)
         off_topic = (
@@ -364,9 +375,10 @@ class Model:
         bureau_top = _top(scores.classes, scores.calibrated, top_k)
         chosen_areas = areas if areas is not None else [None] * len(texts)
         predictions = []
-        for i, (a, b) in enumerate(zip(area_top, bureau_top)):
-            if chosen_areas[i]:
-                a = _chosen(chosen_areas[i], a, top_k)
+        for i, (a, b) in enumerate(zip(area_top, bureau_top, strict=True)):
+            chosen = chosen_areas[i]
+            if chosen:
+                a = _chosen(chosen, a, top_k)
             predictions.append(Prediction(
                 area=a[0][0], area_p=a[0][1], bureau=b[0][0], bureau_p=b[0][1], area_top=a, bureau_top=b,
                 lang=scores.langs[i], off_topic_p=float(scores.off_topic_p[i]), semantic=scores.semantic,
@@ -408,19 +420,19 @@ class Model:
         )
 
 
-def _top(classes, probabilities, k: int) -> list[tuple[tuple[str, float], ...]]:
+def _top(classes: np.ndarray, probabilities: np.ndarray, k: int) -> list[tuple[tuple[str, float], ...]]:
     k = max(1, min(k, len(classes)))
     order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
-    return [tuple((str(classes[j]), float(row[j])) for j in idx) for row, idx in zip(probabilities, order)]
+    return [tuple((str(classes[j]), float(row[j])) for j in idx) for row, idx in zip(probabilities, order, strict=True)]
 
 
-def _chosen(area: str, predicted: tuple, k: int) -> tuple[tuple[str, float], ...]:
+def _chosen(area: str, predicted: tuple[tuple[str, float], ...], k: int) -> tuple[tuple[str, float], ...]:
     """The resident's area first and certain; the model's other guesses after it, at zero."""
     others = [(code, 0.0) for code, _ in predicted if code != area]
     return ((area, 1.0), *others)[:max(1, k)]
 
 
-def _strongest(weights: np.ndarray, matrix, names, top_n: int) -> tuple[tuple[str, float], ...]:
+def _strongest(weights: np.ndarray, matrix: sp.csr_matrix, names: Sequence[str], top_n: int) -> tuple[tuple[str, float], ...]:
     """The text's terms with the largest positive weight × feature value, strongest first."""
     row = matrix.tocsr()[0]
     pulls = weights[row.indices] * row.data

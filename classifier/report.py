@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .evaluation import Outcome, summarise
 from .text import LANGUAGES
 from .thresholds import precision_coverage_curve
+
+if TYPE_CHECKING:  # matplotlib is imported by write_report alone
+    from matplotlib.figure import Figure
 
 SUMMARY_ROWS = (
     ("n", "texts with a bureau", "{:d}"),
@@ -32,7 +37,7 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def _cell(value, fmt: str) -> str:
+def _cell(value: object, fmt: str) -> str:
     if value is None:
         return "–"
     return fmt.format(value)
@@ -99,7 +104,7 @@ def write_report(outcomes: dict[str, Outcome], out_dir: Path, *, target_precisio
     return path
 
 
-def _save(plt, fig, out_dir, filename: str) -> str:
+def _save(plt: ModuleType, fig: Figure, out_dir: Path, filename: str) -> str:
     """Write a figure beside the report and free it; the report links it by `filename`."""
     fig.tight_layout()
     fig.savefig(out_dir / filename, dpi=90)
@@ -107,9 +112,12 @@ def _save(plt, fig, out_dir, filename: str) -> str:
     return filename
 
 
-def _reliability(plt, outcomes, summaries, names, lang, out_dir) -> str:
+def _reliability(
+    plt: ModuleType, outcomes: dict[str, Outcome], summaries: dict[str, dict[str, Any]], names: list[str], lang: str,
+    out_dir: Path,
+) -> str:
     fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 4), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    for ax, name in zip(axes[0], names, strict=True):
         bureau = summaries[name][lang]["bureau"]
         for key, style, label in (("reliability_raw", "o--", "raw"), ("reliability_calibrated", "s-", "calibrated")):
             rows = [r for r in bureau[key] if r["n"]]
@@ -120,7 +128,9 @@ def _reliability(plt, outcomes, summaries, names, lang, out_dir) -> str:
     return _save(plt, fig, out_dir, f"reliability-{lang}.png")
 
 
-def _coverage(plt, outcomes, names, lang, out_dir, target_precision) -> str:
+def _coverage(
+    plt: ModuleType, outcomes: dict[str, Outcome], names: list[str], lang: str, out_dir: Path, target_precision: float,
+) -> str:
     fig, ax = plt.subplots(figsize=(6, 4))
     for name in names:
         result = outcomes[name]
@@ -136,7 +146,7 @@ def _coverage(plt, outcomes, names, lang, out_dir, target_precision) -> str:
     return _save(plt, fig, out_dir, f"precision-coverage-{lang}.png")
 
 
-def _confusion(plt, result, summary, name, lang, out_dir) -> str:
+def _confusion(plt: ModuleType, result: Outcome, summary: dict[str, Any], name: str, lang: str, out_dir: Path) -> str:
     matrix = np.array(summary[lang]["bureau"]["confusion"])
     fig, ax = plt.subplots(figsize=(6.5, 6))
     ax.imshow(matrix, cmap="Blues")

