@@ -1,6 +1,9 @@
 """English, Traditional and Simplified Chinese, with a language choice that persists."""
 import pytest
 
+# Pages in each language and the language choice: markup and cookies, the same over either
+# database (stored Chinese text is checked on both by the submission and redaction tests).
+pytestmark = pytest.mark.markup
 
 
 def test_language_switch_persists(client):

@@ -14,6 +14,8 @@ from . import factories
 from .conftest import RequestIsolatedClient, csrf_token, form_token, make_app
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# Headers and cookies come from the web layer, the same over either database: SQLite only.
+pytestmark = pytest.mark.markup
 
 
 def assert_security_headers(response):
