@@ -28,6 +28,7 @@ from feedback_app.kernel.models import (
 )
 from feedback_app.moderation import services as moderation
 from feedback_app.moderation import queue, search
+from feedback_app.public import views as public_views
 from feedback_app.routing import services as routing
 from feedback_app.text import abuse, chinese, keys, near_duplicates
 
@@ -197,3 +198,13 @@ def test_no_cache_is_written_by_hand():
     assert hand_written == []
     assert isinstance(search._statistics, TTLCache) and search._statistics.ttl == search.STATISTICS_SECONDS
     assert isinstance(routing._models, LRUCache) and routing._models.maxsize == routing.MODELS_KEPT
+
+
+# --- constants handed to the JavaScript ---------------------------------------------------
+
+def test_the_form_tells_similar_js_the_shortest_draft_worth_asking_about(app, client):
+    page = client.get("/areas/mobility/views/new").get_data(as_text=True)
+    region = re.search(r'<div id="similar-views"[^>]*>', page).group(0)
+    assert f'data-min-length="{public_views.SIMILAR_MIN_LENGTH}"' in region
+    script = (PACKAGE / "static" / "similar.js").read_text(encoding="utf-8")
+    assert "data-min-length" in script and not re.search(rf"\b{public_views.SIMILAR_MIN_LENGTH}\b", script)

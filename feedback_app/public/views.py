@@ -14,6 +14,12 @@ from . import bp, services
 SIMILAR_MIN_LENGTH = 30
 
 
+@bp.app_context_processor
+def similar_views_settings():
+    # The submission form hands it to similar.js (data-min-length), which asks for no shorter draft.
+    return {"SIMILAR_MIN_LENGTH": SIMILAR_MIN_LENGTH}
+
+
 @bp.get("/privacy")
 def privacy():
     return render_template("public/privacy.html")

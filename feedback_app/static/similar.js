@@ -5,11 +5,12 @@
 (function () {
   "use strict";
   var PAUSE_MS = 800;
-  var MIN_LENGTH = 30;  // public/views.py SIMILAR_MIN_LENGTH: shorter drafts are never asked about
   var region = document.getElementById("similar-views");
   var box = region && document.getElementById(region.getAttribute("data-for"));
   var token = document.querySelector("input[name=csrf_token]");
   if (!box || !token) { return; }
+  // Shorter drafts are never asked about; the server says how short (public/views.py).
+  var MIN_LENGTH = parseInt(region.getAttribute("data-min-length"), 10) || 0;
   var timer = null;
   var asked = "";
   function ask() {
