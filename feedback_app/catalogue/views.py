@@ -1,9 +1,9 @@
 from flask import abort, current_app, render_template, request
 
-from ..web.pagination import parse_after, parse_page
-from ..kernel import public
-from . import bp
 from ..kernel import catalogue as services
+from ..kernel import public
+from ..web.pagination import parse_after, parse_page
+from . import bp
 
 
 @bp.get("/")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from ..extensions import db
@@ -120,11 +120,11 @@ class PublicPage:
     is_first: bool
 
 
-def _published_on(initiative_id: int, view=Submission) -> list:
+def _published_on(initiative_id: int, view: workflow.View = Submission) -> list[ColumnElement[bool]]:
     return [view.initiative_id == initiative_id, published(view)]
 
 
-def listing(initiative_id: int) -> Select:
+def listing(initiative_id: int) -> Select[tuple[Submission]]:
     """An initiative's published views, a campaign once, at its newest published copy (as
     consultations report them)."""
     copy = aliased(Submission)
@@ -134,7 +134,7 @@ def listing(initiative_id: int) -> Select:
         *_published_on(initiative_id), or_(Submission.campaign_id.is_(None), Submission.id == newest_copy))
 
 
-def _loaded(stmt: Select) -> Select:
+def _loaded(stmt: Select[tuple[Submission]]) -> Select[tuple[Submission]]:
     return stmt.options(
         selectinload(Submission.answers), selectinload(Submission.initiative), selectinload(Submission.topic_area),
     )
@@ -233,7 +233,7 @@ def published_copies(campaign_ids: set[int], *, initiative_id: int | None = None
         select(Submission.campaign_id, func.count())
         .where(Submission.campaign_id.in_(campaign_ids), *where).group_by(Submission.campaign_id)
     )
-    return dict(rows.all())
+    return {campaign_id: count for campaign_id, count in rows}
 
 
 def supporter_counts(views: Iterable[tuple[int, int | None]]) -> dict[int, int]:
@@ -248,14 +248,14 @@ def supporter_counts(views: Iterable[tuple[int, int | None]]) -> dict[int, int]:
             select(Support.submission_id, func.count()).where(Support.submission_id.in_(singles))
             .group_by(Support.submission_id)
         )
-        result.update(rows.all())
+        result.update({view_id: count for view_id, count in rows})
     if campaigns:
         rows = db.session.execute(
             select(Submission.campaign_id, func.count(func.distinct(Support.supporter_hash)))
             .join(Support, Support.submission_id == Submission.id)
             .where(Submission.campaign_id.in_(campaigns)).group_by(Submission.campaign_id)
         )
-        by_campaign = dict(rows.all())
+        by_campaign: dict[int, int] = {campaign_id: count for campaign_id, count in rows}
         result.update({view_id: by_campaign[campaign_id] for view_id, campaign_id in views
                        if campaign_id in by_campaign})
     return result

@@ -11,6 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, and_, bindparam, select, update
+from sqlalchemy.orm.util import AliasedClass
 
 from ..extensions import db
 from . import audit as audit_log
@@ -72,14 +73,18 @@ AWAITING_REVIEW: tuple[Status, ...] = (Status.NEEDS_REVIEW, Status.RECEIVED)
 WITH_A_BUREAU: tuple[Status, ...] = (Status.ROUTED, Status.ANSWERED, Status.CLOSED)
 
 
-def awaiting_review(view=Submission) -> ColumnElement[bool]:
+# A query's view of the submission table: the table itself or an alias of it (a subquery's copy).
+View = type[Submission] | AliasedClass[Submission]
+
+
+def awaiting_review(view: View = Submission) -> ColumnElement[bool]:
     """AWAITING_REVIEW as SQL, its states written in as constants rather than bound values: only
     then can either database prove that a query lies inside the partial indexes on the backlog
     (migration 0009)."""
-    return view.status.in_([bindparam(None, s.value, literal_execute=True) for s in AWAITING_REVIEW])
+    return and_(view.status.in_([bindparam(None, s.value, literal_execute=True) for s in AWAITING_REVIEW]))
 
 
-def published(view=Submission) -> ColumnElement[bool]:
+def published(view: View = Submission) -> ColumnElement[bool]:
     """The one SQL condition for "the public may see this view" (`view`: Submission or an alias
     of it), from the same rules as `is_public`: published, and in no state that is never public."""
     return and_(view.visibility == Visibility.PUBLISHED, view.status.not_in(sorted(NEVER_PUBLISHED)))

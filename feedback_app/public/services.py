@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ..campaigns import services as campaigns
-from ..text import near_duplicates
 from ..extensions import db
 from ..kernel import public
 from ..kernel.models import Submission
-
+from ..text import near_duplicates
 
 # A draft being typed is compared with published views as a whole text: a third of a campaign's
 # text typed (or pasted with a paragraph of one's own) already measures about this much, while

@@ -3,8 +3,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..campaigns import support
-from ..kernel import public
 from ..extensions import limiter
+from ..kernel import public
 from ..web.forms import CONTROL_CHARACTERS
 from ..web.i18n import remember_language
 from ..web.urls import safe_next

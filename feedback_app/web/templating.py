@@ -3,9 +3,9 @@ from flask import Flask, g
 
 from ..text import abuse
 from . import i18n
-from ..kernel import catalogue
+from ..kernel import catalogue, workflow
 from ..kernel.models import TrainingStatus
-from ..text.redaction import published_text, redact
+from ..text.redaction import published_text
 
 
 def _names(kind: str) -> dict[str, str]:
@@ -29,10 +29,13 @@ def reference_name(kind: str, code: str | int | None) -> str | None:
 
 def register(app: Flask) -> None:
     app.jinja_env.filters["loc"] = i18n.localized
-    # Published text is always shown through this filter, so personal data never reaches the page.
-    app.jinja_env.filters["redact"] = redact
+    # Staff pages preview a view's published text with this filter. Public pages have no filter
+    # to remember: they read the public projection's objects, whose text is already masked.
     app.jinja_env.filters["published_text"] = published_text
     app.jinja_env.globals.update(
+        # The workflow's named sets of states, asked by templates as by queries.
+        AWAITING_REVIEW=workflow.AWAITING_REVIEW,
+        WITH_A_BUREAU=workflow.WITH_A_BUREAU,
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
         STATUS_LABELS=i18n.STATUS_LABELS,
         VISIBILITY_LABELS=i18n.VISIBILITY_LABELS,
