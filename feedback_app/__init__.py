@@ -22,11 +22,12 @@ from .bureau import bp as bureau_bp
 from .catalogue import bp as catalogue_bp
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .intake import bp as intake_bp
+from .kernel import task_queue
 from .kernel.database import configure_engine
 from .kernel.private_files import make_private_dir, read_or_create_secret
 from .moderation import bp as moderation_bp
 from .public import bp as public_bp
-from .routing import tasks
+from .routing import tasks as routing_tasks  # noqa: F401 - its tasks and event handlers (run here in immediate mode)
 from .web import errors, i18n, input_guard, security, templating
 
 
@@ -84,7 +85,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     configure_login(login_manager)
-    tasks.configure(app)
+    task_queue.configure(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -2,11 +2,17 @@
 
 It builds the application once, from the same settings as the web processes (DATABASE_URL,
 REDIS_URL, ...), and runs every task inside it. Its SECRET_KEY must be the web processes' own:
-tasks are signed with it, and a task signed with another key is refused (tasks.py).
+tasks are signed with it, and a task signed with another key is refused (kernel/task_queue.py).
+
+Every module that defines tasks or subscribes to events is imported here, so the consumer knows
+each task by name and the events' sweep knows every handler.
 """
 from . import create_app
-from .routing import tasks
+from .kernel import events, task_queue
+from .routing import tasks as routing_tasks
+
+TASK_MODULES = (task_queue, events, routing_tasks)
 
 app = create_app()
-tasks.bind_worker_app(app)
-huey = tasks.huey
+task_queue.bind_worker_app(app)
+huey = task_queue.huey

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import event, select
 
-from feedback_app.routing import tasks
+from feedback_app.kernel import task_queue
 from feedback_app.extensions import db
 from feedback_app.kernel.models import Submission
 
@@ -17,7 +17,7 @@ MAX_STATEMENTS = 4
 
 def test_a_sending_is_one_write_transaction_and_routes_nothing(app, client, tmp_path):
     app.config.update(TASKS_IMMEDIATE=False, TASK_QUEUE_PATH=str(tmp_path / "tasks.sqlite3"))
-    tasks.configure(app)
+    task_queue.configure(app)
     try:
         code = factories.initiative().code
         url = f"/initiatives/{code}/views/new"
@@ -40,7 +40,7 @@ def test_a_sending_is_one_write_transaction_and_routes_nothing(app, client, tmp_
             event.remove(engine, "before_cursor_execute", on_statement)
     finally:
         app.config.update(TASKS_IMMEDIATE=True)
-        tasks.configure(app)
+        task_queue.configure(app)
 
     assert response.status_code in (302, 303)
     statements = [s for t in transactions for s in t if s not in ("BEGIN", "COMMIT", "ROLLBACK")]

@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from feedback_app.kernel import events, task_queue
 from feedback_app.routing import tasks
 from feedback_app.extensions import db
-from feedback_app.kernel.models import AuditEvent, Status, Submission
+from feedback_app.kernel.models import AuditAction, AuditEvent, Status, Submission
 
 from . import factories
 from .conftest import REQUIRE_REDIS, csrf_token, make_app
@@ -40,11 +41,11 @@ def queued_app(request, app, tmp_path):
         app.config.update(TASKS_IMMEDIATE=False, TASK_QUEUE_URL=request.getfixturevalue("redis_url"))
     else:
         app.config.update(TASKS_IMMEDIATE=False, TASK_QUEUE_PATH=str(tmp_path / "tasks.sqlite3"))
-    tasks.configure(app)
-    tasks.huey.flush()  # nothing left from an earlier run
+    task_queue.configure(app)
+    task_queue.huey.flush()  # nothing left from an earlier run
     yield app
     app.config.update(TASKS_IMMEDIATE=True, TASK_QUEUE_URL=None)
-    tasks.configure(app)
+    task_queue.configure(app)
 
 
 def _worker(app, log: Path) -> subprocess.Popen:
@@ -66,6 +67,16 @@ def _reload(sub_id: int) -> Submission:
     return db.session.get(Submission, sub_id)
 
 
+def _submitted_event(sub_id: int) -> int:
+    return db.session.execute(select(AuditEvent.id).where(
+        AuditEvent.submission_id == sub_id, AuditEvent.action == AuditAction.SUBMITTED)).scalar_one()
+
+
+def _delivery(event_id: int) -> events.EventDelivery | None:
+    db.session.rollback()  # a new transaction: see what the worker committed
+    return events.delivery(event_id, "routing.route_stored_view")
+
+
 def _audit_count(sub_id: int) -> int:
     return db.session.execute(select(func.count()).where(AuditEvent.submission_id == sub_id)).scalar_one()
 
@@ -85,12 +96,20 @@ def test_a_worker_process_routes_what_the_request_stored(queued_app, tmp_path):
         routed = _reload(sub.id)
         assert routed.status in (Status.ROUTED, Status.NEEDS_REVIEW)
         assert routed.predicted_bureau_code is not None and routed.classifier_version_id is not None
-        events = _audit_count(sub.id)
+        count = _audit_count(sub.id)
+        # It was routed as the subscriber of its "submitted" event, delivered once by the worker.
+        event_id = _submitted_event(sub.id)
+        while (delivery := _delivery(event_id)) is None or delivery.delivered_at is None:
+            assert time.monotonic() < deadline, f"delivery not recorded within {WORKER_SECONDS} s:\n{log.read_text()}"
+            time.sleep(0.2)
+        assert delivery.attempts == 1
 
-        # The same task again (a retry, a duplicate) changes nothing.
+        # The same task or the same event again (a retry, a duplicate) changes nothing.
         tasks.route_submission(sub.id)
+        events.deliver_event(event_id)
         time.sleep(2)
-        assert _reload(sub.id).status == routed.status and _audit_count(sub.id) == events
+        assert _reload(sub.id).status == routed.status and _audit_count(sub.id) == count
+        assert _delivery(event_id).attempts == 1
     finally:
         worker.terminate()
         worker.wait(timeout=30)
@@ -105,12 +124,12 @@ def _closed_port() -> int:
 def _sent_while_the_queue_is_down(app, body: str = factories.TRANSPORT_VIEW):
     """A view sent while the task queue (here a Redis port nobody listens on) cannot be reached."""
     app.config.update(TASKS_IMMEDIATE=False, TASK_QUEUE_URL=f"redis://127.0.0.1:{_closed_port()}/0")
-    tasks.configure(app)
+    task_queue.configure(app)
     try:
         return factories.submission(body)
     finally:
         app.config.update(TASKS_IMMEDIATE=True, TASK_QUEUE_URL=None)
-        tasks.configure(app)
+        task_queue.configure(app)
 
 
 def test_a_queue_that_cannot_be_reached_loses_no_view(app):
@@ -158,15 +177,15 @@ def _wait_until_decided(sub_id: int, worker, log: Path) -> Submission:
 def test_a_crafted_queue_entry_is_dropped_and_never_run(queued_app, tmp_path):
     marker = tmp_path / "the-attacker-was-here"
     forged_for = factories.submission("The cycle track in Sha Tin needs more shade and more water fountains.")
-    tasks.huey.flush()  # its own task lost: only the forged one below names it
+    task_queue.huey.flush()  # its own task lost: only the forged one below names it
     # Written straight into the queue's storage, as anyone who can reach Redis (or the file) could:
     # a pickle that runs a command, a genuine task pickled as huey used to store it, and a task
     # signed with a key other than this app's.
-    message = tasks.huey._registry.create_message(tasks.route_submission.s(forged_for.id))
-    forger = tasks.SignedJSONSerializer()
+    message = task_queue.huey._registry.create_message(tasks.route_submission.s(forged_for.id))
+    forger = task_queue.SignedJSONSerializer()
     forger.use_keys("a key the attacker guessed")
     for entry in (pickle.dumps(_Exploit(marker)), pickle.dumps(message), forger.serialize(message)):
-        tasks.huey.storage.enqueue(entry, 0)
+        task_queue.huey.storage.enqueue(entry, 0)
     genuine = factories.submission()  # its task queued after them: the worker reads it last
 
     log = tmp_path / "worker.log"
@@ -179,18 +198,18 @@ def test_a_crafted_queue_entry_is_dropped_and_never_run(queued_app, tmp_path):
     assert not marker.exists(), "the pickled entry ran in the worker"
     assert _reload(forged_for.id).status == Status.RECEIVED  # left for the sweep, as a lost task
     assert log.read_text().count("refused queue data not signed with this app's key") == 3
-    assert tasks.huey.pending_count() == 0  # dropped, not put back to be read again
+    assert task_queue.huey.pending_count() == 0  # dropped, not put back to be read again
 
 
 def test_tasks_are_stored_as_signed_json_and_round_trip(app):
     task = tasks.route_submission.s(42)
     task.eta = datetime(2026, 12, 7, 9, 30)  # a retry waits in the schedule with its time
-    stored = tasks.huey.serialize_task(task)
+    stored = task_queue.huey.serialize_task(task)
     assert stored.startswith(b"{") and b"feedback_app.routing.tasks.route_submission" in stored
-    again = tasks.huey.deserialize_task(stored)
+    again = task_queue.huey.deserialize_task(stored)
     assert (again.args, again.id, again.eta, again.retries, again.retry_delay) == ((42,), task.id, task.eta, 2, 5)
-    tasks.huey.revoke_by_id("some-task", revoke_once=True)  # revocations are stored the same way
-    assert tasks.huey.is_revoked("some-task")
+    task_queue.huey.revoke_by_id("some-task", revoke_once=True)  # revocations are stored the same way
+    assert task_queue.huey.is_revoked("some-task")
 
 
 @pytest.mark.parametrize("entry", [
@@ -200,38 +219,39 @@ def test_tasks_are_stored_as_signed_json_and_round_trip(app):
     b'{"tuple":[1]}.' + b"A" * 43,  # a signature made up
 ])
 def test_the_queue_refuses_anything_it_did_not_sign(app, entry):
-    with pytest.raises(tasks.RefusedTaskData):
-        tasks.huey.serializer.deserialize(entry)
+    with pytest.raises(task_queue.RefusedTaskData):
+        task_queue.huey.serializer.deserialize(entry)
 
 
 def test_tasks_queued_before_a_key_rotation_still_run(app):
-    stored = tasks.huey.serialize_task(tasks.route_submission.s(7))
+    stored = task_queue.huey.serialize_task(tasks.route_submission.s(7))
     # Every app configures the one queue of its process: the newest app's keys are the queue's.
     make_app(app.config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY="the new key", SECRET_KEY_FALLBACKS=[app.config["SECRET_KEY"]])
     try:
-        assert tasks.huey.deserialize_task(stored).args == (7,)
+        assert task_queue.huey.deserialize_task(stored).args == (7,)
         make_app(app.config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY="the new key")  # the old key retired
-        with pytest.raises(tasks.RefusedTaskData):
-            tasks.huey.deserialize_task(stored)
+        with pytest.raises(task_queue.RefusedTaskData):
+            task_queue.huey.deserialize_task(stored)
     finally:
-        tasks.configure(app)
+        task_queue.configure(app)
 
 
 def test_a_task_argument_that_is_not_json_is_refused_when_queued(app):
     with pytest.raises(TypeError):
-        tasks.huey.serializer.serialize(tasks.huey._registry.create_message(tasks.retrain.s(object())))
+        task_queue.huey.serializer.serialize(task_queue.huey._registry.create_message(tasks.retrain.s(object())))
 
 
 def test_the_queue_file_is_private_from_the_start(app, tmp_path):
     os.umask(old := os.umask(0o022))  # as most servers run: new files readable by everyone
     try:
         app.config.update(TASKS_IMMEDIATE=False, TASK_QUEUE_PATH=str(tmp_path / "tasks.sqlite3"))
-        tasks.configure(app)
-        assert tasks.enqueue_routing(factories.submission().id)
+        task_queue.configure(app)
+        factories.submission()
+        assert task_queue.huey.pending_count() == 1  # its event's delivery, in the file
     finally:
         os.umask(old)
         app.config.update(TASKS_IMMEDIATE=True, TASK_QUEUE_PATH=None)
-        tasks.configure(app)
+        task_queue.configure(app)
     for path in tmp_path.glob("tasks.sqlite3*"):  # the -wal and -shm files take the file's mode
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
@@ -273,7 +293,7 @@ def redis_with_password(tmp_path):
 
 def _queue_at(app, url: str) -> None:
     app.config.update(TASKS_IMMEDIATE=False, TASK_QUEUE_URL=url)
-    tasks.configure(app)
+    task_queue.configure(app)
 
 
 def _suggestions(client):
@@ -288,11 +308,11 @@ def test_redis_with_a_password_holds_the_queue_and_the_limits(app, redis_with_pa
     try:
         _queue_at(app, url)
         sub = factories.submission()
-        assert tasks.huey.pending_count() == 1
-        assert tasks.huey.dequeue().args == (sub.id,)
+        assert task_queue.huey.pending_count() == 1
+        assert task_queue.huey.dequeue().args == (_submitted_event(sub.id),)
     finally:
         app.config.update(TASKS_IMMEDIATE=True, TASK_QUEUE_URL=None)
-        tasks.configure(app)
+        task_queue.configure(app)
 
     limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=url,
                        SIMILAR_VIEWS_RATE_LIMIT="2 per minute", RATELIMIT_STORAGE_TIMEOUT=2.0)
@@ -308,7 +328,7 @@ def test_redis_without_its_password_loses_no_view(app, redis_with_password):
         sub = factories.submission()  # the queue refuses the task...
     finally:
         app.config.update(TASKS_IMMEDIATE=True, TASK_QUEUE_URL=None)
-        tasks.configure(app)
+        task_queue.configure(app)
     stored = _reload(sub.id)
     assert stored is not None and stored.status == Status.RECEIVED  # ...the view is kept for the sweep
 

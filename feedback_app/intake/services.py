@@ -1,6 +1,7 @@
 """Intake: store a resident's view first, then ask the classifier where it should go."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -8,7 +9,6 @@ from flask import current_app
 from sqlalchemy import func, literal, select, text
 from sqlalchemy.exc import IntegrityError
 
-from ..routing import tasks
 from ..text import abuse, keys
 from ..kernel import workflow
 from ..kernel.database import write_transaction
@@ -90,6 +90,40 @@ def find_sent(form_token: str) -> Receipt | None:
     return None if sub is None else _receipt_for_resent(sub, form_token)
 
 
+# How many of its latest sendings a browser remembers (fingerprint -> form token), to recognise
+# the same text sent again from a form page fetched anew (see content_fingerprint).
+RECENT_SENDINGS_KEPT = 5
+
+
+@dataclass(frozen=True)
+class Sending:
+    receipt: Receipt
+    # What the sender should remember of its sendings now (the same mapping when nothing changed).
+    recent: Mapping[str, str]
+
+
+def send(data: NewSubmission, *, user: User | None, form_token: str,
+         recent: Mapping[str, str] | None) -> Sending:
+    """A resident sends the submission form: the view stored once, whatever resent it.
+
+    `recent` is what this sender (a browser's session) remembers of its latest sendings. The same
+    text on the same subject sent before is that earlier view, even from a form page fetched
+    anew (a new form token); the same form token again is its first sending (submit). Only a
+    view stored now is remembered; a page and an API both call this.
+    """
+    recent = recent or {}
+    fingerprint = content_fingerprint(data)
+    earlier = recent.get(fingerprint)
+    receipt = find_sent(earlier) if is_form_token(earlier) else None
+    if receipt is not None:
+        return Sending(receipt, recent)
+    receipt = submit(data, user=user, form_token=form_token)
+    if receipt.already_sent:
+        return Sending(receipt, recent)
+    remembered = {**recent, fingerprint: form_token}
+    return Sending(receipt, dict(list(remembered.items())[-RECENT_SENDINGS_KEPT:]))
+
+
 def content_fingerprint(data: NewSubmission) -> str:
     """The same text about the same subject, whitespace aside.
 
@@ -117,10 +151,12 @@ def _next_reference(year: int) -> str:
 
 
 def submit(data: NewSubmission, *, user: User | None = None, form_token: str | None = None) -> Receipt:
-    """Store the submission in its own transaction, then ask a worker to route it.
+    """Store the submission in its own transaction; its "submitted" audit event, written in that
+    transaction, is the event routing subscribes to (kernel/events.py): once it is committed, a
+    worker routes the view.
 
     Routing (and queueing it) can fail in any way without losing the submission: it stays
-    listed for review, and the worker's sweep routes it later.
+    listed for review, and the sweeps deliver its event or route it later.
 
     `form_token` (from the submission form) makes sending idempotent: the same token again
     (Back and send, a retry after a lost connection, a double click) is the same sending,
@@ -146,7 +182,6 @@ def submit(data: NewSubmission, *, user: User | None = None, form_token: str | N
         if earlier is None:
             raise
         return _receipt_for_resent(earlier, form_token)
-    tasks.enqueue_routing(receipt.submission_id)
     return receipt
 
 

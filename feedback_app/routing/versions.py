@@ -30,6 +30,7 @@ from classifier import holdout, semantic
 
 from ..kernel.catalogue import DATA_DIR as CATALOGUE_DIR
 from ..kernel import audit
+from ..kernel import task_queue
 from ..kernel.database import write_transaction
 from ..extensions import db
 from ..kernel.models import (
@@ -37,6 +38,9 @@ from ..kernel.models import (
 )
 
 log = logging.getLogger(__name__)
+
+# The retraining task (routing/tasks.py, which imports this module) is queued by this name.
+RETRAIN_TASK = "routing.retrain"
 
 MODERATOR_ROUTE_ACTIONS = (AuditAction.ROUTE_CONFIRMED, AuditAction.ROUTE_CHANGED)
 GATE_FRACTION = 0.15
@@ -260,8 +264,6 @@ def request_retraining(actor: User | None) -> TrainingRun:
     Raises RetrainingBusy while another run is queued or running: two would compete for the
     same worker and the second would only repeat the first.
     """
-    from . import tasks
-
     expire_stalled_runs()
     with write_transaction():
         busy = db.session.execute(
@@ -271,7 +273,7 @@ def request_retraining(actor: User | None) -> TrainingRun:
             raise RetrainingBusy(f"retraining run {busy.id} is {busy.status}")
         run = TrainingRun(status=TrainingStatus.QUEUED, progress=0, requested_by_id=actor.id if actor is not None else None)
         db.session.add(run)
-    if not tasks.enqueue_retraining(run.id):
+    if not task_queue.enqueue(RETRAIN_TASK, run.id):
         with write_transaction():
             run = db.session.get(TrainingRun, run.id)
             run.status, run.error = TrainingStatus.FAILED, "the task queue could not be reached; try again later"
