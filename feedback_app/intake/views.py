@@ -21,21 +21,9 @@ def _submission_stored(response) -> bool:
     return response.status_code in (302, 303) and not g.get("view_resent", False)
 
 
-# Session key: content fingerprint -> form token of the last few views this browser sent.
+# Session key: content fingerprint -> form token of the last few views this browser sent
+# (services.send reads and updates it).
 RECENT_SENDINGS = "recent_sendings"
-RECENT_SENDINGS_KEPT = 5
-
-
-def _earlier_sending(data: services.NewSubmission) -> services.Receipt | None:
-    """The view this browser already sent with the same text on the same subject, if any."""
-    token = (session.get(RECENT_SENDINGS) or {}).get(services.content_fingerprint(data))
-    return services.find_sent(token) if services.is_form_token(token) else None
-
-
-def _remember_sending(data: services.NewSubmission, form_token: str) -> None:
-    recent = dict(session.get(RECENT_SENDINGS) or {})
-    recent[services.content_fingerprint(data)] = form_token
-    session[RECENT_SENDINGS] = dict(list(recent.items())[-RECENT_SENDINGS_KEPT:])
 
 
 def _initiative_choices(area) -> list[SelectChoice]:
@@ -99,14 +87,12 @@ def _handle(area, initiative_code=None):
             email=form.email.data or None,
             client_address=request.remote_addr,  # the real client's, behind TRUSTED_PROXIES
         )
-        receipt = _earlier_sending(data)
-        if receipt is None:
-            receipt = services.submit(
-                data, user=current_user if current_user.is_authenticated else None, form_token=form.sending_token
-            )
-            if not receipt.already_sent:
-                _remember_sending(data, form.sending_token)
-        return _confirmation(receipt)
+        recent = session.get(RECENT_SENDINGS)
+        sending = services.send(data, user=current_user if current_user.is_authenticated else None,
+                                form_token=form.sending_token, recent=recent)
+        if sending.recent != (recent or {}):  # a view stored now: remembered
+            session[RECENT_SENDINGS] = sending.recent
+        return _confirmation(sending.receipt)
     # A form already sent is the same sending whatever its fields say now (edited after Back,
     # say) and however old its page is: show the first view rather than errors about a copy
     # that will never be stored.

@@ -1,6 +1,7 @@
 """The review queue: moderators confirm or correct routes, reject, publish or hide."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -8,12 +9,13 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..campaigns import services as campaigns
 from ..kernel import workflow
 from ..kernel.database import write_transaction
 from ..extensions import db
 from ..kernel.models import AuditAction, Bureau, RejectionReason, SmartArea, Submission, User, Visibility
 from ..text.redaction import Finding, find_personal_data, publication_source, span_key
-from ..kernel.workflow import Action
+from ..kernel.workflow import Action, TransitionNotAllowed
 
 # A moderator who opened a view holds it this long: others see who is on it. Holding never
 # blocks anyone; a decision on a view changed meanwhile is refused as stale either way.
@@ -62,7 +64,23 @@ def _commit_decision(fn):
         raise StaleDecision() from exc
 
 
-def route(sub_id: int, *, area: str, bureau: str, actor: User, version: int) -> None:
+@dataclass(frozen=True)
+class CampaignCopies:
+    """The same decision made for a campaign's other copies waiting for review (references)."""
+
+    decided: list[str]
+    refused: list[str]  # the decision is not possible for them now
+    stale: list[str]  # changed while this decision was being made
+
+
+# The most copies one decision is repeated for; the rest stay waiting (as a bulk decision's).
+CAMPAIGN_LIMIT = 500
+
+
+def route(sub_id: int, *, area: str, bureau: str, actor: User, version: int,
+          whole_campaign: bool = False) -> CampaignCopies | None:
+    """Route the view; with `whole_campaign`, each other copy of its campaign still waiting for
+    review too (each audited, each refused on its own if it cannot be). None: no copies decided."""
     if db.session.get(SmartArea, area) is None or db.session.get(Bureau, bureau) is None:
         raise InvalidDecision("unknown smart area or bureau")
 
@@ -75,9 +93,15 @@ def route(sub_id: int, *, area: str, bureau: str, actor: User, version: int) -> 
         )
 
     _commit_decision(decide)
+    if whole_campaign:
+        return _for_copies(sub_id, lambda copy: route(copy.id, area=area, bureau=bureau, actor=actor, version=copy.version))
+    return None
 
 
-def reject(sub_id: int, *, reason: RejectionReason, note: str | None, actor: User, version: int) -> None:
+def reject(sub_id: int, *, reason: RejectionReason, note: str | None, actor: User, version: int,
+           whole_campaign: bool = False) -> CampaignCopies | None:
+    """Reject the view; with `whole_campaign`, its campaign's other waiting copies too (without
+    the note, which was written about this one)."""
     reason = RejectionReason(reason)
 
     def decide():
@@ -87,6 +111,32 @@ def reject(sub_id: int, *, reason: RejectionReason, note: str | None, actor: Use
         workflow.hide_with(sub, actor=actor, reason="rejected")
 
     _commit_decision(decide)
+    if whole_campaign:
+        return _for_copies(sub_id, lambda copy: reject(copy.id, reason=reason, note=None, actor=actor, version=copy.version))
+    return None
+
+
+def _for_copies(sub_id: int, decide: Callable[[Submission], object]) -> CampaignCopies | None:
+    """The decision just made on `sub_id`, made again for each other copy of its campaign still
+    waiting for review, each in its own transaction: one that cannot be decided leaves the others."""
+    campaign_id = db.session.execute(select(Submission.campaign_id).where(Submission.id == sub_id)).scalar_one_or_none()
+    if campaign_id is None:
+        return None
+    outcome = CampaignCopies([], [], [])
+    for copy_id in campaigns.waiting_copies(campaign_id, other_than=sub_id)[:CAMPAIGN_LIMIT]:
+        copy = db.session.get(Submission, copy_id)
+        if copy is None:
+            continue
+        reference = copy.reference
+        try:
+            decide(copy)
+        except StaleDecision:
+            outcome.stale.append(reference)
+        except (InvalidDecision, TransitionNotAllowed):
+            outcome.refused.append(reference)
+        else:
+            outcome.decided.append(reference)
+    return outcome
 
 
 def reopen(sub_id: int, *, note: str | None, actor: User, version: int) -> None:

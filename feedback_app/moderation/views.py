@@ -251,43 +251,37 @@ def _decide(sub_id, form, decide, done_message, form_name):
     return redirect(url_for(".item", sub_id=sub_id))
 
 
-def _for_the_campaign(sub, form, decision: bulk.Decision) -> None:
-    """The same decision on the campaign's other waiting copies, when the moderator asked so."""
-    if not (sub.campaign_id and form.whole_campaign.data):
+def _said(copies: services.CampaignCopies | None) -> None:
+    """What became of the campaign's other waiting copies, when the moderator decided for them too."""
+    if copies is None:
         return
-    copies = campaigns.waiting_copies(sub.campaign_id, other_than=sub.id)
-    outcome = bulk.apply(decision, [(copy_id, None) for copy_id in copies], actor=current_user)
-    if outcome.decided:
+    if copies.decided:
         flash(ngettext("The same decision was made for %(num)d other copy of the campaign.",
-                       "The same decision was made for %(num)d other copies of the campaign.", len(outcome.decided)),
+                       "The same decision was made for %(num)d other copies of the campaign.", len(copies.decided)),
               "success")
-    if outcome.refused or outcome.stale:
-        flash(_("Not possible for these views as they are now: %(refs)s.",
-                refs=", ".join(outcome.refused + outcome.stale)), "warning")
+    if copies.refused or copies.stale:
+        flash(_("Not possible for these views as they are now: %(refs)s.", refs=", ".join(copies.refused + copies.stale)),
+              "warning")
 
 
 @bp.post("/submissions/<id:sub_id>/route")
 @role_required(*MODERATORS)
 def route(sub_id):
     form = _route_choices(RouteForm())
-
-    def decide(sub):
-        services.route(sub.id, area=form.area.data, bureau=form.bureau.data, actor=current_user, version=form.version.data)
-        _for_the_campaign(sub, form, bulk.Decision(bulk.Kind.ROUTE, bureau=form.bureau.data, area=form.area.data))
-
-    return _decide(sub_id, form, decide, _("The view has been routed."), "route_form")
+    return _decide(sub_id, form, lambda sub: _said(services.route(
+        sub.id, area=form.area.data, bureau=form.bureau.data, actor=current_user, version=form.version.data,
+        whole_campaign=bool(form.whole_campaign.data),
+    )), _("The view has been routed."), "route_form")
 
 
 @bp.post("/submissions/<id:sub_id>/reject")
 @role_required(*MODERATORS)
 def reject(sub_id):
     form = RejectForm()
-
-    def decide(sub):
-        services.reject(sub.id, reason=form.reason.data, note=form.note.data, actor=current_user, version=form.version.data)
-        _for_the_campaign(sub, form, bulk.Decision(bulk.Kind.REJECT, reason=form.reason.data))
-
-    return _decide(sub_id, form, decide, _("The view has been rejected."), "reject_form")
+    return _decide(sub_id, form, lambda sub: _said(services.reject(
+        sub.id, reason=form.reason.data, note=form.note.data, actor=current_user, version=form.version.data,
+        whole_campaign=bool(form.whole_campaign.data),
+    )), _("The view has been rejected."), "reject_form")
 
 
 @bp.post("/submissions/<id:sub_id>/split")
