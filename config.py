@@ -145,7 +145,7 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     # "Keep me signed in": days, not Flask-Login's default of a year, on a staff device.
     REMEMBER_COOKIE_DURATION = timedelta(days=_env_int("REMEMBER_COOKIE_DAYS", 7))
-    # Background work (feedback_app/routing/tasks.py): a Redis queue shared by every node when
+    # Background work (feedback_app/kernel/task_queue.py): a Redis queue shared by every node when
     # TASK_QUEUE_URL or REDIS_URL is set, else a SQLite file (TASK_QUEUE_PATH, default
     # instance/tasks.sqlite3) for one machine. TASKS_IMMEDIATE runs tasks inside the request
     # instead (tests; never with real traffic: routing would be in the resident's request).
