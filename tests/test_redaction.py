@@ -12,6 +12,7 @@ from feedback_app.kernel.models import AuditEvent, Status, Submission
 from feedback_app.text.redaction import PLACEHOLDERS, find_personal_data, redact, span_key
 
 from . import factories
+from .conftest import hypothesis_examples
 
 
 @pytest.mark.parametrize(
@@ -241,7 +242,7 @@ def test_mail_domains_that_only_look_governmental_are_masked(address):
 
 # --- property-based: every common shape, embedded in English and Chinese text ----------------
 
-PROPERTIES = settings(max_examples=200, deadline=None, derandomize=True, database=None)
+PROPERTIES = settings(max_examples=hypothesis_examples(200), deadline=None, derandomize=True, database=None)
 
 
 def fullwidth(text: str) -> str:

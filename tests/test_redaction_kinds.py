@@ -38,10 +38,13 @@ from hypothesis import strategies as st
 
 from feedback_app.text.redaction import find_personal_data, redact
 
-EXAMPLES = 50
+from .conftest import hypothesis_examples
+
+# In CI; the quick loop's hypothesis profile takes a quarter (tests/conftest.py).
+EXAMPLES = hypothesis_examples(50)
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # The sentences-around check is the second look at the same generators: fewer examples.
-FEWER = settings(SETTINGS, max_examples=25)
+FEWER = settings(SETTINGS, max_examples=hypothesis_examples(25))
 
 
 # --- a generated text that knows where its personal value is --------------------------------
