@@ -44,7 +44,7 @@ MASH_VOWELS = 0.15
 
 
 @lru_cache(maxsize=1)
-def _terms() -> tuple[re.Pattern | None, tuple[str, ...]]:
+def _terms() -> tuple[re.Pattern[str] | None, tuple[str, ...]]:
     """(one pattern for the Latin words, the Chinese phrases) from the word list."""
     latin, chinese = [], []
     for line in TERMS_FILE.read_text(encoding="utf-8").splitlines():

@@ -56,7 +56,7 @@ class Signature:
 
     values: bytes
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if len(self.values) != NUM_PERM * _VALUE.itemsize:
             raise ValueError(f"a signature is {NUM_PERM * _VALUE.itemsize} bytes, not {len(self.values)}")
 
@@ -69,10 +69,11 @@ class Signature:
 
 
 @lru_cache(maxsize=1)
-def _permutations():
+def _permutations() -> np.ndarray:
     from datasketch import MinHash  # imported on first use: it brings scipy (most of a second)
 
-    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32").permutations
+    permutations: np.ndarray = MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32").permutations
+    return permutations
 
 
 def _tokens(text: str) -> list[str]:

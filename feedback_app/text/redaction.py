@@ -123,8 +123,9 @@ import bisect
 import functools
 import re
 import unicodedata
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import unquote, unquote_plus, urlsplit
 
 from .chinese import HAN_RANGES
@@ -142,6 +143,10 @@ PLACEHOLDERS = {
     "bank_account": "[ACCOUNT]",
     "id_card": "[ID NUMBER]",
 }
+
+
+# What a detector yields: (kind, start, end), positions in the text it was given.
+_Found = Iterator[tuple[str, int, int]]
 
 
 @dataclass(frozen=True)
@@ -173,7 +178,7 @@ def _char_class(points: list[int]) -> str:
 
 
 @functools.cache
-def _changing() -> re.Pattern:
+def _changing() -> re.Pattern[str]:
     """Characters NFKC rewrites, with combining marks joined to their base (e + ◌́ → é).
 
     Built once, on the first text that is not plain ASCII (about 0.1 s): a scan of the text then
@@ -201,7 +206,7 @@ class _Normalised:
     texts run in step.
     """
 
-    __slots__ = ("text", "_chunks", "_norm_starts")
+    __slots__ = ("_chunks", "_norm_starts", "text")
 
     def __init__(self, original: str):
         self._chunks: list[tuple[int, int, int, int]] = []
@@ -228,7 +233,7 @@ class _Normalised:
         i = bisect.bisect_right(self._norm_starts, pos) - 1
         if i < 0:
             return pos + 1 if end else pos
-        nstart, nend, ostart, oend = self._chunks[i]
+        _, nend, ostart, oend = self._chunks[i]
         if pos < nend:  # inside a rewritten chunk: the whole chunk
             return oend if end else ostart
         offset = oend + (pos - nend)
@@ -291,10 +296,11 @@ def _fold_digits(text: str) -> str:
 _ZH_NUMERAL_RUN_WITH_COMMAS = re.compile(rf"[{_ZH_DIGITS}0-9](?:{_RUN_GAP}[{_ZH_DIGITS}0-9]){{5,}}")
 
 
-def _numerals_after_a_phone_word(m: re.Match) -> str:
-    if _HAS_ZH_DIGIT.search(m.group()) and _PHONE_BEFORE.search(m.string, max(0, m.start() - _CONTEXT), m.start()):
-        return m.group().translate(_ZH_DIGIT_TABLE)
-    return m.group()
+def _numerals_after_a_phone_word(m: re.Match[str]) -> str:
+    numerals = m.group()
+    if _HAS_ZH_DIGIT.search(numerals) and _PHONE_BEFORE.search(m.string, max(0, m.start() - _CONTEXT), m.start()):
+        return numerals.translate(_ZH_DIGIT_TABLE)
+    return numerals
 
 
 # --- what the words around a number say --------------------------------------------------------
@@ -448,11 +454,11 @@ _CARD_BEFORE = re.compile(
 
 def _number_kind(text: str, groups: list[_Group], seps: list[str], run_start: int) -> str | None:
     """The kind of the number written as `groups` (with `seps` between them), or None."""
-    start, end = groups[0].start, groups[-1].end
+    start = groups[0].start
     d = "".join(g.digits for g in groups)
     if len(d) > _MAX_NUMBER:
         return None
-    plus = start > 0 and text[start - 1] == "+" or text[max(0, start - 2):start] == "+ "
+    plus = (start > 0 and text[start - 1] == "+") or text[max(0, start - 2):start] == "+ "
     phone, prefixed = _phone_kind(d, plus)
     card = not phone and 12 <= len(d) <= 19
     before = max(0, start - _CONTEXT)
@@ -497,11 +503,11 @@ def _is_ordinary_number(text: str, groups: list[_Group], seps: list[str], run_st
 
 def _split_run(text: str, start: int, end: int) -> tuple[list[_Group], list[str]]:
     groups = [_Group(m.group(), m.start(), m.end()) for m in _GROUP.finditer(text, start, end)]
-    seps = [text[a.end:b.start] for a, b in zip(groups, groups[1:])]
+    seps = [text[a.end:b.start] for a, b in zip(groups, groups[1:], strict=False)]
     return groups, seps
 
 
-def _numbers_in_run(text: str, start: int, end: int):
+def _numbers_in_run(text: str, start: int, end: int) -> _Found:
     """The phone and card numbers in one run: the whole run if it is one, else the best cover.
 
     Several numbers in a row ("9123 4567 / 2345 6789") are cut where they meet; a number next to
@@ -528,7 +534,7 @@ def _numbers_in_run(text: str, start: int, end: int):
 _MAX_GROUPS = 48
 
 
-def _cover(text: str, groups: list[_Group], seps: list[str], run_start: int):
+def _cover(text: str, groups: list[_Group], seps: list[str], run_start: int) -> _Found:
     start = run_start
     n = len(groups)
     if n < 2:
@@ -542,12 +548,14 @@ def _cover(text: str, groups: list[_Group], seps: list[str], run_start: int):
     # (or i is 0); after_ordinary[i]: when group i-1 was left as ordinary text. A number and an
     # ordinary group meet only at a strong separator. Each group starts at most a few candidate
     # numbers (of up to _MAX_NUMBER digits), so this stays linear in the run's length.
-    none: tuple[int, tuple] = (0, ())
-    after_number: list[tuple[int, tuple] | None] = [None] * n + [none]
-    after_ordinary: list[tuple[int, tuple]] = [none] * (n + 1)
+    Cover = tuple[int, tuple[tuple[int, int, str], ...]]  # digits covered, (first group, end group, kind)s
+    none: Cover = (0, ())
+    after_number: list[Cover | None] = [None] * n + [none]
+    after_ordinary: list[Cover] = [none] * (n + 1)
     for i in range(n - 1, -1, -1):
         strong_before = i == 0 or bool(_STRONG_SEP.search(seps[i - 1]))
-        numbers, digits = [], 0
+        numbers: list[Cover] = []
+        digits = 0
         for j in range(i + 1, n + 1):
             digits += len(groups[j - 1].digits)
             if digits > _MAX_NUMBER:
@@ -560,7 +568,8 @@ def _cover(text: str, groups: list[_Group], seps: list[str], run_start: int):
         leave = [after_ordinary[i + 1]]
         after_number[i] = max(numbers + (leave if strong_before else []), key=lambda o: o[0], default=None)
         after_ordinary[i] = max(leave + (numbers if strong_before else []), key=lambda o: o[0])
-    for i, j, kind in after_number[0][1]:
+    best = after_number[0]  # never None: before the first group, leaving it is always a choice
+    for i, j, kind in best[1] if best is not None else ():
         yield kind, groups[i].start, groups[j - 1].end
 
 
@@ -572,7 +581,7 @@ _DIGIT_WORD = rf"(?i:{'|'.join(_DIGIT_WORDS)})(?![A-Za-z])"
 _SPELLED_NUMBER = re.compile(rf"{_DIGIT_WORD}(?:[ \t,\-]{{1,3}}{_DIGIT_WORD}){{6,}}")
 
 
-def _spelled_numbers(text: str):
+def _spelled_numbers(text: str) -> _Found:
     for m in _SPELLED_NUMBER.finditer(text):
         if _glued_to_a_code(text, m.start()):
             continue  # inside a word ("someone two three ...") or glued to one
@@ -586,7 +595,7 @@ def _spelled_numbers(text: str):
 _PREFIX_MARKS = re.compile(r"(?:[(\[][ \t]?\+?|\+)[ \t]?\Z")
 
 
-def _numbers(text: str):
+def _numbers(text: str) -> _Found:
     for m in _RUN.finditer(text):
         if _glued_to_a_code(text, m.start()):
             continue
@@ -618,7 +627,7 @@ def _hkid_check_ok(letters: str, digits: str, check: str) -> bool:
     values = [36] if len(letters) == 1 else []  # a single letter counts as a leading space (36)
     values += [ord(c) - 55 for c in letters]  # A=10 ... Z=35
     values += [int(d) for d in digits]
-    total = sum(v * w for v, w in zip(values, range(9, 1, -1)))
+    total = sum(v * w for v, w in zip(values, range(9, 1, -1), strict=False))
     remainder = total % 11
     expected = 0 if remainder == 0 else 11 - remainder
     return check.upper() == ("A" if expected == 10 else str(expected))
@@ -630,17 +639,15 @@ _TWO_LETTER_WORDS = frozenset("in on at to no of is it by or an as be do go he m
 _SIX_DIGITS = re.compile(rf"{_ID_DIGITS}{{5}}")
 
 
-def _hkids(text: str):
+def _hkids(text: str) -> _Found:
     if not _SIX_DIGITS.search(text):
         return
     for m in _HKID.finditer(text):
         # Written with a bracketed check digit it is an HKID even if mistyped; without the
         # bracket, only a valid check digit tells it apart from a product or case number.
         letters = m.group("letters")
-        if m.group("open"):
-            yield "hkid", m.start(), m.end()
-        elif (letters.isupper() or letters.lower() not in _TWO_LETTER_WORDS) and _hkid_check_ok(
-                letters, re.sub("[^0-9]", "", m.group("digits")), m.group("check")):
+        if m.group("open") or ((letters.isupper() or letters.lower() not in _TWO_LETTER_WORDS) and _hkid_check_ok(
+                letters, re.sub("[^0-9]", "", m.group("digits")), m.group("check"))):
             yield "hkid", m.start(), m.end()
 
 
@@ -660,7 +667,7 @@ def _mainland_id_check_ok(number: str) -> bool:
     return "10X98765432"[total % 11] == digits[17].upper()
 
 
-def _mainland_ids(text: str):
+def _mainland_ids(text: str) -> _Found:
     for m in _MAINLAND_ID.finditer(text):
         if _mainland_id_check_ok(m.group()) or _MAINLAND_ID_WORD_BEFORE.search(text, max(0, m.start() - 20), m.start()):
             yield "id_card", m.start(), m.end()
@@ -674,7 +681,7 @@ _HKID_WORD = re.compile(
 )
 
 
-def _hkids_after_words(text: str):
+def _hkids_after_words(text: str) -> _Found:
     for m in _HKID_WORD.finditer(text):
         yield "hkid", *m.span("number")
 
@@ -695,7 +702,7 @@ _PASSPORT_WORD = re.compile(
 )
 
 
-def _passports(text: str):
+def _passports(text: str) -> _Found:
     for m in _PASSPORT.finditer(text):
         yield "passport", m.start(), m.end()
     for m in _PASSPORT_WORD.finditer(text):
@@ -718,7 +725,7 @@ _ACCOUNT_WORD = re.compile(
 )
 
 
-def _bank_accounts(text: str):
+def _bank_accounts(text: str) -> _Found:
     for m in _ACCOUNT_WORD.finditer(text):
         start, end = m.span("number")
         if not (_CURRENCY_BEFORE.search(text, max(0, start - _CONTEXT), start) or _UNIT_AFTER.match(text, end)):
@@ -759,7 +766,7 @@ _BIRTH_DATE_BEFORE_WORD = re.compile(
 )
 
 
-def _birth_dates(text: str):
+def _birth_dates(text: str) -> _Found:
     for m in _BIRTH_WORD.finditer(text):
         yield "birth_date", *m.span("date")
     if "出" in text:
@@ -844,7 +851,7 @@ def is_official_domain(domain: str) -> bool:
     return domain == "gov.hk" or domain.endswith(".gov.hk")
 
 
-def _spelled_email_ok(text: str, m: re.Match) -> bool:
+def _spelled_email_ok(text: str, m: re.Match[str]) -> bool:
     at = m.group("at").strip().lower()
     if at not in ("at", "在"):
         return True  # "@", "(at)", "[at]", 艾特: nobody writes these by chance
@@ -859,20 +866,20 @@ def _spelled_email_ok(text: str, m: re.Match) -> bool:
     return local.lower() not in _NOT_LOCAL
 
 
-def _emails(text: str):
+def _emails(text: str) -> _Found:
     if not _EMAIL_HINT.search(text):
         return  # most texts have no "@" at all; the full patterns are slower to rule out
     for m in _EMAIL.finditer(text):
         if not is_official_domain(m.group("domain")):
             yield "email", m.start(), m.end()
     pos = 0
-    while m := _SPELLED_EMAIL.search(text, pos):
-        if _spelled_email_ok(text, m):
-            if not is_official_domain(m.group("domain")):
-                yield "email", m.start(), m.end()
-            pos = m.end()
+    while spelled := _SPELLED_EMAIL.search(text, pos):
+        if _spelled_email_ok(text, spelled):
+            if not is_official_domain(spelled.group("domain")):
+                yield "email", spelled.start(), spelled.end()
+            pos = spelled.end()
         else:  # "reach me at chan@...": the words were no address, the next may start inside them
-            pos = m.start() + 1
+            pos = spelled.start() + 1
 # --- addresses --------------------------------------------------------------------------------
 
 # Each part is its own pattern starting with a character class, so the regex engine can skip
@@ -927,7 +934,7 @@ _NOT_NAME_WORDS = frozenset(
 _LOWER_CASE_AMBIGUOUS = frozenset("walk way rise place close pl dr".split())
 
 
-def _street_kind(m: re.Match) -> str | None:
+def _street_kind(m: re.Match[str]) -> str | None:
     """"street"; "lane" for a lower-case name ending in a common word (1 wah path), an address
     only beside a flat or floor; None when ordinary words make the name."""
     words = m.group("name").split()
@@ -936,7 +943,7 @@ def _street_kind(m: re.Match) -> str | None:
     return "lane" if m.group("suffix").lower() in _LOWER_CASE_AMBIGUOUS and not words[0][0].isupper() else "street"
 
 
-def _named_places(text: str):
+def _named_places(text: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, "estate" or "building") for "Wah Fu Estate", "kam fung house" ...: the name
     is the words before, ordinary words at its start dropped; none left, no place."""
     for m in _NAMED_PLACE.finditer(text):
@@ -947,7 +954,7 @@ def _named_places(text: str):
             continue
         for word in re.finditer(r"\S+", name.group()):
             if word.group().lower() not in _NOT_NAME_WORDS:
-                yield name.start() + word.start(), m.end(), m.lastgroup
+                yield name.start() + word.start(), m.end(), "estate" if m.group("estate") else "building"
                 break
 
 
@@ -996,14 +1003,15 @@ _NUMBER_SIGN_BEFORE = re.compile(r"(?<![A-Za-z])(?i:no)\.?[ \t]?\Z")
 
 
 def _is_house_number(text: str, start: int, end: int) -> bool:
-    number = int(re.match(r"[0-9]+", text[start:end]).group())
+    digits = re.match(r"[0-9]+", text[start:end])  # a street's match starts with its number
+    number = int(digits.group()) if digits else 0
     before = max(0, start - _CONTEXT)
     if 1900 <= number <= 2099 and not _NUMBER_SIGN_BEFORE.search(text, before, start):
         return False  # "In 2024 Tuen Mun Road was closed"
     return not _NOT_HOUSE_NUMBER_BEFORE.search(text, before, start)
 
 
-def _zh_windows(text: str):
+def _zh_windows(text: str) -> Iterator[tuple[int, int]]:
     window_start = window_end = -1
     for m in _ZH_TRIGGER.finditer(text):
         start, end = max(0, m.start() - _ZH_WINDOW_BEFORE), m.end() + _ZH_WINDOW_AFTER
@@ -1017,15 +1025,17 @@ def _zh_windows(text: str):
 
 
 def _address_parts(text: str) -> list[tuple[int, int, str]]:
-    parts = []
+    parts: list[tuple[int, int, str]] = []
     for kind, pattern in _EN_PARTS:
         for m in pattern.finditer(text):
             start = m.start()
+            found = kind  # per match: one street's kind must not carry over to the next street
             if kind == "street":
-                kind = _street_kind(m) if _is_house_number(text, m.start(), m.end()) else None
-                if not kind:
+                street = _street_kind(m) if _is_house_number(text, m.start(), m.end()) else None
+                if not street:
                     continue
-            parts.append((start, m.end(), kind))
+                found = street
+            parts.append((start, m.end(), found))
     parts.extend(_named_places(text))
     for window_start, window_end in _zh_windows(text):
         for kind, pattern in _ZH_PARTS:
@@ -1067,7 +1077,7 @@ _BARE_UNIT_BEFORE = re.compile(
 )
 
 
-def _addresses(text: str):
+def _addresses(text: str) -> _Found:
     chains: list[tuple[int, int, set[str]]] = []
     for start, end, kind in _address_parts(text):
         if chains and _PART_GAP.fullmatch(text, chains[-1][1], start):
@@ -1148,7 +1158,7 @@ _NOT_A_NAME = frozenset(
 _NAME_HINT = re.compile(r"先生|小姐|女士|太太|[生太]|(?i:mr|ms|miss|mdm|madam|mister|dr|prof)")
 
 
-def _names(text: str):
+def _names(text: str) -> _Found:
     if not _NAME_HINT.search(text):
         return
     for pattern in (_ZH_NAME_TITLED, _ZH_NAME_SHORT, _EN_NAME):
@@ -1222,7 +1232,7 @@ def _url_is_personal(url: str) -> bool:
     return False
 
 
-def _urls(text: str):
+def _urls(text: str) -> _Found:
     """Yield ("url", start, end) for personal links and ("link", start, end) for the others."""
     if "://" not in text and "www." not in text.lower():
         return
@@ -1246,7 +1256,7 @@ _BIRTH_HINT = re.compile(
 )
 
 
-def _anchored(text: str):
+def _anchored(text: str) -> Iterator[Callable[[str], _Found]]:
     """The detectors worth running on `text`: cheap tests first, as most views hold no number."""
     digits = len(_DIGIT.findall(text))
     yield _emails
@@ -1349,12 +1359,23 @@ def redact(text: str | None, *, not_personal: Collection[str] = (),
     return "".join(parts)
 
 
-def publication_source(sub) -> str:
+class Publishable(Protocol):
+    """What the masking reads of a view (a Submission has these)."""
+
+    @property
+    def body(self) -> str: ...
+    @property
+    def public_text(self) -> str | None: ...
+    @property
+    def not_personal(self) -> list[str] | None: ...
+
+
+def publication_source(sub: Publishable) -> str:
     """The text a view is published from: a moderator's edit, else the view as sent."""
     return sub.public_text if sub.public_text is not None else sub.body
 
 
-def published_text(sub, *, placeholders: Mapping[str, str] = PLACEHOLDERS) -> str:
+def published_text(sub: Publishable, *, placeholders: Mapping[str, str] = PLACEHOLDERS) -> str:
     """What the public sees of a view: its publication source masked, a moderator's edit too
     (people retype personal data into edits), but for what a moderator marked not personal."""
     return redact(publication_source(sub), not_personal=sub.not_personal or (), placeholders=placeholders)
