@@ -8,11 +8,14 @@ BEGIN IMMEDIATE, which takes the write lock before the first read.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
 from ..extensions import db
 from .private_files import create_private_file
@@ -26,7 +29,7 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
     _create_private_sqlite_file(engine)
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:  # a DB-API connection (sqlite3's)
         # Stop pysqlite from issuing its own BEGIN; we emit it in the "begin" hook below.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
@@ -38,7 +41,7 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):
+    def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(_IMMEDIATE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
@@ -59,7 +62,7 @@ def _create_private_sqlite_file(engine: Engine) -> None:
 
 
 @contextmanager
-def write_transaction():
+def write_transaction() -> Iterator[Session]:
     """Run the block as one write transaction: commit on success, roll back on any error.
 
     A read transaction the request already holds (e.g. from loading the signed-in user) is

@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -25,10 +26,12 @@ from sqlalchemy import (
     false,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
+from ..extensions import Base, db
 from .triage import Priority, review_priority
 
 
@@ -36,18 +39,24 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class UTCDateTime(db.TypeDecorator):
+if TYPE_CHECKING:  # db.Model is made at run time from Base, so a type checker cannot follow it
+    Model = Base
+else:
+    Model = db.Model
+
+
+class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on both databases (SQLite stores no offset)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime given; use utcnow()")
         return value.astimezone(timezone.utc) if value is not None else None
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value
@@ -145,7 +154,7 @@ def _one_of(column: str, values: Iterable[str | int]) -> CheckConstraint:
     return CheckConstraint(f"{column} IN ({listed})", name=column)
 
 
-class SmartArea(db.Model):
+class SmartArea(Model):
     __tablename__ = "smart_area"
 
     code: Mapped[str] = mapped_column(String(20), primary_key=True)
@@ -156,7 +165,7 @@ class SmartArea(db.Model):
     description_zh: Mapped[str] = mapped_column(Text)
 
 
-class Bureau(db.Model):
+class Bureau(Model):
     __tablename__ = "bureau"
 
     code: Mapped[str] = mapped_column(String(10), primary_key=True)
@@ -166,7 +175,7 @@ class Bureau(db.Model):
     remit_zh: Mapped[str] = mapped_column(Text)
 
 
-class Initiative(db.Model):
+class Initiative(Model):
     __tablename__ = "initiative"
     __table_args__ = (_one_of("status", INITIATIVE_STATUSES),)
 
@@ -184,7 +193,7 @@ class Initiative(db.Model):
     lead_bureau: Mapped[Bureau] = relationship(lazy="joined")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):  # type: ignore[misc]  # Flask-Login has no type information
     __tablename__ = "user_account"
     __table_args__ = (_one_of("role", Role),)
 
@@ -204,7 +213,7 @@ class User(UserMixin, db.Model):
     # over someone's shoulder from being used a second time.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
-    recovery_code_hashes: Mapped[list] = mapped_column(JSON, default=list)
+    recovery_code_hashes: Mapped[list[str]] = mapped_column(JSON, default=list)
     # The secret an enrolment page showed, waiting for a code from the app to confirm it. Kept
     # here, never in the (readable) session cookie (migration 0015).
     totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
@@ -228,7 +237,7 @@ class User(UserMixin, db.Model):
         return self.role in roles
 
 
-class ClassifierVersion(db.Model):
+class ClassifierVersion(Model):
     """A trained model stored in the database, so every app node loads the same one."""
 
     __tablename__ = "classifier_version"
@@ -238,13 +247,13 @@ class ClassifierVersion(db.Model):
     artifact: Mapped[bytes] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))
     training_data_hash: Mapped[str] = mapped_column(String(64))
-    meta: Mapped[dict] = mapped_column(JSON, default=dict)
-    metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     is_active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class TrainingRun(db.Model):
+class TrainingRun(Model):
     """One retraining, asked for on the admin page or the CLI and carried out by the worker."""
 
     __tablename__ = "training_run"
@@ -268,7 +277,7 @@ class TrainingRun(db.Model):
         return self.status in TRAINING_UNDER_WAY
 
 
-class ReferenceCounter(db.Model):
+class ReferenceCounter(Model):
     """One row per year; incremented atomically to number submissions SCF-<year>-<n>."""
 
     __tablename__ = "reference_counter"
@@ -282,7 +291,7 @@ class ReferenceCounter(db.Model):
 _IN_QUEUE = text("status IN ('needs_review', 'received')")
 
 
-class Submission(db.Model):
+class Submission(Model):
     __tablename__ = "submission"
     __table_args__ = (
         # Lists page by id (ids grow with arrival), filtered by these columns.
@@ -342,7 +351,7 @@ class Submission(db.Model):
     # The text as published when a moderator edited its redaction; None: the automatic redaction.
     public_text: Mapped[str | None] = mapped_column(Text)
     # Texts the masking found that a moderator marked "not personal data": shown as typed.
-    not_personal: Mapped[list | None] = mapped_column(JSON)
+    not_personal: Mapped[list[str] | None] = mapped_column(JSON)
 
     # What the classifier said, kept even after a moderator changes the route.
     predicted_area_code: Mapped[str | None] = mapped_column(String(20))
@@ -384,7 +393,7 @@ class Submission(db.Model):
     )
 
 
-class Campaign(db.Model):
+class Campaign(Model):
     """One text sent many times, lightly edited: its views share campaign_id."""
 
     __tablename__ = "campaign"
@@ -396,7 +405,7 @@ class Campaign(db.Model):
 _KEY_PUBLISHED = text("published")
 
 
-class NearDuplicateKey(db.Model):
+class NearDuplicateKey(Model):
     """One MinHash band key of a view: views sharing a key are candidates to be near copies."""
 
     __tablename__ = "near_duplicate_key"
@@ -413,7 +422,7 @@ class NearDuplicateKey(db.Model):
     published: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
-class Support(db.Model):
+class Support(Model):
     """A resident's support for a published view, counted once per person or device (support.py)."""
 
     __tablename__ = "support"
@@ -426,7 +435,7 @@ class Support(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Answer(db.Model):
+class Answer(Model):
     """A bureau's public answer to a submission."""
 
     __tablename__ = "answer"
@@ -442,7 +451,7 @@ class Answer(db.Model):
     bureau: Mapped[Bureau] = relationship()
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Append-only history: who did what to a submission, before -> after, when."""
 
     __tablename__ = "audit_event"
@@ -456,8 +465,8 @@ class AuditEvent(db.Model):
     classifier_version_id: Mapped[int | None] = mapped_column(ForeignKey("classifier_version.id"), index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     action: Mapped[str] = mapped_column(String(40))
-    before: Mapped[dict] = mapped_column(JSON, default=dict)
-    after: Mapped[dict] = mapped_column(JSON, default=dict)
+    before: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -471,7 +480,7 @@ class EnrolmentLinkStatus(enum.StrEnum):
     REPLACED = "replaced"  # a newer link was issued for the account
 
 
-class EnrolmentLink(db.Model):
+class EnrolmentLink(Model):
     """A one-time link an administrator hands to a member of staff to set up two-step sign-in
     (auth/enrolment.py). Only a keyed hash of its token is kept; at most one is open per account."""
 
@@ -500,11 +509,11 @@ class AuditRecordImmutable(Exception):
 
 @event.listens_for(AuditEvent, "before_update")
 @event.listens_for(AuditEvent, "before_delete")
-def _refuse_audit_change(mapper, connection, target):
+def _refuse_audit_change(mapper: Mapper[AuditEvent], connection: Connection, target: AuditEvent) -> NoReturn:
     raise AuditRecordImmutable("audit events are append-only")
 
 
 @event.listens_for(Submission, "before_insert")
 @event.listens_for(Submission, "before_update")
-def _place_in_queue(mapper, connection, target):
+def _place_in_queue(mapper: Mapper[Submission], connection: Connection, target: Submission) -> None:
     target.review_priority = review_priority(target.flags, target.predicted_bureau_p)
