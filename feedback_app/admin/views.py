@@ -24,7 +24,7 @@ ACTIVE_ARGS = {"1": True, "0": False}
 
 def _with_choices(form):
     form.role.choices = forms.role_choices()
-    form.bureau.choices = forms.bureau_choices(catalogue.list_bureaus())
+    form.bureau.choices = forms.bureau_choices(i18n.in_reading_order(catalogue.list_bureaus(), "name"))
     return form
 
 

@@ -2,6 +2,7 @@ from flask import abort, current_app, render_template, request
 
 from ..kernel import catalogue as services
 from ..kernel import public
+from ..web.i18n import in_reading_order, reading_key
 from ..web.pagination import parse_after, parse_page
 from . import bp
 
@@ -17,7 +18,8 @@ def home():
 def area(code):
     area = services.get_area(code) or abort(404)
     q = request.args.get("q", "").strip()[:100]
-    page = services.search_initiatives(area=code, text=q, page=parse_page(request.args.get("page")))
+    page = services.search_initiatives(area=code, text=q, page=parse_page(request.args.get("page")),
+                                       sort_key=reading_key("title"))
     return render_template("catalogue/area.html", area=area, page=page, q=q)
 
 
@@ -27,11 +29,11 @@ def initiatives():
     area = request.args.get("area") or None
     bureau = request.args.get("bureau") or None
     page = services.search_initiatives(
-        area=area, bureau=bureau, text=q, page=parse_page(request.args.get("page"))
+        area=area, bureau=bureau, text=q, page=parse_page(request.args.get("page")), sort_key=reading_key("title"),
     )
     return render_template(
         "catalogue/initiatives.html", page=page, q=q, area=area, bureau=bureau,
-        areas=services.list_areas(), bureaus=services.list_bureaus(),
+        areas=services.list_areas(), bureaus=in_reading_order(services.list_bureaus(), "name"),
     )
 
 
@@ -46,4 +48,4 @@ def initiative(code):
 
 @bp.get("/bureaus")
 def bureaus():
-    return render_template("catalogue/bureaus.html", bureaus=services.list_bureaus())
+    return render_template("catalogue/bureaus.html", bureaus=in_reading_order(services.list_bureaus(), "name"))

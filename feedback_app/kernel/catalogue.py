@@ -191,9 +191,11 @@ class InitiativePage:
 
 
 def search_initiatives(
-    *, area: str | None = None, bureau: str | None = None, text: str | None = None, page: int = 1, per_page: int = 20
+    *, area: str | None = None, bureau: str | None = None, text: str | None = None, page: int = 1, per_page: int = 20,
+    sort_key: Callable[[InitiativeRef], Any] | None = None,
 ) -> InitiativePage:
-    """Filter the catalogue (a few hundred rows, so page numbers are fine here)."""
+    """Filter the catalogue (a few hundred rows, so page numbers are fine here), by English title,
+    or by `sort_key` (the title as a Chinese reader sees it: web.i18n.reading_key)."""
     stmt = select(Initiative)
     if area:
         stmt = stmt.where(Initiative.area_code == area)
@@ -216,7 +218,14 @@ def search_initiatives(
     total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
-    items = db.session.execute(
-        stmt.order_by(Initiative.title_en).limit(per_page).offset((page - 1) * per_page)
-    ).scalars()
-    return InitiativePage(list(items), page, pages, total)
+    if sort_key is None:
+        items = list(db.session.execute(
+            stmt.order_by(Initiative.title_en).limit(per_page).offset((page - 1) * per_page)
+        ).scalars())
+        return InitiativePage(items, page, pages, total)
+    found = stmt.subquery()
+    refs = db.session.execute(select(found.c.id, found.c.code, found.c.area_code, found.c.title_en, found.c.title_zh))
+    ordered = sorted((InitiativeRef(*row) for row in refs), key=lambda ref: (sort_key(ref), ref.title_en))
+    ids = [ref.id for ref in ordered[(page - 1) * per_page:page * per_page]]
+    by_id = {i.id: i for i in db.session.execute(select(Initiative).where(Initiative.id.in_(ids))).scalars()}
+    return InitiativePage([by_id[i] for i in ids], page, pages, total)

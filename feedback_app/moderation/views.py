@@ -13,7 +13,7 @@ from ..auth.login import role_required
 from ..kernel import catalogue
 from ..web.i18n import (
     BAND_LABELS, BULK_LABELS, FLAG_LABELS, LANGUAGE_NAMES, PERSONAL_DATA_LABELS, REJECTION_LABELS, SORT_LABELS, STATUS_LABELS, VISIBILITY_LABELS,
-    localized,
+    in_reading_order, localized,
 )
 from ..text.redaction import published_text
 from ..kernel.models import Role
@@ -30,14 +30,15 @@ MODERATORS = (Role.MODERATOR, Role.ADMIN)
 
 def _route_choices(form: RouteForm) -> RouteForm:
     form.area.choices = [SelectChoice(a.code, localized(a, "name")) for a in catalogue.list_areas()]
-    form.bureau.choices = [SelectChoice(b.code, f"{b.code} — {localized(b, 'name')}") for b in catalogue.list_bureaus()]
+    form.bureau.choices = [SelectChoice(b.code, f"{b.code} — {localized(b, 'name')}")
+                           for b in in_reading_order(catalogue.list_bureaus(), "name")]
     return form
 
 
 def _filter_form(args=None) -> QueueFilterForm:
     """The filters with their choices in the reader's language; any = the empty choice."""
     form = QueueFilterForm(request.args if args is None else args)
-    bureaus = [SelectChoice(b.code, localized(b, "name")) for b in catalogue.list_bureaus()]
+    bureaus = [SelectChoice(b.code, localized(b, "name")) for b in in_reading_order(catalogue.list_bureaus(), "name")]
     form.status.choices = [SelectChoice("", _("Waiting for review"))] + [
         SelectChoice(code, STATUS_LABELS[code]) for code in ("routed", "answered", "rejected", "closed")]
     form.area.choices = [SelectChoice("", _("All areas"))] + [
@@ -45,7 +46,8 @@ def _filter_form(args=None) -> QueueFilterForm:
     form.bureau.choices = [SelectChoice("", _("All bureaus")), *bureaus]
     form.final_bureau.choices = [SelectChoice("", _("Any or none")), *bureaus]
     form.initiative.choices = [SelectChoice("", _("Any initiative"))] + [
-        SelectChoice(str(i.id), localized(i, "title")) for i in catalogue.initiative_refs().values()]
+        SelectChoice(str(i.id), localized(i, "title"))
+        for i in in_reading_order(catalogue.initiative_refs().values(), "title")]
     form.language.choices = [SelectChoice("", _("Any"))] + [SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()]
     form.visibility.choices = [SelectChoice("", _("Any"))] + [SelectChoice(code, label) for code, label in VISIBILITY_LABELS.items()]
     form.flag.choices = [SelectChoice("", _("Any")), SelectChoice("any", _("Flagged for any reason"))] + [
@@ -101,7 +103,7 @@ def _label_with_counts(form: QueueFilterForm, backlog: queue_service.BacklogCoun
 def _bulk_form(form: BulkForm) -> BulkForm:
     form.decision.choices = [SelectChoice(code, label) for code, label in BULK_LABELS.items()]
     form.bureau.choices = [SelectChoice("", _("Choose a bureau"))] + [
-        SelectChoice(b.code, localized(b, "name")) for b in catalogue.list_bureaus()]
+        SelectChoice(b.code, localized(b, "name")) for b in in_reading_order(catalogue.list_bureaus(), "name")]
     form.reason.choices = [SelectChoice("", _("Choose a reason"))] + [
         SelectChoice(code, label) for code, label in REJECTION_LABELS.items()]
     form.scope.choices = [SelectChoice("selected", _("The views ticked in the list")),

@@ -276,13 +276,14 @@ def request_retraining(actor: User | None) -> TrainingRun:
     if not task_queue.enqueue(RETRAIN_TASK, run.id):
         with write_transaction():
             run = db.session.get(TrainingRun, run.id)
-            run.status, run.error = TrainingStatus.FAILED, "the task queue could not be reached; try again later"
+            run.status, run.error = TrainingStatus.FAILED, QUEUE_UNREACHABLE
             run.finished_at = datetime.now(timezone.utc)
     return run
 
 
-# Stored as the run's error; the admin page translates it (i18n.TRAINING_ERROR_LABELS).
+# Stored as a run's error; the admin page translates them (i18n.TRAINING_ERROR_LABELS).
 STALLED = "stopped: no result within the time allowed (was the worker restarted?)"
+QUEUE_UNREACHABLE = "the task queue could not be reached; try again later"
 
 
 def expire_stalled_runs() -> int:

@@ -10,6 +10,7 @@ tests/test_rules_once.py holds the two equal.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -42,3 +43,15 @@ def to_simplified(text: str) -> str:
     """Reference data is kept in English and Traditional Chinese; Simplified is converted from
     it (Hong Kong variants to Simplified), so the three can never disagree."""
     return converter("hk2s")(text)
+
+
+def collation_key(name: str) -> str:
+    """A key that puts names in Chinese order: Han characters by code point, which within each
+    Unicode block is radical-and-stroke order (a Kangxi dictionary's), for Traditional and
+    Simplified alike; other letters case-folded.
+
+    A documented fallback (translations/GLOSSARY.md): no collation library with stroke-count or
+    pinyin tables (ICU, pypinyin) is installed. Radical-and-stroke order groups names by their
+    first character's radical, close to but not the stroke-count order of many Hong Kong lists.
+    Extension A characters (from U+3400) sort before the basic block."""
+    return unicodedata.normalize("NFKC", name).casefold()

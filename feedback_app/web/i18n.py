@@ -1,11 +1,16 @@
 """Language choice and bilingual display helpers."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
 from flask import current_app, request
 from flask_babel import get_locale, lazy_gettext as _l
 
 from ..kernel.models import TrainingStatus
-from ..text.chinese import to_simplified
+from ..text.chinese import collation_key, to_simplified
+
+T = TypeVar("T")
 
 LANGUAGE_COOKIE = "lang"
 LANGUAGE_NAMES = {"en": "English", "zh_Hant": "繁體中文", "zh_Hans": "简体中文"}
@@ -223,6 +228,22 @@ def localized(obj, field: str) -> str:
         if value:
             return to_simplified(value) if str(get_locale()) == "zh_Hans" else value
     return getattr(obj, f"{field}_en")
+
+
+def reading_key(field: str) -> Callable[[Any], str] | None:
+    """In Chinese, the key that puts reference data in the reader's order by the name they see
+    (`field`: "name", "title"); None in English, where lists keep the order they are given in."""
+    if not is_chinese():
+        return None
+    return lambda item: collation_key(localized(item, field))
+
+
+def in_reading_order(items: Iterable[T], field: str) -> list[T]:
+    """Reference data as a list for the reader: in Chinese, sorted by the name the reader sees
+    (text.chinese.collation_key), not by the English name or code; in English, as given."""
+    items = list(items)
+    key = reading_key(field)
+    return items if key is None else sorted(items, key=key)
 
 
 def current_locale() -> str:
