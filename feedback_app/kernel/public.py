@@ -144,7 +144,7 @@ def view(reference: str) -> PublicView | None:
     """The published view with this reference; None for any other (unpublished, rejected, none)."""
     sub = db.session.execute(_loaded(select(Submission).where(Submission.reference == reference, published()))
                              ).scalar_one_or_none()
-    return project([sub])[0] if sub is not None else None
+    return _project([sub])[0] if sub is not None else None
 
 
 def views_on(initiative_id: int, *, after: int | None, size: int) -> PublicPage:
@@ -155,7 +155,7 @@ def views_on(initiative_id: int, *, after: int | None, size: int) -> PublicPage:
     rows = list(db.session.execute(_loaded(stmt).order_by(Submission.id.desc()).limit(size + 1)).scalars())
     more = len(rows) > size
     rows = rows[:size]
-    return PublicPage(project(rows, initiative_id=initiative_id), rows[-1].id if more else None, after is None)
+    return PublicPage(_project(rows, initiative_id=initiative_id), rows[-1].id if more else None, after is None)
 
 
 def views_by_id(ids: Sequence[int]) -> list[PublicView]:
@@ -164,14 +164,14 @@ def views_by_id(ids: Sequence[int]) -> list[PublicView]:
         return []
     rows = db.session.execute(_loaded(select(Submission).where(Submission.id.in_(ids), published()))).scalars()
     by_id = {sub.id: sub for sub in rows}
-    return project([by_id[i] for i in ids if i in by_id])
+    return _project([by_id[i] for i in ids if i in by_id])
 
 
-def project(subs: list[Submission], *, initiative_id: int | None = None) -> list[PublicView]:
+def _project(subs: list[Submission], *, initiative_id: int | None = None) -> list[PublicView]:
     """Published rows as public objects. `initiative_id`: a campaign's copies are counted on that
     initiative only (its page lists them), otherwise on every initiative.
 
-    Private to this module's readers: every caller passes rows it selected with `published()`.
+    Private: only this module's queries, each selecting with `published()`, hand it rows.
     """
     tokens = mask_tokens()
     copies = published_copies({s.campaign_id for s in subs if s.campaign_id is not None}, initiative_id=initiative_id)
