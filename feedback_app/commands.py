@@ -219,7 +219,8 @@ def ensure():
         click.echo("A classifier version is active.")
         return
     click.echo(f"No usable classifier version ({problem}): training one...")
-    version, _ = model_versions.train_version(activate="always")
+    # A model trained before on the same data (a database made anew) is read back from disk.
+    version, _ = model_versions.train_version(activate="always", cached=True)
     _echo_version(version)
 
 

@@ -10,13 +10,14 @@ import time
 from pathlib import Path
 
 from babel.messages.mofile import read_mo
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 import classifier
 from classifier import cache as model_cache
 from feedback_app.auth.demo_accounts import DEMO_ACCOUNTS
 from feedback_app.extensions import db
-from feedback_app.kernel.models import User
+from feedback_app.kernel.models import ClassifierVersion, User
+from feedback_app.routing import versions as model_versions
 
 from . import conftest
 
@@ -99,6 +100,25 @@ def test_setup_runs_every_step_make_run_needs_in_one_command_and_again_only_chec
     again = runner.invoke(args=["setup"])
     assert again.exit_code == 0, again.output
     assert len(db.session.execute(select(User)).scalars().all()) == len(emails)
+
+
+def test_ensure_on_a_database_made_anew_reads_the_model_trained_before(app, runner, model_artifact, monkeypatch,
+                                                                      tmp_path):
+    monkeypatch.setenv("CLASSIFIER_CACHE_DIR", str(tmp_path))
+    trained: list[int] = []
+
+    def train_model(examples, offtopic, target_precision):
+        trained.append(len(examples))
+        return classifier.from_bytes(model_artifact, sha256=classifier.sha256_hex(model_artifact))
+
+    monkeypatch.setattr(model_versions, "train_model", train_model)
+    for _ in range(2):  # as if the database were made anew: no version is active
+        db.session.execute(update(ClassifierVersion).values(is_active=False))
+        db.session.commit()
+        result = runner.invoke(args=["classifier", "ensure"])
+        assert result.exit_code == 0, result.output
+        assert model_versions.active_version() is not None
+    assert len(trained) == 1
 
 
 def test_the_app_and_its_commands_load_without_the_stemmer_which_still_stems():

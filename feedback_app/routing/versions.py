@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import defer
 
 import classifier
+from classifier import cache as model_cache
 from classifier import holdout, semantic
 
 from ..kernel.catalogue import DATA_DIR as CATALOGUE_DIR
@@ -116,6 +117,18 @@ def bureau_accuracy(model: classifier.Model, examples: list[classifier.Example])
     return round(sum(p.bureau == e.bureau for p, e in zip(predictions, examples)) / len(examples), 4)
 
 
+def cached_model(examples: list[classifier.Example], offtopic: list[str], target_precision: float) -> classifier.Model:
+    """train_model's model, kept on disk by its training data's hash (classifier/cache.py): a fresh
+    database's first version (`flask classifier ensure`, `make run`) is read back, not trained again."""
+    settings = {"for": "routing versions", "target_precision": target_precision,
+                "semantic": bool(current_app.config["ROUTING_SEMANTIC"])}
+    artifact, _ = model_cache.cached_artifact(
+        examples, offtopic, lambda: classifier.to_bytes(train_model(examples, offtopic, target_precision)),
+        settings=settings,
+    )
+    return classifier.from_bytes(artifact, sha256=classifier.sha256_hex(artifact))
+
+
 def train_model(examples: list[classifier.Example], offtopic: list[str], target_precision: float) -> classifier.Model:
     """`python -m classifier train` on these examples, in a child process; the model it wrote."""
     with tempfile.TemporaryDirectory(prefix="scf-training-") as folder:
@@ -158,17 +171,18 @@ def _audit(action: AuditAction, version: ClassifierVersion, actor: User | None, 
 
 def train_version(
     *, actor: User | None = None, label: str | None = None, activate: str = "if_not_worse",
-    progress: Callable[[str], None] = lambda step: None,
+    progress: Callable[[str], None] = lambda step: None, cached: bool = False,
 ) -> tuple[ClassifierVersion, GateResult]:
     """Train a version and store it. `activate`: "if_not_worse" (the gate decides) or "always"
-    (the first version, or an operator's explicit choice on the CLI)."""
+    (the first version, or an operator's explicit choice on the CLI). `cached`: a model trained
+    before on the same data is read from disk (`flask classifier ensure`)."""
     progress("examples")
     corpus_part, gate = split_for_gate(_corpus())
     moderated = moderated_examples()
     examples = corpus_part + moderated
     offtopic = classifier.load_offtopic(classifier.default_offtopic_paths())
     progress("training")
-    model = train_model(examples, offtopic, current_app.config["ROUTING_TARGET_PRECISION"])
+    model = (cached_model if cached else train_model)(examples, offtopic, current_app.config["ROUTING_TARGET_PRECISION"])
     progress("gate")
     accuracy = bureau_accuracy(model, gate)
     artifact = classifier.to_bytes(model)
