@@ -170,6 +170,8 @@ def _closed_port() -> int:
 def test_events_committed_while_the_queue_was_down_are_delivered_by_the_sweep(app, subscribe):
     recorder = Recorder()
     subscribe(AuditAction.SUBMITTED, "test.recorder", recorder)
+    earlier = factories.submission()  # delivered as usual: both handlers are at work
+    assert recorder.seen == [earlier.id]
     app.config.update(TASKS_IMMEDIATE=False, TASK_QUEUE_URL=f"redis://127.0.0.1:{_closed_port()}/0")
     task_queue.configure(app)
     try:
@@ -177,14 +179,23 @@ def test_events_committed_while_the_queue_was_down_are_delivered_by_the_sweep(ap
     finally:
         app.config.update(TASKS_IMMEDIATE=True, TASK_QUEUE_URL=None)
         task_queue.configure(app)
-    assert recorder.seen == [] and _actions(sub.id) == ["submitted"]
+    assert recorder.seen == [earlier.id] and _actions(sub.id) == ["submitted"]
 
     assert events.deliver_due() == 0  # left to its own task for a while
     assert events.deliver_due(_later(events.SWEEP_AFTER)) == 2  # routing and the recorder
-    assert recorder.seen == [sub.id]
+    assert recorder.seen == [earlier.id, sub.id]
     assert _actions(sub.id) == ["submitted", "auto_routed"]
     assert events.delivery(_submitted_event(sub.id), ROUTING).delivered_at is not None
     assert events.deliver_due(_later(events.SWEEP_AFTER)) == 0
+
+
+def test_a_handler_subscribed_later_is_not_handed_earlier_changes(app, subscribe):
+    before = factories.submission()
+    recorder = Recorder()
+    subscribe(AuditAction.SUBMITTED, "test.new", recorder)
+    after = factories.submission()
+    assert events.deliver_due(_later(events.SWEEP_AFTER)) == 0
+    assert recorder.seen == [after.id] and before.id != after.id
 
 
 def test_the_sweep_runs_in_the_worker_as_a_periodic_task(app):

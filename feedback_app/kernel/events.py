@@ -20,7 +20,8 @@ Delivery state is kept per (event, handler) in event_delivery (migration 0017):
   change itself is committed already and stays, and the other handlers are not run again;
 - the periodic sweep (`sweep_events`, every minute) delivers what is due: retries whose time has
   come, claims whose worker died (lease over), and events no task was queued for (the queue was
-  down at commit time, or lost the task) once they are SWEEP_AFTER old, within SWEEP_WINDOW.
+  down at commit time, or lost the task) once they are SWEEP_AFTER old, within SWEEP_WINDOW and
+  after the handler's first delivery (a new handler is not handed the past).
 
 Handlers, like every task, must be safe to run twice: a worker can die after a handler did its
 work and before its delivery was written down.
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from huey import crontab
-from sqlalchemy import Index, String, Text, and_, bindparam, exists, select, text, update
+from sqlalchemy import Index, String, Text, and_, bindparam, exists, func, select, text, update
 from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -62,8 +63,9 @@ class EventDelivery(db.Model):
 
     __tablename__ = "event_delivery"
 
-    event_id: Mapped[int] = mapped_column(db.ForeignKey("audit_event.id"), primary_key=True)
+    # Handler first: a handler's earliest delivery (where the sweep starts for it) is one probe.
     handler: Mapped[str] = mapped_column(String(100), primary_key=True)
+    event_id: Mapped[int] = mapped_column(db.ForeignKey("audit_event.id"), primary_key=True)
     attempts: Mapped[int] = mapped_column(default=0)
     # When it may be tried (again): the end of a claim's lease, or of a failure's wait. None once
     # delivered, or given up after MAX_ATTEMPTS.
@@ -208,8 +210,8 @@ def deliver_event(event_id: int) -> None:
 
 
 _CLAIM = text(
-    "INSERT INTO event_delivery (event_id, handler, attempts, next_attempt_at) VALUES (:event, :handler, 1, :lease) "
-    "ON CONFLICT (event_id, handler) DO UPDATE SET attempts = event_delivery.attempts + 1, next_attempt_at = :lease "
+    "INSERT INTO event_delivery (handler, event_id, attempts, next_attempt_at) VALUES (:handler, :event, 1, :lease) "
+    "ON CONFLICT (handler, event_id) DO UPDATE SET attempts = event_delivery.attempts + 1, next_attempt_at = :lease "
     "WHERE event_delivery.delivered_at IS NULL AND event_delivery.next_attempt_at <= :now "
     "RETURNING attempts"
 ).bindparams(bindparam("lease", type_=UTCDateTime()), bindparam("now", type_=UTCDateTime()))
@@ -265,7 +267,7 @@ def _set(event_id: int, handler: str, **values) -> None:
 
 def delivery(event_id: int, handler: str) -> EventDelivery | None:
     """Where one event's delivery to one handler stands (for pages and tests)."""
-    return db.session.get(EventDelivery, (event_id, handler), populate_existing=True)
+    return db.session.get(EventDelivery, (handler, event_id), populate_existing=True)
 
 
 # --- The sweep --------------------------------------------------------------------------------
@@ -286,10 +288,16 @@ def deliver_due(now: datetime | None = None) -> int:
         .order_by(EventDelivery.next_attempt_at).limit(SWEEP_BATCH)
     ).tuples())
     for handler in _handlers.values():
-        tried = exists().where(EventDelivery.event_id == AuditEvent.id, EventDelivery.handler == handler.name)
+        # A handler is owed the events from its first delivery on: one subscribed today is not
+        # handed the changes of the day before it existed.
+        first = db.session.execute(
+            select(func.min(EventDelivery.event_id)).where(EventDelivery.handler == handler.name)).scalar_one()
+        if first is None:
+            continue
+        tried = exists().where(EventDelivery.handler == handler.name, EventDelivery.event_id == AuditEvent.id)
         due += [(event_id, handler.name) for event_id in db.session.execute(
             select(AuditEvent.id).where(
-                AuditEvent.action.in_(handler.events),
+                AuditEvent.action.in_(handler.events), AuditEvent.id > first,
                 and_(AuditEvent.created_at >= now - SWEEP_WINDOW, AuditEvent.created_at < now - SWEEP_AFTER),
                 ~tried,
             ).order_by(AuditEvent.id).limit(SWEEP_BATCH)
