@@ -12,7 +12,13 @@ from flask_babel import force_locale
 
 from feedback_app.kernel import catalogue, workflow
 from feedback_app.kernel.models import (
-    INITIATIVE_STATUSES, AuditAction, RejectionReason, Role, Status, TrainingStatus, Visibility,
+    INITIATIVE_STATUSES,
+    AuditAction,
+    RejectionReason,
+    Role,
+    Status,
+    TrainingStatus,
+    Visibility,
 )
 from feedback_app.kernel.triage import Band
 from feedback_app.moderation import bulk, dashboard, queue

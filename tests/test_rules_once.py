@@ -11,23 +11,29 @@ import hmac
 import re
 from pathlib import Path
 
+from cachetools import LRUCache, TLRUCache, TTLCache
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from cachetools import LRUCache, TLRUCache, TTLCache
-
 import classifier.text
 from feedback_app.auth import enrolment
-from feedback_app.campaigns import support
-from feedback_app.intake import services as intake
 from feedback_app.campaigns import services as campaigns
+from feedback_app.campaigns import support
 from feedback_app.extensions import db
+from feedback_app.intake import services as intake
 from feedback_app.kernel import audit, catalogue
 from feedback_app.kernel.models import (
-    TRAINING_UNDER_WAY, AuditAction, AuditEvent, Role, Submission, TrainingRun, TrainingStatus, Visibility,
+    TRAINING_UNDER_WAY,
+    AuditAction,
+    AuditEvent,
+    Role,
+    Submission,
+    TrainingRun,
+    TrainingStatus,
+    Visibility,
 )
-from feedback_app.moderation import services as moderation
 from feedback_app.moderation import queue, search
+from feedback_app.moderation import services as moderation
 from feedback_app.public import views as public_views
 from feedback_app.routing import services as routing
 from feedback_app.text import abuse, chinese, keys, near_duplicates

@@ -6,14 +6,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from cachetools import TTLCache
 from sqlalchemy import func, or_, select
 
-from .database import write_transaction
 from ..extensions import db
 from ..text.chinese import to_traditional
+from .database import write_transaction
 from .models import INITIATIVE_STATUSES, Bureau, Initiative, SmartArea
 
 DATA_DIR = Path(__file__).resolve().parent / "reference_data"
@@ -31,15 +31,16 @@ class LoadReport:
     initiatives: int
 
 
-def _read(directory: Path, name: str) -> list[dict]:
+def _read(directory: Path, name: str) -> list[dict[str, Any]]:
     path = directory / name
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        rows: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+        return rows
     except (OSError, json.JSONDecodeError) as exc:
         raise ReferenceDataError(f"{path}: {exc}") from exc
 
 
-def _require(row: dict, fields: tuple[str, ...], where: str) -> None:
+def _require(row: dict[str, Any], fields: tuple[str, ...], where: str) -> None:
     missing = [f for f in fields if not str(row.get(f) or "").strip()]
     if missing:
         raise ReferenceDataError(f"{where}: missing {', '.join(missing)}")
@@ -156,12 +157,12 @@ def cached_reference(name: str, load: Callable[[], T]) -> T:
         value = load()  # outside the lock: two threads may both load, and both get the same data
         with _reference_lock:
             _reference_cache[key] = value
-    return value
+    return cast(T, value)
 
 
 def initiative_refs() -> dict[str, InitiativeRef]:
     """Every initiative by code."""
-    def load():
+    def load() -> dict[str, InitiativeRef]:
         rows = db.session.execute(select(
             Initiative.id, Initiative.code, Initiative.area_code, Initiative.title_en, Initiative.title_zh,
         ))
@@ -171,7 +172,7 @@ def initiative_refs() -> dict[str, InitiativeRef]:
 
 def area_refs() -> dict[str, AreaRef]:
     """Every smart area by code."""
-    def load():
+    def load() -> dict[str, AreaRef]:
         rows = db.session.execute(select(SmartArea.code, SmartArea.name_en, SmartArea.name_zh))
         return {row.code: AreaRef(*row) for row in rows}
     return cached_reference("areas", load)
@@ -179,7 +180,7 @@ def area_refs() -> dict[str, AreaRef]:
 
 def initiative_counts() -> dict[str, int]:
     rows = db.session.execute(select(Initiative.area_code, func.count()).group_by(Initiative.area_code))
-    return dict(rows.all())
+    return {area: count for area, count in rows}
 
 
 @dataclass

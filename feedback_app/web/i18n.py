@@ -5,7 +5,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from flask import current_app, request
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 
 from ..kernel.models import TrainingStatus
 from ..text.chinese import collation_key, to_simplified
