@@ -191,7 +191,7 @@ def test_an_officers_answer_with_a_nul_byte_is_a_form_error(browser, login_as, o
 
 # -- headers the app reads -------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", ["\x00", "zh_Hant\x00", "x" * 4000, "../../etc/passwd", "‮en"])
+@pytest.mark.parametrize("value", ["\x00", "zh_Hant\x00", "x" * 4000, "../../etc/passwd", "\u202een"])
 def test_a_hostile_language_cookie_or_header_is_ignored(client, value):
     client.set_cookie("lang", value)
     response = client.get("/", headers={"Accept-Language": value.replace("\x00", "")[:200] or "en"})

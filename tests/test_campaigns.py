@@ -74,7 +74,7 @@ def test_a_new_view_is_compared_only_with_the_views_sharing_a_key(app, monkeypat
 
 
 def test_placing_twice_changes_nothing_and_a_failure_loses_nothing(app, monkeypatch):
-    first, second = _send(COPIES[0]), _send(COPIES[1])
+    _, second = _send(COPIES[0]), _send(COPIES[1])
     campaign_id = db.session.get(Submission, second.id).campaign_id
     assert campaigns.place(second.id) == campaign_id
     keys = db.session.execute(select(func.count()).select_from(NearDuplicateKey)).scalar_one()

@@ -327,7 +327,7 @@ def test_corpus_lines_carry_initiative_and_register_and_offtopic_lines_only_text
     assert (example.bureau, example.initiative, example.register) == ("ITIB", "iam-smart", "mixed")
     offtopic = tmp_path / "offtopic_x.jsonl"
     offtopic.write_text('{"text": "hello", "lang": "en", "kind": "chitchat"}\n{"text": ""}\n', encoding="utf-8")
-    with pytest.raises(classifier.DataError, match="offtopic_x.jsonl:2: empty text"):
+    with pytest.raises(classifier.DataError, match=r"offtopic_x\.jsonl:2: empty text"):
         classifier.load_offtopic([offtopic])
     offtopic.write_text('{"text": "hello", "lang": "en", "kind": "chitchat"}\n', encoding="utf-8")
     assert classifier.load_offtopic([offtopic]) == ["hello"]

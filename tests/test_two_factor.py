@@ -183,7 +183,7 @@ def test_a_recovery_code_signs_in_once(app, client):
 
 
 def test_the_second_step_expires(app, client, monkeypatch):
-    user, secret, _ = _enrolled(Role.MODERATOR)
+    user, _, _ = _enrolled(Role.MODERATOR)
     _password_step(client, user.email)
     later = time.time() + app.config["TWO_FACTOR_PENDING_SECONDS"] + 1
     monkeypatch.setattr(login_module, "time", SimpleNamespace(time=lambda: later))
@@ -193,7 +193,7 @@ def test_the_second_step_expires(app, client, monkeypatch):
 
 
 def test_the_second_step_ends_when_the_password_changes(app, client):
-    user, secret, _ = _enrolled(Role.MODERATOR)
+    user, _, _ = _enrolled(Role.MODERATOR)
     _password_step(client, user.email)
     accounts.change_password(user.id, "a-brand-new-password")
     assert client.get(CODE_PAGE).status_code == 302

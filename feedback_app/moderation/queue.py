@@ -349,7 +349,7 @@ def count_backlog() -> BacklogCounts:
         for facet, value in ((by_bureau, bureau), (by_area, area), (by_language, language)):
             if value is not None:
                 facet[value] = facet.get(value, 0) + n
-        for band, count in zip([*banded, Band.HIGH], _differences([0, *below, n])):
+        for band, count in zip([*banded, Band.HIGH], _differences([0, *below, n]), strict=True):
             if count:
                 by_band[band.value] = by_band.get(band.value, 0) + count
     return BacklogCounts(total, by_bureau, by_area, by_language, by_band, flagged)
@@ -369,7 +369,7 @@ def count_backlog_statement():
 
 
 def _differences(cumulative: list[int]) -> list[int]:
-    return [b - a for a, b in zip(cumulative, cumulative[1:])]
+    return [b - a for a, b in zip(cumulative, cumulative[1:], strict=False)]
 
 
 def overdue_before(target_hours: float) -> datetime:

@@ -116,7 +116,8 @@ def _common_elements() -> dict[str, float]:
         elements = _statistics.get(key)
     if elements is None:
         row = db.session.execute(_PG_STATISTICS).first()
-        elements = dict(zip(row[0], row[1])) if row is not None and row[0] is not None else {}
+        # PostgreSQL's frequencies end with three more (minimum, maximum, null share): not strict.
+        elements = dict(zip(row[0], row[1], strict=False)) if row is not None and row[0] is not None else {}
         with _statistics_lock:
             _statistics[key] = elements
     return elements

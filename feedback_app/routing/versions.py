@@ -114,7 +114,7 @@ def bureau_accuracy(model: classifier.Model, examples: list[classifier.Example])
             [e.text for e in examples], initiatives=[e.initiative for e in examples],
             use_semantic=current_app.config["ROUTING_SEMANTIC"],
         )
-    return round(sum(p.bureau == e.bureau for p, e in zip(predictions, examples)) / len(examples), 4)
+    return round(sum(p.bureau == e.bureau for p, e in zip(predictions, examples, strict=True)) / len(examples), 4)
 
 
 def cached_model(examples: list[classifier.Example], offtopic: list[str], target_precision: float) -> classifier.Model:
