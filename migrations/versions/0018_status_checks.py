@@ -1,7 +1,7 @@
 """CHECK constraints keep every status column to its set of values
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-07
 
 The values were checked only by the application (its enums in kernel/models.py); a raw SQL
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
