@@ -32,15 +32,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from huey import crontab
-from sqlalchemy import Index, String, Text, and_, bindparam, exists, func, select, text, update
+from sqlalchemy import ForeignKey, Index, String, Text, and_, bindparam, exists, func, select, text, update
 from sqlalchemy import event as orm_event
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from ..extensions import db
 from .database import write_transaction
-from .models import AuditEvent, UTCDateTime
+from .models import AuditEvent, Model, UTCDateTime
 from .task_queue import huey, in_app_context
 
 log = logging.getLogger(__name__)
@@ -58,14 +59,14 @@ SWEEP_WINDOW = timedelta(days=1)
 SWEEP_BATCH = 200
 
 
-class EventDelivery(db.Model):
+class EventDelivery(Model):
     """Where handing one event to one handler stands (see the module's docstring)."""
 
     __tablename__ = "event_delivery"
 
     # Handler first: a handler's earliest delivery (where the sweep starts for it) is one probe.
     handler: Mapped[str] = mapped_column(String(100), primary_key=True)
-    event_id: Mapped[int] = mapped_column(db.ForeignKey("audit_event.id"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("audit_event.id"), primary_key=True)
     attempts: Mapped[int] = mapped_column(default=0)
     # When it may be tried (again): the end of a claim's lease, or of a failure's wait. None once
     # delivered, or given up after MAX_ATTEMPTS.
@@ -93,8 +94,8 @@ class Event:
     target_user_id: int | None
     classifier_version_id: int | None
     actor_id: int | None
-    before: dict
-    after: dict
+    before: dict[str, Any]
+    after: dict[str, Any]
     reason: str | None
     created_at: datetime
 
@@ -150,7 +151,7 @@ _COMMITTED = "scf_events_committed"  # [event id], waiting for the transaction t
 
 
 @orm_event.listens_for(Session, "after_flush")
-def _collect(session: Session, _context) -> None:
+def _collect(session: Session, _context: object) -> None:
     names = _subscribed_names()
     new = [obj.id for obj in session.new if isinstance(obj, AuditEvent) and obj.action in names]
     if new:
@@ -159,13 +160,13 @@ def _collect(session: Session, _context) -> None:
 
 
 @orm_event.listens_for(Session, "after_soft_rollback")
-def _forget(session: Session, previous_transaction) -> None:
+def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
     pending = session.info.get(_PENDING)
     if pending:
         session.info[_PENDING] = [(e, t) for e, t in pending if not _within(t, previous_transaction)]
 
 
-def _within(transaction, outer) -> bool:
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
     while transaction is not None:
         if transaction is outer:
             return True
@@ -183,7 +184,7 @@ def _committed(session: Session) -> None:
 
 
 @orm_event.listens_for(Session, "after_transaction_end")
-def _hand_over(session: Session, transaction) -> None:
+def _hand_over(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is not None or not session.info.get(_COMMITTED):
         return
     for event_id in session.info.pop(_COMMITTED):
@@ -196,7 +197,7 @@ def _hand_over(session: Session, transaction) -> None:
 # --- Delivery (in the worker) ---------------------------------------------------------------
 
 
-@huey.task()
+@huey.task()  # type: ignore[untyped-decorator]  # huey has no type information
 @in_app_context
 def deliver_event(event_id: int) -> None:
     """Run every handler subscribed to this event that has not run for it yet."""
@@ -259,7 +260,7 @@ def _failed(event_id: int, handler: str, attempt: int, exc: Exception) -> None:
             log.exception("could not schedule the retry of event %s", event_id)
 
 
-def _set(event_id: int, handler: str, **values) -> None:
+def _set(event_id: int, handler: str, **values: object) -> None:
     with write_transaction():
         db.session.execute(update(EventDelivery).where(
             EventDelivery.event_id == event_id, EventDelivery.handler == handler).values(**values))
@@ -273,7 +274,7 @@ def delivery(event_id: int, handler: str) -> EventDelivery | None:
 # --- The sweep --------------------------------------------------------------------------------
 
 
-@huey.periodic_task(crontab(minute="*"))
+@huey.periodic_task(crontab(minute="*"))  # type: ignore[untyped-decorator]  # huey has no type information
 @in_app_context
 def sweep_events() -> int:
     return deliver_due()
@@ -305,10 +306,10 @@ def deliver_due(now: datetime | None = None) -> int:
     db.session.rollback()
     delivered = 0
     for event_id, handler_name in due:
-        handler, row = _handlers.get(handler_name), db.session.get(AuditEvent, event_id)
-        if handler is None or row is None:
+        subscriber, row = _handlers.get(handler_name), db.session.get(AuditEvent, event_id)
+        if subscriber is None or row is None:
             continue  # a handler this version no longer has
         event = Event.of(row)
         db.session.rollback()
-        delivered += _deliver(event, handler, now)
+        delivered += _deliver(event, subscriber, now)
     return delivered

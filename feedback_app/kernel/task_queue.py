@@ -22,13 +22,13 @@ import functools
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, has_app_context
 from huey import Huey, crontab
-from huey.api import TaskWrapper
 from huey.registry import Message
 from huey.serializer import Serializer
 from huey.storage import RedisStorage, SqliteStorage
@@ -39,12 +39,16 @@ from .private_files import create_private_file
 
 log = logging.getLogger(__name__)
 
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+
 
 class RefusedTaskData(ValueError):
     """Queue data that is not a task this app signed: dropped, never run."""
 
 
-class SignedJSONSerializer(Serializer):
+class SignedJSONSerializer(Serializer):  # type: ignore[misc]  # huey has no type information
     """What huey stores (task messages, revocations), as JSON signed with the app's SECRET_KEY.
 
     Huey's own serializer pickles, and unpickling runs whatever the data names: anyone who can
@@ -57,20 +61,21 @@ class SignedJSONSerializer(Serializer):
 
     SALT = "scf-task-queue"
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self._signer: Signer | None = None
 
-    def use_keys(self, secret_key: str | bytes, fallbacks=()) -> None:
+    def use_keys(self, secret_key: str | bytes, fallbacks: Iterable[str | bytes] = ()) -> None:
         # itsdangerous signs with the last key and accepts every one of them.
-        self._signer = Signer([*fallbacks, secret_key], salt=self.SALT, digest_method=hashlib.sha256)
+        keys = [k.encode() if isinstance(k, str) else k for k in (*fallbacks, secret_key)]
+        self._signer = Signer(keys, salt=self.SALT, digest_method=hashlib.sha256)
 
-    def _serialize(self, data) -> bytes:
+    def _serialize(self, data: object) -> bytes:
         if self._signer is None:
             raise RuntimeError("the task queue has no key yet: create the app first (task_queue.configure)")
         return self._signer.sign(json.dumps(_to_json(data), separators=(",", ":")).encode())
 
-    def _deserialize(self, data) -> object:
+    def _deserialize(self, data: bytes) -> object:
         if self._signer is None:
             raise RefusedTaskData("the task queue has no key yet: create the app first (task_queue.configure)")
         try:
@@ -85,7 +90,7 @@ class SignedJSONSerializer(Serializer):
 
 # JSON has no tuples, dates or huey messages: each is written as a one-key object naming its
 # type. Every dict is wrapped too, so a task's own data can never pass for one of these.
-def _to_json(value):
+def _to_json(value: object) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, Message):
@@ -103,7 +108,7 @@ def _to_json(value):
     raise TypeError(f"a task's arguments must be JSON data, not {type(value).__name__}")
 
 
-def _from_json(value):
+def _from_json(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, list):
@@ -122,7 +127,7 @@ def _from_json(value):
     raise ValueError(f"unknown type {kind!r}")
 
 
-class QueueFileStorage(SqliteStorage):
+class QueueFileStorage(SqliteStorage):  # type: ignore[misc]  # huey has no type information
     """Huey's SQLite queue, synced as the app's own database is (WAL, synchronous=NORMAL): a
     power cut may lose the last tasks but never corrupts the file, and the sweep routes any view
     whose task was lost. A full sync on every sending would cost more than storing the view.
@@ -130,26 +135,26 @@ class QueueFileStorage(SqliteStorage):
     The file is created 0600 before SQLite first opens it (SQLite would make it 0644, and gives
     its -wal and -shm files the main file's mode), like the app's own database."""
 
-    def __init__(self, name, filename, **kwargs):
+    def __init__(self, name: str, filename: str, **kwargs: Any) -> None:
         try:
             create_private_file(Path(filename))
         except FileNotFoundError:
             pass  # SQLite will say "unable to open database file", with the path
         super().__init__(name, filename=filename, **kwargs)
 
-    def _create_connection(self):
+    def _create_connection(self) -> Any:
         connection = super()._create_connection()
         connection.execute("pragma synchronous=1")
         return connection
 
 
-class AppHuey(Huey):
+class AppHuey(Huey):  # type: ignore[misc]  # huey has no type information
     """Huey whose queue is chosen by the application's settings (see configure)."""
 
     queue_url: str | None = None
     queue_path: str | None = None
 
-    def get_storage(self, **kwargs):
+    def get_storage(self, **kwargs: Any) -> Any:
         if self.queue_url:
             return RedisStorage(self.name, url=self.queue_url, **kwargs)
         return QueueFileStorage(self.name, filename=self.queue_path or "tasks.sqlite3", **kwargs)
@@ -179,10 +184,10 @@ def bind_worker_app(app: Flask) -> None:
     _worker_app = app
 
 
-def in_app_context(func):
+def in_app_context(func: Callable[P, R]) -> Callable[P, R]:
     """Run the task in the caller's application (immediate mode) or the worker's (bind_worker_app)."""
     @functools.wraps(func)
-    def run(*args, **kwargs):
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
         if has_app_context():  # immediate mode: the caller's application
             return func(*args, **kwargs)
         if _worker_app is None:
@@ -192,18 +197,18 @@ def in_app_context(func):
     return run
 
 
-_named: dict[str, TaskWrapper] = {}
+_named: dict[str, Any] = {}  # huey's TaskWrapper objects
 
 
-def named(name: str) -> Callable[[TaskWrapper], TaskWrapper]:
+def named(name: str) -> Callable[[T], T]:
     """Register a task under a name that other parts may enqueue it by (see enqueue)."""
-    def register(task: TaskWrapper) -> TaskWrapper:
+    def register(task: T) -> T:
         _named[name] = task
         return task
     return register
 
 
-def enqueue(name: str, *args) -> bool:
+def enqueue(name: str, *args: object) -> bool:
     """Queue the task registered as `name`. Never raises: False (and the error logged) when the
     task is unknown in this process or the queue cannot be reached; the caller says what that
     means for its own state."""
@@ -215,7 +220,7 @@ def enqueue(name: str, *args) -> bool:
     return True
 
 
-@huey.periodic_task(crontab(minute="17"))
+@huey.periodic_task(crontab(minute="17"))  # type: ignore[untyped-decorator]  # huey has no type information
 @in_app_context
 def refresh_statistics() -> None:
     """Hourly: what SQLite's planner knows of the tables (the queue's indexes depend on it)."""
