@@ -30,12 +30,15 @@ PRIVATE_BLUEPRINTS = frozenset({"auth", "moderation", "bureau", "admin", "accoun
 
 class _FormParser(FormDataParser):
     # Werkzeug applies MAX_FORM_PARTS to multipart bodies only; a url-encoded body of 10,000
-    # fields would be parsed in full. Count its fields before parsing.
-    def _parse_urlencoded(self, stream, mimetype, content_length, options):
-        body = stream.read()
-        if self.max_form_parts is not None and body.count(b"&") + 1 > self.max_form_parts:
-            raise RequestEntityTooLarge()
-        return super()._parse_urlencoded(io.BytesIO(body), mimetype, content_length, options)
+    # fields would be parsed in full. Count its fields before parsing (in parse(), the parser's
+    # public entry point; the method for each mimetype is Werkzeug's own business).
+    def parse(self, stream, mimetype, content_length, options=None):
+        if mimetype == "application/x-www-form-urlencoded" and self.max_form_parts is not None:
+            body = stream.read()
+            if body.count(b"&") + 1 > self.max_form_parts:
+                raise RequestEntityTooLarge()
+            stream = io.BytesIO(body)
+        return super().parse(stream, mimetype, content_length, options)
 
 
 def _read_at_most(stream, limit: int) -> bytes:
