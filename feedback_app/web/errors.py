@@ -69,7 +69,9 @@ def database_unavailable(exc):
     if not _is_outage(exc):
         raise exc
     current_app.logger.error("Database unavailable, answering 503: %s", exc)
-    g._login_user = current_app.login_manager.anonymous_user()  # Flask-Login's per-request user
+    # Flask-Login's per-request user (private): it has no public way to make one request anonymous
+    # without touching the session (logout_user would also load the user and clear the cookie).
+    g._login_user = current_app.login_manager.anonymous_user()
     kept_text = None
     if request.method == "POST" and request.blueprint == "intake":
         # Say plainly that the view was not stored (there is no tracking link to look for),
