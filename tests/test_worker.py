@@ -203,7 +203,7 @@ def test_a_crafted_queue_entry_is_dropped_and_never_run(queued_app, tmp_path):
 
 def test_tasks_are_stored_as_signed_json_and_round_trip(app):
     task = tasks.route_submission.s(42)
-    task.eta = datetime(2026, 12, 7, 9, 30)  # a retry waits in the schedule with its time
+    task.eta = datetime(2026, 12, 7, 9, 30)  # noqa: DTZ001 - huey's etas are naive UTC; a retry waits with its time
     stored = task_queue.huey.serialize_task(task)
     assert stored.startswith(b"{") and b"feedback_app.routing.tasks.route_submission" in stored
     again = task_queue.huey.deserialize_task(stored)
