@@ -45,11 +45,6 @@ MARKERS = {
 LANGUAGES = ("en", "zh_Hant", "zh_Hans")
 
 
-@pytest.fixture(autouse=True)
-def grouping(app):
-    app.config["CAMPAIGNS"] = True  # campaigns and suggestions need the near-copy keys
-
-
 def _staff(role: Role, name: str, *, email: str | None = None, bureau_code: str | None = None):
     email = email or f"{role.value}.{abs(hash(name))}@example.org"
     return accounts.create_user(email, factories.PASSWORD, role, display_name=name, bureau=bureau_code)
@@ -93,6 +88,7 @@ def _published(body: str, moderator) -> Submission:
 @pytest.fixture
 def world(app, moderator):
     """Published views of every kind beside views the public must never see."""
+    app.config["CAMPAIGNS"] = True  # campaigns and suggestions need the near-copy keys
     officer = _staff(Role.OFFICER, MARKERS["officer"], email=MARKERS["officer_email"], bureau_code="TLB")
     # A view a moderator edited: the text as sent holds a marker the edit left out.
     edited = _route(_send(f"The minibus stop is unsafe. {MARKERS['sent']} Call {MARKERS['phone']}."), moderator)
@@ -231,8 +227,9 @@ def test_public_templates_mask_nothing_themselves():
 
 
 def test_templates_ask_the_workflow_for_its_sets_of_states():
+    """A list of statuses written into a template is a copy of a workflow set, waiting to disagree."""
+    statuses = "|".join(status.value for status in Status)
+    written_out = re.compile(rf"""[\[(]\s*['"]({statuses})['"]\s*,""")
     root = Path(__file__).parent.parent / "templates"
     for template in root.rglob("*.html"):
-        source = template.read_text()
-        for status in ("'needs_review'", "'received'", "'routed'", "'answered'", "'closed'"):
-            assert status not in source, (template.name, status)
+        assert not written_out.search(template.read_text()), template.name
