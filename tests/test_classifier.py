@@ -220,6 +220,7 @@ def test_routing_thresholds_exist_for_every_bureau_in_both_languages(model):
             assert model.route_threshold(bureau, lang) is not None
 
 
+@pytest.mark.slow  # cross-validates and draws figures (about 15 s)
 def test_cli_evaluate_writes_a_report_with_figures(tmp_path):
     rows = [(f"bus {w} late again", "TLB") for w in "red blue green gold pink grey teal navy lime plum".split()] + [
         (f"clinic {w} queue too long", "HHB") for w in "red blue green gold pink grey teal navy lime plum".split()]

@@ -32,6 +32,7 @@ def _actions() -> list[str]:
         select(AuditEvent).where(AuditEvent.classifier_version_id.is_not(None)).order_by(AuditEvent.id)).scalars()]
 
 
+@pytest.mark.slow  # trains two real models (about 20 s)
 def test_a_version_not_worse_than_the_active_one_becomes_active(app, small_corpus):
     first, gate = model_versions.train_version(activate="always", label="first")
     assert first.is_active and gate.n > 0
@@ -43,6 +44,7 @@ def test_a_version_not_worse_than_the_active_one_becomes_active(app, small_corpu
     assert _actions() == ["classifier_trained", "classifier_activated", "classifier_trained", "classifier_activated"]
 
 
+@pytest.mark.slow  # trains two real models (about 20 s)
 def test_a_worse_version_stays_inactive_with_its_figures(app, small_corpus, monkeypatch):
     good, _ = model_versions.train_version(activate="always", label="good")
     # The same gate texts, but every training label shifted to the next bureau: a model that
@@ -176,6 +178,7 @@ def test_a_run_whose_worker_was_lost_is_closed_and_a_new_one_may_start(app, clie
     assert model_versions.request_retraining(None).status == "failed"  # accepted, and ran
 
 
+@pytest.mark.slow  # trains two real models (about 20 s)
 def test_the_gate_compares_with_the_version_active_when_the_new_one_is_stored(app, small_corpus, monkeypatch):
     first, _ = model_versions.train_version(activate="always", label="first")
     second, _ = model_versions.train_version(activate="always", label="second")

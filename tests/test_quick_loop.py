@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from babel.messages.mofile import read_mo
 from sqlalchemy import select, update
 
@@ -153,6 +154,7 @@ def test_a_missing_or_stale_catalogue_is_compiled_when_pytest_starts(tmp_path, m
         assert catalog.get("Bureaus").string == phrase
 
 
+@pytest.mark.slow  # collects the suite in a child pytest
 def test_markup_only_tests_run_on_sqlite_alone_and_the_fuzz_test_is_slow():
     def collected(*args: str) -> list[str]:
         result = subprocess.run(  # nosec B603 - this interpreter's pytest, fixed arguments
