@@ -6,11 +6,14 @@ from flask import Flask, current_app, url_for
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
+from .admin.services import AccountFilter, two_factor_on
 from .auth import demo_accounts, enrolment
 from .auth import services as accounts
 from .auth.demo_accounts import DEMO_ACCOUNTS
 from .kernel import catalogue
 from .kernel.models import ClassifierVersion, Role, User
+from .routing import versions as model_versions
+from .web.simplified import write_simplified
 
 catalogue_cli = AppGroup("catalogue", help="Reference data: smart areas, bureaus, initiatives.")
 users_cli = AppGroup("users", help="Accounts.")
@@ -107,8 +110,6 @@ def enrolment_link(email, base_url):
 @click.option("--inactive", is_flag=True, help="Only deactivated accounts.")
 def list_users(role, inactive):
     """List accounts: e-mail, role, bureau, active, two-factor, created."""
-    from .admin.services import AccountFilter, two_factor_on
-
     users = AccountFilter(role=role, active=False if inactive else None).all()
     rows = [("E-MAIL", "ROLE", "BUREAU", "ACTIVE", "TWO-FACTOR", "CREATED")]
     rows += [
@@ -197,8 +198,6 @@ def create_demo_accounts(base_url):
 @click.option("--force", is_flag=True, help="Activate the new version even if the quality gate finds it worse.")
 def retrain(force):
     """Train on the corpus and moderators' decisions; activate only if not worse (the quality gate)."""
-    from .routing import versions as model_versions
-
     version, gate = model_versions.train_version(activate="always" if force else "if_not_worse")
     _echo_version(version)
     if gate.active_accuracy is None:
@@ -212,8 +211,6 @@ def retrain(force):
 @classifier_cli.command("ensure")
 def ensure():
     """Train and activate a first version if none is active (used by `make run`)."""
-    from .routing import versions as model_versions
-
     problem = model_versions.active_version_problem()
     if problem is None:
         click.echo("A classifier version is active.")
@@ -226,8 +223,6 @@ def ensure():
 
 @classifier_cli.command("list")
 def list_versions():
-    from .routing import versions as model_versions
-
     for v in model_versions.versions():
         _echo_version(v)
 
@@ -236,8 +231,6 @@ def list_versions():
 @click.argument("version_id", type=int)
 def activate(version_id):
     """Make a stored version the active one (to roll back, activate an older one)."""
-    from .routing import versions as model_versions
-
     try:
         model_versions.activate(version_id)
     except LookupError as exc:
@@ -271,8 +264,6 @@ i18n_cli = AppGroup("i18n", help="Interface languages.")
 @i18n_cli.command("simplify")
 def simplify():
     """Write the Simplified Chinese catalogue from the Traditional Chinese one."""
-    from .web.simplified import write_simplified
-
     click.echo(f"Wrote {write_simplified()}")
 
 
