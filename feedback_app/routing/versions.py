@@ -35,8 +35,10 @@ from ..kernel import task_queue
 from ..kernel.database import write_transaction
 from ..extensions import db
 from ..kernel.models import (
+    Initiative,
     TRAINING_UNDER_WAY, AuditAction, AuditEvent, ClassifierVersion, Submission, TrainingRun, TrainingStatus, User,
 )
+from .services import NoActiveModel, load_model  # routing caches loaded models by their hash
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +83,6 @@ class GateResult:
 
 def moderated_examples() -> list[classifier.Example]:
     """Every route a moderator confirmed or corrected is a training label (with its initiative)."""
-    from ..kernel.models import Initiative
-
     routed_by_moderator = select(AuditEvent.submission_id).where(AuditEvent.action.in_(MODERATOR_ROUTE_ACTIONS))
     rows = db.session.execute(
         select(Submission.body, Submission.area_code, Submission.bureau_code, Initiative.code)
@@ -206,8 +206,6 @@ def train_version(
 
 def _active_accuracy(gate: list[classifier.Example]) -> tuple[int | None, float | None]:
     """(the active version's id, its gate accuracy); None for the accuracy when it cannot load."""
-    from .services import load_model  # routing caches loaded models by their hash
-
     current = active_version()
     if current is None:
         return None, None
@@ -258,8 +256,6 @@ def activate(version_id: int, actor: User | None = None) -> ClassifierVersion:
 
 def active_version_problem() -> str | None:
     """Why the active version cannot serve predictions, or None if it can."""
-    from .services import NoActiveModel, load_model
-
     try:
         version = active_version()
         if version is None:
