@@ -93,6 +93,7 @@ def _compile_catalogues() -> None:
                         returncode=4)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks put on here
 def pytest_collection_modifyitems(config, items):
     for item in items:
         params = item.callspec.params if hasattr(item, "callspec") else {}
