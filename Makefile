@@ -13,7 +13,7 @@ MO_FILES := $(PO_FILES:.po=.mo)
 # pytest-xdist processes for `make test` and `make test-quick` (one per core is about right).
 PYTEST_WORKERS ?= 2
 # --dist loadgroup: the browser suite stays on one worker (one served app per backend), and so do
-# the tests of the Redis task queue, whose name is fixed (tests/conftest.py puts the groups on).
+# the task queue's tests, whose queue name is fixed (tests/conftest.py, GroupScheduling).
 PYTEST_XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
 
 .PHONY: run setup test test-quick lint bench messages clean

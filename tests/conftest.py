@@ -31,6 +31,7 @@ from psycopg import sql
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from xdist.scheduler import LoadScopeScheduling
 
 import classifier
 from classifier import cache as model_cache
@@ -93,7 +94,6 @@ def _compile_catalogues() -> None:
                         returncode=4)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks put on here
 def pytest_collection_modifyitems(config, items):
     for item in items:
         params = item.callspec.params if hasattr(item, "callspec") else {}
@@ -101,11 +101,27 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.postgresql)
         if Path(str(item.path)).is_relative_to(ROOT / "tests" / "browser"):
             item.add_marker(pytest.mark.browser)
-            # One xdist worker runs the whole browser suite (one served app per backend).
-            item.add_marker(pytest.mark.xdist_group("browser"))
-        if item.path.name == "test_worker.py" and "redis_url" in getattr(item, "fixturenames", ()):
-            # The task queue's name is fixed: two workers' queues in one Redis would mix.
-            item.add_marker(pytest.mark.xdist_group("redis-queue"))
+
+
+# Tests that must share one xdist worker (`--dist loadgroup`, as `make test` runs): the browser suite
+# (one Chromium, one served app per backend, started once) and the task-queue tests (the queue's
+# name is fixed: two workers' queues in one Redis would mix). pytest-xdist's own `xdist_group` mark
+# does not group under pytest 9 (it renames the item's node id through an attribute pytest 9 no
+# longer reads), so the scheduler is chosen here, through xdist's public hook.
+WORKER_GROUPS = {"tests/browser/": "browser", "tests/test_worker.py::": "task-queue"}
+
+
+class GroupScheduling(LoadScopeScheduling):
+    """Each test on its own, as `--dist load`, except the groups above, each kept on one worker."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return next((group for prefix, group in WORKER_GROUPS.items() if nodeid.startswith(prefix)), nodeid)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") == "loadgroup":
+        return GroupScheduling(config, log)
+    return None
 
 
 @pytest.hookimpl(tryfirst=True)
