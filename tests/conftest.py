@@ -13,6 +13,7 @@ if missing), so workers never truncate each other's tables.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -92,6 +93,23 @@ def _compile_catalogues() -> None:
             pytest.exit(f"{mo.relative_to(ROOT)} is missing or older than its .po and could not be compiled "
                         f"({exc}): run `make test`, or `pybabel compile --use-fuzzy -d feedback_app/translations`",
                         returncode=4)
+
+
+SESSION_STARTED = time.time()
+BROWSER_SUMMARY = ROOT / "build" / "screenshots" / "summary.json"
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Under pytest-xdist: the browser suite's figures, from the summary its worker wrote (without
+    xdist, tests/browser/conftest.py prints them itself)."""
+    if not getattr(config.option, "numprocesses", None):
+        return
+    if BROWSER_SUMMARY.exists() and BROWSER_SUMMARY.stat().st_mtime > SESSION_STARTED:
+        figures = json.loads(BROWSER_SUMMARY.read_text())
+        terminalreporter.write_line(
+            f"browser suite: {figures['pages']} pages checked, {figures['axe_runs']} axe runs, "
+            f"{figures['screenshots']} screenshots in build/screenshots/, {figures['seconds']:.1f} s"
+        )
 
 
 def pytest_collection_modifyitems(config, items):

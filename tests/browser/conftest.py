@@ -81,23 +81,13 @@ class Stats:
 STATS = Stats()
 
 
-LOADED_AT = time.time()
-
-
 def pytest_terminal_summary(terminalreporter):
-    summary = SCREENSHOTS / "summary.json"
+    # Under pytest-xdist a worker runs the journeys and tests/conftest.py reads its summary.json.
     if STATS.pages:
-        pages, axe_runs, screenshots, seconds = STATS.pages, STATS.axe_runs, STATS.screenshots, STATS.seconds
-    elif summary.exists() and summary.stat().st_mtime > LOADED_AT:
-        # Under pytest-xdist a worker ran the journeys and wrote this run's summary.
-        figures = json.loads(summary.read_text())
-        pages, axe_runs, screenshots, seconds = (figures[k] for k in ("pages", "axe_runs", "screenshots", "seconds"))
-    else:
-        return
-    terminalreporter.write_line(
-        f"browser suite: {pages} pages checked, {axe_runs} axe runs, {screenshots} "
-        f"screenshots in {SCREENSHOTS.relative_to(ROOT)}/, {seconds:.1f} s"
-    )
+        terminalreporter.write_line(
+            f"browser suite: {STATS.pages} pages checked, {STATS.axe_runs} axe runs, {STATS.screenshots} "
+            f"screenshots in {SCREENSHOTS.relative_to(ROOT)}/, {STATS.seconds:.1f} s"
+        )
 
 
 # --- the browser -----------------------------------------------------------------------------
