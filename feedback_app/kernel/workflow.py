@@ -9,6 +9,7 @@ function here, which writes the audit event in the same transaction as the chang
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, select, update
 from sqlalchemy.orm.util import AliasedClass
@@ -108,7 +109,7 @@ def allowed_actions(sub: Submission, role: Role | str) -> frozenset[Action]:
     return frozenset(allowed) & ROLE_ACTIONS.get(Role(role), frozenset())
 
 
-def _snapshot(sub: Submission) -> dict:
+def _snapshot(sub: Submission) -> dict[str, Any]:
     return {
         "status": sub.status,
         "area": sub.area_code,
@@ -123,7 +124,8 @@ def is_public(visibility: str | None, status: str | None) -> bool:
     return visibility == Visibility.PUBLISHED and status not in NEVER_PUBLISHED
 
 
-def _audit(sub: Submission, action: AuditAction, before: dict, actor: User | None, reason: str | None):
+def _audit(sub: Submission, action: AuditAction, before: dict[str, Any], actor: User | None, reason: str | None,
+           ) -> None:
     after = _snapshot(sub)
     public = is_public(after["visibility"], after["status"])
     if public != is_public(before.get("visibility"), before.get("status")):
@@ -178,6 +180,8 @@ def decide(
     else:
         _move(sub, STATUS_RULES[action][Status(sub.status)], area, bureau)
     if action == Action.REJECT:
+        if rejection_reason is None:
+            raise ValueError("a rejection needs a reason")
         sub.rejection_reason = RejectionReason(rejection_reason)
     elif action == Action.REOPEN:
         sub.rejection_reason = None
@@ -215,7 +219,7 @@ def mark_not_personal(sub: Submission, marks: list[str] | None, *, actor: User) 
     _edit_publication(sub, "not_personal", marks, AuditAction.NOT_PERSONAL_MARKED, actor)
 
 
-def _edit_publication(sub: Submission, field: str, value, audit: AuditAction, actor: User) -> None:
+def _edit_publication(sub: Submission, field: str, value: object, audit: AuditAction, actor: User) -> None:
     if Action.EDIT_PUBLIC_TEXT not in allowed_actions(sub, actor.role):
         raise TransitionNotAllowed(sub.status, Action.EDIT_PUBLIC_TEXT)
     before = {field: getattr(sub, field)}
@@ -235,7 +239,7 @@ def left_campaign(submission_id: int, campaign_id: int, *, actor: User) -> None:
                      before={"campaign": campaign_id}, after={"campaign": None})
 
 
-def record_creation(sub: Submission, action: AuditAction, *, actor: User | None, reason: str | None = None):
+def record_creation(sub: Submission, action: AuditAction, *, actor: User | None, reason: str | None = None) -> None:
     """Audit a submission coming into being: nothing before, its first state after."""
     _audit(sub, action, {}, actor, reason)
 
