@@ -31,11 +31,10 @@ run: setup
 setup: $(VENV)/.installed $(MO_FILES)
 	$(BIN)/flask setup
 
-# bandit first (offline; accepted findings are listed in bandit.yaml): any finding fails the target.
-test: $(VENV)/.installed $(MO_FILES)
+# The checks of `make lint` first, then bandit (offline; accepted findings are listed in
+# bandit.yaml): any finding fails the target.
+test: lint $(MO_FILES)
 	$(BIN)/bandit -c bandit.yaml -r feedback_app classifier config.py wsgi.py -q
-	$(BIN)/ruff check --quiet .
-	$(BIN)/mypy
 	@test -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" || echo "NOTE: the browser suite (tests/browser) will be skipped: no Chromium at $${CHROMIUM_PATH:-/usr/bin/chromium} (apt-get install chromium)"
 	$(BIN)/python -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
@@ -45,11 +44,13 @@ test-quick: $(VENV)/.installed $(MO_FILES)
 	$(BIN)/python -m pytest $(PYTEST_XDIST) --hypothesis-profile=quick \
 		-m "not postgresql and not browser and not slow" $(PYTEST_ARGS)
 
-# Lint, format and types (settings in pyproject.toml): ruff over the tree; mypy, strict, over the
-# kernel, the text package and classifier/. `make test` runs all but the format check.
+# Lint, format, the layout's import contracts and types (settings in pyproject.toml): ruff over
+# the tree; lint-imports; mypy, strict, over the kernel, the text package and classifier/.
+# `make test` runs all of them first.
 lint: $(VENV)/.installed
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check --quiet .
+	$(BIN)/ruff format --check --quiet .
+	$(BIN)/lint-imports --no-logo --no-cache
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed $(MO_FILES)

@@ -1,4 +1,5 @@
 """Configuration. Every setting can be overridden by an environment variable of the same name."""
+
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -35,7 +36,7 @@ def database_url(url: str) -> str:
     """
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            url = "postgresql+psycopg://" + url[len(prefix):]
+            url = "postgresql+psycopg://" + url[len(prefix) :]
     if url.startswith("postgresql") and "connect_timeout=" not in url:
         url += ("&" if "?" in url else "?") + f"connect_timeout={_env_int('DATABASE_CONNECT_TIMEOUT', 5)}"
     return url

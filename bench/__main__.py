@@ -3,6 +3,7 @@
 Machines here are shared and noisy, so absolute timings mean little; a ratio of two things
 measured side by side does. Each figure is the median of several repetitions.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -14,11 +15,12 @@ from sqlalchemy import select
 
 from config import TestConfig
 from feedback_app import create_app
-from feedback_app.kernel.catalogue import load_reference_data
 from feedback_app.extensions import db
 from feedback_app.intake import services as intake
+from feedback_app.kernel.catalogue import load_reference_data
 from feedback_app.kernel.models import Initiative
-from feedback_app.routing import versions as model_versions, services as routing
+from feedback_app.routing import services as routing
+from feedback_app.routing import versions as model_versions
 
 from . import queue_volume, redaction_false_positives, submit_http
 
@@ -56,8 +58,12 @@ def main() -> None:
             model_versions.train_version(activate="always", label="bench")
             app.config["ROUTING_SEMANTIC"] = False
             initiative = db.session.execute(select(Initiative)).scalars().first()
-            data = intake.NewSubmission(body="The MTR trains are too crowded in the morning.", language="en",
-                                        topic_area=initiative.area_code, initiative_id=initiative.id)
+            data = intake.NewSubmission(
+                body="The MTR trains are too crowded in the morning.",
+                language="en",
+                topic_area=initiative.area_code,
+                initiative_id=initiative.id,
+            )
             intake.submit(data)  # warm the model cache
 
             def submit_and_route():
@@ -72,13 +78,21 @@ def main() -> None:
                     routing.route_submission = original
 
             stored = median_seconds(store_only, 15)
-            report("routing in the worker/storing", median_seconds(submit_and_route, 15), stored,
-                   "one view stored and routed at once (TF-IDF alone), against stored only (the request's part)")
+            report(
+                "routing in the worker/storing",
+                median_seconds(submit_and_route, 15),
+                stored,
+                "one view stored and routed at once (TF-IDF alone), against stored only (the request's part)",
+            )
             if semantic.available():
                 app.config["ROUTING_SEMANTIC"] = True  # as the worker routes by default
                 intake.submit(data)  # load the embedder
-                report("routing with semantic/storing", median_seconds(submit_and_route, 15), stored,
-                       "the same with the semantic model's opinion mixed in, as the worker does by default")
+                report(
+                    "routing with semantic/storing",
+                    median_seconds(submit_and_route, 15),
+                    stored,
+                    "the same with the semantic model's opinion mixed in, as the worker does by default",
+                )
 
     submit_http.run()
     queue_volume.run()

@@ -3,10 +3,11 @@
 One table, one form field, one INSERT in one transaction, a redirect — served by the same
 gunicorn, with the same workers and the same database kind as the real app in the same run.
 """
+
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Flask, redirect, request
 from flask_sqlalchemy import SQLAlchemy
@@ -33,11 +34,12 @@ with app.app_context():
         def _pragmas(connection, _record):
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA busy_timeout=15000")
+
     db.create_all()
 
 
 @app.post("/views")
 def store():
-    db.session.add(View(body=request.form.get("body", ""), created_at=datetime.now(timezone.utc)))
+    db.session.add(View(body=request.form.get("body", ""), created_at=datetime.now(UTC)))
     db.session.commit()
     return redirect("/views", code=303)

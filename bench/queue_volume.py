@@ -6,6 +6,7 @@ Each query is timed through the app's own service (moderation.queue), p50 and p9
 bare indexed `SELECT … LIMIT 50` on the same table timed in the same loop, and printed with its
 plan. BENCH_ROWS changes the size (default 1,000,000); BENCH_BACKLOG the share awaiting review.
 """
+
 from __future__ import annotations
 
 import os
@@ -101,17 +102,19 @@ def _fill(rows: int, backlog: int) -> None:
 
     postgres = db.engine.dialect.name == "postgresql"
     db.session.execute(text("CREATE TEMPORARY TABLE bench_sentence (n INTEGER PRIMARY KEY, body TEXT)"))
-    db.session.execute(text("INSERT INTO bench_sentence (n, body) VALUES (:n, :body)"),
-                       [{"n": n, "body": body} for n, body in enumerate(SENTENCES)])
-    db.session.execute(text(
-        "CREATE TEMPORARY TABLE bench_initiative AS SELECT id, area_code, lead_bureau_code, "
-        "(SELECT count(*) FROM initiative b WHERE b.id < a.id) AS n FROM initiative a"
-    ))
+    db.session.execute(
+        text("INSERT INTO bench_sentence (n, body) VALUES (:n, :body)"),
+        [{"n": n, "body": body} for n, body in enumerate(SENTENCES)],
+    )
+    db.session.execute(
+        text(
+            "CREATE TEMPORARY TABLE bench_initiative AS SELECT id, area_code, lead_bureau_code, "
+            "(SELECT count(*) FROM initiative b WHERE b.id < a.id) AS n FROM initiative a"
+        )
+    )
     created = CREATED_POSTGRESQL if postgres else CREATED_SQLITE
     db.session.execute(text(FILL.replace(":created", created)), {"rows": rows, "backlog": backlog, "n": len(SENTENCES)})
     db.session.commit()
-
-
 
 
 KEYED = int(os.environ.get("BENCH_KEYED", "100000"))
@@ -125,12 +128,17 @@ def _fill_near_duplicates(rows: int, keyed: int) -> None:
     """Band keys and signatures for the newest `keyed` views, as the worker would have stored
     them. Views are made of 196 sentence pairs, so each pair is a campaign of thousands: the
     worst case for a lookup (hot keys), not the typical one."""
-    from feedback_app.text import near_duplicates
     from feedback_app.extensions import db
+    from feedback_app.text import near_duplicates
 
     db.session.execute(text("CREATE TEMPORARY TABLE bench_combo (combo INTEGER, key BIGINT)"))
-    db.session.execute(text("CREATE TEMPORARY TABLE bench_combo_sig (combo INTEGER PRIMARY KEY, sig "
-                            + ("BYTEA" if db.engine.dialect.name == "postgresql" else "BLOB") + ")"))
+    db.session.execute(
+        text(
+            "CREATE TEMPORARY TABLE bench_combo_sig (combo INTEGER PRIMARY KEY, sig "
+            + ("BYTEA" if db.engine.dialect.name == "postgresql" else "BLOB")
+            + ")"
+        )
+    )
     combos, signatures = [], []
     for n in range(len(SENTENCES) ** 2):
         signature = near_duplicates.signature(_combo_text(n))
@@ -140,19 +148,27 @@ def _fill_near_duplicates(rows: int, keyed: int) -> None:
     db.session.execute(text("INSERT INTO bench_combo_sig (combo, sig) VALUES (:combo, :sig)"), signatures)
     # Row i was made of sentences i % 14 and (i / 7) % 14 (see _fill); ids are 1..rows in order.
     bound = {"first": rows - keyed, "n": len(SENTENCES)}
-    db.session.execute(text(
-        "INSERT INTO near_duplicate_key (key, submission_id) SELECT DISTINCT c.key, submission.id FROM submission "
-        "JOIN bench_combo c ON c.combo = (submission.id % :n) * :n + (submission.id / 7) % :n "
-        "WHERE submission.id > :first"), bound)
-    db.session.execute(text(
-        "UPDATE submission SET near_signature = (SELECT c.sig FROM bench_combo_sig c "
-        "WHERE c.combo = (submission.id % :n) * :n + (submission.id / 7) % :n) WHERE submission.id > :first"), bound)
+    db.session.execute(
+        text(
+            "INSERT INTO near_duplicate_key (key, submission_id) SELECT DISTINCT c.key, submission.id FROM submission "
+            "JOIN bench_combo c ON c.combo = (submission.id % :n) * :n + (submission.id / 7) % :n "
+            "WHERE submission.id > :first"
+        ),
+        bound,
+    )
+    db.session.execute(
+        text(
+            "UPDATE submission SET near_signature = (SELECT c.sig FROM bench_combo_sig c "
+            "WHERE c.combo = (submission.id % :n) * :n + (submission.id / 7) % :n) WHERE submission.id > :first"
+        ),
+        bound,
+    )
     db.session.commit()
 
 
 def _refresh_statistics() -> None:
-    from feedback_app.kernel.database import refresh_planner_statistics
     from feedback_app.extensions import db
+    from feedback_app.kernel.database import refresh_planner_statistics
 
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -193,25 +209,35 @@ def _suggestions(keyed: int, bare) -> None:
     of waiting ones; and campaigns nobody has published (hidden), whose draft must cost what a
     draft like nothing costs."""
     from feedback_app.campaigns import services as campaigns
-    from feedback_app.text import near_duplicates
     from feedback_app.extensions import db
     from feedback_app.public import services as public
+    from feedback_app.text import near_duplicates
 
     n = len(SENTENCES)
-    db.session.execute(text("INSERT INTO campaign (id, created_at) VALUES (:id, CURRENT_TIMESTAMP)"),
-                       [{"id": combo + 1} for combo in range(n * n)])
-    db.session.execute(text(
-        "UPDATE submission SET campaign_id = (id % :n) * :n + (id / 7) % :n + 1 WHERE id > :first"),
-        {"n": n, "first": ROWS - keyed})
+    db.session.execute(
+        text("INSERT INTO campaign (id, created_at) VALUES (:id, CURRENT_TIMESTAMP)"),
+        [{"id": combo + 1} for combo in range(n * n)],
+    )
+    db.session.execute(
+        text("UPDATE submission SET campaign_id = (id % :n) * :n + (id / 7) % :n + 1 WHERE id > :first"),
+        {"n": n, "first": ROWS - keyed},
+    )
     # Every campaign with the last sentence hidden (a draft of it shares words with no published
     # view), their keys marked so, as the workflow would have.
     hidden = n * n - 1
-    db.session.execute(text(
-        "UPDATE submission SET visibility = 'hidden' WHERE id > :first AND (id % :n = :last OR (id / 7) % :n = :last)"),
-        {"n": n, "first": ROWS - keyed, "last": n - 1})
-    db.session.execute(text(
-        "UPDATE near_duplicate_key SET published = :yes WHERE submission_id IN "
-        "(SELECT id FROM submission WHERE visibility = 'published' AND status != 'rejected')"), {"yes": True})
+    db.session.execute(
+        text(
+            "UPDATE submission SET visibility = 'hidden' WHERE id > :first AND (id % :n = :last OR (id / 7) % :n = :last)"
+        ),
+        {"n": n, "first": ROWS - keyed, "last": n - 1},
+    )
+    db.session.execute(
+        text(
+            "UPDATE near_duplicate_key SET published = :yes WHERE submission_id IN "
+            "(SELECT id FROM submission WHERE visibility = 'published' AND status != 'rejected')"
+        ),
+        {"yes": True},
+    )
     db.session.commit()
     _refresh_statistics()
     print("Suggestions while a resident types (published views' keys only; a campaign at its newest published copy):")
@@ -223,8 +249,10 @@ def _suggestions(keyed: int, bare) -> None:
         for _ in range(RUNS):
             ours += _times(lambda: (public.similar_published(draft), db.session.rollback()), 1)
             base += _times(bare, 1)
-        print(f"  {name:<40} {_p(ours, 50) * 1e3:8.2f} {_p(ours, 95) * 1e3:8.2f} {_p(base, 50) * 1e3:9.2f} "
-              f"{_p(ours, 50) / _p(base, 50):9.2f}x   ({len(found)} suggested)")
+        print(
+            f"  {name:<40} {_p(ours, 50) * 1e3:8.2f} {_p(ours, 95) * 1e3:8.2f} {_p(base, 50) * 1e3:9.2f} "
+            f"{_p(ours, 50) / _p(base, 50):9.2f}x   ({len(found)} suggested)"
+        )
         return _p(ours, 50)
 
     time_draft("a draft copying a campaign", "Dear Sir, " + _combo_text(18))
@@ -233,8 +261,12 @@ def _suggestions(keyed: int, bare) -> None:
     while_hidden = time_draft("a draft copying hidden campaigns", draft)
     # The same draft once those campaigns' keys are gone altogether, as if never sent: what it
     # must cost (the last measure of the bench, so nothing after it misses them).
-    db.session.execute(text("DELETE FROM near_duplicate_key WHERE submission_id IN "
-                            "(SELECT id FROM submission WHERE visibility = 'hidden')"))
+    db.session.execute(
+        text(
+            "DELETE FROM near_duplicate_key WHERE submission_id IN "
+            "(SELECT id FROM submission WHERE visibility = 'hidden')"
+        )
+    )
     db.session.commit()
     never_sent = time_draft("the same, those campaigns never sent", draft)
     print(f"  hidden / never sent: {while_hidden / never_sent:.2f}x (p50)")
@@ -247,8 +279,8 @@ def _suggestions(keyed: int, bare) -> None:
 def suggestions_only() -> None:
     """`python -m bench suggestions`: the views, their keys and the suggestions, without the queue."""
     from feedback_app import create_app
-    from feedback_app.kernel.catalogue import load_reference_data
     from feedback_app.extensions import db
+    from feedback_app.kernel.catalogue import load_reference_data
 
     with tempfile.TemporaryDirectory() as tmp:
         config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
@@ -261,12 +293,18 @@ def suggestions_only() -> None:
             keyed = min(KEYED, ROWS)
             _fill_near_duplicates(ROWS, keyed)
             _refresh_statistics()
-            print(f"\nOn {db.engine.dialect.name}: {ROWS:,} views, the newest {keyed:,} with band keys; {RUNS} runs each")
+            print(
+                f"\nOn {db.engine.dialect.name}: {ROWS:,} views, the newest {keyed:,} with band keys; {RUNS} runs each"
+            )
 
             def bare():
-                db.session.execute(text(
-                    "SELECT id, reference, created_at, status, predicted_bureau_code, predicted_bureau_p "
-                    "FROM submission WHERE id > :after ORDER BY id LIMIT 50"), {"after": ROWS // 2}).all()
+                db.session.execute(
+                    text(
+                        "SELECT id, reference, created_at, status, predicted_bureau_code, predicted_bureau_p "
+                        "FROM submission WHERE id > :after ORDER BY id LIMIT 50"
+                    ),
+                    {"after": ROWS // 2},
+                ).all()
                 db.session.rollback()
 
             _suggestions(keyed, bare)
@@ -276,13 +314,13 @@ def suggestions_only() -> None:
 
 
 def run() -> None:
-    from feedback_app.campaigns import services as campaigns
     from feedback_app import create_app
-    from feedback_app.text import near_duplicates
-    from feedback_app.kernel.catalogue import load_reference_data
+    from feedback_app.campaigns import services as campaigns
     from feedback_app.extensions import db
+    from feedback_app.kernel.catalogue import load_reference_data
     from feedback_app.kernel.models import Submission
     from feedback_app.moderation import queue
+    from feedback_app.text import near_duplicates
 
     with tempfile.TemporaryDirectory() as tmp:
         config = {k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()}
@@ -298,20 +336,29 @@ def run() -> None:
             keyed = min(KEYED, ROWS)
             _fill_near_duplicates(ROWS, keyed)
             _refresh_statistics()
-            print(f"\nReview queue at volume on {dialect}: {ROWS:,} views, the newest {backlog:,} awaiting review "
-                  f"(filled in {time.perf_counter() - started:.0f} s); {RUNS} runs each, page of {PAGE}")
+            print(
+                f"\nReview queue at volume on {dialect}: {ROWS:,} views, the newest {backlog:,} awaiting review "
+                f"(filled in {time.perf_counter() - started:.0f} s); {RUNS} runs each, page of {PAGE}"
+            )
 
             middle = ROWS // 2
 
             def bare():
-                db.session.execute(text(
-                    "SELECT id, reference, created_at, status, predicted_bureau_code, predicted_bureau_p "
-                    "FROM submission WHERE id > :after ORDER BY id LIMIT 50"), {"after": middle}).all()
+                db.session.execute(
+                    text(
+                        "SELECT id, reference, created_at, status, predicted_bureau_code, predicted_bureau_p "
+                        "FROM submission WHERE id > :after ORDER BY id LIMIT 50"
+                    ),
+                    {"after": middle},
+                ).all()
                 db.session.rollback()
 
             deep_after = db.session.execute(
-                select(Submission.id).where(queue.IN_QUEUE).order_by(Submission.review_priority, Submission.id)
-                .offset(backlog // 2 - 1).limit(1)
+                select(Submission.id)
+                .where(queue.IN_QUEUE)
+                .order_by(Submission.review_priority, Submission.id)
+                .offset(backlog // 2 - 1)
+                .limit(1)
             ).scalar_one()
             cases = [
                 ("first page", queue.QueueFilter(), None),
@@ -320,8 +367,13 @@ def run() -> None:
                 ("least sure first", queue.QueueFilter(sort=queue.Sort.CONFIDENCE), None),
                 ("filter: predicted bureau", queue.QueueFilter(bureau="EEB"), None),
                 ("filter: flagged", queue.QueueFilter(flag="any"), None),
-                ("filter: initiative", queue.QueueFilter(initiative=db.session.execute(
-                    text("SELECT max(id) FROM initiative")).scalar_one()), None),
+                (
+                    "filter: initiative",
+                    queue.QueueFilter(
+                        initiative=db.session.execute(text("SELECT max(id) FROM initiative")).scalar_one()
+                    ),
+                    None,
+                ),
                 ("filter: text 'lampposts'", queue.QueueFilter(text="lampposts"), None),
                 ("filter: text '升降機'", queue.QueueFilter(text="升降機"), None),
                 ("filter: text '升降機', next page", queue.QueueFilter(text="升降機"), "next"),
@@ -341,41 +393,56 @@ def run() -> None:
                     # Called at once, in this iteration: the loop variables are the ones meant.
                     ours += _times(lambda: (queue.page(filters, after=after, size=PAGE), db.session.rollback()), 1)  # noqa: B023
                     base += _times(bare, 1)
-                print(f"{name:<34} {_p(ours, 50) * 1e3:8.2f} {_p(ours, 95) * 1e3:8.2f} {_p(base, 50) * 1e3:9.2f} "
-                      f"{_p(ours, 50) / _p(base, 50):9.2f}x")
+                print(
+                    f"{name:<34} {_p(ours, 50) * 1e3:8.2f} {_p(ours, 95) * 1e3:8.2f} {_p(base, 50) * 1e3:9.2f} "
+                    f"{_p(ours, 50) / _p(base, 50):9.2f}x"
+                )
                 walk = queue.walks(filters, PAGE)  # the statement page() tries first
                 for line in _plan(queue.statement(filters, after=after, size=PAGE, walk=walk)):
                     print(f"      {line}")
             counts = _times(lambda: (queue.count_backlog(), db.session.rollback()), 10)
-            capped = _times(lambda: (queue.matching_count(queue.QueueFilter(status="routed")), db.session.rollback()), 10)
+            capped = _times(
+                lambda: (queue.matching_count(queue.QueueFilter(status="routed")), db.session.rollback()), 10
+            )
             base = _times(bare, 10)
-            print(f"{'counts over the backlog':<34} {_p(counts, 50) * 1e3:8.2f} {_p(counts, 95) * 1e3:8.2f} "
-                  f"{_p(base, 50) * 1e3:9.2f} {_p(counts, 50) / _p(base, 50):9.2f}x")
+            print(
+                f"{'counts over the backlog':<34} {_p(counts, 50) * 1e3:8.2f} {_p(counts, 95) * 1e3:8.2f} "
+                f"{_p(base, 50) * 1e3:9.2f} {_p(counts, 50) / _p(base, 50):9.2f}x"
+            )
             for line in _plan(queue.count_backlog_statement()):
                 print(f"      {line}")
-            print(f"{'count of routed (capped)':<34} {_p(capped, 50) * 1e3:8.2f} {_p(capped, 95) * 1e3:8.2f} "
-                  f"{_p(base, 50) * 1e3:9.2f} {_p(capped, 50) / _p(base, 50):9.2f}x")
+            print(
+                f"{'count of routed (capped)':<34} {_p(capped, 50) * 1e3:8.2f} {_p(capped, 95) * 1e3:8.2f} "
+                f"{_p(base, 50) * 1e3:9.2f} {_p(capped, 50) / _p(base, 50):9.2f}x"
+            )
             for line in _plan(queue.matching_count_statement(queue.QueueFilter(status="routed"))):
                 print(f"      {line}")
-            print(f"Near copies of one new view ({keyed:,} views with band keys, "
-                  f"{keyed * near_duplicates.BANDS:,} keys):")
-            for name, new_view in (("a copy of a large campaign", _combo_text(18) + " Thank you."),
-                                   ("an unrelated view", "My neighbourhood needs a covered walkway to the ferry pier.")):
+            print(
+                f"Near copies of one new view ({keyed:,} views with band keys, {keyed * near_duplicates.BANDS:,} keys):"
+            )
+            for name, new_view in (
+                ("a copy of a large campaign", _combo_text(18) + " Thank you."),
+                ("an unrelated view", "My neighbourhood needs a covered walkway to the ferry pier."),
+            ):
+
                 def detect():
                     signature = near_duplicates.signature(new_view)  # noqa: B023 - timed within this iteration
                     campaigns.closest_copy(signature, near_duplicates.band_keys(signature))
                     db.session.rollback()
 
-                found = campaigns.closest_copy(near_duplicates.signature(new_view),
-                                               near_duplicates.band_keys(near_duplicates.signature(new_view)))
+                found = campaigns.closest_copy(
+                    near_duplicates.signature(new_view), near_duplicates.band_keys(near_duplicates.signature(new_view))
+                )
                 db.session.rollback()
                 ours, base = [], []
                 for _ in range(RUNS):
                     ours += _times(detect, 1)
                     base += _times(bare, 1)
-                print(f"  {name:<32} {_p(ours, 50) * 1e3:8.2f} {_p(ours, 95) * 1e3:8.2f} {_p(base, 50) * 1e3:9.2f} "
-                      f"{_p(ours, 50) / _p(base, 50):9.2f}x   (signature, keys, lookup, confirmation; "
-                      f"{'a copy found' if found is not None else 'no copy'})")
+                print(
+                    f"  {name:<32} {_p(ours, 50) * 1e3:8.2f} {_p(ours, 95) * 1e3:8.2f} {_p(base, 50) * 1e3:9.2f} "
+                    f"{_p(ours, 50) / _p(base, 50):9.2f}x   (signature, keys, lookup, confirmation; "
+                    f"{'a copy found' if found is not None else 'no copy'})"
+                )
                 for line in _plan(campaigns.candidates(near_duplicates.band_keys(near_duplicates.signature(new_view)))):
                     print(f"      {line}")
                 db.session.rollback()

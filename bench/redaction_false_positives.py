@@ -16,6 +16,7 @@ share of words masked and the share of lines with any finding are printed per ki
 
 `python -m bench redaction` runs this part alone; `make bench` runs it with the others.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,11 +28,10 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from classifier.data import (catalogue_examples, default_data_paths, default_offtopic_paths, load_examples,
-                             load_offtopic)
+from classifier.data import catalogue_examples, default_data_paths, default_offtopic_paths, load_examples, load_offtopic
 from classifier.text import chinese_terms, english_terms
-from feedback_app.text.redaction import find_personal_data
 from feedback_app.moderation.search import HAN
+from feedback_app.text.redaction import find_personal_data
 
 _WORD = re.compile(rf"[{HAN}]|[^\W_{HAN}]+")
 REPEAT = 5
@@ -58,8 +58,9 @@ def interface_lines() -> list[str]:
     for message in catalog:
         if not message.id:  # the catalogue's header, not a message
             continue
-        for text in (message.id if isinstance(message.id, tuple) else (message.id,)) + \
-                (message.string if isinstance(message.string, tuple) else (message.string,)):
+        for text in (message.id if isinstance(message.id, tuple) else (message.id,)) + (
+            message.string if isinstance(message.string, tuple) else (message.string,)
+        ):
             if text:
                 lines.append(text)
     return lines
@@ -108,7 +109,7 @@ def measure(lines: list[str] | None = None) -> FalsePositives:
                 result.words_by_kind[min(kinds)] += 1  # a word two findings touch counts once
         for f in findings:
             if len(result.examples) < SHOWN:
-                result.examples.append((f.kind, line[f.start:f.end], line))
+                result.examples.append((f.kind, line[f.start : f.end], line))
     return result
 
 
@@ -126,8 +127,10 @@ def report(name: str, result: FalsePositives) -> None:
     print(f"  words masked   {result.masked_words:6d}  {result.word_share:.4%}")
     print(f"  lines masked   {result.lines_with_finding:6d}  {result.line_share:.4%}")
     for kind in sorted(set(result.lines_by_kind)):
-        print(f"  {kind:<12} {result.words_by_kind[kind]:5d} words ({result.words_by_kind[kind] / result.words:.4%}),"
-              f" {result.lines_by_kind[kind]:4d} lines ({result.lines_by_kind[kind] / result.lines:.4%})")
+        print(
+            f"  {kind:<12} {result.words_by_kind[kind]:5d} words ({result.words_by_kind[kind] / result.words:.4%}),"
+            f" {result.lines_by_kind[kind]:4d} lines ({result.lines_by_kind[kind] / result.lines:.4%})"
+        )
     for kind, masked, line in result.examples:
         print(f"    {kind}: {masked!r} in {line[:100]!r}")
 
@@ -150,8 +153,10 @@ def run() -> FalsePositives:
             chinese_terms(line)
 
     masking, tokenising = _median_seconds(mask_all), _median_seconds(tokenise_all)
-    print(f"{'masking/classifier tokenising':<34} {masking / tokenising:6.3f}x   (the corpus's {len(lines)} lines;"
-          f" {masking * 1e3:.1f} ms vs {tokenising * 1e3:.1f} ms, {masking / len(lines) * 1e6:.0f} µs a line)")
+    print(
+        f"{'masking/classifier tokenising':<34} {masking / tokenising:6.3f}x   (the corpus's {len(lines)} lines;"
+        f" {masking * 1e3:.1f} ms vs {tokenising * 1e3:.1f} ms, {masking / len(lines) * 1e6:.0f} µs a line)"
+    )
     return result
 
 

@@ -6,6 +6,7 @@ The real app does what a resident's sending does: CSRF and form checks, the rate
 the view with its reference and audit event in one transaction, and queueing its routing for the
 worker (no worker runs here: routing is not part of the request).
 """
+
 from __future__ import annotations
 
 import http.client
@@ -41,8 +42,18 @@ def _serve(app: str, env: dict, log: Path) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     with open(log, "w") as out:
         process = subprocess.Popen(  # nosec B603 - fixed arguments, the virtualenv's own gunicorn
-            [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(WORKERS), "--bind",
-             f"127.0.0.1:{port}", app], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "--workers",
+                str(WORKERS),
+                "--bind",
+                f"127.0.0.1:{port}",
+                app,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -109,12 +120,18 @@ def _real_sender(port: int):
         counter = iter(range(10**9))
 
         def send():
-            body = urlencode({
-                "csrf_token": csrf, "form_token": codes.dumps(new_form_token()), "initiative": INITIATIVE,
-                "body": f"View {next(counter)} from a benchmark client: the buses on route 960 are full every morning.",
-            })
+            body = urlencode(
+                {
+                    "csrf_token": csrf,
+                    "form_token": codes.dumps(new_form_token()),
+                    "initiative": INITIATIVE,
+                    "body": f"View {next(counter)} from a benchmark client: the buses on route 960 are full every morning.",
+                }
+            )
             return FORM_PATH, body, {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+
         return send
+
     return make_request
 
 
@@ -122,6 +139,7 @@ def _bare_sender():
     def send():
         body = urlencode({"body": "A view from a benchmark client: the buses on route 960 are full every morning."})
         return "/views", body, {"Content-Type": "application/x-www-form-urlencoded"}
+
     return lambda: send
 
 
@@ -130,16 +148,26 @@ def run() -> None:
         folder = Path(tmp)
         base = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "REDIS_", "TASK", "RATELIMIT_"))}
         real_env = dict(
-            base, DATABASE_URL=f"sqlite:///{folder / 'real.db'}", SECRET_KEY=BENCH_SECRET_KEY,
-            ALLOW_DEMO_ACCOUNTS="0", TASK_QUEUE_PATH=str(folder / "tasks.sqlite3"),
-            SUBMISSION_RATE_LIMIT="1000000 per minute", FLASK_APP="wsgi:app", PYTHONPATH=str(ROOT),
+            base,
+            DATABASE_URL=f"sqlite:///{folder / 'real.db'}",
+            SECRET_KEY=BENCH_SECRET_KEY,
+            ALLOW_DEMO_ACCOUNTS="0",
+            TASK_QUEUE_PATH=str(folder / "tasks.sqlite3"),
+            SUBMISSION_RATE_LIMIT="1000000 per minute",
+            FLASK_APP="wsgi:app",
+            PYTHONPATH=str(ROOT),
             # The clients send as fast as they can from one page each: a person's fill time is not
             # part of the server's cost (the check, skipped here, is one signature to verify).
             SUBMISSION_MIN_FILL_SECONDS="0",
         )
         for command in (["db", "upgrade"], ["catalogue", "load"]):
-            subprocess.run([sys.executable, "-m", "flask", *command], cwd=ROOT, env=real_env,  # nosec B603
-                           check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "flask", *command],
+                cwd=ROOT,
+                env=real_env,  # nosec B603
+                check=True,
+                capture_output=True,
+            )
         bare_env = dict(base, BARE_DATABASE_URL=f"sqlite:///{folder / 'bare.db'}", PYTHONPATH=str(ROOT))
         real, real_port = _serve("wsgi:app", real_env, folder / "real.log")
         bare, bare_port = _serve("bench.bare_app:app", bare_env, folder / "bare.log")
@@ -154,6 +182,8 @@ def run() -> None:
                 process.wait(timeout=30)
         real_rate, bare_rate = statistics.median(real_rates), statistics.median(bare_rates)
         # Throughput, so higher is better: the real app's share of what the bare insert reaches.
-        print(f"{'submit over HTTP: app/bare insert':<34} {real_rate / bare_rate:6.3f}x   (throughput, median of "
-              f"{ROUNDS}: {real_rate:.0f} vs {bare_rate:.0f} views/s; gunicorn {WORKERS} workers, {CLIENTS} clients, "
-              f"SQLite; aim >= 0.5x)")
+        print(
+            f"{'submit over HTTP: app/bare insert':<34} {real_rate / bare_rate:6.3f}x   (throughput, median of "
+            f"{ROUNDS}: {real_rate:.0f} vs {bare_rate:.0f} views/s; gunicorn {WORKERS} workers, {CLIENTS} clients, "
+            f"SQLite; aim >= 0.5x)"
+        )

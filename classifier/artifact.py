@@ -4,6 +4,7 @@ Nothing in a model file is code: arrays are read with `allow_pickle=False`, and 
 functions are named (see model.ANALYZERS), never stored. So loading a file can neither run
 anything nor need scikit-learn.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,8 +46,11 @@ def to_bytes(model: Model) -> bytes:
         arrays["bureau_nb"] = model.bureau_nb
     document = {
         "metadata": model.metadata,
-        "classes": {name: [str(c) for c in getattr(model, f"{name}_head").classes]
-                    for name in HEADS if getattr(model, f"{name}_head") is not None},
+        "classes": {
+            name: [str(c) for c in getattr(model, f"{name}_head").classes]
+            for name in HEADS
+            if getattr(model, f"{name}_head") is not None
+        },
         "vectorizers": [{"name": v.name, "vocabulary": v.vocabulary} for v in model.features.vectorizers],
         "semantic": model.semantic.to_dict() if model.semantic is not None else None,
     }
@@ -62,8 +66,9 @@ def _read(data: bytes) -> Model:
     with np.load(io.BytesIO(data), allow_pickle=False) as stored:
         if "document" not in stored.files:
             # Versions before format 4 were skops files (scikit-learn objects).
-            raise ArtifactError(f"model was stored in an older format; this code uses {FORMAT_VERSION}: "
-                                "train a new version")
+            raise ArtifactError(
+                f"model was stored in an older format; this code uses {FORMAT_VERSION}: train a new version"
+            )
         document = json.loads(bytes(stored["document"]).decode("utf-8"))
         metadata = document["metadata"]
         if metadata.get("format_version") != FORMAT_VERSION:
@@ -73,11 +78,12 @@ def _read(data: bytes) -> Model:
             )
         heads = {
             name: LinearHead(document["classes"][name], stored[f"{name}_coef"], stored[f"{name}_intercept"])
-            for name in HEADS if name in document["classes"]
+            for name in HEADS
+            if name in document["classes"]
         }
-        features = Features([
-            Vectorizer(v["name"], v["vocabulary"], stored[f"idf_{v['name']}"]) for v in document["vectorizers"]
-        ])
+        features = Features(
+            [Vectorizer(v["name"], v["vocabulary"], stored[f"idf_{v['name']}"]) for v in document["vectorizers"]]
+        )
         bureau_nb = stored["bureau_nb"] if "bureau_nb" in stored.files else None
     semantic = SemanticBureauModel.from_dict(document["semantic"]) if document.get("semantic") else None
     return Model(features, heads["area"], heads["bureau"], metadata, heads.get("off_topic"), bureau_nb, semantic)

@@ -12,6 +12,7 @@ read its file, and a file is written under a temporary name and renamed (`os.rep
 reader ever sees half of one. The folder (default `.cache/models/` in the checkout, or
 CLASSIFIER_CACHE_DIR) is ignored by git; deleting it only costs a training.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -77,8 +78,12 @@ def _read(path: Path) -> bytes | None:
 
 
 def cached_artifact(
-    examples: Sequence[Example], offtopic: Sequence[str], train: Callable[[], bytes],
-    *, settings: dict[str, object] | None = None, folder: Path | None = None,
+    examples: Sequence[Example],
+    offtopic: Sequence[str],
+    train: Callable[[], bytes],
+    *,
+    settings: dict[str, object] | None = None,
+    folder: Path | None = None,
 ) -> tuple[bytes, bool]:
     """(the model's bytes, whether they came from the cache): read from the cache, or made by
     `train()` (which must train on exactly `examples` and `offtopic` with `settings`) and kept."""

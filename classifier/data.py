@@ -1,4 +1,5 @@
 """Labelled examples, off-topic texts, the catalogue's initiative leads, and their fingerprint."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,8 +11,21 @@ from typing import Any
 
 AREAS = ("mobility", "living", "environment", "people", "government", "economy", "covid")
 BUREAUS = (
-    "CSB", "CMAB", "CSTB", "CEDB", "DEVB", "EDB", "EEB", "FSTB",
-    "HHB", "HB", "HYAB", "ITIB", "LWB", "SB", "TLB",
+    "CSB",
+    "CMAB",
+    "CSTB",
+    "CEDB",
+    "DEVB",
+    "EDB",
+    "EEB",
+    "FSTB",
+    "HHB",
+    "HB",
+    "HYAB",
+    "ITIB",
+    "LWB",
+    "SB",
+    "TLB",
 )
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # The register of examples made from the reference data: official descriptions, never held out.
@@ -89,10 +103,15 @@ def load_examples(paths: Iterable[Path]) -> list[Example]:
     for where, row, text in _rows(paths):
         area, bureau = row.get("area"), row.get("bureau")
         _check_labels(area, bureau, where)
-        examples.append(Example(
-            text=text, area=area, bureau=bureau,
-            initiative=_optional_string(row, "initiative", where), register=_optional_string(row, "register", where),
-        ))
+        examples.append(
+            Example(
+                text=text,
+                area=area,
+                bureau=bureau,
+                initiative=_optional_string(row, "initiative", where),
+                register=_optional_string(row, "register", where),
+            )
+        )
     return examples
 
 
@@ -107,6 +126,7 @@ def catalogue_examples(directory: Path) -> list[Example]:
     The catalogue is the Government's own description of who does what, so it teaches
     vocabulary the hand-written corpus may miss.
     """
+
     def read(name: str) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = json.loads((Path(directory) / name).read_text(encoding="utf-8"))
         return rows
@@ -117,9 +137,15 @@ def catalogue_examples(directory: Path) -> list[Example]:
             text = f"{row[f'title_{lang}']}. {row[f'summary_{lang}']}"
             # The initiative's own description names its lead bureau: training reads the
             # slug → lead-bureau map from these examples.
-            examples.append(Example(
-                text=text, area=row["area"], bureau=row["lead_bureau"], initiative=row["code"], register=CATALOGUE,
-            ))
+            examples.append(
+                Example(
+                    text=text,
+                    area=row["area"],
+                    bureau=row["lead_bureau"],
+                    initiative=row["code"],
+                    register=CATALOGUE,
+                )
+            )
     for row in read("bureaus.json"):
         for lang in ("en", "zh"):
             examples.append(Example(text=row[f"remit_{lang}"], bureau=row["code"], register=CATALOGUE))
@@ -132,8 +158,7 @@ def catalogue_examples(directory: Path) -> list[Example]:
 def initiative_leads(examples: Iterable[Example]) -> dict[str, str]:
     """Initiative slug → lead bureau, from the catalogue's own initiative examples."""
     return {
-        e.initiative: e.bureau for e in examples
-        if e.register == CATALOGUE and e.initiative and e.bureau is not None
+        e.initiative: e.bureau for e in examples if e.register == CATALOGUE and e.initiative and e.bureau is not None
     }
 
 
@@ -141,7 +166,13 @@ def write_examples(examples: Iterable[Example], path: Path) -> None:
     """The examples as a file `load_examples` reads back equal (e.g. for a training process)."""
     with open(path, "w", encoding="utf-8") as handle:
         for e in examples:
-            row = {"text": e.text, "area": e.area, "bureau": e.bureau, "initiative": e.initiative, "register": e.register}
+            row = {
+                "text": e.text,
+                "area": e.area,
+                "bureau": e.bureau,
+                "initiative": e.initiative,
+                "register": e.register,
+            }
             handle.write(json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False) + "\n")
 
 

@@ -7,6 +7,7 @@ numbers: `python -m classifier.datacard --update classifier/data/DATA_CARD.md` r
 the card's generated part, and tests/test_corpus.py fails when the card and the files
 disagree. The same functions back the corpus tests, so the card reports what they enforce.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -81,22 +82,25 @@ def read_rows(paths: Iterable[Path]) -> list[Row]:
                     raw = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise DataError(f"{path.name}:{number}: not JSON ({exc.msg})") from exc
-                rows.append(Row(
-                    text=str(raw.get("text") or ""),
-                    lang=str(raw.get("lang") or ""),
-                    source=path.name,
-                    line=number,
-                    bureau=raw.get("bureau"),
-                    area=raw.get("area"),
-                    register=raw.get("register"),
-                    initiative=raw.get("initiative"),
-                    kind=raw.get("kind"),
-                ))
+                rows.append(
+                    Row(
+                        text=str(raw.get("text") or ""),
+                        lang=str(raw.get("lang") or ""),
+                        source=path.name,
+                        line=number,
+                        bureau=raw.get("bureau"),
+                        area=raw.get("area"),
+                        register=raw.get("register"),
+                        initiative=raw.get("initiative"),
+                        kind=raw.get("kind"),
+                    )
+                )
     return rows
 
 
-def near_duplicate_pairs(texts: list[str], threshold: float = NEAR_DUPLICATE_COSINE,
-                         block: int = 512) -> list[tuple[int, int, float]]:
+def near_duplicate_pairs(
+    texts: list[str], threshold: float = NEAR_DUPLICATE_COSINE, block: int = 512
+) -> list[tuple[int, int, float]]:
     """Index pairs (i < j) whose TF-IDF character 4-gram vectors have cosine >= threshold.
 
     Texts are normalised (NFKC, Simplified → Traditional, lower case) first, so a line and
@@ -110,10 +114,10 @@ def near_duplicate_pairs(texts: list[str], threshold: float = NEAR_DUPLICATE_COS
     vectors = TfidfVectorizer(analyzer="char", ngram_range=(4, 4), preprocessor=normalise).fit_transform(texts)
     pairs = []
     for start in range(0, len(texts), block):
-        similarity = (vectors[start:start + block] @ vectors.T).toarray()
+        similarity = (vectors[start : start + block] @ vectors.T).toarray()
         for offset, row in enumerate(similarity):
             i = start + offset
-            for j in (row[i + 1:] >= threshold).nonzero()[0]:
+            for j in (row[i + 1 :] >= threshold).nonzero()[0]:
                 pairs.append((i, i + 1 + int(j), float(row[i + 1 + j])))
     return pairs
 
@@ -134,7 +138,9 @@ def first_word(text: str, lang: str) -> str:
     return key.split(" ")[0] if lang == "en" else key[:2]
 
 
-def top_frames(rows: list[Row], lang: str, top: int = 5, key: Callable[[str, str], str] = frame_key) -> list[tuple[str, int, float]]:
+def top_frames(
+    rows: list[Row], lang: str, top: int = 5, key: Callable[[str, str], str] = frame_key
+) -> list[tuple[str, int, float]]:
     """The most common openings among one language's lines, with their share of those lines."""
     keys = Counter(key(r.text, lang) for r in rows if r.lang == lang)
     total = sum(keys.values())
@@ -175,16 +181,19 @@ def render(corpus: list[Row], offtopic: list[Row], leads: dict[str, str]) -> str
     out += _table(["area", *LANGS, "all"], _by_language(corpus, lambda r: r.area or "(none)", [*AREAS, "(none)"]))
 
     out += ["", "### Labelled lines per register and language", ""]
-    out += _table(["register", *LANGS, "all"],
-                  _by_language(corpus, lambda r: r.register or UNMARKED, [*REGISTERS, UNMARKED]))
+    out += _table(
+        ["register", *LANGS, "all"], _by_language(corpus, lambda r: r.register or UNMARKED, [*REGISTERS, UNMARKED])
+    )
 
     tagged = [r for r in corpus if r.initiative]
     elsewhere = sum(1 for r in tagged if leads.get(r.initiative or "") != r.bureau)
     out += ["", "### Lines tied to a catalogue initiative", ""]
-    out += [f"- {len(tagged)} of {len(corpus)} labelled lines name an initiative "
-            f"({len(tagged) / max(len(corpus), 1):.1%}).",
-            f"- {elsewhere} of them are routed to a bureau other than the initiative's lead bureau "
-            f"({elsewhere / max(len(tagged), 1):.1%})."]
+    out += [
+        f"- {len(tagged)} of {len(corpus)} labelled lines name an initiative "
+        f"({len(tagged) / max(len(corpus), 1):.1%}).",
+        f"- {elsewhere} of them are routed to a bureau other than the initiative's lead bureau "
+        f"({elsewhere / max(len(tagged), 1):.1%}).",
+    ]
 
     out += ["", "### Off-topic lines per kind and language", ""]
     out += _table(["kind", *LANGS, "all"], _by_language(offtopic, lambda r: r.kind or "(none)", OFFTOPIC_KINDS))
@@ -192,9 +201,11 @@ def render(corpus: list[Row], offtopic: list[Row], leads: dict[str, str]) -> str
     everything = corpus + offtopic
     pairs = near_duplicate_pairs([r.text for r in everything])
     out += ["", "### Near-duplicates", ""]
-    out += [f"TF-IDF on character 4-grams (NFKC, Simplified → Traditional, lower case), cosine ≥ "
-            f"{NEAR_DUPLICATE_COSINE}, over all {len(everything)} corpus and off-topic lines: "
-            f"**{len(pairs)} pairs**."]
+    out += [
+        f"TF-IDF on character 4-grams (NFKC, Simplified → Traditional, lower case), cosine ≥ "
+        f"{NEAR_DUPLICATE_COSINE}, over all {len(everything)} corpus and off-topic lines: "
+        f"**{len(pairs)} pairs**."
+    ]
     for i, j, score in pairs[:20]:
         out.append(f"- {everything[i].where} ~ {everything[j].where} ({score:.2f})")
 
@@ -204,8 +215,11 @@ def render(corpus: list[Row], offtopic: list[Row], leads: dict[str, str]) -> str
     out += _table(["language", "opening", "lines", "share"], body)
 
     out += ["", "### Most common first words (labelled lines)", ""]
-    body = [[lang, f"`{key}`", n, f"{share:.1%}"]
-            for lang in LANGS for key, n, share in top_frames(corpus, lang, 3, key=first_word)]
+    body = [
+        [lang, f"`{key}`", n, f"{share:.1%}"]
+        for lang in LANGS
+        for key, n, share in top_frames(corpus, lang, 3, key=first_word)
+    ]
     out += _table(["language", "first word", "lines", "share"], body)
     return "\n".join(out) + "\n"
 
@@ -227,12 +241,18 @@ def replace_generated_part(card: str, tables: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m classifier.datacard", description=__doc__.splitlines()[0])
-    parser.add_argument("--update", type=Path, metavar="CARD",
-                        help="rewrite the generated part of this data card instead of printing the tables")
+    parser.add_argument(
+        "--update",
+        type=Path,
+        metavar="CARD",
+        help="rewrite the generated part of this data card instead of printing the tables",
+    )
     args = parser.parse_args(argv)
     tables = current_card()
     if args.update:
-        args.update.write_text(replace_generated_part(args.update.read_text(encoding="utf-8"), tables), encoding="utf-8")
+        args.update.write_text(
+            replace_generated_part(args.update.read_text(encoding="utf-8"), tables), encoding="utf-8"
+        )
     else:
         print(tables, end="")
 

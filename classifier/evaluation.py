@@ -3,6 +3,7 @@
 Every fold runs `train` on the rest, held-out split, calibration and thresholds included, so
 routed share and precision are measured as the platform would see them on text it never saw.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -30,16 +31,16 @@ MIN_SUPPORT = 5
 class Outcome:
     """A model's answers on labelled texts, kept whole so any metric or figure can be drawn."""
 
-    labels: np.ndarray           # true bureau per text ("" where the text has none)
-    classes: np.ndarray          # bureau columns of `raw` and `calibrated`
+    labels: np.ndarray  # true bureau per text ("" where the text has none)
+    classes: np.ndarray  # bureau columns of `raw` and `calibrated`
     raw: np.ndarray
     calibrated: np.ndarray
     langs: np.ndarray
     off_topic_p: np.ndarray
-    flagged: np.ndarray          # off_topic_p at or above the model's cutoff
+    flagged: np.ndarray  # off_topic_p at or above the model's cutoff
     routed: np.ndarray
-    area_labels: np.ndarray      # "" where the text has no area
-    registers: np.ndarray        # how each text is written ("" where its file does not say)
+    area_labels: np.ndarray  # "" where the text has no area
+    registers: np.ndarray  # how each text is written ("" where its file does not say)
     area_classes: np.ndarray
     area_p: np.ndarray
     off_topic_texts_flagged: np.ndarray  # the same for texts no bureau owns, if any were scored
@@ -47,15 +48,23 @@ class Outcome:
     @staticmethod
     def concatenate(parts: Sequence[Outcome]) -> Outcome:
         fields = Outcome.__dataclass_fields__
-        return Outcome(**{
-            name: parts[0].classes if name == "classes" else parts[0].area_classes if name == "area_classes"
-            else np.concatenate([getattr(p, name) for p in parts])
-            for name in fields
-        })
+        return Outcome(
+            **{
+                name: parts[0].classes
+                if name == "classes"
+                else parts[0].area_classes
+                if name == "area_classes"
+                else np.concatenate([getattr(p, name) for p in parts])
+                for name in fields
+            }
+        )
 
 
-def _aligned(probabilities: np.ndarray, have: Sequence[str] | np.ndarray, want: Sequence[str] | np.ndarray,
-             ) -> np.ndarray:
+def _aligned(
+    probabilities: np.ndarray,
+    have: Sequence[str] | np.ndarray,
+    want: Sequence[str] | np.ndarray,
+) -> np.ndarray:
     out = np.zeros((len(probabilities), len(want)))
     index = {str(c): j for j, c in enumerate(want)}
     for j, c in enumerate(have):
@@ -63,8 +72,13 @@ def _aligned(probabilities: np.ndarray, have: Sequence[str] | np.ndarray, want: 
     return out
 
 
-def outcome(model: Model, examples: Sequence[Example], offtopic: Sequence[str] = (),
-            classes: Sequence[str] | None = None, area_classes: Sequence[str] | None = None) -> Outcome:
+def outcome(
+    model: Model,
+    examples: Sequence[Example],
+    offtopic: Sequence[str] = (),
+    classes: Sequence[str] | None = None,
+    area_classes: Sequence[str] | None = None,
+) -> Outcome:
     """Score `model` on labelled `examples` (with their initiative as context) and on off-topic texts."""
     texts = [e.text for e in examples]
     columns = np.array(classes if classes is not None else model.bureaus)
@@ -94,8 +108,13 @@ def outcome(model: Model, examples: Sequence[Example], offtopic: Sequence[str] =
 
 
 def cross_validate(
-    examples: Sequence[Example], *, offtopic: Sequence[str] = (), folds: int = 5, seed: int = 0,
-    target_precision: float = DEFAULT_TARGET_PRECISION, c: float = DEFAULT_C,
+    examples: Sequence[Example],
+    *,
+    offtopic: Sequence[str] = (),
+    folds: int = 5,
+    seed: int = 0,
+    target_precision: float = DEFAULT_TARGET_PRECISION,
+    c: float = DEFAULT_C,
 ) -> Outcome:
     """Out-of-fold outcomes for every corpus text with a bureau, each from a model that never saw it.
 
@@ -113,20 +132,27 @@ def cross_validate(
         StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(scored, labels)
     ):
         training = [examples[i] for i in always] + [examples[scored[p]] for p in train_pos]
-        model = train(training, offtopic=[t for t, f in zip(offtopic, offtopic_fold, strict=True) if f != fold],
-                      c=c, target_precision=target_precision)
-        parts.append(outcome(
-            model, [examples[scored[p]] for p in test_pos],
-            [t for t, f in zip(offtopic, offtopic_fold, strict=True) if f == fold], classes, areas,
-        ))
+        model = train(
+            training,
+            offtopic=[t for t, f in zip(offtopic, offtopic_fold, strict=True) if f != fold],
+            c=c,
+            target_precision=target_precision,
+        )
+        parts.append(
+            outcome(
+                model,
+                [examples[scored[p]] for p in test_pos],
+                [t for t, f in zip(offtopic, offtopic_fold, strict=True) if f == fold],
+                classes,
+                areas,
+            )
+        )
     return Outcome.concatenate(parts)
 
 
 def scores(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
     labels = sorted(set(truth) | set(predicted))
-    precision, recall, _f1, support = precision_recall_fscore_support(
-        truth, predicted, labels=labels, zero_division=0
-    )
+    precision, recall, _f1, support = precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=0)
     return {
         "n": len(truth),
         "accuracy": round(float(accuracy_score(truth, predicted)), 4),
@@ -150,18 +176,24 @@ def bureau_summary(result: Outcome, mask: np.ndarray, target_precision: float) -
     top3 = np.argsort(-calibrated, axis=1)[:, :3]
     routed = result.routed[mask]
     summary = scores(list(labels), list(predicted))
-    summary.update({
-        "top3_accuracy": round(float(np.mean([lab in result.classes[row] for lab, row in zip(labels, top3, strict=True)])), 4),
-        "ece_raw": round(expected_calibration_error(raw.max(axis=1), result.classes[raw.argmax(axis=1)] == labels), 4),
-        "ece_calibrated": round(expected_calibration_error(calibrated.max(axis=1), correct), 4),
-        "routed_share": round(float(routed.mean()), 4),
-        "routed_precision": round(float(correct[routed].mean()), 4) if routed.any() else None,
-        "best_share_at_target": round(coverage_at_precision(calibrated.max(axis=1), correct, target_precision), 4),
-        "flagged_off_topic_share": round(float(result.flagged[mask].mean()), 4),
-        "confusion": confusion_matrix(labels, predicted, labels=list(result.classes)).tolist(),
-        "reliability_raw": reliability(raw.max(axis=1), result.classes[raw.argmax(axis=1)] == labels),
-        "reliability_calibrated": reliability(calibrated.max(axis=1), correct),
-    })
+    summary.update(
+        {
+            "top3_accuracy": round(
+                float(np.mean([lab in result.classes[row] for lab, row in zip(labels, top3, strict=True)])), 4
+            ),
+            "ece_raw": round(
+                expected_calibration_error(raw.max(axis=1), result.classes[raw.argmax(axis=1)] == labels), 4
+            ),
+            "ece_calibrated": round(expected_calibration_error(calibrated.max(axis=1), correct), 4),
+            "routed_share": round(float(routed.mean()), 4),
+            "routed_precision": round(float(correct[routed].mean()), 4) if routed.any() else None,
+            "best_share_at_target": round(coverage_at_precision(calibrated.max(axis=1), correct, target_precision), 4),
+            "flagged_off_topic_share": round(float(result.flagged[mask].mean()), 4),
+            "confusion": confusion_matrix(labels, predicted, labels=list(result.classes)).tolist(),
+            "reliability_raw": reliability(raw.max(axis=1), result.classes[raw.argmax(axis=1)] == labels),
+            "reliability_calibrated": reliability(calibrated.max(axis=1), correct),
+        }
+    )
     return summary
 
 
@@ -191,7 +223,9 @@ def summarise(result: Outcome, target_precision: float) -> dict[str, Any]:
     return report
 
 
-def choose_thresholds(labels: np.ndarray, classes: np.ndarray, probabilities: np.ndarray, target_precision: float) -> dict[str, float]:
+def choose_thresholds(
+    labels: np.ndarray, classes: np.ndarray, probabilities: np.ndarray, target_precision: float
+) -> dict[str, float]:
     """For each class, the lowest probability above which its predictions reach the target precision.
 
     Predictions are sorted by confidence; the threshold is the confidence of the last
@@ -211,7 +245,7 @@ def choose_thresholds(labels: np.ndarray, classes: np.ndarray, probabilities: np
             thresholds[str(cls)] = 1.01
             continue
         precision = np.cumsum(correct) / np.arange(1, len(conf) + 1)
-        ok = np.nonzero(precision[MIN_SUPPORT - 1:] >= target_precision)[0]
+        ok = np.nonzero(precision[MIN_SUPPORT - 1 :] >= target_precision)[0]
         thresholds[str(cls)] = round(float(conf[ok[-1] + MIN_SUPPORT - 1]), 4) if len(ok) else 1.01
     return thresholds
 
@@ -228,31 +262,45 @@ def _legacy_shape(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def evaluate(
-    examples: Sequence[Example], *, folds: int = 5, seed: int = 0,
-    target_precision: float = DEFAULT_TARGET_PRECISION, c: float = DEFAULT_C, offtopic: Sequence[str] = (),
+    examples: Sequence[Example],
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    target_precision: float = DEFAULT_TARGET_PRECISION,
+    c: float = DEFAULT_C,
+    offtopic: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Cross-validated scores of the whole training procedure, overall and per language.
 
     `thresholds["area"]` are chosen on out-of-fold area probabilities, for callers that still
     gate on the predicted area; bureau thresholds are chosen inside `train` itself.
     """
-    result = cross_validate(examples, offtopic=offtopic, folds=folds, seed=seed,
-                            target_precision=target_precision, c=c)
+    result = cross_validate(examples, offtopic=offtopic, folds=folds, seed=seed, target_precision=target_precision, c=c)
     summary = summarise(result, target_precision)
     has_area = result.area_labels != ""
     area_predicted = result.area_classes[result.area_p[has_area].argmax(axis=1)]
     area = scores(list(result.area_labels[has_area]), list(area_predicted))
     return {
-        "folds": folds, "target_precision": target_precision,
-        "bureau": _legacy_shape(summary), "area": area, "by_language": summary,
-        "thresholds": {"area": choose_thresholds(
-            result.area_labels[has_area], result.area_classes, result.area_p[has_area], target_precision,
-        )},
+        "folds": folds,
+        "target_precision": target_precision,
+        "bureau": _legacy_shape(summary),
+        "area": area,
+        "by_language": summary,
+        "thresholds": {
+            "area": choose_thresholds(
+                result.area_labels[has_area],
+                result.area_classes,
+                result.area_p[has_area],
+                target_precision,
+            )
+        },
     }
 
 
 def evaluate_held_out(
-    model: Model, examples: Sequence[Example], target_precision: float = DEFAULT_TARGET_PRECISION,
+    model: Model,
+    examples: Sequence[Example],
+    target_precision: float = DEFAULT_TARGET_PRECISION,
 ) -> dict[str, Any]:
     """Scores of a trained model on labelled text it was not trained on."""
     result = outcome(model, examples)
@@ -266,6 +314,15 @@ def evaluate_held_out(
         predicted = result.area_classes[result.area_p[has_area].argmax(axis=1)]
         report["area"] = scores(list(result.area_labels[has_area]), list(predicted))
         top3 = np.argsort(-result.area_p[has_area], axis=1)[:, :3]
-        report["area"]["top3_accuracy"] = round(float(np.mean(
-            [lab in result.area_classes[row] for lab, row in zip(result.area_labels[has_area], top3, strict=True)])), 4)
+        report["area"]["top3_accuracy"] = round(
+            float(
+                np.mean(
+                    [
+                        lab in result.area_classes[row]
+                        for lab, row in zip(result.area_labels[has_area], top3, strict=True)
+                    ]
+                )
+            ),
+            4,
+        )
     return report

@@ -6,6 +6,7 @@ written the way residents really write (colloquial, Cantonese, mixed, or short) 
 more often: thresholds should be set on text like what the platform will receive, not on the
 cleanest lines. The catalogue's own descriptions are never held out.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -30,7 +31,10 @@ def _weight(example: Example) -> float:
 
 
 def split_examples(
-    examples: Sequence[Example], *, fraction: float = HELD_OUT_FRACTION, seed: int = SEED,
+    examples: Sequence[Example],
+    *,
+    fraction: float = HELD_OUT_FRACTION,
+    seed: int = SEED,
 ) -> tuple[list[int], list[int]]:
     """(training indices, held-out indices) into `examples`.
 
@@ -53,8 +57,12 @@ def split_examples(
     return training, sorted(held_out)
 
 
-def split_texts(texts: Sequence[str], *, fraction: float = HELD_OUT_FRACTION, seed: int = SEED,
-                ) -> tuple[list[str], list[str]]:
+def split_texts(
+    texts: Sequence[str],
+    *,
+    fraction: float = HELD_OUT_FRACTION,
+    seed: int = SEED,
+) -> tuple[list[str], list[str]]:
     """(training texts, held-out texts) for the unlabelled off-topic set."""
     rng = np.random.default_rng(seed + 1)
     held = set(rng.permutation(len(texts))[: int(round(fraction * len(texts)))].tolist())

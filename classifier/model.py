@@ -10,6 +10,7 @@ When it does, its bureau odds are the mix of both, with the calibration and thre
 for the mix; where the embedder is missing or fails, the TF-IDF odds alone are used, with the
 calibration and thresholds chosen for them (`metadata["fallback"]`), and the prediction says so.
 """
+
 from __future__ import annotations
 
 import logging
@@ -121,7 +122,7 @@ class Vectorizer:
             counts = Counter(term for term in analyzer(text_) if term in vocabulary)
             columns = np.fromiter((vocabulary[t] for t in counts), dtype=np.int64, count=len(counts))
             values = (np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts))) + 1.0) * idf[columns]
-            norm = np.sqrt((values ** 2).sum())
+            norm = np.sqrt((values**2).sum())
             if norm > 0:
                 values /= norm
             order = np.argsort(columns)
@@ -129,8 +130,13 @@ class Vectorizer:
             data.append(values[order])
             indptr.append(indptr[-1] + len(columns))
         return sp.csr_matrix(
-            (np.concatenate(data) if data else np.zeros(0), np.concatenate(indices) if indices else np.zeros(0, int),
-             indptr), shape=(len(texts), len(idf)), dtype=np.float32,
+            (
+                np.concatenate(data) if data else np.zeros(0),
+                np.concatenate(indices) if indices else np.zeros(0, int),
+                indptr,
+            ),
+            shape=(len(texts), len(idf)),
+            dtype=np.float32,
         )
 
 
@@ -262,7 +268,8 @@ class Model:
         """Whether the model alone is sure enough: owned by a bureau, and confident in which."""
         threshold = self.route_threshold(prediction.bureau, prediction.lang, prediction.semantic)
         return (
-            threshold is not None and prediction.off_topic_p < self.off_topic_cutoff
+            threshold is not None
+            and prediction.off_topic_p < self.off_topic_cutoff
             and prediction.bureau_p >= threshold
         )
 
@@ -294,7 +301,9 @@ class Model:
     def tfidf_weight(self) -> float:
         return float(self.metadata.get("semantic", {}).get("tfidf_weight", semantic_.DEFAULT_TFIDF_WEIGHT))
 
-    def mixed_logits(self, matrix: sp.csr_matrix, texts: Sequence[str], use_semantic: bool = True) -> tuple[np.ndarray, bool]:
+    def mixed_logits(
+        self, matrix: sp.csr_matrix, texts: Sequence[str], use_semantic: bool = True
+    ) -> tuple[np.ndarray, bool]:
         """(bureau log-odds, whether the semantic model is in them).
 
         TF-IDF alone when the model has no semantic part, when asked, or when embedding fails
@@ -321,7 +330,10 @@ class Model:
         return weights
 
     def _calibrated_logits(
-        self, raw_logits: np.ndarray, langs: Sequence[str], initiatives: Sequence[str | None] | None,
+        self,
+        raw_logits: np.ndarray,
+        langs: Sequence[str],
+        initiatives: Sequence[str | None] | None,
         mixed: bool = False,
     ) -> np.ndarray:
         temperatures = np.array([self.temperature(lang, mixed) for lang in langs])
@@ -334,31 +346,46 @@ class Model:
         return scaled
 
     def score(
-        self, texts: Sequence[str], initiatives: Sequence[str | None] | None = None, *, use_semantic: bool = True,
+        self,
+        texts: Sequence[str],
+        initiatives: Sequence[str | None] | None = None,
+        *,
+        use_semantic: bool = True,
     ) -> BureauScores:
         texts = list(texts)
         matrix = transform(self.features, texts)
         return self._score(matrix, texts, initiatives, use_semantic)
 
     def _score(
-        self, matrix: sp.csr_matrix, texts: list[str], initiatives: Sequence[str | None] | None,
+        self,
+        matrix: sp.csr_matrix,
+        texts: list[str],
+        initiatives: Sequence[str | None] | None,
         use_semantic: bool = True,
     ) -> BureauScores:
         langs = [text.language(t) for t in texts]
         raw_logits, mixed = self.mixed_logits(matrix, texts, use_semantic)
         off_topic = (
-            softmax(self.off_topic_head.logits(matrix))[:, 1] if self.off_topic_head is not None
+            softmax(self.off_topic_head.logits(matrix))[:, 1]
+            if self.off_topic_head is not None
             else np.zeros(len(langs))
         )
         return BureauScores(
-            classes=self.bureau_head.classes, raw=softmax(raw_logits),
+            classes=self.bureau_head.classes,
+            raw=softmax(raw_logits),
             calibrated=softmax(self._calibrated_logits(raw_logits, langs, initiatives, mixed)),
-            langs=langs, off_topic_p=off_topic, semantic=mixed,
+            langs=langs,
+            off_topic_p=off_topic,
+            semantic=mixed,
         )
 
     def predict(
-        self, texts: Sequence[str], top_k: int = 3, *,
-        initiatives: Sequence[str | None] | None = None, areas: Sequence[str | None] | None = None,
+        self,
+        texts: Sequence[str],
+        top_k: int = 3,
+        *,
+        initiatives: Sequence[str | None] | None = None,
+        areas: Sequence[str | None] | None = None,
         use_semantic: bool = True,
     ) -> list[Prediction]:
         """Area and bureau for each text; optional per-text context from the resident.
@@ -379,14 +406,28 @@ class Model:
             chosen = chosen_areas[i]
             if chosen:
                 a = _chosen(chosen, a, top_k)
-            predictions.append(Prediction(
-                area=a[0][0], area_p=a[0][1], bureau=b[0][0], bureau_p=b[0][1], area_top=a, bureau_top=b,
-                lang=scores.langs[i], off_topic_p=float(scores.off_topic_p[i]), semantic=scores.semantic,
-            ))
+            predictions.append(
+                Prediction(
+                    area=a[0][0],
+                    area_p=a[0][1],
+                    bureau=b[0][0],
+                    bureau_p=b[0][1],
+                    area_top=a,
+                    bureau_top=b,
+                    lang=scores.langs[i],
+                    off_topic_p=float(scores.off_topic_p[i]),
+                    semantic=scores.semantic,
+                )
+            )
         return predictions
 
     def explain(
-        self, text_: str, top_n: int = 8, *, initiative: str | None = None, bureau: str | None = None,
+        self,
+        text_: str,
+        top_n: int = 8,
+        *,
+        initiative: str | None = None,
+        bureau: str | None = None,
         semantic: bool | None = None,
     ) -> Explanation:
         """The words that pushed the text toward `bureau` (by default the TF-IDF odds' best).
@@ -413,10 +454,14 @@ class Model:
         lead = self.lead_bureau(initiative)
         known_lead = lead is not None and lead in classes
         return Explanation(
-            area=str(self.area_head.classes[area_column]), area_terms=area_terms,
-            bureau=classes[best], bureau_terms=bureau_terms,
-            initiative=initiative, initiative_bureau=lead if known_lead else None,
-            initiative_log_odds=self.initiative_weight(mixed) if known_lead else 0.0, semantic=mixed,
+            area=str(self.area_head.classes[area_column]),
+            area_terms=area_terms,
+            bureau=classes[best],
+            bureau_terms=bureau_terms,
+            initiative=initiative,
+            initiative_bureau=lead if known_lead else None,
+            initiative_log_odds=self.initiative_weight(mixed) if known_lead else 0.0,
+            semantic=mixed,
         )
 
 
@@ -429,10 +474,12 @@ def _top(classes: np.ndarray, probabilities: np.ndarray, k: int) -> list[tuple[t
 def _chosen(area: str, predicted: tuple[tuple[str, float], ...], k: int) -> tuple[tuple[str, float], ...]:
     """The resident's area first and certain; the model's other guesses after it, at zero."""
     others = [(code, 0.0) for code, _ in predicted if code != area]
-    return ((area, 1.0), *others)[:max(1, k)]
+    return ((area, 1.0), *others)[: max(1, k)]
 
 
-def _strongest(weights: np.ndarray, matrix: sp.csr_matrix, names: Sequence[str], top_n: int) -> tuple[tuple[str, float], ...]:
+def _strongest(
+    weights: np.ndarray, matrix: sp.csr_matrix, names: Sequence[str], top_n: int
+) -> tuple[tuple[str, float], ...]:
     """The text's terms with the largest positive weight × feature value, strongest first."""
     row = matrix.tocsr()[0]
     pulls = weights[row.indices] * row.data

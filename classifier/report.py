@@ -3,6 +3,7 @@
 matplotlib is imported here only (Agg backend: no display), so training and prediction never
 need it.
 """
+
 from __future__ import annotations
 
 import re
@@ -66,16 +67,26 @@ def write_report(outcomes: dict[str, Outcome], out_dir: Path, *, target_precisio
     lines.append("| smart area top-1 | " + " | ".join(area_cells) + " |")
     off_topic = {name: s["off_topic"] for name, s in summaries.items() if "off_topic" in s}
     if off_topic:
-        lines += ["", "Off-topic texts flagged (off_topic_p at or above the model's cutoff): " + ", ".join(
-            f"{name} {v['flagged_share']:.3f} of {v['texts']}" for name, v in off_topic.items())]
+        lines += [
+            "",
+            "Off-topic texts flagged (off_topic_p at or above the model's cutoff): "
+            + ", ".join(f"{name} {v['flagged_share']:.3f} of {v['texts']}" for name, v in off_topic.items()),
+        ]
     registers = {name: s["by_register"] for name, s in summaries.items() if len(s["by_register"]) > 1}
     for name, by_register in registers.items():
-        lines += ["", f"Bureau top-1 by register ({name}): " + ", ".join(
-            f"{register} {v['accuracy']:.3f} (n={v['n']})" for register, v in by_register.items())]
-    lines += ["", "ECE: expected calibration error of the top-1 bureau probability, 15 equal-width bins. "
-              "Routed: what the model alone would send unreviewed (calibrated probability at or above its "
-              "bureau's threshold for the language, and not off-topic). Best share: the largest share a "
-              "single threshold could route at the target precision, knowing the labels (an upper bound).", ""]
+        lines += [
+            "",
+            f"Bureau top-1 by register ({name}): "
+            + ", ".join(f"{register} {v['accuracy']:.3f} (n={v['n']})" for register, v in by_register.items()),
+        ]
+    lines += [
+        "",
+        "ECE: expected calibration error of the top-1 bureau probability, 15 equal-width bins. "
+        "Routed: what the model alone would send unreviewed (calibrated probability at or above its "
+        "bureau's threshold for the language, and not off-topic). Best share: the largest share a "
+        "single threshold could route at the target precision, knowing the labels (an upper bound).",
+        "",
+    ]
 
     for lang in LANGUAGES:
         names = [name for name, lang_ in columns if lang_ == lang]
@@ -113,7 +124,11 @@ def _save(plt: ModuleType, fig: Figure, out_dir: Path, filename: str) -> str:
 
 
 def _reliability(
-    plt: ModuleType, outcomes: dict[str, Outcome], summaries: dict[str, dict[str, Any]], names: list[str], lang: str,
+    plt: ModuleType,
+    outcomes: dict[str, Outcome],
+    summaries: dict[str, dict[str, Any]],
+    names: list[str],
+    lang: str,
     out_dir: Path,
 ) -> str:
     fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 4), squeeze=False)
@@ -129,7 +144,12 @@ def _reliability(
 
 
 def _coverage(
-    plt: ModuleType, outcomes: dict[str, Outcome], names: list[str], lang: str, out_dir: Path, target_precision: float,
+    plt: ModuleType,
+    outcomes: dict[str, Outcome],
+    names: list[str],
+    lang: str,
+    out_dir: Path,
+    target_precision: float,
 ) -> str:
     fig, ax = plt.subplots(figsize=(6, 4))
     for name in names:
@@ -140,8 +160,13 @@ def _coverage(
         coverage, precision = precision_coverage_curve(calibrated.max(axis=1), correct)
         ax.plot(coverage, precision, label=name)
     ax.axhline(target_precision, color="grey", linestyle=":")
-    ax.set(title=f"precision vs coverage ({lang})", xlabel="share routed (most confident first)",
-           ylabel="precision of routed", xlim=(0, 1), ylim=(0, 1.01))
+    ax.set(
+        title=f"precision vs coverage ({lang})",
+        xlabel="share routed (most confident first)",
+        ylabel="precision of routed",
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+    )
     ax.legend(loc="lower left")
     return _save(plt, fig, out_dir, f"precision-coverage-{lang}.png")
 
@@ -155,7 +180,14 @@ def _confusion(plt: ModuleType, result: Outcome, summary: dict[str, Any], name: 
     ax.set_yticks(ticks, result.classes)
     for (i, j), value in np.ndenumerate(matrix):
         if value:
-            ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
-                    color="white" if value > matrix.max() / 2 else "black")
+            ax.text(
+                j,
+                i,
+                str(value),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if value > matrix.max() / 2 else "black",
+            )
     ax.set(title=f"{name} ({lang})", xlabel="predicted", ylabel="true")
     return _save(plt, fig, out_dir, f"confusion-{_slug(name)}-{lang}.png")

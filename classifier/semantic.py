@@ -17,6 +17,7 @@ fit): `remembering()` keeps embeddings for its duration, seeded from `data/embed
 shipped corpus's vectors (`python -m classifier embed-cache` rewrites it after the corpus
 changes; a text it lacks is simply embedded). Prediction outside it keeps nothing.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -120,7 +121,7 @@ _embed_lock = threading.Lock()
 
 
 def _opening(text_: str) -> str:
-    return text_[:MAX_CHARS[language(text_)]]
+    return text_[: MAX_CHARS[language(text_)]]
 
 
 def _compute(texts: list[str], threads: int) -> np.ndarray:
@@ -184,8 +185,11 @@ def write_cache(texts: Sequence[str], path: Path = CACHE_FILE) -> int:
         vectors = embed(texts)
     # float16 halves the file; the rounding moves a cosine similarity by about 1e-4.
     np.savez_compressed(
-        path, keys=np.array([_key(t) for t in texts]), vectors=vectors.astype(np.float16),
-        embedder_version=np.array(embedder_version()), prefix=np.array(PREFIX),
+        path,
+        keys=np.array([_key(t) for t in texts]),
+        vectors=vectors.astype(np.float16),
+        embedder_version=np.array(embedder_version()),
+        prefix=np.array(PREFIX),
     )
     return len(texts)
 
@@ -213,7 +217,9 @@ def _log_softmax(scores: np.ndarray) -> np.ndarray:
     return log_proba
 
 
-def mix_log_proba(tfidf_log_proba: ArrayLike, semantic_log_proba: ArrayLike, tfidf_weight: float = DEFAULT_TFIDF_WEIGHT) -> np.ndarray:
+def mix_log_proba(
+    tfidf_log_proba: ArrayLike, semantic_log_proba: ArrayLike, tfidf_weight: float = DEFAULT_TFIDF_WEIGHT
+) -> np.ndarray:
     """Weighted geometric mean of two probability tables over the same classes, renormalised."""
     if not 0.0 <= tfidf_weight <= 1.0:
         raise ValueError("tfidf_weight must be between 0 and 1")
@@ -257,7 +263,9 @@ class SemanticBureauModel:
         return model
 
     @classmethod
-    def fit_embeddings(cls, embeddings: ArrayLike, bureaus: Sequence[str], *, c: float = DEFAULT_C) -> SemanticBureauModel:
+    def fit_embeddings(
+        cls, embeddings: ArrayLike, bureaus: Sequence[str], *, c: float = DEFAULT_C
+    ) -> SemanticBureauModel:
         """Fit on embeddings computed elsewhere (e.g. cached); balanced classes, as the TF-IDF model."""
         if len(set(bureaus)) < 3:
             # Two classes would give one row of coefficients; there are fifteen bureaus.

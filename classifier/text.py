@@ -6,6 +6,7 @@ character bigrams and trigrams of each run of CJK characters (single characters 
 points of cross-validated bureau accuracy over bigrams and trigrams alone). Simplified Chinese is converted to Traditional first
 (OpenCC ships its dictionaries), so both scripts share one vocabulary.
 """
+
 from __future__ import annotations
 
 import re
@@ -71,7 +72,7 @@ def chinese_terms(text: str) -> list[str]:
     terms: list[str] = []
     for run in _CJK_RUN.findall(normalise(text)):
         for n in (1, 2, 3):
-            terms.extend(run[i:i + n] for i in range(len(run) - n + 1))
+            terms.extend(run[i : i + n] for i in range(len(run) - n + 1))
     return terms
 
 
@@ -84,7 +85,7 @@ _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
 def language(text: str) -> str:
-    """"zh" when Chinese characters outnumber English words, else "en".
+    """ "zh" when Chinese characters outnumber English words, else "en".
 
     Calibration and thresholds are kept per language. Hong Kong mixed text ("個app成日hang機")
     is Chinese with English words in it, so it counts as Chinese unless the English clearly

@@ -6,6 +6,7 @@ bureau's own threshold is chosen on its precision shrunk toward the shared preci
 as if `PRIOR_STRENGTH` extra predictions behaved like the average. A bureau with a handful of held-out predictions therefore gets (nearly) the shared
 threshold, never "never route"; a bureau with many gets one its own record earns.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -37,15 +38,20 @@ def wilson_lower_bound(precision: np.ndarray, n: np.ndarray, z: float = CONFIDEN
     return bound
 
 
-def _deepest_passing(precision: np.ndarray, evidence: np.ndarray, routed: np.ndarray, confidence: np.ndarray,
-                     target: float) -> float:
+def _deepest_passing(
+    precision: np.ndarray, evidence: np.ndarray, routed: np.ndarray, confidence: np.ndarray, target: float
+) -> float:
     """The confidence at the deepest point whose precision (lower bound) still reaches the target."""
     ok = np.nonzero((wilson_lower_bound(precision, evidence) >= target) & (routed >= MIN_ROUTED))[0]
     return round(float(confidence[ok[-1]]), 4) if len(ok) else NEVER
 
 
 def route_thresholds(
-    predicted: np.ndarray, confidence: np.ndarray, correct: np.ndarray, classes: Iterable[str], target_precision: float,
+    predicted: np.ndarray,
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    classes: Iterable[str],
+    target_precision: float,
 ) -> dict[str, Any]:
     """{"shared": t, "per_class": {bureau: t}, "support": {bureau: n}} for one language.
 
@@ -73,7 +79,11 @@ def route_thresholds(
         # Only the points where this bureau's own prediction sits are thresholds for it.
         at_cls = np.where(is_cls, shrunk, -1.0)
         per_class[str(cls)] = _deepest_passing(
-            at_cls, n_cls + PRIOR_STRENGTH, routed, confidence, target_precision,
+            at_cls,
+            n_cls + PRIOR_STRENGTH,
+            routed,
+            confidence,
+            target_precision,
         )
     return {"shared": shared, "per_class": per_class, "support": support}
 

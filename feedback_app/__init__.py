@@ -4,6 +4,7 @@ The layout (README, "Layout"): wiring here and in commands.py, worker.py and ext
 kernel (models, workflow, database, reference data, the public projection); pure text code in
 text/; web plumbing in web/; and one package per feature.
 """
+
 from __future__ import annotations
 
 import os

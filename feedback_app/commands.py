@@ -1,4 +1,5 @@
 """Command-line tasks: `flask setup`, `flask catalogue load`, `flask users create`, `flask classifier ...`."""
+
 from __future__ import annotations
 
 import click
@@ -27,7 +28,9 @@ def load_catalogue():
         report = catalogue.load_reference_data()
     except catalogue.ReferenceDataError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Reference data: {report.areas} smart areas, {report.bureaus} bureaus, {report.initiatives} initiatives.")
+    click.echo(
+        f"Reference data: {report.areas} smart areas, {report.bureaus} bureaus, {report.initiatives} initiatives."
+    )
 
 
 # Changes made here are audited with no actor: the history reads "system (command line)".
@@ -51,7 +54,9 @@ def _account(email: str) -> User:
 # to take it from. The default is what `make run` serves.
 LOCAL_BASE_URL = "http://127.0.0.1:5000"
 base_url_option = click.option(
-    "--base-url", default=LOCAL_BASE_URL, show_default=True,
+    "--base-url",
+    default=LOCAL_BASE_URL,
+    show_default=True,
     help="The site's address as staff open it, for the enrolment link printed.",
 )
 
@@ -63,8 +68,10 @@ def _link_url(link: enrolment.IssuedLink, base_url: str) -> str:
 
 
 def _echo_link(link: enrolment.IssuedLink, base_url: str, indent: str = "") -> None:
-    click.echo(f"{indent}Enrolment link (works once, until {link.expires_at:%Y-%m-%d %H:%M} UTC), to set up "
-               f"two-step sign-in: {_link_url(link, base_url)}")
+    click.echo(
+        f"{indent}Enrolment link (works once, until {link.expires_at:%Y-%m-%d %H:%M} UTC), to set up "
+        f"two-step sign-in: {_link_url(link, base_url)}"
+    )
 
 
 def _describe(user: User) -> str:
@@ -85,8 +92,11 @@ def create_user(email, role, bureau, display_name, base_url, password):
         user = accounts.create_user(email, password, Role(role), display_name=display_name, bureau=bureau)
     except accounts.AccountError as exc:
         raise _fail(exc) from exc
-    click.echo(f"Created {user.role} {user.email}" + (f" ({user.bureau_code})" if user.bureau_code else "")
-               + f", by {CLI_ACTOR}.")
+    click.echo(
+        f"Created {user.role} {user.email}"
+        + (f" ({user.bureau_code})" if user.bureau_code else "")
+        + f", by {CLI_ACTOR}."
+    )
     if enrolment.needs_link(user):
         _echo_link(accounts.issue_enrolment_link(user.id), base_url)
 
@@ -113,8 +123,14 @@ def list_users(role, inactive):
     users = AccountFilter(role=role, active=False if inactive else None).all()
     rows = [("E-MAIL", "ROLE", "BUREAU", "ACTIVE", "TWO-FACTOR", "CREATED")]
     rows += [
-        (u.email, u.role, u.bureau_code or "-", "yes" if u.active else "no",
-         "on" if two_factor_on(u) else "off", u.created_at.strftime("%Y-%m-%d"))
+        (
+            u.email,
+            u.role,
+            u.bureau_code or "-",
+            "yes" if u.active else "no",
+            "on" if two_factor_on(u) else "off",
+            u.created_at.strftime("%Y-%m-%d"),
+        )
         for u in users
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -179,16 +195,20 @@ def create_demo_accounts(base_url):
     """Create one demo account per role (if missing) and print how to sign in: for each demo staff
     account that has not set up two-step sign-in yet, a new enrolment link."""
     if not demo_accounts.allowed(current_app.config):
-        why = ("SECRET_KEY comes from the environment (production mode), where demo accounts, whose passwords "
-               "are public, are never allowed" if current_app.config.get("SECRET_KEY_FROM_ENVIRONMENT")
-               else "ALLOW_DEMO_ACCOUNTS is off; demo accounts are not allowed here")
+        why = (
+            "SECRET_KEY comes from the environment (production mode), where demo accounts, whose passwords "
+            "are public, are never allowed"
+            if current_app.config.get("SECRET_KEY_FROM_ENVIRONMENT")
+            else "ALLOW_DEMO_ACCOUNTS is off; demo accounts are not allowed here"
+        )
         raise click.ClickException(why + ".")
     click.echo("Demo accounts (local use only; their passwords are public):")
     for demo in DEMO_ACCOUNTS:
         user = accounts.find_by_email(demo.email)
         if user is None:
-            user = accounts.create_user(demo.email, demo.password, demo.role, display_name=demo.display_name,
-                                        bureau=demo.bureau)
+            user = accounts.create_user(
+                demo.email, demo.password, demo.role, display_name=demo.display_name, bureau=demo.bureau
+            )
         click.echo(f"  {demo.role.value:<10} {demo.email:<26} password: {demo.password}")
         if user.active and enrolment.needs_link(user):
             _echo_link(accounts.issue_enrolment_link(user.id), base_url, indent=" " * 13)
@@ -201,11 +221,15 @@ def retrain(force):
     version, gate = model_versions.train_version(activate="always" if force else "if_not_worse")
     _echo_version(version)
     if gate.active_accuracy is None:
-        click.echo(f"Quality gate: bureau accuracy {gate.accuracy:.3f} on {gate.n} held-out texts (no version was active).")
+        click.echo(
+            f"Quality gate: bureau accuracy {gate.accuracy:.3f} on {gate.n} held-out texts (no version was active)."
+        )
     else:
         verdict = "activated" if version.is_active else "kept INACTIVE: worse than the active version"
-        click.echo(f"Quality gate: bureau accuracy {gate.accuracy:.3f} against the active version's "
-                   f"{gate.active_accuracy:.3f} on {gate.n} held-out texts: {verdict}.")
+        click.echo(
+            f"Quality gate: bureau accuracy {gate.accuracy:.3f} against the active version's "
+            f"{gate.active_accuracy:.3f} on {gate.n} held-out texts: {verdict}."
+        )
 
 
 @classifier_cli.command("ensure")

@@ -1,4 +1,5 @@
 """Every Flask extension, created unbound here and bound in create_app (avoids import cycles)."""
+
 import copy
 import re
 
@@ -50,7 +51,8 @@ class _AppLimiter(Limiter):
             if self._storage_dead and not was_down:
                 current_app.logger.error(
                     "Rate-limit store %s is unreachable: limits are now counted in this process's "
-                    "memory only (each worker alone) until it answers again.", _safe_uri(current_app),
+                    "memory only (each worker alone) until it answers again.",
+                    _safe_uri(current_app),
                 )
             elif was_down and not self._storage_dead:
                 current_app.logger.warning(

@@ -7,6 +7,7 @@ tasks are signed with it, and a task signed with another key is refused (kernel/
 Every module that defines tasks or subscribes to events is imported here, so the consumer knows
 each task by name and the events' sweep knows every handler.
 """
+
 from . import create_app
 from .kernel import events, task_queue
 from .routing import tasks as routing_tasks

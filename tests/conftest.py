@@ -11,6 +11,7 @@ whose assertions are about the HTML or headers alone, which then runs on SQLite 
 Under pytest-xdist each worker gets its own PostgreSQL database (`<name>_gw0`, `<name>_gw1`, made
 if missing), so workers never truncate each other's tables.
 """
+
 from __future__ import annotations
 
 import json
@@ -90,9 +91,11 @@ def _compile_catalogues() -> None:
                 write_mo(out, catalog, use_fuzzy=True)
             os.replace(temporary, mo)
         except Exception as exc:  # noqa: BLE001 - any failure gets the same advice
-            pytest.exit(f"{mo.relative_to(ROOT)} is missing or older than its .po and could not be compiled "
-                        f"({exc}): run `make test`, or `pybabel compile --use-fuzzy -d feedback_app/translations`",
-                        returncode=4)
+            pytest.exit(
+                f"{mo.relative_to(ROOT)} is missing or older than its .po and could not be compiled "
+                f"({exc}): run `make test`, or `pybabel compile --use-fuzzy -d feedback_app/translations`",
+                returncode=4,
+            )
 
 
 SESSION_STARTED = time.time()
@@ -157,7 +160,9 @@ def model_artifact() -> bytes:
     examples = classifier.load_examples(classifier.default_data_paths()) + classifier.catalogue_examples(DATA_DIR)
     offtopic = classifier.load_offtopic(classifier.default_offtopic_paths())
     artifact, _from_cache = model_cache.cached_artifact(
-        examples, offtopic, lambda: classifier.to_bytes(classifier.train(examples, offtopic=offtopic)),
+        examples,
+        offtopic,
+        lambda: classifier.to_bytes(classifier.train(examples, offtopic=offtopic)),
         settings={"for": "tests", "train": "defaults"},
     )
     return artifact
@@ -167,8 +172,13 @@ def _store_model(artifact: bytes) -> None:
     model = classifier.from_bytes(artifact, sha256=classifier.sha256_hex(artifact))
     db.session.add(
         ClassifierVersion(
-            label="test-model", artifact=artifact, sha256=classifier.sha256_hex(artifact),
-            training_data_hash=model.metadata["training_data_hash"], meta={}, metrics={}, is_active=True,
+            label="test-model",
+            artifact=artifact,
+            sha256=classifier.sha256_hex(artifact),
+            training_data_hash=model.metadata["training_data_hash"],
+            meta={},
+            metrics={},
+            is_active=True,
         )
     )
     db.session.commit()
@@ -195,8 +205,10 @@ def postgresql_url(model_artifact) -> str:
     if not PG_URL:
         if REQUIRE_PG:
             pytest.fail("TEST_REQUIRE_POSTGRESQL=1 but TEST_DATABASE_URL is not set")
-        pytest.skip("PostgreSQL part skipped: TEST_DATABASE_URL is not set "
-                    "(e.g. TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test)")
+        pytest.skip(
+            "PostgreSQL part skipped: TEST_DATABASE_URL is not set "
+            "(e.g. TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test)"
+        )
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     url = own_postgresql_database(worker) if worker else database_url(PG_URL)
     engine = create_engine(url)
@@ -218,7 +230,9 @@ def own_postgresql_database(suffix: str) -> str:
             with admin.connect() as conn:
                 if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
                     # A database name cannot be a bound parameter; psycopg quotes it as an identifier.
-                    conn.connection.driver_connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                    conn.connection.driver_connection.execute(
+                        sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+                    )
             break
         except DBAPIError:
             # Two workers creating their databases at once: PostgreSQL may refuse one while the
@@ -374,8 +388,11 @@ class Browser:
         page = self.client.get(page_url)
         assert page.status_code == 200, page.status_code
         html = page.get_data(as_text=True)
-        hidden = {name: value for name, value in (("form_token", form_token(html)), ("shown_at", shown_at(html)))
-                  if value is not None}
+        hidden = {
+            name: value
+            for name, value in (("form_token", form_token(html)), ("shown_at", shown_at(html)))
+            if value is not None
+        }
         data = {"csrf_token": csrf_token(html), **hidden, **data}
         return self.client.post(action or page_url, data=data, follow_redirects=follow_redirects)
 
@@ -411,9 +428,13 @@ class Browser:
         html = page.get_data(as_text=True)
         secret = TOTP_SECRET_RE.search(html)
         assert secret, "no two-factor secret on the enrolment page"
-        response = self.client.post(setup_url, data={
-            "csrf_token": csrf_token(html), "code": totp_code(secret.group(1).replace(" ", "")),
-        })
+        response = self.client.post(
+            setup_url,
+            data={
+                "csrf_token": csrf_token(html),
+                "code": totp_code(secret.group(1).replace(" ", "")),
+            },
+        )
         assert response.status_code == 200, response.status_code
         continue_link = CONTINUE_RE.search(response.get_data(as_text=True))
         assert continue_link, "no way on from the recovery codes page"
@@ -421,8 +442,9 @@ class Browser:
 
     def logout(self):
         page = self.client.get("/")
-        return self.client.post("/account/logout", data={"csrf_token": csrf_token(page.get_data(as_text=True))},
-                                follow_redirects=True)
+        return self.client.post(
+            "/account/logout", data={"csrf_token": csrf_token(page.get_data(as_text=True))}, follow_redirects=True
+        )
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Build test data through the same services the app uses."""
+
 from __future__ import annotations
 
 import itertools
@@ -6,9 +7,9 @@ import itertools
 from sqlalchemy import select
 
 from feedback_app.auth import services as accounts
-from feedback_app.kernel import catalogue
 from feedback_app.extensions import db
 from feedback_app.intake import services as intake
+from feedback_app.kernel import catalogue
 from feedback_app.kernel.models import Initiative, Role, Submission
 
 PASSWORD = "correct-horse-battery"
@@ -28,10 +29,16 @@ def user(role: Role, *, bureau: str | None = None, email: str | None = None):
 def initiative(code: str | None = None) -> Initiative:
     if code:
         return catalogue.get_initiative(code)
-    return db.session.execute(select(Initiative).where(Initiative.lead_bureau_code == "TLB").order_by(Initiative.id)).scalars().first()
+    return (
+        db.session.execute(select(Initiative).where(Initiative.lead_bureau_code == "TLB").order_by(Initiative.id))
+        .scalars()
+        .first()
+    )
 
 
-def submission(body: str = TRANSPORT_VIEW, *, initiative_code: str | None = None, area: str | None = None) -> Submission:
+def submission(
+    body: str = TRANSPORT_VIEW, *, initiative_code: str | None = None, area: str | None = None
+) -> Submission:
     init = initiative(initiative_code)
     receipt = intake.submit(
         intake.NewSubmission(body=body, language="en", topic_area=area or init.area_code, initiative_id=init.id)

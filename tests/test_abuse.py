@@ -1,49 +1,56 @@
 """Flags for abuse and spam: reasons a moderator reads, never a deletion; a flagged view is not routed alone."""
+
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
 
-from feedback_app.text import abuse
-from feedback_app.text.abuse import Flag
 from feedback_app.extensions import db
 from feedback_app.kernel.models import AuditEvent, Role, Status, Submission
+from feedback_app.text import abuse
+from feedback_app.text.abuse import Flag
 
 from . import factories
 from .conftest import csrf_token, form_token, shown_at
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("The bus on route 960 is always late, please add more buses in the morning.", []),
-    ("公立醫院急症室輪候時間太長，希望醫管局改善。", []),
-    ("個app成日hang機，唔該快啲整好佢啦", []),
-    ("Scunthorpe and Essex residents ask for better cycle tracks; the assessment is overdue.", []),
-    ("撚手小菜都冇得食，街市搬咗好唔方便", []),  # an ordinary phrase sharing a character with a vulgar one
-    ("This fucking bus is late again", [Flag.ABUSIVE_LANGUAGE]),
-    ("Those officials are a bunch of BASTARDS", [Flag.ABUSIVE_LANGUAGE]),
-    ("班巴士又遲到，仆街", [Flag.ABUSIVE_LANGUAGE]),
-    ("屌你老母，又冇車", [Flag.ABUSIVE_LANGUAGE]),
-    ("政府on9", [Flag.ABUSIVE_LANGUAGE]),
-    ("呢個fucking政府", [Flag.ABUSIVE_LANGUAGE]),
-    ("傻逼政府", [Flag.ABUSIVE_LANGUAGE]),
-    ("Cheap watches http://shop.example/a http://shop.example/b http://shop.example/c", [Flag.LINK_SPAM]),
-    ("www.cheap-watches.example", [Flag.LINK_SPAM]),
-    ("The Transport Department's page https://www.td.gov.hk/ says the new timetable starts next month, "
-     "but the stop still shows the old one.", []),
-    ("asdfghjklqwrtzxcvbnm", [Flag.GIBBERISH]),
-    ("aaaaaaaaaaaaaaaaaaaaaaa", [Flag.GIBBERISH]),
-    ("asdasdasdasdasdasdasd", [Flag.GIBBERISH]),
-    # Laughter and stretched words inside a real view are how people write, not gibberish...
-    ("政府終於肯加密960號巴士班次，哈哈哈哈哈哈哈哈，多謝晒！", []),
-    ("The new MTR app is soooooooooo good, I can finally see when the next train is coming.", []),
-    # ...but they still are when there is little else.
-    ("哈哈哈哈哈哈哈哈", [Flag.GIBBERISH]),
-    ("aaaaaaaaaaaaaaaaaaaa", [Flag.GIBBERISH]),
-    ("好正呀哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈", [Flag.GIBBERISH]),
-    ("soooooooooo good!!!", [Flag.GIBBERISH]),
-    ("asdfghjklqwrtzxcvbnm please", [Flag.GIBBERISH]),
-    ("qwrtzxcvbnmlkjh sdfghjklzxcvbnm bus", [Flag.GIBBERISH]),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("The bus on route 960 is always late, please add more buses in the morning.", []),
+        ("公立醫院急症室輪候時間太長，希望醫管局改善。", []),
+        ("個app成日hang機，唔該快啲整好佢啦", []),
+        ("Scunthorpe and Essex residents ask for better cycle tracks; the assessment is overdue.", []),
+        ("撚手小菜都冇得食，街市搬咗好唔方便", []),  # an ordinary phrase sharing a character with a vulgar one
+        ("This fucking bus is late again", [Flag.ABUSIVE_LANGUAGE]),
+        ("Those officials are a bunch of BASTARDS", [Flag.ABUSIVE_LANGUAGE]),
+        ("班巴士又遲到，仆街", [Flag.ABUSIVE_LANGUAGE]),
+        ("屌你老母，又冇車", [Flag.ABUSIVE_LANGUAGE]),
+        ("政府on9", [Flag.ABUSIVE_LANGUAGE]),
+        ("呢個fucking政府", [Flag.ABUSIVE_LANGUAGE]),
+        ("傻逼政府", [Flag.ABUSIVE_LANGUAGE]),
+        ("Cheap watches http://shop.example/a http://shop.example/b http://shop.example/c", [Flag.LINK_SPAM]),
+        ("www.cheap-watches.example", [Flag.LINK_SPAM]),
+        (
+            "The Transport Department's page https://www.td.gov.hk/ says the new timetable starts next month, "
+            "but the stop still shows the old one.",
+            [],
+        ),
+        ("asdfghjklqwrtzxcvbnm", [Flag.GIBBERISH]),
+        ("aaaaaaaaaaaaaaaaaaaaaaa", [Flag.GIBBERISH]),
+        ("asdasdasdasdasdasdasd", [Flag.GIBBERISH]),
+        # Laughter and stretched words inside a real view are how people write, not gibberish...
+        ("政府終於肯加密960號巴士班次，哈哈哈哈哈哈哈哈，多謝晒！", []),
+        ("The new MTR app is soooooooooo good, I can finally see when the next train is coming.", []),
+        # ...but they still are when there is little else.
+        ("哈哈哈哈哈哈哈哈", [Flag.GIBBERISH]),
+        ("aaaaaaaaaaaaaaaaaaaa", [Flag.GIBBERISH]),
+        ("好正呀哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈", [Flag.GIBBERISH]),
+        ("soooooooooo good!!!", [Flag.GIBBERISH]),
+        ("asdfghjklqwrtzxcvbnm please", [Flag.GIBBERISH]),
+        ("qwrtzxcvbnmlkjh sdfghjklzxcvbnm bus", [Flag.GIBBERISH]),
+    ],
+)
 def test_flags_name_the_reason(text, expected):
     assert abuse.flags_for(text) == expected
 
@@ -81,10 +88,17 @@ def _send_from(client, address, body):
     initiative = factories.initiative()
     url, sender = f"/initiatives/{initiative.code}/views/new", {"REMOTE_ADDR": address}
     html = client.get(url, environ_base=sender).get_data(as_text=True)
-    response = client.post(url, environ_base=sender, data={
-        "csrf_token": csrf_token(html), "form_token": form_token(html), "shown_at": shown_at(html),
-        "initiative": initiative.code, "body": body,
-    })
+    response = client.post(
+        url,
+        environ_base=sender,
+        data={
+            "csrf_token": csrf_token(html),
+            "form_token": form_token(html),
+            "shown_at": shown_at(html),
+            "initiative": initiative.code,
+            "body": body,
+        },
+    )
     assert response.status_code == 302, response.status_code  # to the tracking page: stored
     return db.session.execute(select(Submission).order_by(Submission.id.desc()).limit(1)).scalar_one()
 
@@ -122,8 +136,11 @@ def test_the_fifth_view_from_one_address_within_the_hour_is_flagged_and_waits_fo
 def test_views_sent_before_the_window_do_not_count(app, client):
     earlier = [_send_from(client, SENDER, body) for body in _views(4)]
     window = timedelta(minutes=app.config["REPEATED_POSTING_WINDOW_MINUTES"])
-    db.session.execute(update(Submission).where(Submission.id.in_([s.id for s in earlier]))
-                       .values(created_at=earlier[-1].created_at - window - timedelta(minutes=1)))
+    db.session.execute(
+        update(Submission)
+        .where(Submission.id.in_([s.id for s in earlier]))
+        .values(created_at=earlier[-1].created_at - window - timedelta(minutes=1))
+    )
     db.session.commit()
     assert _send_from(client, SENDER, _views(1, start=4)[0]).flags == ""
 

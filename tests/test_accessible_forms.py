@@ -1,6 +1,7 @@
 """What a screen reader and a keyboard get from the forms and the header (the browser suite checks the
 same pages in Chromium with axe; these run everywhere, on SQLite: the markup is the same on either
 database)."""
+
 import re
 
 import pytest

@@ -1,4 +1,5 @@
 """The administrators' account pages: list, create, change role, password, activation."""
+
 from __future__ import annotations
 
 import re
@@ -34,9 +35,11 @@ def reloaded(user: User) -> User:
 
 
 def audit_of(user: User) -> list[AuditEvent]:
-    return list(db.session.execute(
-        select(AuditEvent).where(AuditEvent.target_user_id == user.id).order_by(AuditEvent.id)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(AuditEvent).where(AuditEvent.target_user_id == user.id).order_by(AuditEvent.id)
+        ).scalars()
+    )
 
 
 def text(response) -> str:
@@ -48,6 +51,7 @@ def account_url(user: User) -> str:
 
 
 # --- who may come in ---------------------------------------------------------------------------
+
 
 def test_only_administrators_reach_the_account_pages(app, client, login_as, moderator, admin):
     assert client.get("/admin/users").status_code == 302  # to sign-in
@@ -73,6 +77,7 @@ def test_an_unknown_or_absurd_account_id_is_a_404(app, as_admin):
 
 
 # --- the list ----------------------------------------------------------------------------------
+
 
 def test_the_list_shows_names_not_codes_and_filters(app, as_admin):
     factories.user(Role.OFFICER, bureau="HB", email="housing.officer@example.org")
@@ -113,18 +118,30 @@ def test_the_list_is_paginated(app, as_admin):
 
 # --- creating -----------------------------------------------------------------------------------
 
+
 def test_an_administrator_creates_a_staff_account(app, as_admin, admin):
-    response = as_admin.submit_form("/admin/users/new", {
-        "email": "New.Officer@Example.org", "display_name": "Chan Tai Man", "role": "officer", "bureau": "TLB",
-        "password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
-    })
+    response = as_admin.submit_form(
+        "/admin/users/new",
+        {
+            "email": "New.Officer@Example.org",
+            "display_name": "Chan Tai Man",
+            "role": "officer",
+            "bureau": "TLB",
+            "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+        },
+    )
     assert response.status_code == 200
     assert "The account for new.officer@example.org is created." in text(response)
     user = accounts.find_by_email("new.officer@example.org")
     assert (user.role, user.bureau_code, user.display_name) == ("officer", "TLB", "Chan Tai Man")
     assert user.check_password(NEW_PASSWORD)
     created, issued = audit_of(user)
-    assert (created.action, created.actor_id, created.after) == ("account_created", admin.id, {"role": "officer", "bureau": "TLB"})
+    assert (created.action, created.actor_id, created.after) == (
+        "account_created",
+        admin.id,
+        {"role": "officer", "bureau": "TLB"},
+    )
     assert (issued.action, issued.actor_id) == ("enrolment_link_issued", admin.id)
     # The enrolment link, shown once to pass on with the password: the officer enrols through it.
     assert response.headers["Cache-Control"] == "no-store"
@@ -138,10 +155,17 @@ def test_an_administrator_creates_a_staff_account(app, as_admin, admin):
 
 
 def test_creating_with_mistakes_shows_them_and_keeps_what_was_typed(app, as_admin):
-    response = as_admin.submit_form("/admin/users/new", {
-        "email": "someone@localhost", "display_name": "Someone Typed This", "role": "moderator", "bureau": "",
-        "password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
-    })
+    response = as_admin.submit_form(
+        "/admin/users/new",
+        {
+            "email": "someone@localhost",
+            "display_name": "Someone Typed This",
+            "role": "moderator",
+            "bureau": "",
+            "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+        },
+    )
     assert response.status_code == 400
     page = text(response)
     assert "is not a valid e-mail address." in page
@@ -151,7 +175,10 @@ def test_creating_with_mistakes_shows_them_and_keeps_what_was_typed(app, as_admi
     for data, message in [
         ({"role": "officer", "bureau": "", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, "needs a valid bureau"),
         ({"role": "moderator", "password": "short", "confirm": "short"}, "at least 10 characters"),
-        ({"role": "moderator", "password": NEW_PASSWORD, "confirm": "different-123"}, "The two passwords are not the same."),
+        (
+            {"role": "moderator", "password": NEW_PASSWORD, "confirm": "different-123"},
+            "The two passwords are not the same.",
+        ),
         ({"role": "moderator"}, "Type a password, or choose to generate one."),
         ({"role": "emperor", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, "Not a valid choice"),
     ]:
@@ -162,9 +189,15 @@ def test_creating_with_mistakes_shows_them_and_keeps_what_was_typed(app, as_admi
 
 
 def test_a_generated_password_is_shown_once_and_works(app, as_admin, client):
-    response = as_admin.submit_form("/admin/users/new", {
-        "email": "mod@example.org", "role": "moderator", "bureau": "", "generate_password": "y",
-    })
+    response = as_admin.submit_form(
+        "/admin/users/new",
+        {
+            "email": "mod@example.org",
+            "role": "moderator",
+            "bureau": "",
+            "generate_password": "y",
+        },
+    )
     assert response.status_code == 200
     password = re.search(r'id="generated-password">([^<]+)<', text(response)).group(1)
     assert len(password) >= 16
@@ -174,15 +207,22 @@ def test_a_generated_password_is_shown_once_and_works(app, as_admin, client):
 
 
 def test_a_resident_account_gets_no_enrolment_link(app, as_admin):
-    response = as_admin.submit_form("/admin/users/new", {
-        "email": "someone@example.org", "role": "resident", "bureau": "", "password": NEW_PASSWORD,
-        "confirm": NEW_PASSWORD,
-    })
+    response = as_admin.submit_form(
+        "/admin/users/new",
+        {
+            "email": "someone@example.org",
+            "role": "resident",
+            "bureau": "",
+            "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+        },
+    )
     assert response.status_code == 200 and "The account for someone@example.org is created." in text(response)
     assert not ENROLMENT_LINK_RE.search(text(response))
 
 
 # --- changing ----------------------------------------------------------------------------------
+
 
 def second_browser(app) -> Browser:
     app.test_client_class = RequestIsolatedClient
@@ -194,8 +234,9 @@ def test_changing_a_role_signs_the_person_out_and_shows_in_the_history(app, as_a
     theirs.login(moderator.email)
     assert theirs.client.get("/moderation/queue").status_code == 200
 
-    response = as_admin.submit_form(account_url(moderator), {"role": "officer", "bureau": "HB"},
-                                    action=f"/admin/users/{moderator.id}/role")
+    response = as_admin.submit_form(
+        account_url(moderator), {"role": "officer", "bureau": "HB"}, action=f"/admin/users/{moderator.id}/role"
+    )
     assert response.status_code == 200
     assert "The role is changed." in text(response)
     user = reloaded(moderator)
@@ -210,8 +251,9 @@ def test_changing_a_role_signs_the_person_out_and_shows_in_the_history(app, as_a
 
 
 def test_an_officer_without_a_bureau_is_refused_with_the_choice_kept(app, as_admin, moderator):
-    response = as_admin.submit_form(account_url(moderator), {"role": "officer", "bureau": ""},
-                                    action=f"/admin/users/{moderator.id}/role")
+    response = as_admin.submit_form(
+        account_url(moderator), {"role": "officer", "bureau": ""}, action=f"/admin/users/{moderator.id}/role"
+    )
     assert response.status_code == 400
     assert "needs a valid bureau" in text(response)
     assert re.search(r'<option selected value="officer">|<option value="officer" selected>', text(response))
@@ -220,11 +262,14 @@ def test_an_officer_without_a_bureau_is_refused_with_the_choice_kept(app, as_adm
 
 def test_an_administrator_cannot_lock_themself_out(app, as_admin, admin):
     factories.user(Role.ADMIN)  # not the last admin: the self rule alone refuses
-    demote = as_admin.submit_form(account_url(admin), {"role": "moderator", "bureau": ""},
-                                  action=f"/admin/users/{admin.id}/role")
+    demote = as_admin.submit_form(
+        account_url(admin), {"role": "moderator", "bureau": ""}, action=f"/admin/users/{admin.id}/role"
+    )
     assert demote.status_code == 400
     assert "You cannot take away your own administrator access" in text(demote)
-    deactivate = as_admin.submit_form(account_url(admin), {"confirm": "y"}, action=f"/admin/users/{admin.id}/deactivate")
+    deactivate = as_admin.submit_form(
+        account_url(admin), {"confirm": "y"}, action=f"/admin/users/{admin.id}/deactivate"
+    )
     assert deactivate.status_code == 400
     assert "You cannot take away your own administrator access" in text(deactivate)
     admin = reloaded(admin)
@@ -234,7 +279,9 @@ def test_an_administrator_cannot_lock_themself_out(app, as_admin, admin):
 
 def test_setting_a_password_needs_it_twice_and_is_audited_without_it(app, as_admin, admin, moderator):
     url = f"/admin/users/{moderator.id}/password"
-    mismatch = as_admin.submit_form(account_url(moderator), {"password": NEW_PASSWORD, "confirm": "other-password-1"}, action=url)
+    mismatch = as_admin.submit_form(
+        account_url(moderator), {"password": NEW_PASSWORD, "confirm": "other-password-1"}, action=url
+    )
     assert mismatch.status_code == 400 and "The two passwords are not the same." in text(mismatch)
     short = as_admin.submit_form(account_url(moderator), {"password": "short", "confirm": "short"}, action=url)
     assert short.status_code == 400 and "at least 10 characters" in text(short)
@@ -276,7 +323,9 @@ def test_deactivating_needs_confirmation_then_signs_out_and_reactivates(app, as_
     user = reloaded(moderator)
     assert user.active
     assert [(e.action, e.actor_id) for e in audit_of(user) if e.action.startswith("account_")] == [
-        ("account_created", None), ("account_deactivated", admin.id), ("account_reactivated", admin.id),
+        ("account_created", None),
+        ("account_deactivated", admin.id),
+        ("account_reactivated", admin.id),
     ]
     page = text(as_admin.client.get(account_url(user)))
     assert "Account deactivated" in page and "Account reactivated" in page and "chief.admin" in page
@@ -299,7 +348,9 @@ def test_an_administrator_resets_two_step_sign_in_and_hands_over_a_new_link(app,
     assert "Two-step sign-in is reset" in text(done)
     assert not reloaded(moderator).totp_secret
     assert [(e.action, e.actor_id) for e in audit_of(moderator)[-2:]] == [
-        ("two_factor_reset", admin.id), ("enrolment_link_issued", admin.id)]
+        ("two_factor_reset", admin.id),
+        ("enrolment_link_issued", admin.id),
+    ]
     link = ENROLMENT_LINK_RE.search(text(done)).group(1).removeprefix("http://localhost")
     theirs.submit_form(link, {"password": factories.PASSWORD})
     theirs.enrol_two_factor(link + "/authenticator")

@@ -1,7 +1,8 @@
 """Signing in and out: sessions, safe redirects, throttling, demo accounts, cookies, CSRF."""
+
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
@@ -61,10 +62,10 @@ def test_account_changes_end_existing_sessions(app, browser, moderator, change):
 # --- Safe redirects -------------------------------------------------------------------------
 
 UNSAFE_TARGETS = [
-    "/\t/evil.example",      # what /%09/evil.example decodes to; browsers drop the tab
+    "/\t/evil.example",  # what /%09/evil.example decodes to; browsers drop the tab
     "/\n/evil.example",
     "\t//evil.example",
-    "/\\evil.example",       # browsers read a backslash as a slash
+    "/\\evil.example",  # browsers read a backslash as a slash
     "\\\\evil.example",
     "//evil.example",
     "///evil.example",
@@ -87,16 +88,33 @@ def test_unsafe_next_targets_are_refused(target):
     assert safe_next(target) is None
 
 
-@pytest.mark.parametrize("target", [
-    "/", "/moderation/queue", "/areas/mobility?after=20&q=bus%20stop", "/track/SCF-2026-000001/abc#answer",
-    "/%09/evil.example",  # a percent-encoded tab is part of the path; browsers do not drop it
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/",
+        "/moderation/queue",
+        "/areas/mobility?after=20&q=bus%20stop",
+        "/track/SCF-2026-000001/abc#answer",
+        "/%09/evil.example",  # a percent-encoded tab is part of the path; browsers do not drop it
+    ],
+)
 def test_paths_on_this_site_are_kept(target):
     assert safe_next(target) == target
 
 
-@pytest.mark.parametrize("query", ["/%09/evil.example", "/%5Cevil.example", "%0a", "/%0a", "/%0d%0aX:1",
-                                   "https://evil.example", "//evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/%09/evil.example",
+        "/%5Cevil.example",
+        "%0a",
+        "/%0a",
+        "/%0d%0aX:1",
+        "https://evil.example",
+        "//evil.example",
+        "javascript:alert(1)",
+    ],
+)
 def test_language_switch_never_leaves_the_site(client, query):
     response = client.get(f"/language/en?next={query}")
     assert response.status_code == 302
@@ -108,8 +126,9 @@ def test_language_switch_returns_to_the_page_with_its_query(client):
     assert response.headers["Location"] == "/areas/mobility?after=20"
 
 
-@pytest.mark.parametrize("query", ["?next=/%09/evil.example", "?next=https://evil.example/", "?next=%0a",
-                                   "?next=/%5C/evil.example"])
+@pytest.mark.parametrize(
+    "query", ["?next=/%09/evil.example", "?next=https://evil.example/", "?next=%0a", "?next=/%5C/evil.example"]
+)
 def test_sign_in_redirects_only_to_this_site(app, client, query):
     resident = factories.user(Role.RESIDENT)
     response = _post_login(client, resident.email, query=query)
@@ -124,6 +143,7 @@ def test_sign_in_returns_to_the_page_asked_for(app, client):
 
 
 # --- Demo accounts --------------------------------------------------------------------------
+
 
 def test_demo_account_cannot_sign_in_when_demo_accounts_are_off(app, client):
     factories.user(Role.ADMIN, email="admin@demo.scf.hk")
@@ -143,6 +163,7 @@ def test_demo_account_signs_in_where_demo_accounts_are_allowed(app, browser):
 
 # --- Same work whatever the answer ----------------------------------------------------------
 
+
 def _count_hash_checks(monkeypatch):
     calls = []
     real = accounts.check_password_hash
@@ -155,8 +176,9 @@ def _count_hash_checks(monkeypatch):
     return calls
 
 
-@pytest.mark.parametrize("case", ["unknown e-mail", "wrong password", "right password", "deactivated",
-                                  "refused demo account"])
+@pytest.mark.parametrize(
+    "case", ["unknown e-mail", "wrong password", "right password", "deactivated", "refused demo account"]
+)
 def test_every_sign_in_path_checks_exactly_one_password_hash(app, monkeypatch, case):
     user = factories.user(Role.MODERATOR)
     demo = factories.user(Role.MODERATOR, email="moderator@demo.scf.hk")
@@ -197,9 +219,14 @@ def test_unknown_e_mail_through_the_form_checks_a_hash_too(app, client, monkeypa
 
 # --- Throttling -----------------------------------------------------------------------------
 
+
 def _limited_client(app, **overrides):
-    settings = {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "100 per minute",
-                "LOGIN_ACCOUNT_RATE_LIMIT": "3 per 15 minutes", **overrides}
+    settings = {
+        "RATELIMIT_ENABLED": True,
+        "LOGIN_RATE_LIMIT": "100 per minute",
+        "LOGIN_ACCOUNT_RATE_LIMIT": "3 per 15 minutes",
+        **overrides,
+    }
     limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], **settings)
     limited.test_client_class = RequestIsolatedClient
     return limited.test_client()
@@ -270,6 +297,7 @@ def test_failed_sign_ins_are_counted_across_workers_through_redis(app, moderator
 
 # --- Cookies and CSRF -----------------------------------------------------------------------
 
+
 def _set_cookie(response, name):
     headers = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(name + "=")]
     assert headers, f"no {name} cookie set"
@@ -277,7 +305,7 @@ def _set_cookie(response, name):
 
 
 def _expires_in(attributes) -> timedelta:
-    return parsedate_to_datetime(attributes["expires"]) - datetime.now(timezone.utc)
+    return parsedate_to_datetime(attributes["expires"]) - datetime.now(UTC)
 
 
 def test_remember_me_cookie_is_lax_http_only_and_lasts_days(app, client):
@@ -302,8 +330,9 @@ def test_csrf_token_from_before_sign_in_is_void_after(app, client):
     resident = factories.user(Role.RESIDENT)
     page = client.get("/account/login")
     before = csrf_token(page.get_data(as_text=True))
-    response = client.post("/account/login", data={"csrf_token": before, "email": resident.email,
-                                                    "password": factories.PASSWORD})
+    response = client.post(
+        "/account/login", data={"csrf_token": before, "email": resident.email, "password": factories.PASSWORD}
+    )
     assert response.status_code == 302
     # A token someone planted or read before the sign-in does not work in the signed-in session...
     refused = client.post("/account/logout", data={"csrf_token": before})

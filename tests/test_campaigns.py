@@ -1,16 +1,17 @@
 """Campaigns: near copies grouped as the worker stores them, found by an index, never by comparing all."""
+
 from __future__ import annotations
 
 import re
+from datetime import UTC
 
 import pytest
-
 from sqlalchemy import func, select
 
 from feedback_app.campaigns import services as campaigns
-from feedback_app.text import near_duplicates
 from feedback_app.extensions import db
 from feedback_app.kernel.models import AuditAction, AuditEvent, NearDuplicateKey, Role, Status, Submission
+from feedback_app.text import near_duplicates
 
 from . import factories
 from .conftest import csrf_token
@@ -46,8 +47,11 @@ def test_lightly_edited_copies_join_one_campaign_and_a_view_on_the_same_topic_do
     campaign_ids = {db.session.get(Submission, s.id).campaign_id for s in copies}
     assert len(campaign_ids) == 1 and None not in campaign_ids
     assert db.session.get(Submission, other.id).campaign_id is None
-    joined = db.session.execute(select(AuditEvent.submission_id).where(
-        AuditEvent.action == AuditAction.JOINED_CAMPAIGN)).scalars().all()
+    joined = (
+        db.session.execute(select(AuditEvent.submission_id).where(AuditEvent.action == AuditAction.JOINED_CAMPAIGN))
+        .scalars()
+        .all()
+    )
     assert sorted(joined) == sorted(s.id for s in copies)
     assert campaigns.sizes(campaign_ids) == {campaign_ids.pop(): 3}
 
@@ -126,15 +130,23 @@ def test_one_decision_on_a_copy_is_made_for_every_waiting_copy_each_audited(app,
     assert "2 other copies are waiting for review" in page
     assert re.search(r'<input checked id="reject-whole_campaign"[^>]*type="checkbox"', page)  # ticked to begin with
     assert page.count('for="reject-whole_campaign"') == 1 and page.count('for="route-whole_campaign"') == 1
-    answer = client.post(f"/moderation/submissions/{copies[0].id}/reject", follow_redirects=True, data={
-        "csrf_token": csrf_token(page), "version": copies[0].version, "reason": "duplicate", "whole_campaign": "y",
-        "submit": "Reject",
-    })
+    answer = client.post(
+        f"/moderation/submissions/{copies[0].id}/reject",
+        follow_redirects=True,
+        data={
+            "csrf_token": csrf_token(page),
+            "version": copies[0].version,
+            "reason": "duplicate",
+            "whole_campaign": "y",
+            "submit": "Reject",
+        },
+    )
     assert "The same decision was made for 2 other copies of the campaign." in answer.get_data(as_text=True)
     for sub in copies:
         assert db.session.get(Submission, sub.id).status == Status.REJECTED
-        event = db.session.execute(select(AuditEvent).where(
-            AuditEvent.submission_id == sub.id, AuditEvent.action == AuditAction.REJECTED)).scalar_one()
+        event = db.session.execute(
+            select(AuditEvent).where(AuditEvent.submission_id == sub.id, AuditEvent.action == AuditAction.REJECTED)
+        ).scalar_one()
         assert event.actor_id == moderator.id
 
 
@@ -142,24 +154,37 @@ def test_without_the_tick_only_this_copy_is_decided(app, client, login_as):
     copies = _waiting_campaign(app)
     login_as(factories.user(Role.MODERATOR))
     page = client.get(f"/moderation/submissions/{copies[0].id}").get_data(as_text=True)
-    client.post(f"/moderation/submissions/{copies[0].id}/route", data={
-        "csrf_token": csrf_token(page), "version": copies[0].version, "area": "mobility", "bureau": "TLB",
-        "submit": "Route to this bureau",
-    })
+    client.post(
+        f"/moderation/submissions/{copies[0].id}/route",
+        data={
+            "csrf_token": csrf_token(page),
+            "version": copies[0].version,
+            "area": "mobility",
+            "bureau": "TLB",
+            "submit": "Route to this bureau",
+        },
+    )
     assert [db.session.get(Submission, s.id).status for s in copies] == [
-        Status.ROUTED, Status.NEEDS_REVIEW, Status.NEEDS_REVIEW]
+        Status.ROUTED,
+        Status.NEEDS_REVIEW,
+        Status.NEEDS_REVIEW,
+    ]
 
 
 def test_a_copy_that_says_something_of_its_own_can_be_split_out(app, client, login_as):
     copies = _waiting_campaign(app)
     moderator = login_as(factories.user(Role.MODERATOR))
     page = client.get(f"/moderation/submissions/{copies[1].id}").get_data(as_text=True)
-    answer = client.post(f"/moderation/submissions/{copies[1].id}/split", follow_redirects=True,
-                         data={"csrf_token": csrf_token(page)})
+    answer = client.post(
+        f"/moderation/submissions/{copies[1].id}/split", follow_redirects=True, data={"csrf_token": csrf_token(page)}
+    )
     assert "no longer part of the campaign" in answer.get_data(as_text=True)
     assert db.session.get(Submission, copies[1].id).campaign_id is None
-    event = db.session.execute(select(AuditEvent).where(
-        AuditEvent.submission_id == copies[1].id, AuditEvent.action == AuditAction.SPLIT_FROM_CAMPAIGN)).scalar_one()
+    event = db.session.execute(
+        select(AuditEvent).where(
+            AuditEvent.submission_id == copies[1].id, AuditEvent.action == AuditAction.SPLIT_FROM_CAMPAIGN
+        )
+    ).scalar_one()
     assert event.actor_id == moderator.id
     queue = client.get("/moderation/queue").get_data(as_text=True).split("<tbody>", 1)[1]
     assert copies[1].reference in queue  # listed on its own now
@@ -234,7 +259,7 @@ def test_variants_name_added_and_left_out_words_in_both_languages():
 
 
 def test_a_view_whose_task_was_lost_joins_its_campaign_when_swept_and_is_then_suggested(app, client):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from sqlalchemy import update
 
@@ -245,8 +270,11 @@ def test_a_view_whose_task_was_lost_joins_its_campaign_when_swept_and_is_then_su
 
     copies = [_send(body) for body in COPIES[:2]]  # their own tasks grouped them
     lost = _sent_while_the_queue_is_down(app, COPIES[2])  # the third copy, sent during a Redis outage
-    db.session.execute(update(Submission).where(Submission.id == lost.id).values(
-        created_at=datetime.now(timezone.utc) - tasks.SWEEP_AFTER - timedelta(seconds=1)))
+    db.session.execute(
+        update(Submission)
+        .where(Submission.id == lost.id)
+        .values(created_at=datetime.now(UTC) - tasks.SWEEP_AFTER - timedelta(seconds=1))
+    )
     db.session.commit()
 
     assert tasks.sweep_unrouted.call_local() == 1

@@ -1,11 +1,12 @@
 """Reference data: complete, valid, and safe to load again."""
+
 import json
 
 import pytest
 from sqlalchemy import func, select
 
-from feedback_app.kernel import catalogue
 from feedback_app.extensions import db
+from feedback_app.kernel import catalogue
 from feedback_app.kernel.models import Bureau, Initiative, SmartArea
 
 BUREAUS = {"CSB", "CMAB", "CSTB", "CEDB", "DEVB", "EDB", "EEB", "FSTB", "HHB", "HB", "HYAB", "ITIB", "LWB", "SB", "TLB"}

@@ -1,4 +1,5 @@
 """The classifier library on its own: features, prediction, thresholds, artifacts, CLI."""
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,11 @@ def model_file(model, tmp_path_factory):
 
 def run_cli(*args, stdin=""):
     return subprocess.run(
-        [sys.executable, "-m", "classifier", *args], input=stdin, capture_output=True, text=True, cwd=ROOT,
+        [sys.executable, "-m", "classifier", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
 
 
@@ -53,12 +58,15 @@ def test_the_library_does_not_import_flask():
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 
 
-@pytest.mark.parametrize("text, area, bureau", [
-    ("The MTR and bus arrival times on HKeMobility are often wrong at my stop in Sha Tin.", "mobility", "TLB"),
-    ("公立醫院急症室輪候時間太長，希望醫管局改善。", "living", "HHB"),
-    ("公立医院急症室轮候时间太长，希望医管局改善。", "living", "HHB"),
-    ("My son's secondary school needs better STEM teaching and more computers for e-learning.", "people", "EDB"),
-])
+@pytest.mark.parametrize(
+    "text, area, bureau",
+    [
+        ("The MTR and bus arrival times on HKeMobility are often wrong at my stop in Sha Tin.", "mobility", "TLB"),
+        ("公立醫院急症室輪候時間太長，希望醫管局改善。", "living", "HHB"),
+        ("公立医院急症室轮候时间太长，希望医管局改善。", "living", "HHB"),
+        ("My son's secondary school needs better STEM teaching and more computers for e-learning.", "people", "EDB"),
+    ],
+)
 def test_clear_views_go_to_the_obvious_place(model, text, area, bureau):
     prediction = model.predict([text])[0]
     assert (prediction.area, prediction.bureau) == (area, bureau)
@@ -121,12 +129,15 @@ def test_training_data_hash_changes_with_the_data():
     assert classifier.data_hash(a) != classifier.data_hash(b)
 
 
-@pytest.mark.parametrize("line, message", [
-    ("not json", "line 1: not valid JSON"),
-    ('["text"]', 'line 1: expected an object with a "text" string'),
-    ('{"text": 3}', 'line 1: expected an object with a "text" string'),
-    ('{"text": "  "}', 'line 1: "text" is empty'),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("not json", "line 1: not valid JSON"),
+        ('["text"]', 'line 1: expected an object with a "text" string'),
+        ('{"text": 3}', 'line 1: expected an object with a "text" string'),
+        ('{"text": "  "}', 'line 1: "text" is empty'),
+    ],
+)
 def test_predict_input_errors_name_the_line(line, message):
     with pytest.raises(InputError, match=message):
         read_texts([line + "\n"])
@@ -134,7 +145,9 @@ def test_predict_input_errors_name_the_line(line, message):
 
 def test_cli_predict_writes_one_line_per_input(model_file):
     texts = ["The bus to the airport was full", "公屋輪候時間太長", "eTAX login keeps failing"]
-    result = run_cli("predict", "--model", str(model_file), stdin="".join(json.dumps({"text": t}) + "\n" for t in texts))
+    result = run_cli(
+        "predict", "--model", str(model_file), stdin="".join(json.dumps({"text": t}) + "\n" for t in texts)
+    )
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) == 3
@@ -160,8 +173,12 @@ def test_cli_predict_reports_a_missing_model(tmp_path):
 
 def test_cli_train_writes_a_loadable_model(tmp_path):
     data = tmp_path / "corpus_small.jsonl"
-    rows = [("bus late again", "mobility", "TLB"), ("minibus route too slow", "mobility", "TLB"),
-            ("hospital queue too long", "living", "HHB"), ("clinic waiting time", "living", "HHB")]
+    rows = [
+        ("bus late again", "mobility", "TLB"),
+        ("minibus route too slow", "mobility", "TLB"),
+        ("hospital queue too long", "living", "HHB"),
+        ("clinic waiting time", "living", "HHB"),
+    ]
     data.write_text("".join(json.dumps({"text": t, "area": a, "bureau": b}) + "\n" for t, a, b in rows))
     out = tmp_path / "m.npz"
     result = run_cli("train", "--out", str(out), "--data", str(data), "--no-catalogue")
@@ -179,7 +196,8 @@ def test_a_model_from_an_older_feature_format_is_refused(model):
 def test_cli_predict_skips_blank_lines_and_takes_context(model_file):
     stdin = (
         "\n"
-        + json.dumps({"text": "The bus to the airport was full", "area": "people"}) + "\n"
+        + json.dumps({"text": "The bus to the airport was full", "area": "people"})
+        + "\n"
         + "   \n"
         + json.dumps({"text": "Smart lamppost data should be open", "initiative": "multi-functional-smart-lampposts"})
         + "\n\n"
@@ -193,10 +211,13 @@ def test_cli_predict_skips_blank_lines_and_takes_context(model_file):
     assert all(0.0 <= row["off_topic_p"] <= 1.0 for row in rows)
 
 
-@pytest.mark.parametrize("line, message", [
-    ('{"text": "bus", "area": "moon"}', "line 2: unknown area 'moon'"),
-    ('{"text": "bus", "initiative": 7}', 'line 2: "initiative" must be a non-empty string or null'),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"text": "bus", "area": "moon"}', "line 2: unknown area 'moon'"),
+        ('{"text": "bus", "initiative": 7}', 'line 2: "initiative" must be a non-empty string or null'),
+    ],
+)
 def test_cli_predict_refuses_bad_context_and_writes_nothing(model_file, line, message):
     stdin = json.dumps({"text": "fine"}) + "\n" + line + "\n"
     result = run_cli("predict", "--model", str(model_file), stdin=stdin)
@@ -223,16 +244,35 @@ def test_routing_thresholds_exist_for_every_bureau_in_both_languages(model):
 @pytest.mark.slow  # cross-validates and draws figures (about 15 s)
 def test_cli_evaluate_writes_a_report_with_figures(tmp_path):
     rows = [(f"bus {w} late again", "TLB") for w in "red blue green gold pink grey teal navy lime plum".split()] + [
-        (f"clinic {w} queue too long", "HHB") for w in "red blue green gold pink grey teal navy lime plum".split()]
+        (f"clinic {w} queue too long", "HHB") for w in "red blue green gold pink grey teal navy lime plum".split()
+    ]
     data = tmp_path / "corpus_small.jsonl"
-    data.write_text("".join(json.dumps({"text": t, "bureau": b, "area": "mobility" if b == "TLB" else "living"}) + "\n"
-                            for t, b in rows))
+    data.write_text(
+        "".join(
+            json.dumps({"text": t, "bureau": b, "area": "mobility" if b == "TLB" else "living"}) + "\n" for t, b in rows
+        )
+    )
     held = tmp_path / "held.jsonl"
-    held.write_text(json.dumps({"text": "the bus is late", "bureau_code": "TLB"}) + "\n"
-                    + json.dumps({"text": "醫院 clinic queue", "bureau_code": "HHB"}) + "\n")
+    held.write_text(
+        json.dumps({"text": "the bus is late", "bureau_code": "TLB"})
+        + "\n"
+        + json.dumps({"text": "醫院 clinic queue", "bureau_code": "HHB"})
+        + "\n"
+    )
     out = tmp_path / "report"
-    result = run_cli("evaluate", "--data", str(data), "--no-catalogue", "--no-offtopic", "--folds", "2",
-                     "--eval", str(held), "--out", str(out))
+    result = run_cli(
+        "evaluate",
+        "--data",
+        str(data),
+        "--no-catalogue",
+        "--no-offtopic",
+        "--folds",
+        "2",
+        "--eval",
+        str(held),
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "corpus CV (en)" in report and "held (en)" in report and "ECE before calibration" in report
@@ -255,14 +295,24 @@ def scikit_learn_fit():
     regression = training.build_estimator().fit(matrix, labels)
     bayes = training.build_naive_bayes().fit(matrix, labels)
     plain = classifier.Model(
-        training.fit_features(texts), training.head(regression), training.head(regression),
-        {"bureau_mix": training.BUREAU_MIX}, bureau_nb=bayes.feature_log_prob_.T,
+        training.fit_features(texts),
+        training.head(regression),
+        training.head(regression),
+        {"bureau_mix": training.BUREAU_MIX},
+        bureau_nb=bayes.feature_log_prob_.T,
     )
     return vectorizers, regression, bayes, plain
 
 
-TEXTS = ["", "bus late late late", "公立醫院急症室輪候時間太長", "個app成日hang機", "医院 医院 hospital", "🙂",
-         "The MTR platform screen doors are broken again, please fix the doors."]
+TEXTS = [
+    "",
+    "bus late late late",
+    "公立醫院急症室輪候時間太長",
+    "個app成日hang機",
+    "医院 医院 hospital",
+    "🙂",
+    "The MTR platform screen doors are broken again, please fix the doors.",
+]
 
 
 def test_the_plain_feature_path_equals_scikit_learns_transform(scikit_learn_fit):
@@ -292,8 +342,10 @@ def test_raw_bureau_probabilities_are_the_estimators_own_mix(scikit_learn_fit):
 
 
 def test_prediction_loads_no_scikit_learn(model_file):
-    code = ("import sys; sys.modules['sklearn'] = None; import classifier; "
-            f"m = classifier.load({str(model_file)!r}); print(m.predict(['The bus is late'], use_semantic=False)[0].bureau)")
+    code = (
+        "import sys; sys.modules['sklearn'] = None; import classifier; "
+        f"m = classifier.load({str(model_file)!r}); print(m.predict(['The bus is late'], use_semantic=False)[0].bureau)"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == "TLB", result.stderr
 
@@ -307,10 +359,14 @@ def test_explain_shows_the_initiative_prior_on_the_real_model(model):
 
 
 def test_a_clear_text_about_another_bureau_beats_the_initiatives_lead_on_the_real_model(model):
-    assert model.initiative_weight(True) > 0 and model.initiative_weight(False) > 0  # learned from corpus lines that name an initiative
+    assert (
+        model.initiative_weight(True) > 0 and model.initiative_weight(False) > 0
+    )  # learned from corpus lines that name an initiative
     text = "公立醫院急症室輪候時間太長，希望醫管局改善。"
     [plain, with_transport_initiative] = model.predict(
-        [text, text], top_k=15, initiatives=[None, "traffic-data-analytics-system"],
+        [text, text],
+        top_k=15,
+        initiatives=[None, "traffic-data-analytics-system"],
     )
     assert model.lead_bureau("traffic-data-analytics-system") == "TLB"
     assert plain.bureau == with_transport_initiative.bureau == "HHB"
@@ -322,8 +378,19 @@ def test_a_clear_text_about_another_bureau_beats_the_initiatives_lead_on_the_rea
 
 def test_corpus_lines_carry_initiative_and_register_and_offtopic_lines_only_text(tmp_path):
     corpus = tmp_path / "corpus_x.jsonl"
-    corpus.write_text(json.dumps({"text": "個app成日hang機", "bureau": "ITIB", "initiative": "iam-smart",
-                                  "register": "mixed", "lang": "zh-Hant"}) + "\n\n", encoding="utf-8")
+    corpus.write_text(
+        json.dumps(
+            {
+                "text": "個app成日hang機",
+                "bureau": "ITIB",
+                "initiative": "iam-smart",
+                "register": "mixed",
+                "lang": "zh-Hant",
+            }
+        )
+        + "\n\n",
+        encoding="utf-8",
+    )
     [example] = classifier.load_examples([corpus])
     assert (example.bureau, example.initiative, example.register) == ("ITIB", "iam-smart", "mixed")
     offtopic = tmp_path / "offtopic_x.jsonl"

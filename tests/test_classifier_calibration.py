@@ -3,6 +3,7 @@
 Most tests use small toy sets whose right answers are known, so a failure points at the
 method, not at the corpus.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,10 +49,26 @@ def toy_examples(seed: int = 0) -> list[classifier.Example]:
 
 
 OFF_TOPIC = [
-    "hello there", "thanks a lot", "test test test", "asdf qwer zxcv", "great football match last night",
-    "who won the singing contest", "buy cheap watches now", "lol", "good morning everyone", "nice weather today",
-    "my cat is cute", "the drama on tv was boring", "click here for free coins", "123 456", "hi hi hi",
-    "happy birthday", "see you tomorrow", "that movie was long", "best noodles in town", "ok ok",
+    "hello there",
+    "thanks a lot",
+    "test test test",
+    "asdf qwer zxcv",
+    "great football match last night",
+    "who won the singing contest",
+    "buy cheap watches now",
+    "lol",
+    "good morning everyone",
+    "nice weather today",
+    "my cat is cute",
+    "the drama on tv was boring",
+    "click here for free coins",
+    "123 456",
+    "hi hi hi",
+    "happy birthday",
+    "see you tomorrow",
+    "that movie was long",
+    "best noodles in town",
+    "ok ok",
 ]
 
 
@@ -62,6 +79,7 @@ def toy_model():
 
 
 # --- calibration on known data ---------------------------------------------------------
+
 
 def test_temperature_is_recovered_from_labels_drawn_at_a_known_temperature():
     rng = np.random.default_rng(1)
@@ -89,6 +107,7 @@ def test_prior_weight_is_positive_when_the_lead_is_usually_right_and_zero_when_n
 
 
 # --- thresholds ------------------------------------------------------------------------
+
 
 def test_shared_threshold_reaches_the_target_and_rare_classes_share_it():
     # 100 predictions of A and 3 of B, confident ones right, unsure ones wrong.
@@ -118,6 +137,7 @@ def test_a_well_supported_unreliable_class_gets_a_stricter_threshold():
 
 # --- the held-out split ----------------------------------------------------------------
 
+
 def test_held_out_split_is_fixed_stratified_and_never_takes_catalogue_lines():
     examples = toy_examples() + [classifier.Example("official remit text", bureau="TLB", register="catalogue")] * 5
     first, second = split_examples(examples), split_examples(examples)
@@ -132,14 +152,16 @@ def test_held_out_split_is_fixed_stratified_and_never_takes_catalogue_lines():
 
 def test_realistic_lines_are_held_out_more_often():
     long_formal = " ".join(["formal question about the railway"] * 10)
-    examples = ([classifier.Example(long_formal + str(i), bureau="TLB", register="formal") for i in range(200)]
-                + [classifier.Example(f"bus late again {i}", bureau="TLB", register="colloquial") for i in range(200)])
+    examples = [classifier.Example(long_formal + str(i), bureau="TLB", register="formal") for i in range(200)] + [
+        classifier.Example(f"bus late again {i}", bureau="TLB", register="colloquial") for i in range(200)
+    ]
     _, held = split_examples(examples)
     colloquial = sum(examples[i].register == "colloquial" for i in held)
     assert colloquial > 0.6 * len(held)
 
 
 # --- the trained toy model ---------------------------------------------------------------
+
 
 def test_training_records_calibration_thresholds_and_split(toy_model):
     meta = toy_model.metadata

@@ -1,4 +1,5 @@
 """Text the platform will really receive: both scripts, Cantonese, mixed, empty, huge."""
+
 from __future__ import annotations
 
 import time
@@ -14,16 +15,19 @@ def model(model_artifact):
     return classifier.from_bytes(model_artifact, sha256=classifier.sha256_hex(model_artifact))
 
 
-@pytest.mark.parametrize("text, lang", [
-    ("The bus is late again", "en"),
-    ("巴士又遲到", "zh"),
-    ("巴士又迟到", "zh"),
-    ("架巴士成日遲到，搞乜嘢？", "zh"),
-    ("個app成日hang機", "zh"),
-    ("I called 1823 about the 垃圾站 smell but nobody came", "en"),
-    ("", "en"),
-    ("🙂🙂", "en"),
-])
+@pytest.mark.parametrize(
+    "text, lang",
+    [
+        ("The bus is late again", "en"),
+        ("巴士又遲到", "zh"),
+        ("巴士又迟到", "zh"),
+        ("架巴士成日遲到，搞乜嘢？", "zh"),
+        ("個app成日hang機", "zh"),
+        ("I called 1823 about the 垃圾站 smell but nobody came", "en"),
+        ("", "en"),
+        ("🙂🙂", "en"),
+    ],
+)
 def test_language_follows_the_script_that_dominates(text, lang):
     assert language(text) == lang
 
@@ -34,16 +38,19 @@ def test_cantonese_and_mixed_text_give_chinese_and_english_terms():
     assert "唔該" in chinese_terms(mixed)
 
 
-@pytest.mark.parametrize("text", [
-    "",
-    "   ",
-    "🙂🙂🙂",
-    "！？。",
-    "架巴士成日遲到，搞乜嘢？",
-    "個app成日hang機",
-    "医院轮候时间太长",
-    "x" * 5,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "🙂🙂🙂",
+        "！？。",
+        "架巴士成日遲到，搞乜嘢？",
+        "個app成日hang機",
+        "医院轮候时间太长",
+        "x" * 5,
+    ],
+)
 def test_any_text_gets_a_prediction_with_probabilities(model, text):
     [p] = model.predict([text])
     assert p.bureau in classifier.BUREAUS and 0.0 <= p.bureau_p <= 1.0

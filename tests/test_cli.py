@@ -1,4 +1,5 @@
 """`flask users ...`: managing accounts from the command line, failures included."""
+
 from __future__ import annotations
 
 import re
@@ -7,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from feedback_app.auth import services as accounts
-from feedback_app.auth.forms import LoginForm
 from feedback_app.auth.demo_accounts import DEMO_ACCOUNTS
+from feedback_app.auth.forms import LoginForm
 from feedback_app.extensions import db
 from feedback_app.kernel.models import AuditEvent, Role, User
 
@@ -19,9 +20,11 @@ LINK_RE = re.compile(r"set up two-step sign-in: (\S+)")
 
 
 def audit_of(user: User) -> list[AuditEvent]:
-    return list(db.session.execute(
-        select(AuditEvent).where(AuditEvent.target_user_id == user.id).order_by(AuditEvent.id)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(AuditEvent).where(AuditEvent.target_user_id == user.id).order_by(AuditEvent.id)
+        ).scalars()
+    )
 
 
 def reloaded(user: User) -> User:
@@ -36,10 +39,23 @@ def assert_failed(result, message: str):
 
 # --- create ------------------------------------------------------------------------------
 
+
 def test_create_makes_an_account_that_can_sign_in_and_audits_it(app, runner, browser):
-    result = runner.invoke(args=["users", "create", "--email", " New.Officer@Example.org ", "--role", "officer",
-                                 "--bureau", "tlb", "--name", "New Officer"],
-                           input="a-long-password\na-long-password\n")
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            " New.Officer@Example.org ",
+            "--role",
+            "officer",
+            "--bureau",
+            "tlb",
+            "--name",
+            "New Officer",
+        ],
+        input="a-long-password\na-long-password\n",
+    )
     assert result.exit_code == 0, result.output
     assert "Created officer new.officer@example.org (TLB), by system (command line)." in result.output
     user = accounts.find_by_email("new.officer@example.org")
@@ -57,13 +73,25 @@ def test_create_makes_an_account_that_can_sign_in_and_audits_it(app, runner, bro
 
 
 def test_create_prints_the_link_with_the_address_given(app, runner):
-    result = runner.invoke(args=["users", "create", "--email", "mod@example.org", "--role", "moderator",
-                                 "--base-url", "https://feedback.example.gov.hk/"],
-                           input="a-long-password\na-long-password\n")
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "mod@example.org",
+            "--role",
+            "moderator",
+            "--base-url",
+            "https://feedback.example.gov.hk/",
+        ],
+        input="a-long-password\na-long-password\n",
+    )
     assert result.exit_code == 0, result.output
     assert LINK_RE.search(result.output).group(1).startswith("https://feedback.example.gov.hk/account/enrol/")
-    resident = runner.invoke(args=["users", "create", "--email", "r@example.org", "--role", "resident"],
-                             input="a-long-password\na-long-password\n")
+    resident = runner.invoke(
+        args=["users", "create", "--email", "r@example.org", "--role", "resident"],
+        input="a-long-password\na-long-password\n",
+    )
     assert resident.exit_code == 0 and "Enrolment link" not in resident.output
 
 
@@ -81,24 +109,41 @@ def test_enrolment_link_issues_a_new_link_and_voids_the_old(app, runner, client)
 
 def test_enrolment_link_failures(app, runner):
     resident = factories.user(Role.RESIDENT)
-    assert_failed(runner.invoke(args=["users", "enrolment-link", "--email", resident.email]),
-                  "Residents turn on two-step sign-in themselves")
-    assert_failed(runner.invoke(args=["users", "enrolment-link", "--email", "nobody@example.org"]), "There is no account")
+    assert_failed(
+        runner.invoke(args=["users", "enrolment-link", "--email", resident.email]),
+        "Residents turn on two-step sign-in themselves",
+    )
+    assert_failed(
+        runner.invoke(args=["users", "enrolment-link", "--email", "nobody@example.org"]), "There is no account"
+    )
     gone = factories.user(Role.MODERATOR)
     accounts.set_active(gone.id, False)
     assert_failed(runner.invoke(args=["users", "enrolment-link", "--email", gone.email]), "deactivated")
 
 
-@pytest.mark.parametrize("email", ["admin@localhost", "someone@intranet.test", "two words@example.org", "a@b..hk", "no-at-sign"])
+@pytest.mark.parametrize(
+    "email", ["admin@localhost", "someone@intranet.test", "two words@example.org", "a@b..hk", "no-at-sign"]
+)
 def test_create_refuses_an_email_the_sign_in_form_would_refuse(app, runner, email):
-    result = runner.invoke(args=["users", "create", "--email", email, "--role", "moderator"],
-                           input="a-long-password\na-long-password\n")
+    result = runner.invoke(
+        args=["users", "create", "--email", email, "--role", "moderator"], input="a-long-password\na-long-password\n"
+    )
     assert_failed(result, "is not a valid e-mail address")
     assert db.session.execute(select(User)).first() is None
 
 
-EMAILS = ["admin@localhost", "ops@intranet.test", "a b@example.org", "x@y..hk", "plain", "@example.org",
-          "staff@example.org", "Chan.Tai-Man@gov.hk", "李@例子.香港", "o'brien@example.co.uk"]
+EMAILS = [
+    "admin@localhost",
+    "ops@intranet.test",
+    "a b@example.org",
+    "x@y..hk",
+    "plain",
+    "@example.org",
+    "staff@example.org",
+    "Chan.Tai-Man@gov.hk",
+    "李@例子.香港",
+    "o'brien@example.co.uk",
+]
 
 
 def test_the_sign_in_form_and_create_user_agree_on_every_email(app):
@@ -117,21 +162,41 @@ def test_the_sign_in_form_and_create_user_agree_on_every_email(app):
 
 def test_create_refuses_a_short_password_a_missing_bureau_and_a_duplicate(app, runner):
     ok = "a-long-password\na-long-password\n"
-    assert_failed(runner.invoke(args=["users", "create", "--email", "m@example.org", "--role", "moderator"],
-                                input="short\nshort\n"), "at least 10 characters")
-    assert_failed(runner.invoke(args=["users", "create", "--email", "o@example.org", "--role", "officer"], input=ok),
-                  "needs a valid bureau")
-    assert_failed(runner.invoke(args=["users", "create", "--email", "o@example.org", "--role", "officer",
-                                      "--bureau", "XYZ"], input=ok), "needs a valid bureau")
-    assert_failed(runner.invoke(args=["users", "create", "--email", "m@example.org", "--role", "moderator",
-                                      "--bureau", "TLB"], input=ok), "Only bureau officers belong to a bureau")
-    assert runner.invoke(args=["users", "create", "--email", "m@example.org", "--role", "moderator"], input=ok).exit_code == 0
-    assert_failed(runner.invoke(args=["users", "create", "--email", "M@EXAMPLE.ORG", "--role", "moderator"], input=ok),
-                  "already exists")
+    assert_failed(
+        runner.invoke(
+            args=["users", "create", "--email", "m@example.org", "--role", "moderator"], input="short\nshort\n"
+        ),
+        "at least 10 characters",
+    )
+    assert_failed(
+        runner.invoke(args=["users", "create", "--email", "o@example.org", "--role", "officer"], input=ok),
+        "needs a valid bureau",
+    )
+    assert_failed(
+        runner.invoke(
+            args=["users", "create", "--email", "o@example.org", "--role", "officer", "--bureau", "XYZ"], input=ok
+        ),
+        "needs a valid bureau",
+    )
+    assert_failed(
+        runner.invoke(
+            args=["users", "create", "--email", "m@example.org", "--role", "moderator", "--bureau", "TLB"], input=ok
+        ),
+        "Only bureau officers belong to a bureau",
+    )
+    assert (
+        runner.invoke(args=["users", "create", "--email", "m@example.org", "--role", "moderator"], input=ok).exit_code
+        == 0
+    )
+    assert_failed(
+        runner.invoke(args=["users", "create", "--email", "M@EXAMPLE.ORG", "--role", "moderator"], input=ok),
+        "already exists",
+    )
     assert db.session.execute(select(db.func.count(User.id))).scalar() == 1
 
 
 # --- list --------------------------------------------------------------------------------
+
 
 def test_list_shows_every_account_and_filters_by_role_and_inactive(app, runner):
     officer = factories.user(Role.OFFICER, bureau="HB", email="officer@example.org")
@@ -160,18 +225,23 @@ def test_list_shows_two_factor_on_for_an_enrolled_account(app, runner):
     user = factories.user(Role.MODERATOR, email="enrolled@example.org")
     db.session.get(User, user.id).totp_secret = "JBSWY3DPEHPK3PXP"
     db.session.commit()
-    row = next(line for line in runner.invoke(args=["users", "list"]).output.splitlines()
-               if line.startswith("enrolled@example.org"))
+    row = next(
+        line
+        for line in runner.invoke(args=["users", "list"]).output.splitlines()
+        if line.startswith("enrolled@example.org")
+    )
     assert row.split()[4] == "on"
 
 
 # --- set-password --------------------------------------------------------------------------
 
+
 def test_set_password_asks_twice_ends_sessions_and_audits_without_the_password(app, runner):
     user = factories.user(Role.MODERATOR)
     version = user.session_version
-    result = runner.invoke(args=["users", "set-password", "--email", user.email.upper()],
-                           input=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n")
+    result = runner.invoke(
+        args=["users", "set-password", "--email", user.email.upper()], input=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n"
+    )
     assert result.exit_code == 0, result.output
     assert "by system (command line)" in result.output
     user = reloaded(user)
@@ -184,17 +254,25 @@ def test_set_password_asks_twice_ends_sessions_and_audits_without_the_password(a
 
 def test_set_password_failures(app, runner):
     user = factories.user(Role.MODERATOR)
-    mismatch = runner.invoke(args=["users", "set-password", "--email", user.email],
-                             input=f"{NEW_PASSWORD}\nsomething-else-1\n")
+    mismatch = runner.invoke(
+        args=["users", "set-password", "--email", user.email], input=f"{NEW_PASSWORD}\nsomething-else-1\n"
+    )
     assert mismatch.exit_code != 0 and "do not match" in mismatch.output
-    assert_failed(runner.invoke(args=["users", "set-password", "--email", user.email], input="short\nshort\n"),
-                  "at least 10 characters")
-    assert_failed(runner.invoke(args=["users", "set-password", "--email", "nobody@example.org"],
-                                input=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n"), "There is no account for nobody@example.org")
+    assert_failed(
+        runner.invoke(args=["users", "set-password", "--email", user.email], input="short\nshort\n"),
+        "at least 10 characters",
+    )
+    assert_failed(
+        runner.invoke(
+            args=["users", "set-password", "--email", "nobody@example.org"], input=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n"
+        ),
+        "There is no account for nobody@example.org",
+    )
     assert reloaded(user).check_password(factories.PASSWORD)
 
 
 # --- set-role ------------------------------------------------------------------------------
+
 
 def test_set_role_changes_role_and_bureau_and_audits_before_and_after(app, runner):
     user = factories.user(Role.MODERATOR)
@@ -216,21 +294,34 @@ def test_set_role_changes_role_and_bureau_and_audits_before_and_after(app, runne
 
 def test_set_role_failures(app, runner):
     user = factories.user(Role.MODERATOR)
-    assert_failed(runner.invoke(args=["users", "set-role", "--email", user.email, "--role", "officer"]), "needs a valid bureau")
-    assert_failed(runner.invoke(args=["users", "set-role", "--email", user.email, "--role", "officer", "--bureau", "NOPE"]),
-                  "needs a valid bureau")
-    assert_failed(runner.invoke(args=["users", "set-role", "--email", user.email, "--role", "admin", "--bureau", "HB"]),
-                  "Only bureau officers belong to a bureau")
-    assert_failed(runner.invoke(args=["users", "set-role", "--email", user.email, "--role", "king"]), "Invalid value for '--role'")
-    assert_failed(runner.invoke(args=["users", "set-role", "--email", "nobody@example.org", "--role", "admin"]), "There is no account")
+    assert_failed(
+        runner.invoke(args=["users", "set-role", "--email", user.email, "--role", "officer"]), "needs a valid bureau"
+    )
+    assert_failed(
+        runner.invoke(args=["users", "set-role", "--email", user.email, "--role", "officer", "--bureau", "NOPE"]),
+        "needs a valid bureau",
+    )
+    assert_failed(
+        runner.invoke(args=["users", "set-role", "--email", user.email, "--role", "admin", "--bureau", "HB"]),
+        "Only bureau officers belong to a bureau",
+    )
+    assert_failed(
+        runner.invoke(args=["users", "set-role", "--email", user.email, "--role", "king"]), "Invalid value for '--role'"
+    )
+    assert_failed(
+        runner.invoke(args=["users", "set-role", "--email", "nobody@example.org", "--role", "admin"]),
+        "There is no account",
+    )
     assert reloaded(user).role == "moderator"
     assert [e.action for e in audit_of(user)] == ["account_created"]
 
 
 def test_the_last_active_admin_cannot_be_demoted_or_deactivated(app, runner):
     admin = factories.user(Role.ADMIN)
-    assert_failed(runner.invoke(args=["users", "set-role", "--email", admin.email, "--role", "moderator"]),
-                  "last active administrator")
+    assert_failed(
+        runner.invoke(args=["users", "set-role", "--email", admin.email, "--role", "moderator"]),
+        "last active administrator",
+    )
     assert_failed(runner.invoke(args=["users", "deactivate", "--email", admin.email]), "last active administrator")
     second = factories.user(Role.ADMIN)
     assert runner.invoke(args=["users", "set-role", "--email", admin.email, "--role", "moderator"]).exit_code == 0
@@ -240,6 +331,7 @@ def test_the_last_active_admin_cannot_be_demoted_or_deactivated(app, runner):
 
 
 # --- deactivate / reactivate -------------------------------------------------------------------
+
 
 def test_deactivate_and_reactivate(app, runner, browser):
     user = factories.user(Role.RESIDENT)
@@ -271,6 +363,7 @@ def test_deactivating_twice_changes_nothing_more(app, runner):
 
 
 # --- demo ------------------------------------------------------------------------------------
+
 
 def test_demo_accounts_are_refused_when_not_allowed(app, runner):
     app.config["ALLOW_DEMO_ACCOUNTS"] = False

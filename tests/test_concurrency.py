@@ -1,11 +1,12 @@
 """Concurrent writers: unique references, and read-then-write transactions that lose nothing."""
+
 import threading
 
 from sqlalchemy import func, select
 
-from feedback_app.kernel.database import write_transaction
 from feedback_app.extensions import db
 from feedback_app.intake import services as intake
+from feedback_app.kernel.database import write_transaction
 from feedback_app.kernel.models import ReferenceCounter, Submission
 
 from . import factories
@@ -44,8 +45,11 @@ def test_concurrent_submissions_get_unique_references(app):
 
     def submit_several():
         for _ in range(PER_THREAD):
-            intake.submit(intake.NewSubmission(body=factories.TRANSPORT_VIEW, language="en",
-                                               topic_area=area, initiative_id=initiative_id))
+            intake.submit(
+                intake.NewSubmission(
+                    body=factories.TRANSPORT_VIEW, language="en", topic_area=area, initiative_id=initiative_id
+                )
+            )
 
     _run_in_threads(app, submit_several)
     refs = list(db.session.execute(select(Submission.reference)).scalars())
@@ -70,5 +74,8 @@ def test_read_then_write_transactions_do_not_lose_updates(app):
 
     _run_in_threads(app, increment_several)
     db.session.expire_all()
-    assert db.session.execute(select(ReferenceCounter.last_value).where(ReferenceCounter.year == 1999)).scalar_one() == THREADS * PER_THREAD
+    assert (
+        db.session.execute(select(ReferenceCounter.last_value).where(ReferenceCounter.year == 1999)).scalar_one()
+        == THREADS * PER_THREAD
+    )
     assert db.session.execute(select(func.count()).select_from(Submission)).scalar_one() == 0

@@ -1,4 +1,5 @@
 """The training corpus and the off-topic set: valid, varied, covering every bureau, not leaked."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,21 @@ import pytest
 
 from classifier.data import AREAS, BUREAUS
 from classifier.datacard import (
-    CARD_END, CARD_START, DATA_CARD, LANGS, OFFTOPIC_KINDS, REGISTERS, corpus_paths, current_card, frame_key,
-    initiative_leads, near_duplicate_pairs, offtopic_paths, read_rows, replace_generated_part, top_frames,
+    CARD_END,
+    CARD_START,
+    DATA_CARD,
+    LANGS,
+    OFFTOPIC_KINDS,
+    REGISTERS,
+    corpus_paths,
+    current_card,
+    frame_key,
+    initiative_leads,
+    near_duplicate_pairs,
+    offtopic_paths,
+    read_rows,
+    replace_generated_part,
+    top_frames,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,8 +80,7 @@ def simplified_only_chars(text: str) -> set[str]:
     """Characters that both s2t and s2tw would change and hk2s leaves alone: written only in
     Simplified. Asking two tables skips variants one of them prefers (峰/峯, 床/牀, 群/羣)."""
     chars = set(_CJK.findall(text)) - HONG_KONG_TRADITIONAL_AS_IS
-    return {c for c in chars
-            if _converter("s2t")(c) != c and _converter("s2tw")(c) != c and _converter("hk2s")(c) == c}
+    return {c for c in chars if _converter("s2t")(c) != c and _converter("s2tw")(c) != c and _converter("hk2s")(c) == c}
 
 
 def script_problem(text: str, lang: str) -> str | None:
@@ -125,8 +138,11 @@ def test_every_offtopic_line_has_a_kind_and_no_labels():
 @pytest.mark.parametrize("rows", [corpus, offtopic], ids=["corpus", "offtopic"])
 def test_chinese_lines_are_written_in_the_script_their_lang_says(rows):
     # Keyboard mash is allowed to be anything, even when it is filed as Chinese.
-    problems = [f"{row.where}: {script_problem(row.text, row.lang)}" for row in rows()
-                if row.kind != "gibberish" and script_problem(row.text, row.lang)]
+    problems = [
+        f"{row.where}: {script_problem(row.text, row.lang)}"
+        for row in rows()
+        if row.kind != "gibberish" and script_problem(row.text, row.lang)
+    ]
     assert not problems, "\n".join(problems[:30])
 
 
@@ -141,15 +157,19 @@ def test_script_check_tells_traditional_from_simplified():
 def test_no_near_duplicate_lines_anywhere():
     rows = corpus() + offtopic()
     pairs = near_duplicate_pairs([row.text for row in rows])
-    report = [f"{rows[i].where} ~ {rows[j].where} ({score:.2f}): {rows[i].text[:50]} | {rows[j].text[:50]}"
-              for i, j, score in pairs]
+    report = [
+        f"{rows[i].where} ~ {rows[j].where} ({score:.2f}): {rows[i].text[:50]} | {rows[j].text[:50]}"
+        for i, j, score in pairs
+    ]
     assert not report, f"{len(report)} near-duplicate pairs:\n" + "\n".join(report[:30])
 
 
 def test_near_duplicate_check_catches_a_reworded_copy():
-    texts = ["The lift in our estate broke down again, please fix it.",
-             "The lift in our estate broke down again, please fix it!!",
-             "公屋輪候時間太長，點解仲未有消息？"]
+    texts = [
+        "The lift in our estate broke down again, please fix it.",
+        "The lift in our estate broke down again, please fix it!!",
+        "公屋輪候時間太長，點解仲未有消息？",
+    ]
     assert [(i, j) for i, j, _ in near_duplicate_pairs(texts)] == [(0, 1)]
 
 
@@ -196,20 +216,21 @@ def _strings(value):
 def chinese_windows(text: str) -> set[str]:
     runs = _CJK_RUN.findall(unicodedata.normalize("NFKC", text))
     n = LEAK_CHINESE_CHARS
-    return {run[i:i + n] for run in runs for i in range(len(run) - n + 1)}
+    return {run[i : i + n] for run in runs for i in range(len(run) - n + 1)}
 
 
 def english_windows(text: str) -> set[tuple[str, ...]]:
     words = _WORD.findall(unicodedata.normalize("NFKC", text).lower())
     n = LEAK_ENGLISH_WORDS
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
 def test_leak_windows_are_found_in_a_copied_phrase():
     source = "市民反映屋邨升降機經常故障而維修時間過長"
     assert chinese_windows("我想講" + source[2:16]) & chinese_windows(source)
-    assert english_windows("so the lift in our block broke down again today") & \
-        english_windows("Why the lift in our block broke down again today?")
+    assert english_windows("so the lift in our block broke down again today") & english_windows(
+        "Why the lift in our block broke down again today?"
+    )
     assert not english_windows("short line of words")
 
 
@@ -237,10 +258,13 @@ def test_no_training_line_shares_a_long_window_with_the_eval_questions():
 def test_data_card_shows_the_numbers_of_the_files_as_they_are():
     card = DATA_CARD.read_text(encoding="utf-8")
     assert f"{CARD_START}\n{current_card()}{CARD_END}" in card, (
-        "DATA_CARD.md is out of date: run python -m classifier.datacard --update classifier/data/DATA_CARD.md")
+        "DATA_CARD.md is out of date: run python -m classifier.datacard --update classifier/data/DATA_CARD.md"
+    )
 
 
 def test_card_update_keeps_the_hand_written_part():
     card = f"# Card\nwritten by hand\n{CARD_START}\nold tables\n{CARD_END}\nfooter\n"
-    assert replace_generated_part(card, "new tables\n") == \
-        f"# Card\nwritten by hand\n{CARD_START}\nnew tables\n{CARD_END}\nfooter\n"
+    assert (
+        replace_generated_part(card, "new tables\n")
+        == f"# Card\nwritten by hand\n{CARD_START}\nnew tables\n{CARD_END}\nfooter\n"
+    )

@@ -1,11 +1,13 @@
 """The moderators' dashboard: backlog by age, decisions per day, median time to triage, routing."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
 from feedback_app.extensions import db
 from feedback_app.kernel.models import AuditAction, AuditEvent, RejectionReason, Role, Submission
-from feedback_app.moderation import dashboard, services as moderation
+from feedback_app.moderation import dashboard
+from feedback_app.moderation import services as moderation
 
 from . import factories
 
@@ -14,12 +16,18 @@ def test_the_figures_follow_the_views_and_decisions(app):
     app.config["ROUTING_BUREAU_THRESHOLD"] = 1.01  # everything waits for a moderator
     moderator = factories.user(Role.MODERATOR)
     views = [factories.submission(f"{factories.TRANSPORT_VIEW} ({n})") for n in range(4)]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     # Two arrived long ago; one of them is decided now, three hours after it arrived.
-    db.session.execute(update(Submission).where(Submission.id == views[0].id).values(created_at=now - timedelta(days=10)))
-    db.session.execute(update(Submission).where(Submission.id == views[1].id).values(created_at=now - timedelta(hours=3)))
+    db.session.execute(
+        update(Submission).where(Submission.id == views[0].id).values(created_at=now - timedelta(days=10))
+    )
+    db.session.execute(
+        update(Submission).where(Submission.id == views[1].id).values(created_at=now - timedelta(hours=3))
+    )
     db.session.commit()
-    moderation.reject(views[1].id, reason=RejectionReason.DUPLICATE, note=None, actor=moderator, version=views[1].version)
+    moderation.reject(
+        views[1].id, reason=RejectionReason.DUPLICATE, note=None, actor=moderator, version=views[1].version
+    )
     # The dashboard as it was the moment the decision was stored: the decision's day is the day
     # the dashboard ends on, whatever the clock says by now (the test's own `now` above can be
     # a day earlier when the test runs across midnight UTC).

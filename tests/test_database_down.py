@@ -4,6 +4,7 @@ PostgreSQL is reached through a small TCP proxy in the test, which is stopped (t
 refuses connections, as a stopped server's does) and started again on the same port. SQLite's
 file is moved away, and every open connection closed, as when a disk is unmounted.
 """
+
 from __future__ import annotations
 
 import shutil

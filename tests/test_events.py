@@ -5,11 +5,12 @@ change or the other handlers; and what the queue lost at commit time is delivere
 Tasks run in huey's immediate mode here (the worker's part inside the test, see TestConfig);
 tests/test_worker.py runs a real consumer process.
 """
+
 from __future__ import annotations
 
 import itertools
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -53,18 +54,22 @@ class Recorder:
 
 
 def _submitted_event(sub_id: int) -> int:
-    return db.session.execute(select(AuditEvent.id).where(
-        AuditEvent.submission_id == sub_id, AuditEvent.action == AuditAction.SUBMITTED)).scalar_one()
+    return db.session.execute(
+        select(AuditEvent.id).where(AuditEvent.submission_id == sub_id, AuditEvent.action == AuditAction.SUBMITTED)
+    ).scalar_one()
 
 
 def _actions(sub_id: int) -> list[str]:
     db.session.rollback()
-    return list(db.session.execute(
-        select(AuditEvent.action).where(AuditEvent.submission_id == sub_id).order_by(AuditEvent.id)).scalars())
+    return list(
+        db.session.execute(
+            select(AuditEvent.action).where(AuditEvent.submission_id == sub_id).order_by(AuditEvent.id)
+        ).scalars()
+    )
 
 
 def _later(delay: timedelta) -> datetime:
-    return datetime.now(timezone.utc) + delay + timedelta(seconds=1)
+    return datetime.now(UTC) + delay + timedelta(seconds=1)
 
 
 def test_a_handler_runs_once_per_committed_change(app, subscribe):
@@ -85,9 +90,14 @@ def test_a_handler_runs_once_per_committed_change(app, subscribe):
 
 def _store_unsent_view() -> int:
     """A view written in the caller's transaction as intake writes one: the row and its audit event."""
-    sub = Submission(reference=f"SCF-2026-{next(_numbers):06d}", tracking_token_hash="x" * 64,
-                     body=factories.TRANSPORT_VIEW, language="en", topic_area_code="mobility",
-                     created_at=datetime.now(timezone.utc))
+    sub = Submission(
+        reference=f"SCF-2026-{next(_numbers):06d}",
+        tracking_token_hash="x" * 64,
+        body=factories.TRANSPORT_VIEW,
+        language="en",
+        topic_area_code="mobility",
+        created_at=datetime.now(UTC),
+    )
     db.session.add(sub)
     db.session.flush()
     workflow.record_creation(sub, AuditAction.SUBMITTED, actor=None)
@@ -123,14 +133,14 @@ def test_a_failing_handler_is_retried_later_and_the_change_stays(app, subscribe)
     assert stored is not None and stored.status in (Status.ROUTED, Status.NEEDS_REVIEW)  # the change stays
     first = events.delivery(event_id, "test.mail")
     assert first.delivered_at is None and first.attempts == 1 and "the mail server is down" in first.last_error
-    assert first.next_attempt_at > datetime.now(timezone.utc) + events.RETRY_DELAYS[0] - timedelta(seconds=5)
+    assert first.next_attempt_at > datetime.now(UTC) + events.RETRY_DELAYS[0] - timedelta(seconds=5)
 
     # Not before its delay; then again, failing, with a longer wait; then delivered.
     assert events.deliver_due() == 0 and recorder.seen == [sub.id]
     assert events.deliver_due(_later(events.RETRY_DELAYS[0])) == 0
     second = events.delivery(event_id, "test.mail")
     assert second.attempts == 2 and second.delivered_at is None
-    assert second.next_attempt_at > datetime.now(timezone.utc) + events.RETRY_DELAYS[1] - timedelta(seconds=5)
+    assert second.next_attempt_at > datetime.now(UTC) + events.RETRY_DELAYS[1] - timedelta(seconds=5)
     assert events.deliver_due(_later(events.RETRY_DELAYS[1])) == 1
     assert recorder.seen == [sub.id] * 3
     assert events.delivery(event_id, "test.mail").delivered_at is not None

@@ -19,6 +19,7 @@ the examples (the same strategies, so every route, method and persona still meet
 there), and the file-part pass runs on SQLite only: a field sent as a file is refused by the
 form layer (the base form) before any query, so the database under it changes nothing.
 """
+
 from __future__ import annotations
 
 import io
@@ -28,7 +29,8 @@ from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, seed, settings, strategies as st
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -48,30 +50,126 @@ EXAMPLES_POSTGRESQL = hypothesis_examples(4)
 # Numbers as ids and page numbers meet them: past the 32- and 64-bit columns, negative,
 # digits that str.isdigit() accepts but int() does not (or does, to a different number).
 NUMBERS = [
-    "0", "-1", "1.5", "1e309", "NaN", "2147483647", "2147483648", "-2147483649",
-    "9223372036854775807", "9223372036854775808", "9" * 40, "9" * 5000, "²", "١٢", "０１２", "Ⅻ", "1\x00",
+    "0",
+    "-1",
+    "1.5",
+    "1e309",
+    "NaN",
+    "2147483647",
+    "2147483648",
+    "-2147483649",
+    "9223372036854775807",
+    "9223372036854775808",
+    "9" * 40,
+    "9" * 5000,
+    "²",
+    "١٢",
+    "０１２",
+    "Ⅻ",
+    "1\x00",
 ]
 # Text as codes, references, search terms and form fields meet it.
 TEXTS = [
-    "", " ", "null", "None", "true", "[]", "{}",
-    "\x00", "a\x00b", "%00", "%2500", "\x1b[31m", "\x7f", "\t", "\r\nSet-Cookie: a=b", "\u2028",
-    "../../../etc/passwd", "..", "./", "/", "//evil.example", "/\t/evil.example", "\\\\evil.example",
-    "https://evil.example/", "javascript:alert(1)", "data:text/html,<script>alert(1)</script>",
-    "' OR '1'='1", "'; DROP TABLE submission; --", "1 UNION SELECT password_hash FROM user_account",
-    "%", "%%", "_", "%ff", "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>",
-    "{{7*7}}", "${7*7}", "😀" * 50, "\u202egnp.exe", "\u200f\u200e", "\ufeff", "ß" * 10, "İ",
-    "x" * 3000, "SCF-2026-000001", "SCF-2026-" + "9" * 30, "zh_Hant", "en", "routed", "published",
-    "spam", "admin", "TLB", "mobility",
+    "",
+    " ",
+    "null",
+    "None",
+    "true",
+    "[]",
+    "{}",
+    "\x00",
+    "a\x00b",
+    "%00",
+    "%2500",
+    "\x1b[31m",
+    "\x7f",
+    "\t",
+    "\r\nSet-Cookie: a=b",
+    "\u2028",
+    "../../../etc/passwd",
+    "..",
+    "./",
+    "/",
+    "//evil.example",
+    "/\t/evil.example",
+    "\\\\evil.example",
+    "https://evil.example/",
+    "javascript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "' OR '1'='1",
+    "'; DROP TABLE submission; --",
+    "1 UNION SELECT password_hash FROM user_account",
+    "%",
+    "%%",
+    "_",
+    "%ff",
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "{{7*7}}",
+    "${7*7}",
+    "😀" * 50,
+    "\u202egnp.exe",
+    "\u200f\u200e",
+    "\ufeff",
+    "ß" * 10,
+    "İ",
+    "x" * 3000,
+    "SCF-2026-000001",
+    "SCF-2026-" + "9" * 30,
+    "zh_Hant",
+    "en",
+    "routed",
+    "published",
+    "spam",
+    "admin",
+    "TLB",
+    "mobility",
 ]
 # Dates as filters meet them: the first and last a date can be, past the last, impossible, huge.
-DATES = ["9999-12-31", "0001-01-01", "10000-01-01", "0000-00-00", "2026-02-30", "-2026-01-01",
-         "99999999999999999999-12-31", "9" * 400, "2026-01-01T00:00:00+99:00"]
+DATES = [
+    "9999-12-31",
+    "0001-01-01",
+    "10000-01-01",
+    "0000-00-00",
+    "2026-02-30",
+    "-2026-01-01",
+    "99999999999999999999-12-31",
+    "9" * 400,
+    "2026-01-01T00:00:00+99:00",
+]
 # The fixed pass sends these to every field of every filter; the random one all of DATES.
 FILTER_DATES = ["9999-12-31", "0001-01-01", "10000-01-01", "2026-02-30", "9" * 400]
-QUERY_KEYS = ["after", "page", "q", "status", "area", "bureau", "visibility", "reference", "next",
-              "role", "active", "new", "lang", "since", "until"]
-HEADER_VALUES = ["en", "zh-HK", "zh-HK,zh;q=0.9,en;q=0.8", "*", "", ";;;", "q=2", "zh;q=NaN",
-                 "x" * 2000, "en;q=0.5, " * 100, "../../", "ar-EG"]
+QUERY_KEYS = [
+    "after",
+    "page",
+    "q",
+    "status",
+    "area",
+    "bureau",
+    "visibility",
+    "reference",
+    "next",
+    "role",
+    "active",
+    "new",
+    "lang",
+    "since",
+    "until",
+]
+HEADER_VALUES = [
+    "en",
+    "zh-HK",
+    "zh-HK,zh;q=0.9,en;q=0.8",
+    "*",
+    "",
+    ";;;",
+    "q=2",
+    "zh;q=NaN",
+    "x" * 2000,
+    "en;q=0.5, " * 100,
+    "../../",
+    "ar-EG",
+]
 
 hostile = st.one_of(
     st.sampled_from(NUMBERS),
@@ -137,9 +235,7 @@ class Fuzzer:
         self.valid = valid
         self.requests = 0
         self.failures: list[str] = []
-        self.rules = sorted(
-            (r for r in app.url_map.iter_rules() if r.endpoint != "static"), key=lambda r: r.rule
-        )
+        self.rules = sorted((r for r in app.url_map.iter_rules() if r.endpoint != "static"), key=lambda r: r.rule)
         self.forms: dict[tuple[str, str], list[tuple[str, dict[str, list[str]]]]] = {}
         self.filters: dict[tuple[str, str], list[tuple[str, dict[str, list[str]]]]] = {}
         self.adapter = app.url_map.bind("localhost")
@@ -231,8 +327,13 @@ class Fuzzer:
         # A fixed seed per route, method and persona: every run is the same, and each route
         # gets its own values (derandomize would give every route the same ones).
         @seed(zlib.crc32(f"{persona} {method} {rule.rule}".encode()))
-        @settings(max_examples=examples, deadline=None, database=None,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(st.data())
         def test(data):
             self._one(data, persona, rule, method)
@@ -249,7 +350,9 @@ class Fuzzer:
         url = _path(rule, values)
         # Each known argument is there or not, so every page meets each of them often.
         query = data.draw(st.fixed_dictionaries({}, optional={key: hostile for key in QUERY_KEYS}), label="query")
-        query.update(data.draw(st.dictionaries(st.text(min_size=1, max_size=8), hostile, max_size=2), label="other query"))
+        query.update(
+            data.draw(st.dictionaries(st.text(min_size=1, max_size=8), hostile, max_size=2), label="other query")
+        )
         headers = {"Accept-Language": data.draw(st.sampled_from(HEADER_VALUES), label="accept-language")}
         if method == "GET":
             self.send(persona, "GET", url, query_string=query, headers=headers)
@@ -263,10 +366,14 @@ class Fuzzer:
             for name, choices in fields.items():
                 keep = name in ("csrf_token", "form_token", "version") and data.draw(st.integers(0, 9)) > 0
                 pool = [c for c in choices if c] or [""]
-                form[name] = data.draw(st.sampled_from(pool) if keep else st.one_of(st.sampled_from(pool), hostile), label=name)
+                form[name] = data.draw(
+                    st.sampled_from(pool) if keep else st.one_of(st.sampled_from(pool), hostile), label=name
+                )
         else:
             form["csrf_token"] = self.valid["csrf_token"][0]
-        form.update(data.draw(st.dictionaries(st.text(min_size=1, max_size=8), hostile, max_size=2), label="extra fields"))
+        form.update(
+            data.draw(st.dictionaries(st.text(min_size=1, max_size=8), hostile, max_size=2), label="extra fields")
+        )
         # Now and then one field as a file part, as a script may send it.
         if form and data.draw(st.integers(0, 4), label="a file part") == 0:
             name = data.draw(st.sampled_from(sorted(form)), label="sent as a file")
@@ -295,10 +402,14 @@ def test_no_route_answers_hostile_input_with_a_server_error(app, client, backend
         "admin": factories.user(Role.ADMIN),
     }
     factories.user(Role.RESIDENT)  # someone for the admin pages to act on
-    receipt = intake.submit(intake.NewSubmission(
-        body=factories.TRANSPORT_VIEW, language="en", topic_area="mobility",
-        initiative_id=factories.initiative().id,
-    ))
+    receipt = intake.submit(
+        intake.NewSubmission(
+            body=factories.TRANSPORT_VIEW,
+            language="en",
+            topic_area="mobility",
+            initiative_id=factories.initiative().id,
+        )
+    )
     factories.submission(factories.TRANSPORT_VIEW + " Call me on 9123 4567.")  # waits for review
 
     clients = {"visitor": client}
@@ -348,8 +459,10 @@ def test_no_route_answers_hostile_input_with_a_server_error(app, client, backend
     fuzzer.run(EXAMPLES if backend == "sqlite" else EXAMPLES_POSTGRESQL, reset)
     posted = sorted({f"{persona}:{endpoint}" for persona, endpoint in fuzzer.forms})
     filtered = sorted({f"{persona}:{endpoint}" for persona, endpoint in fuzzer.filters})
-    print(f"\nfuzz [{backend}]: {fuzzer.requests} requests to {len(fuzzer.rules)} routes "
-          f"({read} reading the pages, {files} sending each field as a file, {dated} with extreme dates in filters), "
-          f"{len(fuzzer.failures)} server errors; forms posted as shown: {', '.join(posted)}; "
-          f"filters: {', '.join(filtered)}")
+    print(
+        f"\nfuzz [{backend}]: {fuzzer.requests} requests to {len(fuzzer.rules)} routes "
+        f"({read} reading the pages, {files} sending each field as a file, {dated} with extreme dates in filters), "
+        f"{len(fuzzer.failures)} server errors; forms posted as shown: {', '.join(posted)}; "
+        f"filters: {', '.join(filtered)}"
+    )
     assert not fuzzer.failures, "\n".join(fuzzer.failures[:20])

@@ -1,4 +1,5 @@
 """English, Traditional and Simplified Chinese, with a language choice that persists."""
+
 import pytest
 
 # Pages in each language and the language choice: markup and cookies, the same over either
@@ -35,7 +36,9 @@ def test_validation_messages_are_translated(client):
     initiative = factories.initiative()
     url = f"/initiatives/{initiative.code}/views/new"
     token = csrf_token(client.get(url).get_data(as_text=True))
-    html = client.post(url, data={"csrf_token": token, "initiative": initiative.code, "body": ""}).get_data(as_text=True)
+    html = client.post(url, data={"csrf_token": token, "initiative": initiative.code, "body": ""}).get_data(
+        as_text=True
+    )
     assert "Please write your view." not in html
 
 
@@ -52,9 +55,22 @@ def test_every_interface_string_has_a_chinese_translation(tmp_path, locale):
     root = Path(__file__).resolve().parent.parent
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [str(Path(sys.executable).parent / "pybabel"), "-q", "extract", "-F", "babel.cfg",
-         "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), "."],
-        cwd=root, check=True,
+        [
+            str(Path(sys.executable).parent / "pybabel"),
+            "-q",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=root,
+        check=True,
     )
     with open(pot, "rb") as handle:
         wanted = [m.id for m in read_po(handle) if m.id]

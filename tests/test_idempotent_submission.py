@@ -1,5 +1,6 @@
 """One form, one sending: Back and send, a retry after a lost connection or a double click
 never stores a copy, and always leads back to the first view's confirmation."""
+
 import re
 import threading
 
@@ -36,8 +37,11 @@ def _send(client, url, fields, body=factories.TRANSPORT_VIEW, **kwargs):
 
 
 def _actions(sub_id):
-    return list(db.session.execute(
-        select(AuditEvent.action).where(AuditEvent.submission_id == sub_id).order_by(AuditEvent.id)).scalars())
+    return list(
+        db.session.execute(
+            select(AuditEvent.action).where(AuditEvent.submission_id == sub_id).order_by(AuditEvent.id)
+        ).scalars()
+    )
 
 
 def test_back_and_send_again_stores_one_view_and_shows_the_first_confirmation(client):
@@ -172,7 +176,9 @@ def test_five_sendings_at_once_from_one_page_store_one_view_at_most(app, client)
         with app.app_context():
             try:
                 barrier.wait()
-                responses.append(_send(tab, url, {**fields, "form_token": code}, body=f"{factories.TRANSPORT_VIEW} ({n})"))
+                responses.append(
+                    _send(tab, url, {**fields, "form_token": code}, body=f"{factories.TRANSPORT_VIEW} ({n})")
+                )
             except Exception as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
             finally:
@@ -301,7 +307,9 @@ def test_the_same_text_from_another_browser_is_a_second_view(app, client):
 def test_a_resent_form_does_not_count_against_the_submission_limit(app):
     from .conftest import RequestIsolatedClient, make_app
 
-    limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True, SUBMISSION_RATE_LIMIT="2 per minute")
+    limited = make_app(
+        app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True, SUBMISSION_RATE_LIMIT="2 per minute"
+    )
     limited.test_client_class = RequestIsolatedClient
     client = limited.test_client()
     initiative = factories.initiative()
@@ -378,7 +386,10 @@ def test_the_same_form_again_is_refused_by_the_index_and_shows_the_first_confirm
     loser = intake.submit(data, form_token=token)
     assert loser.already_sent and not winner.already_sent
     assert (loser.submission_id, loser.reference, loser.tracking_token) == (
-        winner.submission_id, winner.reference, winner.tracking_token)
+        winner.submission_id,
+        winner.reference,
+        winner.tracking_token,
+    )
     assert _count() == 1
     assert _actions(winner.submission_id) == ["submitted", "auto_routed"]
     # The refused attempt took no reference number: the next view gets the next one.
@@ -400,9 +411,12 @@ def test_the_same_form_sent_at_once_from_many_tabs_stores_one_view(app):
         with app.app_context():
             try:
                 barrier.wait()
-                receipts.append(intake.submit(
-                    intake.NewSubmission(body=factories.TRANSPORT_VIEW, language="en", topic_area=area),
-                    form_token=token))
+                receipts.append(
+                    intake.submit(
+                        intake.NewSubmission(body=factories.TRANSPORT_VIEW, language="en", topic_area=area),
+                        form_token=token,
+                    )
+                )
             except Exception as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
             finally:

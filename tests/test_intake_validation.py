@@ -1,4 +1,5 @@
 """Every rule of the submission form: a clear message by the field, what was typed kept, nothing stored."""
+
 import time
 
 import pytest
@@ -28,9 +29,18 @@ def _post(browser, data, initiative=None):
         ({"body": "   \n  "}, "Please write your view."),
         ({"body": "too short"}, "Please write at least 10 characters"),
         ({"body": "x" * 5001}, "Please keep your view under 5000 characters (it has 5001)."),
-        ({"body": "A perfectly fine view about buses.", "email": "not-an-email"}, "This does not look like an e-mail address"),
-        ({"body": "A perfectly fine view about buses.", "name": "n" * 121}, "Please keep your name under 120 characters."),
-        ({"body": "A perfectly fine view about buses.", "initiative": "no-such-initiative"}, "Please choose an initiative from the list."),
+        (
+            {"body": "A perfectly fine view about buses.", "email": "not-an-email"},
+            "This does not look like an e-mail address",
+        ),
+        (
+            {"body": "A perfectly fine view about buses.", "name": "n" * 121},
+            "Please keep your name under 120 characters.",
+        ),
+        (
+            {"body": "A perfectly fine view about buses.", "initiative": "no-such-initiative"},
+            "Please choose an initiative from the list.",
+        ),
     ],
 )
 def test_bad_input_is_explained_kept_and_not_stored(browser, data, message):
@@ -73,7 +83,10 @@ def test_name_and_email_are_optional(browser):
 
 
 def test_general_view_on_a_smart_area(browser):
-    response = browser.submit_form("/areas/environment/views/new", {"initiative": "", "body": "Please put more recycling bins for plastic in public housing estates."})
+    response = browser.submit_form(
+        "/areas/environment/views/new",
+        {"initiative": "", "body": "Please put more recycling bins for plastic in public housing estates."},
+    )
     assert response.status_code == 200
     sub = db.session.execute(select(Submission)).scalar_one()
     assert sub.initiative_id is None and sub.topic_area_code == "environment"
@@ -90,7 +103,9 @@ def test_form_states_why_personal_data_is_asked(client):
 def test_too_many_submissions_keep_the_text_and_store_nothing_more(app):
     from .conftest import Browser, RequestIsolatedClient, make_app
 
-    limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True, SUBMISSION_RATE_LIMIT="2 per minute")
+    limited = make_app(
+        app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True, SUBMISSION_RATE_LIMIT="2 per minute"
+    )
     limited.test_client_class = RequestIsolatedClient
     browser = Browser(limited.test_client())
     initiative = factories.initiative()
@@ -131,9 +146,16 @@ def test_a_form_sent_faster_than_a_person_types_is_shown_again_and_then_sent(app
     # carries a new stamp, and this time the view is stored.
     later = time.time() + 5
     monkeypatch.setattr(forms.time, "time", lambda: later)
-    again = browser.client.post(url, follow_redirects=True, data={
-        "csrf_token": csrf_token(html), "form_token": form_token(html), "initiative": initiative.code, "body": body,
-    })
+    again = browser.client.post(
+        url,
+        follow_redirects=True,
+        data={
+            "csrf_token": csrf_token(html),
+            "form_token": form_token(html),
+            "initiative": initiative.code,
+            "body": body,
+        },
+    )
     assert "Your view has been received" in again.get_data(as_text=True)
     assert _count() == 1
 
@@ -153,8 +175,14 @@ def test_the_time_a_page_was_shown_cannot_be_made_earlier(app, client, monkeypat
     monkeypatch.setattr(time, "time", lambda: real() - 60)
     backdated = URLSafeTimedSerializer("guessed-key", salt=SENDING_CODE_SALT).dumps(token)
     monkeypatch.undo()
-    response = client.post(url, data={
-        "csrf_token": csrf_token(html), "form_token": backdated, "initiative": initiative.code,
-        "body": "The minibus stop on Hennessy Road needs a shelter from the rain."})
+    response = client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(html),
+            "form_token": backdated,
+            "initiative": initiative.code,
+            "body": "The minibus stop on Hennessy Road needs a shelter from the rain.",
+        },
+    )
     assert response.status_code == 400 and "without its one-time sending code" in response.get_data(as_text=True)
     assert _count() == 0

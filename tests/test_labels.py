@@ -1,6 +1,7 @@
 """Labels: every enum people see has a label for each member, in English and in both Chinese
 scripts; one Chinese term for each thing (translations/GLOSSARY.md) with full-width punctuation;
 lists of reference data in Chinese order for Chinese readers."""
+
 from __future__ import annotations
 
 import re
@@ -51,9 +52,11 @@ LABELLED = {
     "backlog age": (i18n.BACKLOG_AGE_LABELS, {key for _, key in dashboard.AGE_BANDS}),
     # Reasons routing records in English (routing.services.decide), and one older reason kept
     # so that older history still reads.
-    "system reason": (i18n.SYSTEM_REASON_LABELS,
-                      set(re.findall(r'Decision\(False, "([^"]+)"\)', ROUTING_SERVICES.read_text(encoding="utf-8")))
-                      | {"smart area uncertain"}),
+    "system reason": (
+        i18n.SYSTEM_REASON_LABELS,
+        set(re.findall(r'Decision\(False, "([^"]+)"\)', ROUTING_SERVICES.read_text(encoding="utf-8")))
+        | {"smart area uncertain"},
+    ),
 }
 
 

@@ -1,5 +1,6 @@
 """Rate limits that hold (one bucket for submitting, shared through Redis, per real client) and
 never stand between a resident and the database; request size limits."""
+
 from __future__ import annotations
 
 import itertools
@@ -165,8 +166,10 @@ def test_limits_are_shared_again_when_the_store_comes_back(app, redis_url, key_p
     gate.open()
     try:
         limited = _limited_app(
-            app, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{gate.port}/{REDIS_DB}",
-            RATELIMIT_STORAGE_OPTIONS={"key_prefix": key_prefix}, SUBMISSION_RATE_LIMIT="3 per minute",
+            app,
+            RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{gate.port}/{REDIS_DB}",
+            RATELIMIT_STORAGE_OPTIONS={"key_prefix": key_prefix},
+            SUBMISSION_RATE_LIMIT="3 per minute",
         )
         client = limited.test_client()
         caplog.set_level(logging.WARNING, logger=limited.logger.name)
@@ -243,8 +246,11 @@ def test_without_redis_each_process_counts_alone(app):
 
 
 def test_with_redis_the_limit_is_shared_by_every_process(app, redis_url, key_prefix):
-    settings = dict(RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_STORAGE_OPTIONS={"key_prefix": key_prefix},
-                    SUBMISSION_RATE_LIMIT="2 per minute")
+    settings = dict(
+        RATELIMIT_STORAGE_URI=redis_url,
+        RATELIMIT_STORAGE_OPTIONS={"key_prefix": key_prefix},
+        SUBMISSION_RATE_LIMIT="2 per minute",
+    )
     first, second = (_limited_app(app, **settings) for _ in range(2))
     one, two = first.test_client(), second.test_client()
     assert _stored(_send_view(one))
@@ -282,24 +288,39 @@ def test_without_trusted_proxies_forwarded_addresses_are_ignored(app):
 
 def test_a_two_megabyte_view_gets_the_413_page_and_nothing_is_stored(client):
     initiative = factories.initiative()
-    response = client.post(f"/initiatives/{initiative.code}/views/new",
-                           data={"initiative": initiative.code, "body": "x" * (2 * 1024 * 1024)})
+    response = client.post(
+        f"/initiatives/{initiative.code}/views/new",
+        data={"initiative": initiative.code, "body": "x" * (2 * 1024 * 1024)},
+    )
     assert response.status_code == 413
     assert "What you sent is too large" in response.get_data(as_text=True)
     assert _count() == 0
 
 
-@pytest.mark.parametrize("encoding, fields", [
-    ("urlencoded", 10_000), ("multipart", 10_000), ("urlencoded", 300), ("multipart", 300),
-])
+@pytest.mark.parametrize(
+    "encoding, fields",
+    [
+        ("urlencoded", 10_000),
+        ("multipart", 10_000),
+        ("urlencoded", 300),
+        ("multipart", 300),
+    ],
+)
 def test_too_many_form_fields_get_the_413_page_and_nothing_is_stored(client, encoding, fields):
     initiative = factories.initiative()
     page = client.get(f"/initiatives/{initiative.code}/views/new").get_data(as_text=True)
-    data = {"csrf_token": csrf_token(page), "form_token": form_token(page) or "",
-            "initiative": initiative.code, "body": factories.TRANSPORT_VIEW}
+    data = {
+        "csrf_token": csrf_token(page),
+        "form_token": form_token(page) or "",
+        "initiative": initiative.code,
+        "body": factories.TRANSPORT_VIEW,
+    }
     data.update({f"f{i}": "1" for i in range(fields)})
-    response = client.post(f"/initiatives/{initiative.code}/views/new", data=data,
-                           content_type="multipart/form-data" if encoding == "multipart" else None)
+    response = client.post(
+        f"/initiatives/{initiative.code}/views/new",
+        data=data,
+        content_type="multipart/form-data" if encoding == "multipart" else None,
+    )
     assert response.status_code == 413
     assert "What you sent is too large" in response.get_data(as_text=True)
     assert _count() == 0
@@ -326,13 +347,19 @@ TERMINATED_BY_THE_SERVER = {"wsgi.input_terminated": True}
 def _chunked(client, url, body: bytes, content_type: str):
     import io
 
-    return client.post(url, input_stream=io.BytesIO(body), environ_overrides=TERMINATED_BY_THE_SERVER,
-                       headers={"Transfer-Encoding": "chunked", "Content-Type": content_type})
+    return client.post(
+        url,
+        input_stream=io.BytesIO(body),
+        environ_overrides=TERMINATED_BY_THE_SERVER,
+        headers={"Transfer-Encoding": "chunked", "Content-Type": content_type},
+    )
 
 
 def _multipart(fields: dict[str, str], boundary: str = "b0undary") -> tuple[bytes, str]:
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-             for name, value in fields.items()]
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    ]
     return ("".join(parts) + f"--{boundary}--\r\n").encode(), f"multipart/form-data; boundary={boundary}"
 
 
@@ -343,8 +370,12 @@ def test_a_chunked_view_over_the_limit_gets_the_413_page_and_nothing_is_stored(c
     url = f"/initiatives/{initiative.code}/views/new"
     page = client.get(url).get_data(as_text=True)
     limit = client.application.config["MAX_CONTENT_LENGTH"]
-    fields = {"csrf_token": csrf_token(page), "form_token": form_token(page), "initiative": initiative.code,
-              "body": factories.TRANSPORT_VIEW + " " + "x" * limit}
+    fields = {
+        "csrf_token": csrf_token(page),
+        "form_token": form_token(page),
+        "initiative": initiative.code,
+        "body": factories.TRANSPORT_VIEW + " " + "x" * limit,
+    }
     if encoding == "urlencoded":
         from urllib.parse import urlencode
 
@@ -363,16 +394,23 @@ def test_a_chunked_view_under_the_limit_is_stored_whole(client):
     initiative = factories.initiative()
     url = f"/initiatives/{initiative.code}/views/new"
     page = client.get(url).get_data(as_text=True)
-    body = urlencode({"csrf_token": csrf_token(page), "form_token": form_token(page),
-                      "initiative": initiative.code, "body": factories.TRANSPORT_VIEW}).encode()
+    body = urlencode(
+        {
+            "csrf_token": csrf_token(page),
+            "form_token": form_token(page),
+            "initiative": initiative.code,
+            "body": factories.TRANSPORT_VIEW,
+        }
+    ).encode()
     assert _stored(_chunked(client, url, body, "application/x-www-form-urlencoded"))
     assert db.session.execute(select(Submission.body)).scalar_one() == factories.TRANSPORT_VIEW
 
 
 def test_a_chunked_sign_in_over_the_limit_gets_the_413_page(client):
     limit = client.application.config["MAX_CONTENT_LENGTH"]
-    response = _chunked(client, "/account/login", b"email=a%40example.org&password=" + b"p" * limit,
-                        "application/x-www-form-urlencoded")
+    response = _chunked(
+        client, "/account/login", b"email=a%40example.org&password=" + b"p" * limit, "application/x-www-form-urlencoded"
+    )
     assert response.status_code == 413
 
 
@@ -397,14 +435,22 @@ def test_gunicorn_answers_a_chunked_body_over_the_limit_with_413(app, tmp_path):
 
     limit = 50_000  # small, so the whole request fits in the socket buffers before the answer
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "gunicorn-test-key",
-           "MAX_CONTENT_LENGTH": str(limit), "ALLOW_DEMO_ACCOUNTS": "0", "RATELIMIT_STORAGE_URI": "memory://",
-           "TASK_QUEUE_PATH": str(tmp_path / "tasks.sqlite3")}
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": "gunicorn-test-key",
+        "MAX_CONTENT_LENGTH": str(limit),
+        "ALLOW_DEMO_ACCOUNTS": "0",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "TASK_QUEUE_PATH": str(tmp_path / "tasks.sqlite3"),
+    }
     env.pop("REDIS_URL", None)
     server = subprocess.Popen(  # nosec B603 - fixed arguments
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "wsgi:app"],
-        env=env, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 60
@@ -417,10 +463,17 @@ def test_gunicorn_answers_a_chunked_body_over_the_limit_with_413(app, tmp_path):
                 assert time.monotonic() < deadline, "gunicorn did not answer within a minute"
                 time.sleep(0.2)
         payload = b"email=a%40example.org&password=" + b"p" * (limit + 10_000)
-        chunked = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece)
-                           for piece in (payload[i:i + 8192] for i in range(0, len(payload), 8192))) + b"0\r\n\r\n"
-        head = ("POST /account/login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunked = (
+            b"".join(
+                b"%x\r\n%s\r\n" % (len(piece), piece)
+                for piece in (payload[i : i + 8192] for i in range(0, len(payload), 8192))
+            )
+            + b"0\r\n\r\n"
+        )
+        head = (
+            "POST /account/login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
         assert _raw_request(port, head, chunked).split(" ")[1] == "413"
         small = b"email=a%40example.org&password=p"
         chunked_small = b"%x\r\n%s\r\n0\r\n\r\n" % (len(small), small)

@@ -1,13 +1,14 @@
 """The schema exists only through migrations, and the models agree with them."""
+
 import re
 import warnings
 
 import pytest
-from flask_migrate import downgrade, upgrade
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import CheckConstraint, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
@@ -56,23 +57,33 @@ def _allowed(sql: str) -> frozenset[str]:
 
 
 def _checks_declared() -> dict[tuple[str, str], frozenset[str]]:
-    return {(table.name, constraint.name): _allowed(str(constraint.sqltext))
-            for table in db.metadata.sorted_tables for constraint in table.constraints
-            if isinstance(constraint, CheckConstraint)}
+    return {
+        (table.name, constraint.name): _allowed(str(constraint.sqltext))
+        for table in db.metadata.sorted_tables
+        for constraint in table.constraints
+        if isinstance(constraint, CheckConstraint)
+    }
 
 
 def _checks_in_database() -> dict[tuple[str, str], frozenset[str]]:
     inspector = inspect(db.engine)
-    return {(table, check["name"]): _allowed(check["sqltext"])
-            for table in inspector.get_table_names() for check in inspector.get_check_constraints(table)}
+    return {
+        (table, check["name"]): _allowed(check["sqltext"])
+        for table in inspector.get_table_names()
+        for check in inspector.get_check_constraints(table)
+    }
 
 
 def test_every_status_column_is_checked_by_the_database(app):
     assert set(_checks_declared()) >= {
-        ("submission", "ck_submission_status"), ("submission", "ck_submission_visibility"),
-        ("submission", "ck_submission_rejection_reason"), ("submission", "ck_submission_review_priority"),
-        ("user_account", "ck_user_account_role"), ("audit_event", "ck_audit_event_action"),
-        ("training_run", "ck_training_run_status"), ("initiative", "ck_initiative_status"),
+        ("submission", "ck_submission_status"),
+        ("submission", "ck_submission_visibility"),
+        ("submission", "ck_submission_rejection_reason"),
+        ("submission", "ck_submission_review_priority"),
+        ("user_account", "ck_user_account_role"),
+        ("audit_event", "ck_audit_event_action"),
+        ("training_run", "ck_training_run_status"),
+        ("initiative", "ck_initiative_status"),
         ("enrolment_link", "ck_enrolment_link_status"),
     }
 
@@ -98,8 +109,10 @@ def test_a_status_outside_its_set_is_refused_even_in_sql(app, statement):
         db.session.execute(text(statement), {"id": sub.id})
     db.session.rollback()
     # A value from the set still goes through the same way.
-    db.session.execute(text("UPDATE submission SET status = 'closed', rejection_reason = 'spam', "
-                            "review_priority = 0 WHERE id = :id"), {"id": sub.id})
+    db.session.execute(
+        text("UPDATE submission SET status = 'closed', rejection_reason = 'spam', review_priority = 0 WHERE id = :id"),
+        {"id": sub.id},
+    )
     db.session.commit()
 
 
@@ -125,8 +138,10 @@ def test_the_constraints_come_and_go_on_a_database_with_views_keeping_its_trigge
 def test_audit_events_cannot_be_rewritten_even_in_sql(app):
     factories.submission()
     event_id = db.session.execute(select(AuditEvent.id)).scalars().first()
-    for statement in (f"UPDATE audit_event SET action = 'forged' WHERE id = {event_id}",
-                      f"DELETE FROM audit_event WHERE id = {event_id}"):
+    for statement in (
+        f"UPDATE audit_event SET action = 'forged' WHERE id = {event_id}",
+        f"DELETE FROM audit_event WHERE id = {event_id}",
+    ):
         with pytest.raises(Exception, match="append-only"):
             db.session.execute(text(statement))
         db.session.rollback()

@@ -1,16 +1,18 @@
 """Retraining with a quality gate, activation and rollback, audited; the admin page drives it."""
+
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 import classifier
-from feedback_app.routing import versions as model_versions, tasks
 from feedback_app.extensions import db
 from feedback_app.kernel.models import AuditEvent, ClassifierVersion, Role, TrainingRun
 from feedback_app.moderation import services as moderation
-
-from datetime import datetime, timedelta, timezone
+from feedback_app.routing import tasks
+from feedback_app.routing import versions as model_versions
 
 from . import factories
 from .conftest import csrf_token
@@ -28,8 +30,12 @@ def small_corpus(monkeypatch):
 
 
 def _actions() -> list[str]:
-    return [e.action for e in db.session.execute(
-        select(AuditEvent).where(AuditEvent.classifier_version_id.is_not(None)).order_by(AuditEvent.id)).scalars()]
+    return [
+        e.action
+        for e in db.session.execute(
+            select(AuditEvent).where(AuditEvent.classifier_version_id.is_not(None)).order_by(AuditEvent.id)
+        ).scalars()
+    ]
 
 
 @pytest.mark.slow  # trains two real models (about 20 s)
@@ -51,15 +57,21 @@ def test_a_worse_version_stays_inactive_with_its_figures(app, small_corpus, monk
     # learns the wrong owner for everything.
     training, gate_texts = model_versions.split_for_gate(model_versions._corpus())
     codes = sorted(classifier.BUREAUS)
-    shifted = [classifier.Example(e.text, e.area, codes[(codes.index(e.bureau) + 1) % len(codes)] if e.bureau else None)
-               for e in training]
+    shifted = [
+        classifier.Example(e.text, e.area, codes[(codes.index(e.bureau) + 1) % len(codes)] if e.bureau else None)
+        for e in training
+    ]
     monkeypatch.setattr(model_versions, "split_for_gate", lambda _corpus: (shifted, gate_texts))
     worse, gate = model_versions.train_version(label="worse")
     assert not gate.passed and gate.accuracy < gate.active_accuracy
     db.session.refresh(good)
     assert good.is_active and not worse.is_active
-    assert worse.metrics["gate"] == {"n": gate.n, "accuracy": gate.accuracy,
-                                     "active_accuracy": gate.active_accuracy, "passed": False}
+    assert worse.metrics["gate"] == {
+        "n": gate.n,
+        "accuracy": gate.accuracy,
+        "active_accuracy": gate.active_accuracy,
+        "passed": False,
+    }
 
 
 def test_activation_and_rollback_are_audited_and_picked_up_by_routing(app, small_corpus):
@@ -92,8 +104,9 @@ def test_retraining_from_the_admin_page_runs_in_the_worker_and_shows_progress(ap
     login_as(factories.user(Role.ADMIN))
     page = client.get("/admin/classifier")
     assert page.status_code == 200 and "Retrain now" in page.get_data(as_text=True)
-    done = client.post("/admin/classifier/retrain", data={"csrf_token": csrf_token(page.get_data(as_text=True))},
-                       follow_redirects=True)
+    done = client.post(
+        "/admin/classifier/retrain", data={"csrf_token": csrf_token(page.get_data(as_text=True))}, follow_redirects=True
+    )
     assert done.status_code == 200
     run = db.session.execute(select(TrainingRun)).scalar_one()
     assert (run.status, run.error, run.progress) == ("done", None, 100) and run.version_id is not None  # immediate mode
@@ -155,16 +168,21 @@ def test_a_second_retraining_is_refused_while_one_is_under_way(app, client, logi
         model_versions.request_retraining(None)
     login_as(factories.user(Role.ADMIN))
     page = client.get("/admin/classifier")
-    answer = client.post("/admin/classifier/retrain", data={"csrf_token": csrf_token(page.get_data(as_text=True))},
-                         follow_redirects=True)
+    answer = client.post(
+        "/admin/classifier/retrain", data={"csrf_token": csrf_token(page.get_data(as_text=True))}, follow_redirects=True
+    )
     assert "already under way" in answer.get_data(as_text=True)
     assert db.session.execute(select(TrainingRun)).scalars().all() == [waiting]
 
 
 def test_a_run_whose_worker_was_lost_is_closed_and_a_new_one_may_start(app, client, login_as, monkeypatch):
-    lost = TrainingRun(status="running", progress=20, step="training",
-                       created_at=datetime.now(timezone.utc) - model_versions.TRAINING_TIMEOUT - timedelta(minutes=1))
-    recent = TrainingRun(status="failed", progress=0, created_at=datetime.now(timezone.utc))
+    lost = TrainingRun(
+        status="running",
+        progress=20,
+        step="training",
+        created_at=datetime.now(UTC) - model_versions.TRAINING_TIMEOUT - timedelta(minutes=1),
+    )
+    recent = TrainingRun(status="failed", progress=0, created_at=datetime.now(UTC))
     db.session.add_all([lost, recent])
     db.session.commit()
     tasks.sweep_unrouted()  # the worker's minute-by-minute sweep
@@ -194,6 +212,9 @@ def test_the_gate_compares_with_the_version_active_when_the_new_one_is_stored(ap
     monkeypatch.setattr(model_versions, "_active_accuracy", meanwhile_an_admin_rolls_back)
     third, gate = model_versions.train_version(label="third")
     assert calls == [second.id, first.id]
-    event = db.session.execute(select(AuditEvent).where(AuditEvent.classifier_version_id == third.id,
-                                                        AuditEvent.action == "classifier_trained")).scalar_one()
+    event = db.session.execute(
+        select(AuditEvent).where(
+            AuditEvent.classifier_version_id == third.id, AuditEvent.action == "classifier_trained"
+        )
+    ).scalar_one()
     assert event.after["active_accuracy"] == gate.active_accuracy

@@ -3,6 +3,7 @@ are not, even in the same words; band keys are the same everywhere they are comp
 
 Pure unit tests: no app, no database.
 """
+
 import json
 import os
 import random
@@ -13,7 +14,14 @@ from pathlib import Path
 import pytest
 
 from feedback_app.text.near_duplicates import (
-    BANDS, CAMPAIGN_SIMILARITY, NUM_PERM, Signature, band_keys, is_near_copy, signature, similarity,
+    BANDS,
+    CAMPAIGN_SIMILARITY,
+    NUM_PERM,
+    Signature,
+    band_keys,
+    is_near_copy,
+    signature,
+    similarity,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,20 +38,33 @@ LAMPPOST_CAMPAIGN = (
 )
 LAMPPOST_COPIES = {
     "identical": LAMPPOST_CAMPAIGN,
-    "greeting and name changed": LAMPPOST_CAMPAIGN.replace("Dear Sir or Madam,", "To the Smart City Office:")
-    .replace("Yours faithfully,\nChan Tai Man", "Regards,\nWong Siu Ling (Ngau Tau Kok)"),
+    "greeting and name changed": LAMPPOST_CAMPAIGN.replace("Dear Sir or Madam,", "To the Smart City Office:").replace(
+        "Yours faithfully,\nChan Tai Man", "Regards,\nWong Siu Ling (Ngau Tau Kok)"
+    ),
     "sentence added": LAMPPOST_CAMPAIGN.replace(
-        "installed.", "installed. I would also like every recording deleted automatically after thirty days."),
-    "punctuation, case and spacing": LAMPPOST_CAMPAIGN.lower().replace(",", "").replace("\n", " ")
-    .replace(". ", ".   ").replace("multi-functional", "multi functional"),
-    "two typos": LAMPPOST_CAMPAIGN.replace("installation", "instalation")
-    .replace("Government publishes", "Goverment publishes"),
-    "a paragraph of their own added": LAMPPOST_CAMPAIGN.replace("Yours faithfully", (
-        "My flat faces the lamppost outside Tsui Ping Estate and the camera on it points at our living room. "
-        "My children are afraid to open the curtains, and nobody at the district office could tell me who "
-        "watches the footage.\n\nYours faithfully")),
-    "all of these": LAMPPOST_CAMPAIGN.replace("Dear Sir or Madam,", "Hi,").replace("consulted", "consultted")
-    .replace("Chan Tai Man", "Lee Ka Yan").upper() + " Thank you for listening.",
+        "installed.", "installed. I would also like every recording deleted automatically after thirty days."
+    ),
+    "punctuation, case and spacing": LAMPPOST_CAMPAIGN.lower()
+    .replace(",", "")
+    .replace("\n", " ")
+    .replace(". ", ".   ")
+    .replace("multi-functional", "multi functional"),
+    "two typos": LAMPPOST_CAMPAIGN.replace("installation", "instalation").replace(
+        "Government publishes", "Goverment publishes"
+    ),
+    "a paragraph of their own added": LAMPPOST_CAMPAIGN.replace(
+        "Yours faithfully",
+        (
+            "My flat faces the lamppost outside Tsui Ping Estate and the camera on it points at our living room. "
+            "My children are afraid to open the curtains, and nobody at the district office could tell me who "
+            "watches the footage.\n\nYours faithfully"
+        ),
+    ),
+    "all of these": LAMPPOST_CAMPAIGN.replace("Dear Sir or Madam,", "Hi,")
+    .replace("consulted", "consultted")
+    .replace("Chan Tai Man", "Lee Ka Yan")
+    .upper()
+    + " Thank you for listening.",
 }
 
 # Cantonese, as residents write it.
@@ -56,12 +77,16 @@ MINIBUS_CAMPAIGN = (
 )
 MINIBUS_COPIES = {
     "identical": MINIBUS_CAMPAIGN,
-    "greeting and name changed": MINIBUS_CAMPAIGN.replace("運輸署：", "各位官員你好！")
-    .replace("一位關注交通嘅市民", "深水埗居民 陳小姐"),
+    "greeting and name changed": MINIBUS_CAMPAIGN.replace("運輸署：", "各位官員你好！").replace(
+        "一位關注交通嘅市民", "深水埗居民 陳小姐"
+    ),
     "sentence added": MINIBUS_CAMPAIGN + "\n多謝各位，希望盡快收到回覆。",
     "a paragraph of their own added": MINIBUS_CAMPAIGN.replace(
-        "唔好再將", "我屋企樓下個站成日有遊客問點樣俾錢，我次次都要幫佢哋找散紙，真係好唔方便。唔好再將"),
-    "punctuation and spacing": MINIBUS_CAMPAIGN.replace("，", ", ").replace("。", " ").replace("、", "/")
+        "唔好再將", "我屋企樓下個站成日有遊客問點樣俾錢，我次次都要幫佢哋找散紙，真係好唔方便。唔好再將"
+    ),
+    "punctuation and spacing": MINIBUS_CAMPAIGN.replace("，", ", ")
+    .replace("。", " ")
+    .replace("、", "/")
     .replace("\n", ""),
     "two typos": MINIBUS_CAMPAIGN.replace("尷尬", "監尬").replace("營辦商", "營運商"),
     # Typed by hand in Simplified, not converted by the code under test.
@@ -136,8 +161,11 @@ CAMPAIGNS = {
     "minibuses, Cantonese": (MINIBUS_CAMPAIGN, MINIBUS_COPIES),
     "lampposts, written Chinese": (LAMPPOST_CAMPAIGN_ZH, LAMPPOST_ZH_COPIES),
 }
-COPIES = [pytest.param(original, copy, id=f"{campaign}: {edit}")
-          for campaign, (original, copies) in CAMPAIGNS.items() for edit, copy in copies.items()]
+COPIES = [
+    pytest.param(original, copy, id=f"{campaign}: {edit}")
+    for campaign, (original, copies) in CAMPAIGNS.items()
+    for edit, copy in copies.items()
+]
 
 
 @pytest.mark.parametrize("original, copy", COPIES)
@@ -190,9 +218,16 @@ REQUESTS = [
     "It would be better to run a trial in one district first.",
 ]
 CLOSINGS = [
-    "Thank you.", "Many thanks for reading.", "I look forward to your reply.", "Regards, a Sai Kung resident.",
-    "This affects thousands of commuters every day.", "My neighbours feel the same.", "Please act soon.",
-    "I have written about this before without an answer.", "", "Best wishes.",
+    "Thank you.",
+    "Many thanks for reading.",
+    "I look forward to your reply.",
+    "Regards, a Sai Kung resident.",
+    "This affects thousands of commuters every day.",
+    "My neighbours feel the same.",
+    "Please act soon.",
+    "I have written about this before without an answer.",
+    "",
+    "Best wishes.",
 ]
 OBSERVATIONS_ZH = [
     "港鐵app成日死機，睇唔到將軍澳綫下一班車幾時到。",
@@ -245,18 +280,28 @@ def test_other_views_rarely_share_a_band_key_with_a_campaign():
 def test_band_keys_are_signed_64_bit_one_per_band_and_differ_between_bands():
     keys = band_keys(signature(LAMPPOST_CAMPAIGN))
     assert len(keys) == BANDS
-    assert all(-2**63 <= key < 2**63 for key in keys)
+    assert all(-(2**63) <= key < 2**63 for key in keys)
     # Equal values in two bands are still different keys: the band number is part of the key.
     assert len(set(band_keys(Signature(bytes(4 * NUM_PERM))))) == BANDS
 
 
 def test_band_keys_are_the_same_in_another_process_with_another_hash_seed():
-    script = ("import json, sys\nfrom feedback_app.text.near_duplicates import band_keys, signature\n"
-              "print(json.dumps([band_keys(signature(text)) for text in json.load(sys.stdin)]))")
+    script = (
+        "import json, sys\nfrom feedback_app.text.near_duplicates import band_keys, signature\n"
+        "print(json.dumps([band_keys(signature(text)) for text in json.load(sys.stdin)]))"
+    )
     texts = [LAMPPOST_CAMPAIGN, MINIBUS_CAMPAIGN, MINIBUS_COPIES["Simplified copy"]]
     env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", script], input=json.dumps(texts), capture_output=True,
-                            text=True, cwd=ROOT, env=env, check=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=60,
+    )
     assert json.loads(result.stdout) == [band_keys(signature(text)) for text in texts]
 
 

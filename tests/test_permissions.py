@@ -1,4 +1,5 @@
 """Who can reach what. Authorisation failures must not leak another bureau's data."""
+
 import pytest
 from sqlalchemy import select
 
@@ -36,7 +37,9 @@ def test_officer_cannot_open_another_bureaus_submission(app, browser, login_as, 
 def test_finding_by_reference_stays_within_the_officers_bureau(app, browser, login_as, officer, other_officer):
     sub = factories.submission()
     login_as(other_officer)
-    missing = browser.client.get(f"/bureau/find?reference={sub.reference}", follow_redirects=True).get_data(as_text=True)
+    missing = browser.client.get(f"/bureau/find?reference={sub.reference}", follow_redirects=True).get_data(
+        as_text=True
+    )
     assert f"None of your bureau&#39;s views has the reference “{sub.reference}”." in missing
     browser.logout()
     login_as(officer)
@@ -60,7 +63,11 @@ def test_officer_cannot_act_on_another_bureaus_submission(app, browser, login_as
     from .conftest import csrf_token
 
     token = csrf_token(token_page)
-    for action, data in (("answer", {"body": "An answer from the wrong bureau."}), ("close", {}), ("send-back", {"reason": "x"})):
+    for action, data in (
+        ("answer", {"body": "An answer from the wrong bureau."}),
+        ("close", {}),
+        ("send-back", {"reason": "x"}),
+    ):
         response = browser.client.post(f"/bureau/submissions/{sub.id}/{action}", data={"csrf_token": token, **data})
         assert response.status_code == 404
     db.session.expire_all()
@@ -74,8 +81,9 @@ def test_moderation_actions_need_a_moderator(app, browser, login_as, resident):
     from .conftest import csrf_token
 
     token = csrf_token(browser.client.get("/").get_data(as_text=True))
-    response = browser.client.post(f"/moderation/submissions/{sub.id}/reject",
-                                   data={"csrf_token": token, "reason": "spam", "version": sub.version})
+    response = browser.client.post(
+        f"/moderation/submissions/{sub.id}/reject", data={"csrf_token": token, "reason": "spam", "version": sub.version}
+    )
     assert response.status_code == 403
     db.session.expire_all()
     assert db.session.get(Submission, sub.id).status != Status.REJECTED

@@ -5,6 +5,7 @@ name and e-mail, the text as sent where a moderator edited it, the client's and 
 hashes, the staff's names and notes, what waits for moderation) hold marker strings; no marker
 may reach a page.
 """
+
 from __future__ import annotations
 
 import re
@@ -68,15 +69,21 @@ def _send(body: str) -> Submission:
 
 
 def _route(sub: Submission, moderator) -> Submission:
-    moderation.route(sub.id, area=sub.topic_area_code, bureau="TLB", actor=moderator,
-                     version=db.session.get(Submission, sub.id).version)
+    moderation.route(
+        sub.id,
+        area=sub.topic_area_code,
+        bureau="TLB",
+        actor=moderator,
+        version=db.session.get(Submission, sub.id).version,
+    )
     db.session.expire_all()
     return db.session.get(Submission, sub.id)
 
 
 def _publish(sub: Submission, moderator) -> Submission:
-    moderation.set_visibility(sub.id, visibility=Visibility.PUBLISHED, actor=moderator,
-                              version=db.session.get(Submission, sub.id).version)
+    moderation.set_visibility(
+        sub.id, visibility=Visibility.PUBLISHED, actor=moderator, version=db.session.get(Submission, sub.id).version
+    )
     db.session.expire_all()
     return db.session.get(Submission, sub.id)
 
@@ -92,10 +99,13 @@ def world(app, moderator):
     officer = _staff(Role.OFFICER, MARKERS["officer"], email=MARKERS["officer_email"], bureau_code="TLB")
     # A view a moderator edited: the text as sent holds a marker the edit left out.
     edited = _route(_send(f"The minibus stop is unsafe. {MARKERS['sent']} Call {MARKERS['phone']}."), moderator)
-    moderation.edit_public_text(edited.id, text=f"The minibus stop is unsafe. Call {MARKERS['phone']}.",
-                                actor=moderator, version=edited.version)
+    moderation.edit_public_text(
+        edited.id, text=f"The minibus stop is unsafe. Call {MARKERS['phone']}.", actor=moderator, version=edited.version
+    )
     edited = _publish(edited, moderator)
-    bureau.answer(officer, edited.id, f"We will check the stop. Our hotline is fine, yours {MARKERS['phone']} is masked.")
+    bureau.answer(
+        officer, edited.id, f"We will check the stop. Our hotline is fine, yours {MARKERS['phone']} is masked."
+    )
     # A campaign of published copies, one supported.
     copies = [_published(body, moderator) for body in COPIES]
     db.session.add(Support(submission_id=copies[0].id, supporter_hash=MARKERS["supporter"]))
@@ -107,24 +117,40 @@ def world(app, moderator):
     rejected.status = Status.REJECTED  # as a bad migration or a bug could leave it: still never public
     db.session.commit()
     # The sender's own view, followed by its secret link, with a moderator's note in its history.
-    receipt = intake.submit(intake.NewSubmission(
-        body=f"Tram stops need shelters, call {MARKERS['phone']}.", language="en", topic_area="mobility",
-        initiative_id=factories.initiative().id, name=MARKERS["name"], email=MARKERS["email"]))
+    receipt = intake.submit(
+        intake.NewSubmission(
+            body=f"Tram stops need shelters, call {MARKERS['phone']}.",
+            language="en",
+            topic_area="mobility",
+            initiative_id=factories.initiative().id,
+            name=MARKERS["name"],
+            email=MARKERS["email"],
+        )
+    )
     tracked = _route(db.session.get(Submission, receipt.submission_id), moderator)
     bureau.send_back(officer, tracked.id, reason=MARKERS["note"])
     db.session.expire_all()
     tracked = db.session.get(Submission, receipt.submission_id)
-    moderation.reject(tracked.id, reason=RejectionReason.OFF_TOPIC, note=MARKERS["note"], actor=moderator,
-                      version=tracked.version)
+    moderation.reject(
+        tracked.id, reason=RejectionReason.OFF_TOPIC, note=MARKERS["note"], actor=moderator, version=tracked.version
+    )
     db.session.commit()
     return {"edited": edited, "copies": copies, "tracking": f"/track/{receipt.reference}/{receipt.tracking_token}"}
 
 
 def _pages(client, world) -> dict[str, str]:
     initiative = factories.initiative()
-    urls = ["/", f"/areas/{initiative.area_code}", "/initiatives", "/initiatives?q=bus",
-            f"/initiatives/{initiative.code}", "/bureaus", "/privacy", world["tracking"],
-            *(f"/views/{sub.reference}" for sub in (world["edited"], *world["copies"]))]
+    urls = [
+        "/",
+        f"/areas/{initiative.area_code}",
+        "/initiatives",
+        "/initiatives?q=bus",
+        f"/initiatives/{initiative.code}",
+        "/bureaus",
+        "/privacy",
+        world["tracking"],
+        *(f"/views/{sub.reference}" for sub in (world["edited"], *world["copies"])),
+    ]
     pages = {}
     for url in urls:
         response = client.get(url)
@@ -171,7 +197,10 @@ def test_every_kind_of_personal_data_has_a_token_in_each_language(app):
         with app.test_request_context(), force_locale(language):
             tokens = public.mask_tokens()
             for kind, token in tokens.items():
-                assert token.startswith("［") and token.endswith("］") and not re.search("[A-Z]", token), (language, kind)
+                assert token.startswith("［") and token.endswith("］") and not re.search("[A-Z]", token), (
+                    language,
+                    kind,
+                )
 
 
 def test_only_published_views_are_projected(app, world):
@@ -198,8 +227,21 @@ def test_a_public_view_carries_no_private_field(app, world):
     with app.test_request_context():
         view = public.view(world["edited"].reference)
     fields = set(vars(view))
-    assert not fields & {"name", "email", "body", "public_text", "not_personal", "client_hash", "tracking_token_hash",
-                         "form_token_hash", "user_id", "status", "visibility", "campaign_id", "near_signature"}
+    assert not fields & {
+        "name",
+        "email",
+        "body",
+        "public_text",
+        "not_personal",
+        "client_hash",
+        "tracking_token_hash",
+        "form_token_hash",
+        "user_id",
+        "status",
+        "visibility",
+        "campaign_id",
+        "near_signature",
+    }
     assert all(not hasattr(answer, "author_id") for answer in view.answers)
     with pytest.raises(AttributeError):
         view.text = "changed"  # frozen

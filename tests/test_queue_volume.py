@@ -1,25 +1,36 @@
 """The review queue: its order, every filter, text search, pages, counts, and the indexes it uses."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, select, text
 
-from feedback_app.kernel.database import refresh_planner_statistics
-from feedback_app.moderation import search
 from feedback_app.extensions import db
+from feedback_app.kernel.database import refresh_planner_statistics
 from feedback_app.kernel.models import Role, Status, Submission
-from feedback_app.moderation import queue
+from feedback_app.moderation import queue, search
 from feedback_app.moderation.queue import QueueFilter, Sort
 
 from . import factories
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
-def view(body="The buses on route 960 are always full in the morning.", *, p=0.6, bureau="TLB", area="mobility",
-         flags="", status=Status.NEEDS_REVIEW, days_ago=1.0, language="en", initiative_code=None, routed_to=None):
+def view(
+    body="The buses on route 960 are always full in the morning.",
+    *,
+    p=0.6,
+    bureau="TLB",
+    area="mobility",
+    flags="",
+    status=Status.NEEDS_REVIEW,
+    days_ago=1.0,
+    language="en",
+    initiative_code=None,
+    routed_to=None,
+):
     """A stored view placed in the queue as a test needs it (ids grow with each call)."""
     sub = factories.submission(body, initiative_code=initiative_code)
     sub.status, sub.flags, sub.language = status, flags, language
@@ -46,7 +57,13 @@ def test_flagged_first_then_least_sure_then_oldest(app):
     # Within a group, oldest first: ids grow with arrival.
     assert listed() == [flagged.id, unsure.id, unpredicted.id, routine_new.id, routine_old.id]
     assert listed(QueueFilter(sort=Sort.AGE)) == [routine_new.id, routine_old.id, unsure.id, unpredicted.id, flagged.id]
-    assert listed(QueueFilter(sort=Sort.CONFIDENCE)) == [unpredicted.id, unsure.id, routine_new.id, routine_old.id, flagged.id]
+    assert listed(QueueFilter(sort=Sort.CONFIDENCE)) == [
+        unpredicted.id,
+        unsure.id,
+        routine_new.id,
+        routine_old.id,
+        flagged.id,
+    ]
     assert routed.id not in listed()
     assert queue.next_for_review(flagged.id) == unsure.id
 
@@ -126,20 +143,25 @@ def test_each_filter_narrows_the_queue(app, client, login_as):
 def _another_initiative(sub: Submission) -> str:
     from feedback_app.kernel.models import Initiative
 
-    return db.session.execute(
-        select(Initiative.code).where(Initiative.id != sub.initiative_id).order_by(Initiative.id)
-    ).scalars().first()
+    return (
+        db.session.execute(select(Initiative.code).where(Initiative.id != sub.initiative_id).order_by(Initiative.id))
+        .scalars()
+        .first()
+    )
 
 
-@pytest.mark.parametrize("query, found", [
-    ("港鐵", True),  # two characters: below the trigram length on SQLite
-    ("港铁", True),  # typed in Simplified
-    ("港鐵站", True),
-    ("車站", False),  # both characters appear, but not together
-    ("輕鐵", False),
-    ("MTR", True),
-    ("mtr 港鐵", True),
-])
+@pytest.mark.parametrize(
+    "query, found",
+    [
+        ("港鐵", True),  # two characters: below the trigram length on SQLite
+        ("港铁", True),  # typed in Simplified
+        ("港鐵站", True),
+        ("車站", False),  # both characters appear, but not together
+        ("輕鐵", False),
+        ("MTR", True),
+        ("mtr 港鐵", True),
+    ],
+)
 def test_text_search_reads_chinese_in_either_script(app, query, found):
     sub = view("MTR 港鐵站的升降機經常壞，希望盡快維修。", language="zh_Hant")
     assert (sub.id in listed(QueueFilter(text=query))) is found
@@ -153,14 +175,17 @@ def test_hostile_search_text_is_only_words(app, client, login_as, query):
     listed(QueueFilter(text=query))  # and straight through the service: no SQL error either
 
 
-@pytest.mark.parametrize("query, message", [
-    ("since=yesterday", "Not a valid date value."),
-    ("since=2026-11-20&until=2026-11-01", "The end date is before the start date."),
-    ("initiative=abc", "Not a valid choice."),
-    ("sort=random", "Not a valid choice."),
-    ("band=extreme", "Not a valid choice."),
-    ("text=" + "x" * 201, "Field cannot be longer than 200 characters."),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("since=yesterday", "Not a valid date value."),
+        ("since=2026-11-20&until=2026-11-01", "The end date is before the start date."),
+        ("initiative=abc", "Not a valid choice."),
+        ("sort=random", "Not a valid choice."),
+        ("band=extreme", "Not a valid choice."),
+        ("text=" + "x" * 201, "Field cannot be longer than 200 characters."),
+    ],
+)
 def test_filters_that_make_no_sense_are_a_form_error(app, client, login_as, query, message):
     login_as(factories.user(Role.MODERATOR))
     response = client.get(f"/moderation/queue?{query}")
@@ -206,13 +231,16 @@ def _plan(statement) -> str:
     return "\n".join(" ".join(str(c) for c in row) for row in rows)
 
 
-@pytest.mark.parametrize("filters, index", [
-    (QueueFilter(), "ix_submission_queue_priority"),
-    (QueueFilter(sort=Sort.AGE), "ix_submission_queue_age"),
-    (QueueFilter(sort=Sort.CONFIDENCE), "ix_submission_queue_confidence"),
-    (QueueFilter(bureau="TLB"), "ix_submission_queue_predicted_bureau"),
-    (QueueFilter(area="mobility"), "ix_submission_queue_predicted_area"),
-])
+@pytest.mark.parametrize(
+    "filters, index",
+    [
+        (QueueFilter(), "ix_submission_queue_priority"),
+        (QueueFilter(sort=Sort.AGE), "ix_submission_queue_age"),
+        (QueueFilter(sort=Sort.CONFIDENCE), "ix_submission_queue_confidence"),
+        (QueueFilter(bureau="TLB"), "ix_submission_queue_predicted_bureau"),
+        (QueueFilter(area="mobility"), "ix_submission_queue_predicted_area"),
+    ],
+)
 def test_each_order_and_filter_reads_a_partial_index(app, filters, index):
     """The indexes are usable by the very queries the queue sends (the expressions match)."""
     for p in (0.2, 0.6, 0.9):
@@ -227,11 +255,25 @@ def test_each_order_and_filter_reads_a_partial_index(app, filters, index):
 
 def _decided_views(n: int) -> None:
     sub = view(status=Status.ROUTED, routed_to="TLB")
-    db.session.execute(insert(Submission), [dict(
-        reference=f"SCF-1999-{i:06d}", tracking_token_hash="0" * 64, body=sub.body, language="en",
-        initiative_id=sub.initiative_id, topic_area_code=sub.topic_area_code, status=Status.ROUTED,
-        bureau_code="TLB", area_code=sub.topic_area_code, predicted_bureau_code="TLB", predicted_bureau_p=0.97,
-    ) for i in range(n)])
+    db.session.execute(
+        insert(Submission),
+        [
+            dict(
+                reference=f"SCF-1999-{i:06d}",
+                tracking_token_hash="0" * 64,
+                body=sub.body,
+                language="en",
+                initiative_id=sub.initiative_id,
+                topic_area_code=sub.topic_area_code,
+                status=Status.ROUTED,
+                bureau_code="TLB",
+                area_code=sub.topic_area_code,
+                predicted_bureau_code="TLB",
+                predicted_bureau_p=0.97,
+            )
+            for i in range(n)
+        ],
+    )
     db.session.commit()
 
 

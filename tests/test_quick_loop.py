@@ -1,5 +1,6 @@
 """What keeps the loops short: the trained model kept on disk, one setup command, no stemmer at
 start-up, catalogues compiled when pytest is run directly, markup-only tests on one database."""
+
 from __future__ import annotations
 
 import os
@@ -40,11 +41,16 @@ def _trainer(artifact: bytes, calls: list[int], seconds: float = 0.0):
 
 # --- the model cache -------------------------------------------------------------------------
 
+
 def test_a_model_trained_once_is_read_from_disk_the_next_time(tmp_path, model_artifact):
     calls: list[int] = []
-    first, cached = model_cache.cached_artifact(EXAMPLES, ["off topic"], _trainer(model_artifact, calls), folder=tmp_path)
+    first, cached = model_cache.cached_artifact(
+        EXAMPLES, ["off topic"], _trainer(model_artifact, calls), folder=tmp_path
+    )
     assert (first, cached, len(calls)) == (model_artifact, False, 1)
-    again, cached = model_cache.cached_artifact(EXAMPLES, ["off topic"], _trainer(model_artifact, calls), folder=tmp_path)
+    again, cached = model_cache.cached_artifact(
+        EXAMPLES, ["off topic"], _trainer(model_artifact, calls), folder=tmp_path
+    )
     assert (again, cached, len(calls)) == (model_artifact, True, 1)
     assert not list(tmp_path.glob("*.tmp")), "a temporary file was left behind"
 
@@ -59,8 +65,10 @@ def test_other_training_data_or_settings_train_anew(tmp_path, model_artifact):
     assert len(calls) == 4
     # Files are named by the training data's hash first, the hash the model records.
     names = {p.name[:32] for p in tmp_path.glob("*.npz")}
-    assert names == {classifier.data_hash(e, o)[:32] for e, o in ((EXAMPLES, []), (EXAMPLES[:1], []),
-                                                                (EXAMPLES, ["a new off-topic text"]))}
+    assert names == {
+        classifier.data_hash(e, o)[:32]
+        for e, o in ((EXAMPLES, []), (EXAMPLES[:1], []), (EXAMPLES, ["a new off-topic text"]))
+    }
 
 
 def test_a_damaged_cached_model_is_trained_again(tmp_path, model_artifact):
@@ -77,8 +85,12 @@ def test_processes_asking_at_once_train_once_and_the_others_wait(tmp_path, model
     calls: list[int] = []
     results: list[tuple[bytes, bool]] = []
     train = _trainer(model_artifact, calls, seconds=0.5)
-    threads = [threading.Thread(target=lambda: results.append(
-        model_cache.cached_artifact(EXAMPLES, [], train, folder=tmp_path))) for _ in range(3)]
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(model_cache.cached_artifact(EXAMPLES, [], train, folder=tmp_path))
+        )
+        for _ in range(3)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -89,6 +101,7 @@ def test_processes_asking_at_once_train_once_and_the_others_wait(tmp_path, model
 
 
 # --- one setup command, no stemmer at start-up ------------------------------------------------
+
 
 def test_setup_runs_every_step_make_run_needs_in_one_command_and_again_only_checks(app, runner):
     app.config["ALLOW_DEMO_ACCOUNTS"] = True
@@ -103,8 +116,9 @@ def test_setup_runs_every_step_make_run_needs_in_one_command_and_again_only_chec
     assert len(db.session.execute(select(User)).scalars().all()) == len(emails)
 
 
-def test_ensure_on_a_database_made_anew_reads_the_model_trained_before(app, runner, model_artifact, monkeypatch,
-                                                                      tmp_path):
+def test_ensure_on_a_database_made_anew_reads_the_model_trained_before(
+    app, runner, model_artifact, monkeypatch, tmp_path
+):
     monkeypatch.setenv("CLASSIFIER_CACHE_DIR", str(tmp_path))
     trained: list[int] = []
 
@@ -130,19 +144,28 @@ def test_the_app_and_its_commands_load_without_the_stemmer_which_still_stems():
         "print(loaded, terms, 'nltk' in sys.modules)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,  # nosec B603
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,  # nosec B603
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[] ['buse', 'run', 'buse run'] True"
 
 
 # --- pytest run directly ----------------------------------------------------------------------
 
+
 def test_a_missing_or_stale_catalogue_is_compiled_when_pytest_starts(tmp_path, monkeypatch):
     for lang in ("zh_Hant", "zh_Hans"):
         folder = tmp_path / lang / "LC_MESSAGES"
         folder.mkdir(parents=True)
-        (folder / "messages.po").write_bytes((conftest.TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po").read_bytes())
+        (folder / "messages.po").write_bytes(
+            (conftest.TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po").read_bytes()
+        )
     stale = tmp_path / "zh_Hans" / "LC_MESSAGES" / "messages.mo"
     stale.write_bytes(b"")
     os.utime(stale, (0, 0))
@@ -159,7 +182,10 @@ def test_markup_only_tests_run_on_sqlite_alone_and_the_fuzz_test_is_slow():
     def collected(*args: str) -> list[str]:
         result = subprocess.run(  # nosec B603 - this interpreter's pytest, fixed arguments
             [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
-            cwd=ROOT, capture_output=True, text=True, timeout=300,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
             env={**os.environ, "PYTEST_ADDOPTS": ""},
         )
         return [line for line in result.stdout.splitlines() if "::" in line]

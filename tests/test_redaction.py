@@ -1,4 +1,5 @@
 """Personal data never reaches a published page; ordinary numbers are left alone."""
+
 import re
 import time
 
@@ -92,8 +93,10 @@ def test_ordinary_numbers_are_left_alone(text):
 def test_findings_are_spans_of_the_original_text():
     text = "身份證Ａ１２３４５６（７）及電話９１２３４５６７。"
     findings = find_personal_data(text)
-    assert [(f.kind, text[f.start:f.end]) for f in findings] == [
-        ("hkid", "Ａ１２３４５６（７）"), ("phone", "９１２３４５６７")]
+    assert [(f.kind, text[f.start : f.end]) for f in findings] == [
+        ("hkid", "Ａ１２３４５６（７）"),
+        ("phone", "９１２３４５６７"),
+    ]
 
 
 def test_a_link_is_masked_whole_or_left_whole():
@@ -107,6 +110,7 @@ def test_a_link_is_masked_whole_or_left_whole():
 
 
 # --- every kind as residents write it, in English and both Chinese scripts --------------------
+
 
 @pytest.mark.parametrize(
     "text, expected",
@@ -213,12 +217,13 @@ def test_hostile_runs_of_digits_and_words_are_read_in_linear_time():
 
 # --- a moderator's "not personal data" marks, and official contacts ---------------------------
 
+
 def test_a_span_marked_not_personal_is_left_as_typed_wherever_it_recurs():
     text = "地址3座15樓 call ９１２３ ４５６７ or 9123 4567, not 2345 6789."
     # The mark is compared through span_key: width, case, spaces and invisible characters aside.
     marks = ["9123\u200b4567 "]
     assert redact(text, not_personal=marks) == "地址[ADDRESS] call ９１２３ ４５６７ or 9123 4567, not [PHONE]."
-    assert [text[f.start:f.end] for f in find_personal_data(text, not_personal=marks)] == ["3座15樓", "2345 6789"]
+    assert [text[f.start : f.end] for f in find_personal_data(text, not_personal=marks)] == ["3座15樓", "2345 6789"]
     assert redact(text) == "地址[ADDRESS] call [PHONE] or [PHONE], not [PHONE]."  # no marks: all masked
 
 
@@ -227,9 +232,16 @@ def test_span_key_ignores_width_case_spaces_and_invisible_characters():
     assert span_key("9123 4567") != span_key("9123 4568")
 
 
-@pytest.mark.parametrize("address", [
-    "enquiry@td.gov.hk", "tdenq＠td．gov．hk", "someone@gov.hk", "a.b@x.y.gov.hk", "chan (at) epd (dot) gov (dot) hk",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "enquiry@td.gov.hk",
+        "tdenq＠td．gov．hk",
+        "someone@gov.hk",
+        "a.b@x.y.gov.hk",
+        "chan (at) epd (dot) gov (dot) hk",
+    ],
+)
 def test_government_mail_addresses_are_official_contacts(address):
     text = f"Please write to {address} for details."
     assert find_personal_data(text) == []
@@ -359,8 +371,11 @@ def test_every_shape_is_masked_and_the_rest_is_untouched(kind):
 
 
 @PROPERTIES
-@given(st.lists(st.sampled_from(sorted(KINDS)), min_size=2, max_size=4).flatmap(
-    lambda kinds: st.tuples(*[st.tuples(st.just(k), KINDS[k]) for k in kinds])))
+@given(
+    st.lists(st.sampled_from(sorted(KINDS)), min_size=2, max_size=4).flatmap(
+        lambda kinds: st.tuples(*[st.tuples(st.just(k), KINDS[k]) for k in kinds])
+    )
+)
 def test_several_items_in_one_text_are_all_masked(items):
     text = " 以及 and ".join(item for _, item in items)
     assert redact(text) == " 以及 and ".join(PLACEHOLDERS[kind] for kind, _ in items)
@@ -374,21 +389,50 @@ def ordinary_numbers(draw):
     amount = draw(st.integers(0, 99_999_999_999))
     month, day = draw(st.integers(1, 12)), draw(st.integers(1, 28))
     hour, minute = draw(st.integers(0, 23)), draw(st.integers(0, 59))
-    return draw(st.sampled_from([
-        str(year), f"{year}-{later}", f"{year}–{later}", f"{year} - {later}", f"{year}/{later % 100:02d}",
-        f"{year}至{later}年度", f"FY{year}-{later}",
-        f"${amount:,}", f"HK${amount:,}", f"HK$ {eight[:4]} {eight[4:]}", f"HK${eight}", f"RMB {amount}",
-        f"{amount:,}元", f"{eight}港元", f"US$ {eight}",
-        f"route {draw(st.integers(1, 999))}", f"bus {draw(st.integers(1, 999))}{draw(st.sampled_from(['', 'A', 'X', 'M']))}",
-        f"N{draw(st.integers(1, 999))}", f"minibus {draw(st.integers(1, 99))}M",
-        f"TD {year}/{eight}", f"case no. {eight}", f"ref: {eight[:4]}-{eight[4:]}", f"案件編號{eight}",
-        f"{year}-{month:02d}-{day:02d}", f"{day}/{month}/{year}", f"{year}年{month}月{day}日", f"{day}.{month}.{year}",
-        f"{hour:02d}:{minute:02d}", f"{hour}:{minute:02d}-{(hour + 1) % 24}:{minute:02d}",
-        f"{draw(st.integers(0, 100))}%", f"{draw(st.floats(0, 100, allow_nan=False)):.1f}%",
-        f"{eight} people", f"{eight} passengers", f"{eight}人", f"{amount:,} residents",
-        str(draw(st.integers(0, 9_999_999))), str(draw(st.integers(100_000_000, 9_999_999_999))),
-        f"0.{eight}",
-    ]))
+    return draw(
+        st.sampled_from(
+            [
+                str(year),
+                f"{year}-{later}",
+                f"{year}–{later}",
+                f"{year} - {later}",
+                f"{year}/{later % 100:02d}",
+                f"{year}至{later}年度",
+                f"FY{year}-{later}",
+                f"${amount:,}",
+                f"HK${amount:,}",
+                f"HK$ {eight[:4]} {eight[4:]}",
+                f"HK${eight}",
+                f"RMB {amount}",
+                f"{amount:,}元",
+                f"{eight}港元",
+                f"US$ {eight}",
+                f"route {draw(st.integers(1, 999))}",
+                f"bus {draw(st.integers(1, 999))}{draw(st.sampled_from(['', 'A', 'X', 'M']))}",
+                f"N{draw(st.integers(1, 999))}",
+                f"minibus {draw(st.integers(1, 99))}M",
+                f"TD {year}/{eight}",
+                f"case no. {eight}",
+                f"ref: {eight[:4]}-{eight[4:]}",
+                f"案件編號{eight}",
+                f"{year}-{month:02d}-{day:02d}",
+                f"{day}/{month}/{year}",
+                f"{year}年{month}月{day}日",
+                f"{day}.{month}.{year}",
+                f"{hour:02d}:{minute:02d}",
+                f"{hour}:{minute:02d}-{(hour + 1) % 24}:{minute:02d}",
+                f"{draw(st.integers(0, 100))}%",
+                f"{draw(st.floats(0, 100, allow_nan=False)):.1f}%",
+                f"{eight} people",
+                f"{eight} passengers",
+                f"{eight}人",
+                f"{amount:,} residents",
+                str(draw(st.integers(0, 9_999_999))),
+                str(draw(st.integers(100_000_000, 9_999_999_999))),
+                f"0.{eight}",
+            ]
+        )
+    )
 
 
 @PROPERTIES
@@ -406,8 +450,9 @@ def test_ordinary_numbers_survive(before, number, after):
 def test_long_text_is_redacted_quickly():
     # Every public page runs this on up to 20 views; it must stay linear. A generous bound that
     # only a quadratic slip would break (a 5,000-character text takes a few milliseconds).
-    text = ("The 2024-2025 plan for route 960: call 9123 4567, 電話９１２３４５６７，"
-            "see https://www.gov.hk/?lang=en. ") * 60
+    text = (
+        "The 2024-2025 plan for route 960: call 9123 4567, 電話９１２３４５６７，see https://www.gov.hk/?lang=en. "
+    ) * 60
     start = time.perf_counter()
     for _ in range(10):
         redact(text[:5000])
@@ -416,11 +461,18 @@ def test_long_text_is_redacted_quickly():
 
 # --- routing and the public pages -------------------------------------------------------------
 
+
 def test_year_range_does_not_hold_a_view_back_as_personal_data(app):
     sub = factories.submission(factories.TRANSPORT_VIEW + " Please do this in the 2024-2025 budget.")
-    reasons = db.session.execute(
-        select(AuditEvent.reason).where(AuditEvent.submission_id == sub.id, AuditEvent.action == "queued_for_review")
-    ).scalars().all()
+    reasons = (
+        db.session.execute(
+            select(AuditEvent.reason).where(
+                AuditEvent.submission_id == sub.id, AuditEvent.action == "queued_for_review"
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert "contains personal data" not in reasons
     assert sub.status == Status.ROUTED
 
@@ -435,31 +487,40 @@ ANSWER_WITH_PERSONAL_DATA = (
     "Thank you. Our officer will call you on 2345 6789 or write to chan.tai.man＠example．com from"
     " chan.officer＠td．gov．hk about case no. 23456789 and route 960."
 )
-PERSONAL = ["A123456(3)", "138 1234 5678", "９１２３４５６７", "chan.tai.man", "Flat 12B", "Wah Fu Estate",
-            "2345 6789"]
+PERSONAL = ["A123456(3)", "138 1234 5678", "９１２３４５６７", "chan.tai.man", "Flat 12B", "Wah Fu Estate", "2345 6789"]
 MASKED_VIEW = ["[HKID]", "[PHONE]", "[EMAIL]", "[ADDRESS]"]
 KEPT = ["route 960", "2024-2025 budget", "case no. 23456789", "chan.officer＠td．gov．hk"]
 
 
 def test_public_pages_show_views_and_answers_without_personal_data(app, browser, login_as, moderator, officer):
     initiative = factories.initiative()
-    receipt = browser.submit_form(f"/initiatives/{initiative.code}/views/new",
-                                  {"initiative": initiative.code, "body": VIEW_WITH_PERSONAL_DATA})
+    receipt = browser.submit_form(
+        f"/initiatives/{initiative.code}/views/new", {"initiative": initiative.code, "body": VIEW_WITH_PERSONAL_DATA}
+    )
     tracking_url = receipt.request.path
     sub = db.session.execute(select(Submission)).scalar_one()
     assert sub.status == Status.NEEDS_REVIEW  # held back for a moderator: it contains personal data
 
     login_as(moderator)
-    browser.submit_form(f"/moderation/submissions/{sub.id}", {"area": "mobility", "bureau": "TLB", "version": sub.version},
-                        action=f"/moderation/submissions/{sub.id}/route")
+    browser.submit_form(
+        f"/moderation/submissions/{sub.id}",
+        {"area": "mobility", "bureau": "TLB", "version": sub.version},
+        action=f"/moderation/submissions/{sub.id}/route",
+    )
     db.session.expire_all()
     sub = db.session.get(Submission, sub.id)
-    browser.submit_form(f"/moderation/submissions/{sub.id}", {"visibility": "published", "version": sub.version},
-                        action=f"/moderation/submissions/{sub.id}/visibility")
+    browser.submit_form(
+        f"/moderation/submissions/{sub.id}",
+        {"visibility": "published", "version": sub.version},
+        action=f"/moderation/submissions/{sub.id}/visibility",
+    )
     browser.logout()
     login_as(officer)
-    browser.submit_form(f"/bureau/submissions/{sub.id}", {"body": ANSWER_WITH_PERSONAL_DATA},
-                        action=f"/bureau/submissions/{sub.id}/answer")
+    browser.submit_form(
+        f"/bureau/submissions/{sub.id}",
+        {"body": ANSWER_WITH_PERSONAL_DATA},
+        action=f"/bureau/submissions/{sub.id}/answer",
+    )
     browser.logout()
     db.session.expire_all()
     assert db.session.get(Submission, sub.id).status == Status.ANSWERED
@@ -474,34 +535,43 @@ def test_public_pages_show_views_and_answers_without_personal_data(app, browser,
             assert hidden not in page, (url, hidden)
 
 
-@pytest.mark.parametrize("text, number", [
-    ("WhatsApp my hotline 9123 4567 for the photos", "9123 4567"),
-    ("我的熱線：6123 4567", "6123 4567"),
-    ("hotline: +852 5123 4567", "5123 4567"),
-])
+@pytest.mark.parametrize(
+    "text, number",
+    [
+        ("WhatsApp my hotline 9123 4567 for the photos", "9123 4567"),
+        ("我的熱線：6123 4567", "6123 4567"),
+        ("hotline: +852 5123 4567", "5123 4567"),
+    ],
+)
 def test_a_mobile_number_called_a_hotline_is_still_a_persons(text, number):
     """Offices publish fixed lines (2 or 3 first) as hotlines; calling a mobile one is no licence."""
     assert number not in redact(text) and "[PHONE]" in redact(text)
 
 
-@pytest.mark.parametrize("text, value", [
-    ("Rm 1208, 12th Flr, Shun Fat Bldg", "1208"),  # "Flr" for floor
-    ("翠楠樓十二樓一二零八室", "一二零八"),  # a room in Chinese numerals
-    ("漁光村白沙樓2座1505", "1505"),  # the flat written straight after its block, without 室
-    ("我個電話係九一二三，四五六七", "四五六七"),  # a phone number read out, split by a Chinese comma
-])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("Rm 1208, 12th Flr, Shun Fat Bldg", "1208"),  # "Flr" for floor
+        ("翠楠樓十二樓一二零八室", "一二零八"),  # a room in Chinese numerals
+        ("漁光村白沙樓2座1505", "1505"),  # the flat written straight after its block, without 室
+        ("我個電話係九一二三，四五六七", "四五六七"),  # a phone number read out, split by a Chinese comma
+    ],
+)
 def test_forms_a_held_out_probe_found(text, value):
     """Written by hand apart from the generators, to see what they missed; each leaked once."""
     assert value not in redact(text)
 
 
-@pytest.mark.parametrize("text, masked", [
-    ("我係1988年7月21日出世", True),
-    ("我1988-07-21出生，住在屯門", True),
-    ("出世紙日期 1988年7月21日", True),
-    ("2024年出生的嬰兒比去年少", False),  # a year alone: a count of babies, not someone's birthday
-    ("2024年3月1日出生人數", False),
-    ("我哋喺2024年3月1日出發", False),
-])
+@pytest.mark.parametrize(
+    "text, masked",
+    [
+        ("我係1988年7月21日出世", True),
+        ("我1988-07-21出生，住在屯門", True),
+        ("出世紙日期 1988年7月21日", True),
+        ("2024年出生的嬰兒比去年少", False),  # a year alone: a count of babies, not someone's birthday
+        ("2024年3月1日出生人數", False),
+        ("我哋喺2024年3月1日出發", False),
+    ],
+)
 def test_a_date_the_next_word_says_is_a_birth(text, masked):
     assert ("[DATE OF BIRTH]" in redact(text)) is masked

@@ -1,4 +1,5 @@
 """Working through the queue at speed: the next view after a decision, and the shortcuts listed."""
+
 import re
 
 from sqlalchemy import select
@@ -20,17 +21,29 @@ def test_route_then_next_opens_the_next_view_and_the_last_one_leads_back_to_the_
     login_as(factories.user(Role.MODERATOR))
     page = client.get(f"/moderation/submissions/{first.id}").get_data(as_text=True)
     assert f'href="/moderation/submissions/{second.id}"' in page  # "Next view waiting for review"
-    answer = client.post(f"/moderation/submissions/{first.id}/route", data={
-        "csrf_token": csrf_token(page), "version": first.version, "area": "mobility", "bureau": "TLB",
-        "submit_next": "Route, then open the next view",
-    })
+    answer = client.post(
+        f"/moderation/submissions/{first.id}/route",
+        data={
+            "csrf_token": csrf_token(page),
+            "version": first.version,
+            "area": "mobility",
+            "bureau": "TLB",
+            "submit_next": "Route, then open the next view",
+        },
+    )
     assert answer.status_code == 302 and answer.headers["Location"].endswith(f"/moderation/submissions/{second.id}")
     assert db.session.get(Submission, first.id).status == Status.ROUTED
     page = client.get(f"/moderation/submissions/{second.id}").get_data(as_text=True)
-    answer = client.post(f"/moderation/submissions/{second.id}/reject", follow_redirects=True, data={
-        "csrf_token": csrf_token(page), "version": second.version, "reason": "duplicate",
-        "submit_next": "Reject, then open the next view",
-    })
+    answer = client.post(
+        f"/moderation/submissions/{second.id}/reject",
+        follow_redirects=True,
+        data={
+            "csrf_token": csrf_token(page),
+            "version": second.version,
+            "reason": "duplicate",
+            "submit_next": "Reject, then open the next view",
+        },
+    )
     assert answer.request.path == "/moderation/queue"
     assert "That was the last view waiting for review." in answer.get_data(as_text=True)
 
@@ -39,10 +52,16 @@ def test_the_plain_buttons_keep_the_moderator_on_the_view(app, client, login_as)
     first, _ = _queue(app, 2)
     login_as(factories.user(Role.MODERATOR))
     page = client.get(f"/moderation/submissions/{first.id}").get_data(as_text=True)
-    answer = client.post(f"/moderation/submissions/{first.id}/route", data={
-        "csrf_token": csrf_token(page), "version": first.version, "area": "mobility", "bureau": "TLB",
-        "submit": "Route to this bureau",
-    })
+    answer = client.post(
+        f"/moderation/submissions/{first.id}/route",
+        data={
+            "csrf_token": csrf_token(page),
+            "version": first.version,
+            "area": "mobility",
+            "bureau": "TLB",
+            "submit": "Route to this bureau",
+        },
+    )
     assert answer.headers["Location"].endswith(f"/moderation/submissions/{first.id}")
 
 
@@ -87,10 +106,16 @@ def test_a_view_open_by_one_moderator_shows_who_holds_it_to_another(app, client,
     browser.logout()
     login_as(first_moderator)
     page = client.get(f"/moderation/submissions/{view.id}").get_data(as_text=True)
-    client.post(f"/moderation/submissions/{view.id}/route", data={
-        "csrf_token": csrf_token(page), "version": view.version, "area": "mobility", "bureau": "TLB",
-        "submit_next": "Route, then open the next view",
-    })
+    client.post(
+        f"/moderation/submissions/{view.id}/route",
+        data={
+            "csrf_token": csrf_token(page),
+            "version": view.version,
+            "area": "mobility",
+            "bureau": "TLB",
+            "submit_next": "Route, then open the next view",
+        },
+    )
     db.session.expire_all()
     assert db.session.get(Submission, view.id).held_by_id is None
 

@@ -1,11 +1,13 @@
 """Routing never loses a submission, whatever the classifier does."""
+
 import pytest
 from sqlalchemy import select
 
 from classifier import semantic
-from feedback_app.routing import versions as model_versions, services as routing
 from feedback_app.extensions import db
 from feedback_app.kernel.models import AuditEvent, ClassifierVersion, Status, Submission
+from feedback_app.routing import services as routing
+from feedback_app.routing import versions as model_versions
 
 from . import factories
 
@@ -16,15 +18,18 @@ def test_classifier_that_raises_leaves_the_submission_queued(app, browser, monke
 
     monkeypatch.setattr(routing, "predict", broken)
     initiative = factories.initiative()
-    response = browser.submit_form(f"/initiatives/{initiative.code}/views/new",
-                                   {"initiative": initiative.code, "body": factories.TRANSPORT_VIEW})
+    response = browser.submit_form(
+        f"/initiatives/{initiative.code}/views/new", {"initiative": initiative.code, "body": factories.TRANSPORT_VIEW}
+    )
     assert response.status_code == 200  # the resident sees the receipt, not an error page
     assert "Your view has been received" in response.get_data(as_text=True)
     sub = db.session.execute(select(Submission)).scalar_one()
     assert sub.status == Status.NEEDS_REVIEW
     assert "model exploded" in sub.classification_error
     assert [e.action for e in db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()] == [
-        "submitted", "classification_failed"]
+        "submitted",
+        "classification_failed",
+    ]
 
 
 def test_no_active_model_queues_the_submission(app):
@@ -62,8 +67,11 @@ def test_moderator_decisions_become_training_labels(app, browser, moderator):
     app.config["ROUTING_BUREAU_THRESHOLD"] = 1.01
     sub = factories.submission()
     browser.login(moderator.email)
-    browser.submit_form(f"/moderation/submissions/{sub.id}", {"area": "living", "bureau": "HB", "version": sub.version},
-                        action=f"/moderation/submissions/{sub.id}/route")
+    browser.submit_form(
+        f"/moderation/submissions/{sub.id}",
+        {"area": "living", "bureau": "HB", "version": sub.version},
+        action=f"/moderation/submissions/{sub.id}/route",
+    )
     labels = model_versions.moderated_examples()
     assert [(e.text, e.area, e.bureau) for e in labels] == [(sub.body, "living", "HB")]
 
@@ -84,8 +92,11 @@ def test_routing_after_a_moderator_decided_changes_nothing(app, browser, moderat
     sub = factories.submission()
     assert sub.status == Status.NEEDS_REVIEW
     browser.login(moderator.email)
-    browser.submit_form(f"/moderation/submissions/{sub.id}", {"area": "living", "bureau": "HB", "version": sub.version},
-                        action=f"/moderation/submissions/{sub.id}/route")
+    browser.submit_form(
+        f"/moderation/submissions/{sub.id}",
+        {"area": "living", "bureau": "HB", "version": sub.version},
+        action=f"/moderation/submissions/{sub.id}/route",
+    )
     app.config["ROUTING_BUREAU_THRESHOLD"] = 0.0  # a retried routing task would now route it to TLB
     routing.route_submission(sub.id)
     db.session.expire_all()

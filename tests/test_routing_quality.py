@@ -1,15 +1,17 @@
 """The admin's routing-quality page: shares computed from the audit history of real decisions."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from feedback_app.routing import services as routing
-from feedback_app.routing.quality import routing_quality
+
 from feedback_app.bureau import services as bureau
 from feedback_app.extensions import db
 from feedback_app.kernel.models import Role, Status
 from feedback_app.moderation import services as moderation
+from feedback_app.routing import services as routing
+from feedback_app.routing.quality import routing_quality
 
 from . import factories
 
@@ -35,16 +37,27 @@ def test_shares_come_from_what_officers_and_moderators_did(app, client, login_as
     officer = factories.user(Role.OFFICER, bureau=auto[0].bureau_code)
     bureau.send_back(officer, auto[0].id, "Not ours")
     elsewhere = "HHB" if auto[1].bureau_code != "HHB" else "TLB"
-    moderation.route(auto[1].id, area=auto[1].topic_area_code, bureau=elsewhere, actor=moderator, version=auto[1].version)
+    moderation.route(
+        auto[1].id, area=auto[1].topic_area_code, bureau=elsewhere, actor=moderator, version=auto[1].version
+    )
     # Moderators route the queued views: one as predicted, one elsewhere.
-    moderation.route(queued[0].id, area=queued[0].topic_area_code, bureau=queued[0].predicted_bureau_code,
-                     actor=moderator, version=queued[0].version)
+    moderation.route(
+        queued[0].id,
+        area=queued[0].topic_area_code,
+        bureau=queued[0].predicted_bureau_code,
+        actor=moderator,
+        version=queued[0].version,
+    )
     other = "HHB" if queued[1].predicted_bureau_code != "HHB" else "TLB"
-    moderation.route(queued[1].id, area=queued[1].topic_area_code, bureau=other, actor=moderator, version=queued[1].version)
+    moderation.route(
+        queued[1].id, area=queued[1].topic_area_code, bureau=other, actor=moderator, version=queued[1].version
+    )
 
     # The view sent back is then re-routed by a moderator: still one view undone.
     db.session.refresh(auto[0])
-    moderation.route(auto[0].id, area=auto[0].topic_area_code, bureau=elsewhere, actor=moderator, version=auto[0].version)
+    moderation.route(
+        auto[0].id, area=auto[0].topic_area_code, bureau=elsewhere, actor=moderator, version=auto[0].version
+    )
 
     total = routing_quality().total
     assert (total.decided, total.auto_routed, total.undone, total.reviewed, total.changed) == (5, 3, 2, 2, 1)
@@ -55,7 +68,7 @@ def test_shares_come_from_what_officers_and_moderators_did(app, client, login_as
     assert "Routing quality" in html and "60%" in html and "67%" in html
 
     # Thirty-one days later they are out of the window (audit events cannot be back-dated).
-    assert routing_quality(now=datetime.now(timezone.utc) + timedelta(days=31)).total.decided == 0
+    assert routing_quality(now=datetime.now(UTC) + timedelta(days=31)).total.decided == 0
 
 
 def test_with_nothing_decided_the_page_says_so(app, client, login_as):

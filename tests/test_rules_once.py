@@ -3,6 +3,7 @@ the audit helper, the caches, and the constants the JavaScript is handed.
 
 Mostly pure tests; those that need the app say so by taking the `app` fixture.
 """
+
 from __future__ import annotations
 
 import base64
@@ -48,6 +49,7 @@ CANTONESE = "部𨋢壞咗，啲𡃁仔困咗喺入面"
 
 # --- training-run states ------------------------------------------------------------------
 
+
 def test_a_training_run_starts_queued_and_is_under_way_until_it_ends():
     assert TrainingRun.__table__.c.status.default.arg == TrainingStatus.QUEUED
     assert [TrainingRun(status=s).under_way for s in TrainingStatus] == [True, True, False, False]
@@ -56,18 +58,25 @@ def test_a_training_run_starts_queued_and_is_under_way_until_it_ends():
 
 def test_no_code_or_template_spells_a_training_state_itself():
     spelled = re.compile(r"""["'](queued|running|done|failed)["']""")
-    places = [PACKAGE / "routing" / "versions.py", PACKAGE / "admin" / "views.py",
-              ROOT / "templates" / "admin" / "classifier.html"]
+    places = [
+        PACKAGE / "routing" / "versions.py",
+        PACKAGE / "admin" / "views.py",
+        ROOT / "templates" / "admin" / "classifier.html",
+    ]
     found = {str(p.relative_to(ROOT)): spelled.findall(p.read_text(encoding="utf-8")) for p in places}
     assert not any(found.values()), found
 
 
 # --- Han character ranges -----------------------------------------------------------------
 
+
 def test_the_app_defines_the_han_ranges_in_one_place():
     ranges = re.compile(r"\\u4e00|\\u3400|\u4e00-|\u3400-")
-    elsewhere = [str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py")
-                 if p != PACKAGE / "text" / "chinese.py" and ranges.search(p.read_text(encoding="utf-8"))]
+    elsewhere = [
+        str(p.relative_to(ROOT))
+        for p in PACKAGE.rglob("*.py")
+        if p != PACKAGE / "text" / "chinese.py" and ranges.search(p.read_text(encoding="utf-8"))
+    ]
     assert elsewhere == []
 
 
@@ -131,17 +140,25 @@ def test_tokens_look_like_what_their_pattern_accepts():
 
 def test_only_the_keys_module_makes_keyed_hashes_and_tokens():
     made = re.compile(r"\bhmac\.(new|compare_digest)|\bsecrets\.(token_urlsafe|choice)")
-    elsewhere = [str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py")
-                 if p != PACKAGE / "text" / "keys.py" and made.search(p.read_text(encoding="utf-8"))]
+    elsewhere = [
+        str(p.relative_to(ROOT))
+        for p in PACKAGE.rglob("*.py")
+        if p != PACKAGE / "text" / "keys.py" and made.search(p.read_text(encoding="utf-8"))
+    ]
     assert elsewhere == []
 
 
 # --- one audit helper ---------------------------------------------------------------------
 
+
 def test_only_the_audit_module_writes_audit_events():
-    writes = [str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py")
-              if p != PACKAGE / "kernel" / "audit.py" and "AuditEvent(" in p.read_text(encoding="utf-8")
-              and p != PACKAGE / "kernel" / "models.py"]
+    writes = [
+        str(p.relative_to(ROOT))
+        for p in PACKAGE.rglob("*.py")
+        if p != PACKAGE / "kernel" / "audit.py"
+        and "AuditEvent(" in p.read_text(encoding="utf-8")
+        and p != PACKAGE / "kernel" / "models.py"
+    ]
     assert writes == []
 
 
@@ -164,6 +181,7 @@ def test_views_accounts_and_versions_are_audited_through_the_one_helper(app, mon
 
 # --- caches -------------------------------------------------------------------------------
 
+
 class Clock:
     def __init__(self):
         self.now = 1000.0
@@ -174,8 +192,9 @@ class Clock:
 
 def test_reference_data_is_read_again_once_a_minute_has_passed(app, monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(catalogue, "_reference_cache", TTLCache(maxsize=8, ttl=catalogue.REFERENCE_CACHE_SECONDS,
-                                                                timer=clock))
+    monkeypatch.setattr(
+        catalogue, "_reference_cache", TTLCache(maxsize=8, ttl=catalogue.REFERENCE_CACHE_SECONDS, timer=clock)
+    )
     loads = []
 
     def load():
@@ -200,13 +219,16 @@ def test_queue_counts_live_as_long_as_the_setting_says(app, monkeypatch):
 
 
 def test_no_cache_is_written_by_hand():
-    hand_written = [str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py") if "monotonic()" in p.read_text(encoding="utf-8")]
+    hand_written = [
+        str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py") if "monotonic()" in p.read_text(encoding="utf-8")
+    ]
     assert hand_written == []
     assert isinstance(search._statistics, TTLCache) and search._statistics.ttl == search.STATISTICS_SECONDS
     assert isinstance(routing._models, LRUCache) and routing._models.maxsize == routing.MODELS_KEPT
 
 
 # --- constants handed to the JavaScript ---------------------------------------------------
+
 
 def test_the_form_tells_similar_js_the_shortest_draft_worth_asking_about(app, client):
     page = client.get("/areas/mobility/views/new").get_data(as_text=True)

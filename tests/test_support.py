@@ -1,4 +1,5 @@
 """Residents add their support to a published view instead of sending a copy; counted once."""
+
 from __future__ import annotations
 
 import re
@@ -7,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from feedback_app.campaigns import support
-from feedback_app.moderation import services as moderation
 from feedback_app.extensions import db
 from feedback_app.kernel.models import Role, Status, Submission, Support, Visibility
+from feedback_app.moderation import services as moderation
 
 from . import factories
 from .conftest import csrf_token
@@ -31,16 +32,23 @@ def _published(body: str) -> Submission:
 
 
 def publish(sub: Submission) -> None:
-    moderation.set_visibility(sub.id, visibility=Visibility.PUBLISHED, actor=factories.user(Role.MODERATOR),
-                              version=db.session.get(Submission, sub.id).version)
+    moderation.set_visibility(
+        sub.id,
+        visibility=Visibility.PUBLISHED,
+        actor=factories.user(Role.MODERATOR),
+        version=db.session.get(Submission, sub.id).version,
+    )
     db.session.expire_all()
 
 
 def _support(client, reference: str):
     page = client.get(f"/views/{reference}")
     assert page.status_code == 200
-    return client.post(f"/views/{reference}/support", data={"csrf_token": csrf_token(page.get_data(as_text=True))},
-                       follow_redirects=True)
+    return client.post(
+        f"/views/{reference}/support",
+        data={"csrf_token": csrf_token(page.get_data(as_text=True))},
+        follow_redirects=True,
+    )
 
 
 def _supporters() -> int:
@@ -85,8 +93,10 @@ def test_a_signed_in_resident_is_counted_once_from_any_device(app, client):
     resident = factories.user(Role.RESIDENT)
     for device in (client, app.test_client()):
         page = device.get("/account/login").get_data(as_text=True)
-        device.post("/account/login", data={"csrf_token": csrf_token(page), "email": resident.email,
-                                             "password": factories.PASSWORD})
+        device.post(
+            "/account/login",
+            data={"csrf_token": csrf_token(page), "email": resident.email, "password": factories.PASSWORD},
+        )
         _support(device, view.reference)
     assert _supporters() == 1
 
@@ -96,8 +106,9 @@ def test_support_given_before_signing_in_is_not_counted_again_after(app, client)
     resident = factories.user(Role.RESIDENT)
     _support(client, view.reference)
     page = client.get("/account/login").get_data(as_text=True)
-    client.post("/account/login", data={"csrf_token": csrf_token(page), "email": resident.email,
-                                        "password": factories.PASSWORD})
+    client.post(
+        "/account/login", data={"csrf_token": csrf_token(page), "email": resident.email, "password": factories.PASSWORD}
+    )
     assert "already" in _support(client, view.reference).get_data(as_text=True)
     assert _supporters() == 1
 
@@ -127,8 +138,7 @@ def test_a_campaign_counts_each_supporter_once_over_its_copies(app, client):
     assert "2 people support this view." in listing and copies[2].reference in listing
     # Statistics as a consultation reports them: four views, listed as two entries, three supports.
     tally = re.search(r'<dl class="facts tally">(.*?)</dl>', listing, re.S).group(1)
-    assert re.findall(r"<dd>([^<]*)</dd>", tally) == [
-        "4", "2 entries (1 campaign of near copies counted once)", "3"]
+    assert re.findall(r"<dd>([^<]*)</dd>", tally) == ["4", "2 entries (1 campaign of near copies counted once)", "3"]
     assert "Sent 3 times, with light edits" in client.get(f"/views/{copies[0].reference}").get_data(as_text=True)
 
 
@@ -226,8 +236,11 @@ def test_a_draft_like_an_unpublished_campaign_costs_what_a_draft_like_nothing_co
         factories.submission(body)
     db.session.commit()
     like_the_campaign = _statements_of(lambda: public.similar_published(CAMPAIGN))
-    like_nothing = _statements_of(lambda: public.similar_published(
-        "My neighbourhood needs a covered walkway to the ferry pier, with lights for the evening."))
+    like_nothing = _statements_of(
+        lambda: public.similar_published(
+            "My neighbourhood needs a covered walkway to the ferry pier, with lights for the evening."
+        )
+    )
     # The same statements, reading only published views' keys: the time of the answer cannot
     # tell that a campaign is waiting.
     assert like_the_campaign == like_nothing
@@ -248,7 +261,12 @@ def test_a_view_leaves_the_suggestions_when_hidden_or_rejected_and_comes_back_wh
     other = _published(SAME_TOPIC)
     other.status = Status.NEEDS_REVIEW
     db.session.commit()
-    moderation.reject(other.id, reason=RejectionReason.OFF_TOPIC, note=None, actor=moderator,
-                      version=db.session.get(Submission, other.id).version)
+    moderation.reject(
+        other.id,
+        reason=RejectionReason.OFF_TOPIC,
+        note=None,
+        actor=moderator,
+        version=db.session.get(Submission, other.id).version,
+    )
     flags = db.session.execute(select(NearDuplicateKey.published).where(NearDuplicateKey.submission_id == other.id))
     assert set(flags.scalars()) == {False}

@@ -1,4 +1,5 @@
 """What the type checker and the linter found, held as behaviour (the tools themselves run in `make lint`)."""
+
 from feedback_app.text.redaction import redact
 
 

@@ -1,4 +1,5 @@
 """Two-factor sign-in: required for staff, optional for residents, codes accepted once."""
+
 import re
 import time
 from datetime import timedelta
@@ -27,16 +28,23 @@ def _user(user_id) -> User:
 
 
 def _audits(user, action):
-    return db.session.execute(
-        select(AuditEvent).where(AuditEvent.target_user_id == user.id, AuditEvent.action == action)
-    ).scalars().all()
+    return (
+        db.session.execute(select(AuditEvent).where(AuditEvent.target_user_id == user.id, AuditEvent.action == action))
+        .scalars()
+        .all()
+    )
 
 
 def _password_step(client, email, password=factories.PASSWORD, query=""):
     page = client.get("/account/login" + query)
-    return client.post("/account/login" + query, data={
-        "csrf_token": csrf_token(page.get_data(as_text=True)), "email": email, "password": password,
-    })
+    return client.post(
+        "/account/login" + query,
+        data={
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+            "email": email,
+            "password": password,
+        },
+    )
 
 
 def _code_step(client, code):
@@ -205,8 +213,12 @@ def test_code_page_without_a_password_step_sends_to_sign_in(app, client):
 
 def test_wrong_codes_are_throttled_per_account(app):
     user, secret, _ = _enrolled(Role.MODERATOR)
-    limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True,
-                       LOGIN_RATE_LIMIT="100 per minute", TWO_FACTOR_RATE_LIMIT="2 per 15 minutes")
+    limited = make_app(
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        RATELIMIT_ENABLED=True,
+        LOGIN_RATE_LIMIT="100 per minute",
+        TWO_FACTOR_RATE_LIMIT="2 per 15 minutes",
+    )
     client = _client(limited)
     _password_step(client, user.email)
     for _ in range(2):
@@ -222,11 +234,13 @@ def test_resident_can_turn_it_on_and_off(app, browser, client, resident):
     assert "Two-step sign-in is off" in client.get("/account/two-factor").get_data(as_text=True)
     browser.enrol_two_factor()
     assert "10 unused recovery codes" in client.get("/account/two-factor").get_data(as_text=True)
-    wrong = browser.submit_form("/account/two-factor", {"password": "not-my-password"},
-                                action="/account/two-factor/disable")
+    wrong = browser.submit_form(
+        "/account/two-factor", {"password": "not-my-password"}, action="/account/two-factor/disable"
+    )
     assert wrong.status_code == 400 and _user(resident.id).totp_secret is not None
-    response = browser.submit_form("/account/two-factor", {"password": factories.PASSWORD},
-                                   action="/account/two-factor/disable")
+    response = browser.submit_form(
+        "/account/two-factor", {"password": factories.PASSWORD}, action="/account/two-factor/disable"
+    )
     assert response.status_code == 200 and "Two-step sign-in is off." in response.get_data(as_text=True)
     user = _user(resident.id)
     assert user.totp_secret is None and user.recovery_code_hashes == []
@@ -240,8 +254,9 @@ def test_staff_cannot_turn_it_off(app, browser, client, moderator):
     browser.login(moderator.email)
     settings = client.get("/account/two-factor").get_data(as_text=True)
     assert "Staff accounts must keep two-step sign-in" in settings
-    response = client.post("/account/two-factor/disable",
-                           data={"csrf_token": csrf_token(settings), "password": factories.PASSWORD})
+    response = client.post(
+        "/account/two-factor/disable", data={"csrf_token": csrf_token(settings), "password": factories.PASSWORD}
+    )
     assert response.status_code == 302
     assert _user(moderator.id).totp_secret is not None
     assert not _audits(moderator, "two_factor_disabled")
@@ -273,16 +288,25 @@ def test_settings_need_a_signed_in_user(app, client):
 
 
 def test_wrong_passwords_to_turn_it_off_are_throttled(app, resident):
-    limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True,
-                       LOGIN_RATE_LIMIT="100 per minute", LOGIN_ACCOUNT_RATE_LIMIT="2 per 15 minutes")
+    limited = make_app(
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        RATELIMIT_ENABLED=True,
+        LOGIN_RATE_LIMIT="100 per minute",
+        LOGIN_ACCOUNT_RATE_LIMIT="2 per 15 minutes",
+    )
     browser = Browser(_client(limited))
     browser.login(resident.email)
     browser.enrol_two_factor()
     for _ in range(2):
-        assert browser.submit_form("/account/two-factor", {"password": "not-my-password"},
-                                   action="/account/two-factor/disable").status_code == 400
-    response = browser.submit_form("/account/two-factor", {"password": factories.PASSWORD},
-                                   action="/account/two-factor/disable")
+        assert (
+            browser.submit_form(
+                "/account/two-factor", {"password": "not-my-password"}, action="/account/two-factor/disable"
+            ).status_code
+            == 400
+        )
+    response = browser.submit_form(
+        "/account/two-factor", {"password": factories.PASSWORD}, action="/account/two-factor/disable"
+    )
     assert response.status_code == 429
     assert _user(resident.id).totp_secret is not None
 
@@ -309,6 +333,7 @@ def test_the_qr_code_drawn_is_exactly_the_code_for_the_key():
 
 
 # --- Enrolment links -------------------------------------------------------------------------
+
 
 def _link(user, **kwargs) -> str:
     return f"/account/enrol/{accounts.issue_enrolment_link(user.id, **kwargs).token}"
@@ -380,7 +405,11 @@ def test_a_link_enrols_once_signs_in_and_is_audited_without_secrets(app, client)
     [used] = _audits(user, "enrolment_link_used")
     assert (issued.actor_id, used.actor_id) == (admin.id, officer.id)
     token = url.rsplit("/", 1)[1]
-    for event in _audits(user, "enrolment_link_issued") + _audits(user, "enrolment_link_used") + _audits(user, "two_factor_enabled"):
+    for event in (
+        _audits(user, "enrolment_link_issued")
+        + _audits(user, "enrolment_link_used")
+        + _audits(user, "two_factor_enabled")
+    ):
         assert secret not in str(event.after) and token not in str(event.after)
     # Spent: it cannot enrol another phone.
     again = _client(app).get(url)
@@ -430,8 +459,10 @@ def test_a_deactivated_account_s_link_does_not_work(app, client, moderator):
 def test_links_are_only_for_staff_without_an_authenticator(app):
     resident = factories.user(Role.RESIDENT)
     enrolled, _secret, _codes = _enrolled(Role.MODERATOR)
-    for user, message in ((resident, "Residents turn on two-step sign-in themselves"),
-                          (enrolled, "has set up two-step sign-in already")):
+    for user, message in (
+        (resident, "Residents turn on two-step sign-in themselves"),
+        (enrolled, "has set up two-step sign-in already"),
+    ):
         with pytest.raises(accounts.AccountError, match=message):
             accounts.issue_enrolment_link(user.id)
 
@@ -447,8 +478,12 @@ def test_a_link_expires_after_the_configured_hours(app, moderator):
 
 
 def test_wrong_passwords_on_a_link_are_throttled(app, moderator):
-    limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True,
-                       LOGIN_RATE_LIMIT="100 per minute", LOGIN_ACCOUNT_RATE_LIMIT="2 per 15 minutes")
+    limited = make_app(
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        RATELIMIT_ENABLED=True,
+        LOGIN_RATE_LIMIT="100 per minute",
+        LOGIN_ACCOUNT_RATE_LIMIT="2 per 15 minutes",
+    )
     client = _client(limited)
     url = _link(moderator)
     for _ in range(2):

@@ -5,6 +5,7 @@ Most tests run tasks in huey's immediate mode (inside the request, see TestConfi
 databases. A queue that cannot be reached loses nothing: the view stays listed for review and
 the sweep routes it later.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,16 +16,16 @@ import stat
 import subprocess  # nosec B404 - the test starts a worker process, as a deployment does
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
 
-from feedback_app.kernel import events, task_queue
-from feedback_app.routing import tasks
 from feedback_app.extensions import db
+from feedback_app.kernel import events, task_queue
 from feedback_app.kernel.models import AuditAction, AuditEvent, Status, Submission
+from feedback_app.routing import tasks
 
 from . import factories
 from .conftest import REQUIRE_REDIS, csrf_token, make_app
@@ -50,15 +51,19 @@ def queued_app(request, app, tmp_path):
 
 def _worker(app, log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "REDIS_", "TASK", "TEST_"))}
-    env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY=app.config["SECRET_KEY"],
-               PYTHONPATH=str(ROOT))
+    env.update(
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY=app.config["SECRET_KEY"], PYTHONPATH=str(ROOT)
+    )
     for setting in ("TASK_QUEUE_URL", "TASK_QUEUE_PATH"):
         if app.config.get(setting):
             env[setting] = app.config[setting]
     with open(log, "w") as out:
         return subprocess.Popen(  # nosec B603 - fixed arguments, the virtualenv's own consumer
             [str(Path(sys.executable).parent / "huey_consumer"), "feedback_app.worker.huey", "-w", "1", "-n"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
 
 
@@ -68,8 +73,9 @@ def _reload(sub_id: int) -> Submission:
 
 
 def _submitted_event(sub_id: int) -> int:
-    return db.session.execute(select(AuditEvent.id).where(
-        AuditEvent.submission_id == sub_id, AuditEvent.action == AuditAction.SUBMITTED)).scalar_one()
+    return db.session.execute(
+        select(AuditEvent.id).where(AuditEvent.submission_id == sub_id, AuditEvent.action == AuditAction.SUBMITTED)
+    ).scalar_one()
 
 
 def _delivery(event_id: int) -> events.EventDelivery | None:
@@ -138,8 +144,11 @@ def test_a_queue_that_cannot_be_reached_loses_no_view(app):
     assert stored is not None and stored.status == Status.RECEIVED
 
     # Later the sweep (a periodic task in every worker) routes what lost its task.
-    db.session.execute(update(Submission).where(Submission.id == sub.id).values(
-        created_at=datetime.now(timezone.utc) - tasks.SWEEP_AFTER - timedelta(seconds=1)))
+    db.session.execute(
+        update(Submission)
+        .where(Submission.id == sub.id)
+        .values(created_at=datetime.now(UTC) - tasks.SWEEP_AFTER - timedelta(seconds=1))
+    )
     db.session.commit()
     assert tasks.sweep_unrouted.call_local() == 1
     assert _reload(sub.id).status in (Status.ROUTED, Status.NEEDS_REVIEW)
@@ -212,12 +221,15 @@ def test_tasks_are_stored_as_signed_json_and_round_trip(app):
     assert task_queue.huey.is_revoked("some-task")
 
 
-@pytest.mark.parametrize("entry", [
-    b"",
-    b'{"message":{}}',  # JSON, unsigned
-    pickle.dumps(("not", "json")),
-    b'{"tuple":[1]}.' + b"A" * 43,  # a signature made up
-])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        b"",
+        b'{"message":{}}',  # JSON, unsigned
+        pickle.dumps(("not", "json")),
+        b'{"tuple":[1]}.' + b"A" * 43,  # a signature made up
+    ],
+)
 def test_the_queue_refuses_anything_it_did_not_sign(app, entry):
     with pytest.raises(task_queue.RefusedTaskData):
         task_queue.huey.serializer.deserialize(entry)
@@ -226,7 +238,9 @@ def test_the_queue_refuses_anything_it_did_not_sign(app, entry):
 def test_tasks_queued_before_a_key_rotation_still_run(app):
     stored = task_queue.huey.serialize_task(tasks.route_submission.s(7))
     # Every app configures the one queue of its process: the newest app's keys are the queue's.
-    make_app(app.config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY="the new key", SECRET_KEY_FALLBACKS=[app.config["SECRET_KEY"]])
+    make_app(
+        app.config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY="the new key", SECRET_KEY_FALLBACKS=[app.config["SECRET_KEY"]]
+    )
     try:
         assert task_queue.huey.deserialize_task(stored).args == (7,)
         make_app(app.config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY="the new key")  # the old key retired
@@ -271,9 +285,23 @@ def redis_with_password(tmp_path):
         pytest.skip("Redis password test skipped: no redis-server binary on PATH")
     port, password = _closed_port(), "a-long-random-password"
     server = subprocess.Popen(  # nosec B603 - fixed arguments
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", password, "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--requirepass",
+            password,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
     )
     with_password = f"redis://:{password}@127.0.0.1:{port}/0"
     try:
@@ -298,7 +326,9 @@ def _queue_at(app, url: str) -> None:
 
 def _suggestions(client):
     page = client.get(f"/initiatives/{factories.initiative().code}/views/new").get_data(as_text=True)
-    return client.post("/views/similar", data={"text": "The buses are late every morning.", "csrf_token": csrf_token(page)})
+    return client.post(
+        "/views/similar", data={"text": "The buses are late every morning.", "csrf_token": csrf_token(page)}
+    )
 
 
 def test_redis_with_a_password_holds_the_queue_and_the_limits(app, redis_with_password):
@@ -314,8 +344,13 @@ def test_redis_with_a_password_holds_the_queue_and_the_limits(app, redis_with_pa
         app.config.update(TASKS_IMMEDIATE=True, TASK_QUEUE_URL=None)
         task_queue.configure(app)
 
-    limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=url,
-                       SIMILAR_VIEWS_RATE_LIMIT="2 per minute", RATELIMIT_STORAGE_TIMEOUT=2.0)
+    limited = make_app(
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI=url,
+        SIMILAR_VIEWS_RATE_LIMIT="2 per minute",
+        RATELIMIT_STORAGE_TIMEOUT=2.0,
+    )
     client = limited.test_client()
     assert [_suggestions(client).status_code for _ in range(3)] == [200, 200, 429]
     assert redis.Redis.from_url(url).keys("LIMITS*"), "the counts are not in the password-protected Redis"
@@ -332,6 +367,10 @@ def test_redis_without_its_password_loses_no_view(app, redis_with_password):
     stored = _reload(sub.id)
     assert stored is not None and stored.status == Status.RECEIVED  # ...the view is kept for the sweep
 
-    limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True,
-                       RATELIMIT_STORAGE_URI=without_password, RATELIMIT_STORAGE_TIMEOUT=2.0)
+    limited = make_app(
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI=without_password,
+        RATELIMIT_STORAGE_TIMEOUT=2.0,
+    )
     assert _suggestions(limited.test_client()).status_code == 200  # limits fall back to memory

@@ -1,6 +1,7 @@
 """Forms of the account pages. They check only the shape of what was typed; the account rules
 (e-mail, password length, bureau, not locking out the last administrator) are decided by
 auth.services, whose AccountError the views put next to the field it concerns."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -34,16 +35,19 @@ def _bureau_field():
 class CreateAccountForm(Form):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
     display_name = StringField(
-        _l("Name"), validators=[Optional(), Length(max=DISPLAY_NAME_MAX_LENGTH)],
+        _l("Name"),
+        validators=[Optional(), Length(max=DISPLAY_NAME_MAX_LENGTH)],
         description=_l("Shown to colleagues in the history of each view. Leave empty to use the e-mail name."),
     )
     role = _role_field()
     bureau = _bureau_field()
     generate_password = BooleanField(_l("Generate a password for me (shown once, to pass on)"))
-    password = PasswordField(_l("Password"), validators=[Optional(), Length(max=PASSWORD_MAX_LENGTH)],
-                             description=_PASSWORD_HINT)
-    confirm = PasswordField(_l("Password again"),
-                            validators=[EqualTo("password", message=_l("The two passwords are not the same."))])
+    password = PasswordField(
+        _l("Password"), validators=[Optional(), Length(max=PASSWORD_MAX_LENGTH)], description=_PASSWORD_HINT
+    )
+    confirm = PasswordField(
+        _l("Password again"), validators=[EqualTo("password", message=_l("The two passwords are not the same."))]
+    )
     submit = SubmitField(_l("Create the account"))
 
     def validate(self, extra_validators=None) -> bool:
@@ -61,11 +65,16 @@ class ChangeRoleForm(Form):
 
 
 class SetPasswordForm(Form):
-    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)],
-                             description=_PASSWORD_HINT)
-    confirm = PasswordField(_l("New password again"), validators=[
-        DataRequired(), EqualTo("password", message=_l("The two passwords are not the same.")),
-    ])
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)], description=_PASSWORD_HINT
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[
+            DataRequired(),
+            EqualTo("password", message=_l("The two passwords are not the same.")),
+        ],
+    )
     submit = SubmitField(_l("Set this password"))
 
 

@@ -1,5 +1,6 @@
 """Reading accounts for the admin page and `flask users list`. Changes go through
 auth.services (create_user, change_role, change_password, set_active), which audit them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import Select, or_, select
 
 from ..auth import two_factor
-from ..text import keys
 from ..extensions import db
 from ..kernel.models import AuditEvent, Role, User
+from ..text import keys
 from ..web.pagination import KeysetPage, keyset_page
 
 # Ids are 32-bit integers on PostgreSQL; a larger one in a URL is simply no account.
@@ -35,7 +36,9 @@ class AccountFilter:
         if self.search:
             # The typed text is matched literally: % and _ are not wildcards here.
             pattern = "%" + self.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            stmt = stmt.where(or_(User.email.ilike(pattern, escape="\\"), User.display_name.ilike(pattern, escape="\\")))
+            stmt = stmt.where(
+                or_(User.email.ilike(pattern, escape="\\"), User.display_name.ilike(pattern, escape="\\"))
+            )
         if self.role:
             stmt = stmt.where(User.role == self.role)
         if self.active is not None:

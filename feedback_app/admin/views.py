@@ -1,22 +1,23 @@
 """Account management for administrators: list, create, change role, password, activation,
 two-factor reset. Every change goes through auth.services, which audits it and ends the
 account's sessions."""
+
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..web import i18n
-from ..routing import versions as model_versions
 from ..auth import enrolment
 from ..auth import services as accounts
+from ..auth.demo_accounts import is_demo_email
 from ..auth.login import role_required
 from ..kernel import catalogue
-from ..auth.demo_accounts import is_demo_email
 from ..kernel.models import Role, TrainingStatus, utcnow
-from ..web.pagination import parse_after
 from ..routing import quality
+from ..routing import versions as model_versions
+from ..web import i18n
+from ..web.pagination import parse_after
 from . import bp, forms, services
 
 ACTIVE_ARGS = {"1": True, "0": False}
@@ -60,10 +61,16 @@ def list_accounts():
         role=request.args.get("role") or None,
         active=ACTIVE_ARGS.get(request.args.get("active", "")),
     )
-    page = services.account_page(filters, after=parse_after(request.args.get("after")),
-                                 size=current_app.config["PAGE_SIZE"])
-    return render_template("admin/users.html", page=page, filters=filters, two_factor_on=services.two_factor_on,
-                           is_demo_email=is_demo_email)
+    page = services.account_page(
+        filters, after=parse_after(request.args.get("after")), size=current_app.config["PAGE_SIZE"]
+    )
+    return render_template(
+        "admin/users.html",
+        page=page,
+        filters=filters,
+        two_factor_on=services.two_factor_on,
+        is_demo_email=is_demo_email,
+    )
 
 
 @bp.get("/routing")
@@ -74,8 +81,11 @@ def routing_quality():
 
 def _render_classifier(status=200):
     return render_template(
-        "admin/classifier.html", versions=model_versions.versions(), runs=model_versions.latest_runs(),
-        history=model_versions.version_history(), retrain_form=forms.RetrainForm(),
+        "admin/classifier.html",
+        versions=model_versions.versions(),
+        runs=model_versions.latest_runs(),
+        history=model_versions.version_history(),
+        retrain_form=forms.RetrainForm(),
         activate_form=forms.ActivateVersionForm(),
     ), status
 
@@ -94,12 +104,19 @@ def retrain():
     try:
         run = model_versions.request_retraining(current_user)
     except model_versions.RetrainingBusy:
-        flash(_("A retraining is already under way; its progress is shown below. Ask again once it has finished."),
-              "error")
+        flash(
+            _("A retraining is already under way; its progress is shown below. Ask again once it has finished."),
+            "error",
+        )
         return redirect(url_for(".classifier_versions"))
     if run.status == TrainingStatus.FAILED:
-        flash(_("The retraining could not be handed to the worker: %(error)s",
-                error=i18n.TRAINING_ERROR_LABELS.get(run.error, run.error)), "error")
+        flash(
+            _(
+                "The retraining could not be handed to the worker: %(error)s",
+                error=i18n.TRAINING_ERROR_LABELS.get(run.error, run.error),
+            ),
+            "error",
+        )
     else:
         flash(_("Retraining has started. Its progress is shown below; the page updates by itself."), "success")
     return redirect(url_for(".classifier_versions"))
@@ -114,8 +131,10 @@ def activate_version(version_id):
         version = model_versions.activate(version_id, actor=current_user)
     except LookupError:
         abort(404)
-    flash(_("Version %(label)s is now active: every worker uses it for the next view it routes.", label=version.label),
-          "success")
+    flash(
+        _("Version %(label)s is now active: every worker uses it for the next view it routes.", label=version.label),
+        "success",
+    )
     return redirect(url_for(".classifier_versions"))
 
 
@@ -127,8 +146,12 @@ def create_account():
         generated = services.generate_password() if form.generate_password.data else None
         try:
             user = accounts.create_user(
-                form.email.data, generated or form.password.data, form.role.data,
-                display_name=form.display_name.data, bureau=_bureau_for(form), actor=current_user,
+                form.email.data,
+                generated or form.password.data,
+                form.role.data,
+                display_name=form.display_name.data,
+                bureau=_bureau_for(form),
+                actor=current_user,
             )
         except accounts.AccountError as exc:
             _attach(form, exc)
@@ -160,10 +183,16 @@ def _render_account(user, *, status=200, **given):
     }
     page_forms.update(given)
     return render_template(
-        "admin/account.html", user=user, history=services.account_history(user),
-        two_factor_on=services.two_factor_on(user), is_demo=is_demo_email(user.email),
-        needs_link=enrolment.needs_link(user), latest_link=enrolment.latest(user), now=utcnow(),
-        is_self=user.id == current_user.id, **page_forms,
+        "admin/account.html",
+        user=user,
+        history=services.account_history(user),
+        two_factor_on=services.two_factor_on(user),
+        is_demo=is_demo_email(user.email),
+        needs_link=enrolment.needs_link(user),
+        latest_link=enrolment.latest(user),
+        now=utcnow(),
+        is_self=user.id == current_user.id,
+        **page_forms,
     ), status
 
 
@@ -186,7 +215,9 @@ def _change(user_id: int, form, form_name: str, change, done_message):
 def change_role(user_id):
     form = _with_choices(forms.ChangeRoleForm())
     return _change(
-        user_id, form, "role_form",
+        user_id,
+        form,
+        "role_form",
         lambda user: accounts.change_role(user.id, form.role.data, _bureau_for(form), actor=current_user),
         _("The role is changed. The account was signed out everywhere, so the new role applies at once."),
     )
@@ -197,7 +228,9 @@ def change_role(user_id):
 def set_password(user_id):
     form = forms.SetPasswordForm()
     return _change(
-        user_id, form, "password_form",
+        user_id,
+        form,
+        "password_form",
         lambda user: accounts.change_password(user.id, form.password.data, actor=current_user),
         _("The new password is set and the account was signed out everywhere. Pass the password on privately."),
     )
@@ -221,7 +254,9 @@ def generate_password(user_id):
 def deactivate(user_id):
     form = forms.DeactivateForm()
     return _change(
-        user_id, form, "deactivate_form",
+        user_id,
+        form,
+        "deactivate_form",
         lambda user: accounts.set_active(user.id, False, actor=current_user),
         _("The account is deactivated: it was signed out and cannot sign in."),
     )
@@ -232,7 +267,9 @@ def deactivate(user_id):
 def reactivate(user_id):
     form = forms.ReactivateForm()
     return _change(
-        user_id, form, "reactivate_form",
+        user_id,
+        form,
+        "reactivate_form",
         lambda user: accounts.set_active(user.id, True, actor=current_user),
         _("The account is active again and can sign in."),
     )
@@ -249,8 +286,13 @@ def reset_two_factor(user_id):
     if link is None:
         flash(_("Two-step sign-in is reset and the account was signed out everywhere."), "success")
         return redirect(url_for(".view_account", user_id=user_id))
-    flash(_("Two-step sign-in is reset and the account was signed out everywhere. It can sign in again once "
-            "the person sets up an authenticator through the new enrolment link below."), "success")
+    flash(
+        _(
+            "Two-step sign-in is reset and the account was signed out everywhere. It can sign in again once "
+            "the person sets up an authenticator through the new enrolment link below."
+        ),
+        "success",
+    )
     return _handover(user, link=link)
 
 

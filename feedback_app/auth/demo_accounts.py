@@ -5,6 +5,7 @@ they are and whether they are allowed: `flask users demo` (creates them), sign-i
 creation and reactivation (refuse them where they are not allowed) and the production start-up
 check (refuses to serve while one is active). All of them read this module.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -10,6 +10,7 @@ Only a keyed hash of a link's token is stored, so a copy of the table opens noth
 SECRET_KEY: rotating it voids the open links, and an administrator issues new ones. A new link
 replaces the account's older ones, and the secret an older link showed with it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,10 +20,10 @@ from enum import StrEnum
 from flask import current_app
 from sqlalchemy import select, update
 
-from ..text import keys
-from ..kernel.database import write_transaction
 from ..extensions import db
+from ..kernel.database import write_transaction
 from ..kernel.models import AuditAction, EnrolmentLink, EnrolmentLinkStatus, User, utcnow
+from ..text import keys
 from . import two_factor
 
 # keys.new_token() gives 43 characters; anything much longer is not one of ours.
@@ -72,12 +73,19 @@ def issue_for(user: User, *, actor: User | None) -> IssuedLink:
     user.totp_pending_secret = None
     token = keys.new_token()
     expires_at = now + timedelta(hours=current_app.config["ENROLMENT_LINK_HOURS"])
-    db.session.add(EnrolmentLink(
-        user_id=user.id, token_hash=token_hash(token), status=EnrolmentLinkStatus.OPEN,
-        issued_by_id=actor.id if actor is not None else None, created_at=now, expires_at=expires_at,
-    ))
-    two_factor.audit(user, AuditAction.ENROLMENT_LINK_ISSUED, actor,
-                     after={"expires_at": expires_at.isoformat(timespec="minutes")})
+    db.session.add(
+        EnrolmentLink(
+            user_id=user.id,
+            token_hash=token_hash(token),
+            status=EnrolmentLinkStatus.OPEN,
+            issued_by_id=actor.id if actor is not None else None,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    two_factor.audit(
+        user, AuditAction.ENROLMENT_LINK_ISSUED, actor, after={"expires_at": expires_at.isoformat(timespec="minutes")}
+    )
     return IssuedLink(token=token, expires_at=expires_at)
 
 

@@ -1,7 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from ..web.forms import Form
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length
+
+from ..web.forms import Form
 
 
 class LoginForm(Form):

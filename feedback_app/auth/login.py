@@ -1,4 +1,5 @@
 """Flask-Login wiring, the half-signed-in state between password and code, and role checks."""
+
 from __future__ import annotations
 
 import time
@@ -106,8 +107,11 @@ def enrolment_password_proven(link_id: int, user: User) -> bool:
     if not isinstance(proof, dict):
         return False
     age = time.time() - proof.get("since", 0)
-    return (0 <= age <= current_app.config["TWO_FACTOR_PENDING_SECONDS"] and proof.get("link_id") == link_id
-            and proof.get("version") == user.session_version)
+    return (
+        0 <= age <= current_app.config["TWO_FACTOR_PENDING_SECONDS"]
+        and proof.get("link_id") == link_id
+        and proof.get("version") == user.session_version
+    )
 
 
 def role_required(*roles: Role):

@@ -10,6 +10,7 @@ any WSGI server, or by `flask run`. It does not run for the other `flask` comman
 `flask users deactivate --email ...` (the fix it asks for) and `flask db upgrade` still work
 on a database that would be refused.
 """
+
 from __future__ import annotations
 
 import click
@@ -17,9 +18,9 @@ from flask import Flask
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import DBAPIError
 
-from .demo_accounts import DEMO_EMAILS
 from ..extensions import db
 from ..kernel.models import User
+from .demo_accounts import DEMO_EMAILS
 
 
 class UnsafeForProduction(RuntimeError):

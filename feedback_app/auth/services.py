@@ -1,23 +1,24 @@
 """Accounts: creating users, signing in, and ending every session of a user."""
+
 from __future__ import annotations
 
 import functools
 
 import email_validator
 from flask import current_app, has_request_context
-from flask_babel import force_locale, lazy_gettext as _l
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import demo_accounts
-from ..text import keys
+from ..extensions import db
 from ..kernel import audit
 from ..kernel.database import write_transaction
-from .demo_accounts import is_demo_email
-from ..extensions import db
-from ..web.forms import CONTROL_CHARACTERS
 from ..kernel.models import AuditAction, Bureau, Role, User
-from . import enrolment, two_factor
+from ..text import keys
+from ..web.forms import CONTROL_CHARACTERS
+from . import demo_accounts, enrolment, two_factor
+from .demo_accounts import is_demo_email
 
 
 class AccountError(ValueError):
@@ -45,9 +46,7 @@ class AccountNotFound(AccountError):
 
 
 def find_by_email(email: str) -> User | None:
-    return db.session.execute(
-        select(User).where(func.lower(User.email) == email.strip().lower())
-    ).scalar_one_or_none()
+    return db.session.execute(select(User).where(func.lower(User.email) == email.strip().lower())).scalar_one_or_none()
 
 
 @functools.cache
@@ -93,7 +92,8 @@ def normalise_email(email: str | None) -> str:
     except email_validator.EmailNotValidError as exc:
         raise AccountError(
             _l("“%(email)s” is not a valid e-mail address.", email=(email or "").strip()),
-            field="email", detail=str(exc),
+            field="email",
+            detail=str(exc),
         ) from exc
     return checked.normalized.lower()
 
@@ -101,13 +101,9 @@ def normalise_email(email: str | None) -> str:
 def check_password_rule(password: str | None) -> str:
     password = password or ""
     if len(password) < PASSWORD_MIN_LENGTH:
-        raise AccountError(
-            _l("A password needs at least %(n)d characters.", n=PASSWORD_MIN_LENGTH), field="password"
-        )
+        raise AccountError(_l("A password needs at least %(n)d characters.", n=PASSWORD_MIN_LENGTH), field="password")
     if len(password) > PASSWORD_MAX_LENGTH:
-        raise AccountError(
-            _l("A password can have at most %(n)d characters.", n=PASSWORD_MAX_LENGTH), field="password"
-        )
+        raise AccountError(_l("A password can have at most %(n)d characters.", n=PASSWORD_MAX_LENGTH), field="password")
     if CONTROL_CHARACTERS.search(password):
         # Every form refuses these, so such a password could never be typed in to sign in.
         raise AccountError(_l("A password cannot contain invisible control characters."), field="password")
@@ -146,8 +142,11 @@ def _refuse_demo_account(email: str) -> None:
     are not allowed; sign-in refuses it there too (authenticate)."""
     if is_demo_email(email) and not demo_accounts.allowed(current_app.config):
         raise AccountError(
-            _l("%(email)s is a demo account, whose password is public: demo accounts are not allowed on this "
-               "site (never in production mode).", email=email),
+            _l(
+                "%(email)s is a demo account, whose password is public: demo accounts are not allowed on this "
+                "site (never in production mode).",
+                email=email,
+            ),
             field="email",
         )
 
@@ -156,7 +155,9 @@ def _actor_id(actor: User | None) -> int | None:
     return actor.id if actor is not None else None
 
 
-def _audit(user: User, action: AuditAction, actor_id: int | None, before: dict | None = None, after: dict | None = None):
+def _audit(
+    user: User, action: AuditAction, actor_id: int | None, before: dict | None = None, after: dict | None = None
+):
     # Never a password or a hash here: the history is read by every administrator.
     audit.record(action, actor_id=actor_id, target_user_id=user.id, before=before, after=after)
 
@@ -181,12 +182,18 @@ def _refuse_removing_admin(user: User, actor_id: int | None) -> None:
         return
     if actor_id == user.id:
         raise AccountError(
-            _l("You cannot take away your own administrator access or deactivate your own account. "
-               "Ask another administrator.")
+            _l(
+                "You cannot take away your own administrator access or deactivate your own account. "
+                "Ask another administrator."
+            )
         )
-    admins = db.session.execute(
-        select(User.id).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id).with_for_update()
-    ).scalars().all()
+    admins = (
+        db.session.execute(
+            select(User.id).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id).with_for_update()
+        )
+        .scalars()
+        .all()
+    )
     if not set(admins) - {user.id}:
         raise AccountError(
             _l("This is the last active administrator account. Make another account an administrator first.")
@@ -194,7 +201,12 @@ def _refuse_removing_admin(user: User, actor_id: int | None) -> None:
 
 
 def create_user(
-    email: str, password: str, role: Role, *, display_name: str | None = None, bureau: str | None = None,
+    email: str,
+    password: str,
+    role: Role,
+    *,
+    display_name: str | None = None,
+    bureau: str | None = None,
     actor: User | None = None,
 ) -> User:
     email = normalise_email(email)
@@ -268,8 +280,11 @@ def set_active(user_id: int, active: bool, *, actor: User | None = None) -> User
         user.active = active
         user.session_version = User.session_version + 1
         _audit(
-            user, AuditAction.ACCOUNT_REACTIVATED if active else AuditAction.ACCOUNT_DEACTIVATED, actor_id,
-            before={"active": not active}, after={"active": active},
+            user,
+            AuditAction.ACCOUNT_REACTIVATED if active else AuditAction.ACCOUNT_DEACTIVATED,
+            actor_id,
+            before={"active": not active},
+            after={"active": active},
         )
     return user
 
@@ -289,8 +304,9 @@ def _refuse_enrolment_link(user: User) -> None:
     if not two_factor.required_for(user):
         raise AccountError(_l("Residents turn on two-step sign-in themselves, once signed in: no link is needed."))
     if two_factor.is_enabled(user):
-        raise AccountError(_l("This account has set up two-step sign-in already. To give it a new link, "
-                              "reset its two-step sign-in."))
+        raise AccountError(
+            _l("This account has set up two-step sign-in already. To give it a new link, reset its two-step sign-in.")
+        )
     if not user.active:
         raise AccountError(_l("This account is deactivated: reactivate it first."))
     _refuse_demo_account(user.email)

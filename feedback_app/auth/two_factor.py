@@ -3,6 +3,7 @@
 Required for staff (moderators, officers, admins), whose accounts open residents' personal
 data; optional for residents. Every change is audited against the account it was made to.
 """
+
 from __future__ import annotations
 
 import time
@@ -13,11 +14,11 @@ import pyotp
 import segno
 from sqlalchemy import select
 
-from ..text import keys
+from ..extensions import db
 from ..kernel import audit as audit_log
 from ..kernel.database import write_transaction
-from ..extensions import db
 from ..kernel.models import AuditAction, Role, User
+from ..text import keys
 
 STAFF_ROLES = (Role.MODERATOR, Role.OFFICER, Role.ADMIN)
 ISSUER = "Smart City Feedback HK"
@@ -93,7 +94,7 @@ def qr_code(uri: str) -> QrCode:
 
 def grouped(secret: str) -> str:
     """The secret in groups of four, easier to type into an app by hand."""
-    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 def _normalise(code: str) -> str:
@@ -125,7 +126,7 @@ def _new_recovery_codes() -> list[str]:
     codes = []
     for _ in range(RECOVERY_CODE_COUNT):
         raw = keys.random_choice(_RECOVERY_ALPHABET, 16)
-        codes.append("-".join(raw[i:i + 4] for i in range(0, 16, 4)))
+        codes.append("-".join(raw[i : i + 4] for i in range(0, 16, 4)))
     return codes
 
 
@@ -223,7 +224,9 @@ def verify(user_id: int, code: str) -> SecondFactor | None:
         if len(remaining) == len(hashes):
             return None
         user.recovery_code_hashes = remaining
-        audit(user, AuditAction.TWO_FACTOR_RECOVERY_CODE_USED, actor=user, after={"recovery_codes_left": len(remaining)})
+        audit(
+            user, AuditAction.TWO_FACTOR_RECOVERY_CODE_USED, actor=user, after={"recovery_codes_left": len(remaining)}
+        )
         return SecondFactor.RECOVERY_CODE
 
 

@@ -2,12 +2,13 @@ import math
 import time
 
 from flask import current_app, flash, g, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _, ngettext
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, logout_user
 
-from ..text import keys
 from ..extensions import limiter
 from ..kernel.models import Role
+from ..text import keys
 from ..web.urls import safe_next
 from . import bp, enrolment, services, two_factor
 from .forms import (
@@ -73,15 +74,26 @@ def _code_refused(limit):
 
 
 def _needs_link_message() -> str:
-    return _("Your account must set up two-step sign-in before it can be used. Open the enrolment link your "
-             "administrator gave you (ask them for a new one if it has expired or you do not have it).")
+    return _(
+        "Your account must set up two-step sign-in before it can be used. Open the enrolment link your "
+        "administrator gave you (ask them for a new one if it has expired or you do not have it)."
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
-               deduct_when=lambda response: _failed(), on_breach=_login_refused)
-@limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"], methods=["POST"], key_func=_account_key,
-               deduct_when=lambda response: _failed(), on_breach=_login_refused)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"],
+    methods=["POST"],
+    deduct_when=lambda response: _failed(),
+    on_breach=_login_refused,
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
+    methods=["POST"],
+    key_func=_account_key,
+    deduct_when=lambda response: _failed(),
+    on_breach=_login_refused,
+)
 def login():
     if current_user.is_authenticated:
         return redirect(_home_for(current_user))
@@ -107,10 +119,19 @@ def login():
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
-               deduct_when=lambda response: _failed(), on_breach=_code_refused)
-@limiter.limit(lambda: current_app.config["TWO_FACTOR_RATE_LIMIT"], methods=["POST"], key_func=pending_user_key,
-               deduct_when=lambda response: _failed(), on_breach=_code_refused)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"],
+    methods=["POST"],
+    deduct_when=lambda response: _failed(),
+    on_breach=_code_refused,
+)
+@limiter.limit(
+    lambda: current_app.config["TWO_FACTOR_RATE_LIMIT"],
+    methods=["POST"],
+    key_func=pending_user_key,
+    deduct_when=lambda response: _failed(),
+    on_breach=_code_refused,
+)
 def login_code():
     """The second step of signing in, for accounts with two-factor sign-in."""
     if current_user.is_authenticated:
@@ -127,12 +148,19 @@ def login_code():
             complete_sign_in(user, remember=state.get("remember", False))
             flash(_("You are signed in."), "success")
             if used == two_factor.SecondFactor.RECOVERY_CODE:
-                flash(ngettext("You used a recovery code. %(num)d recovery code is left.",
-                               "You used a recovery code. %(num)d recovery codes are left.",
-                               two_factor.recovery_codes_left(user)), "warning")
+                flash(
+                    ngettext(
+                        "You used a recovery code. %(num)d recovery code is left.",
+                        "You used a recovery code. %(num)d recovery codes are left.",
+                        two_factor.recovery_codes_left(user),
+                    ),
+                    "warning",
+                )
             return redirect(safe_next(state.get("next")) or _home_for(user))
         g.sign_in_failed = True
-        form.code.errors.append(_("That code is not right, or was already used. Please try the code the app shows now."))
+        form.code.errors.append(
+            _("That code is not right, or was already used. Please try the code the app shows now.")
+        )
     status = 400 if form.errors else 200
     return render_template("auth/login_code.html", form=form), status
 
@@ -169,16 +197,25 @@ def _recovery_codes_page(codes: list[str], next_url: str):
 
 def _setup_page(form, secret: str, email: str, *, required: bool, status: int):
     qr = two_factor.qr_code(two_factor.provisioning_uri(secret, email))
-    response = make_response(render_template(
-        "auth/two_factor_setup.html", form=form, qr=qr, secret=two_factor.grouped(secret), required=required,
-    ), status)
+    response = make_response(
+        render_template(
+            "auth/two_factor_setup.html",
+            form=form,
+            qr=qr,
+            secret=two_factor.grouped(secret),
+            required=required,
+        ),
+        status,
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def _wrong_setup_code() -> str:
-    return _("That code is not right. Check that the time on your phone is set automatically, then try the code "
-             "the app shows now.")
+    return _(
+        "That code is not right. Check that the time on your phone is set automatically, then try the code "
+        "the app shows now."
+    )
 
 
 @bp.route("/two-factor/setup", methods=["GET", "POST"])
@@ -208,6 +245,7 @@ def two_factor_setup():
 
 # --- Enrolment links: how staff set up two-step sign-in -------------------------------------
 
+
 def _link_key() -> str:
     # Wrong passwords typed on one link's page, counted per link (a digest: the token is a secret).
     token = (request.view_args or {}).get("token", "")
@@ -222,16 +260,26 @@ def _link_problem(problem: enrolment.LinkProblem):
 
 
 def _link_refused(limit):
-    page = render_template("auth/enrolment_password.html", form=EnrolmentPasswordForm(), user=None,
-                           refusal=_wait_message(limit))
+    page = render_template(
+        "auth/enrolment_password.html", form=EnrolmentPasswordForm(), user=None, refusal=_wait_message(limit)
+    )
     return make_response(page, 429)
 
 
 @bp.route("/enrol/<token>", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
-               deduct_when=lambda response: _failed(), on_breach=_link_refused)
-@limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"], methods=["POST"], key_func=_link_key,
-               deduct_when=lambda response: _failed(), on_breach=_link_refused)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"],
+    methods=["POST"],
+    deduct_when=lambda response: _failed(),
+    on_breach=_link_refused,
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
+    methods=["POST"],
+    key_func=_link_key,
+    deduct_when=lambda response: _failed(),
+    on_breach=_link_refused,
+)
 def enrol_with_link(token):
     """First step of an enrolment link: the person proves the password as well as the link."""
     try:
@@ -250,8 +298,9 @@ def enrol_with_link(token):
             return redirect(url_for(".enrol_authenticator", token=token))
         g.sign_in_failed = True
         form.password.errors.append(_("That password is not right."))
-    response = make_response(render_template("auth/enrolment_password.html", form=form, user=user),
-                             400 if form.errors else 200)
+    response = make_response(
+        render_template("auth/enrolment_password.html", form=form, user=user), 400 if form.errors else 200
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -284,13 +333,19 @@ def enrol_authenticator(token):
 
 @bp.post("/two-factor/disable")
 @login_required
-@limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"], key_func=lambda: f"user:{current_user.get_id()}",
-               deduct_when=lambda response: _failed())
+@limiter.limit(
+    lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
+    key_func=lambda: f"user:{current_user.get_id()}",
+    deduct_when=lambda response: _failed(),
+)
 def two_factor_disable():
     form = DisableTwoFactorForm()
     user = current_user._get_current_object()
     if two_factor.required_for(user):
-        flash(_("Staff accounts must keep two-step sign-in. An administrator can reset it if you lost your phone."), "error")
+        flash(
+            _("Staff accounts must keep two-step sign-in. An administrator can reset it if you lost your phone."),
+            "error",
+        )
         return redirect(url_for(".two_factor_settings"))
     if form.validate_on_submit():
         if user.check_password(form.password.data):
@@ -301,7 +356,10 @@ def two_factor_disable():
         g.sign_in_failed = True  # a stolen session must not become a way to guess the password
         form.password.errors.append(_("That password is not right."))
     page = render_template(
-        "auth/two_factor.html", enabled=two_factor.is_enabled(user), required=False,
-        codes_left=two_factor.recovery_codes_left(user), form=form,
+        "auth/two_factor.html",
+        enabled=two_factor.is_enabled(user),
+        required=False,
+        codes_left=two_factor.recovery_codes_left(user),
+        form=form,
     )
     return page, 400

@@ -1,7 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from ..web.forms import Form
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
+
+from ..web.forms import Form
 
 
 class AnswerForm(Form):

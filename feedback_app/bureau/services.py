@@ -1,12 +1,13 @@
 """A bureau's inbox. Every query starts from visible_to(officer): no other road to the data."""
+
 from __future__ import annotations
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
+from ..extensions import db
 from ..kernel import workflow
 from ..kernel.database import write_transaction
-from ..extensions import db
 from ..kernel.models import Answer, AuditAction, Status, Submission, User
 from ..kernel.workflow import Action
 from ..web.pagination import KeysetPage, keyset_page

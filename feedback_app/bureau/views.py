@@ -2,13 +2,13 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..routing import services as routing
+from ..auth.login import role_required
 from ..campaigns import support
 from ..kernel import workflow
-from ..auth.login import role_required
 from ..kernel.models import Role
-from ..web.pagination import parse_after
 from ..kernel.workflow import TransitionNotAllowed
+from ..routing import services as routing
+from ..web.pagination import parse_after
 from . import bp, services
 from .forms import AnswerForm, CloseForm, SendBackForm
 
@@ -45,7 +45,10 @@ def _visible_or_404(sub_id):
 
 def _render_item(sub, *, answer_form=None, send_back_form=None, close_form=None, status=200):
     return render_template(
-        "bureau/item.html", sub=sub, history=workflow.history(sub), explanation=routing.explain(sub),
+        "bureau/item.html",
+        sub=sub,
+        history=workflow.history(sub),
+        explanation=routing.explain(sub),
         support=support.of(sub),
         allowed=workflow.allowed_actions(sub, current_user.role),
         answer_form=answer_form or AnswerForm(formdata=None),
@@ -79,21 +82,37 @@ def _act(sub_id, form, form_name, act, done_message, then_inbox=False):
 @role_required(Role.OFFICER)
 def answer(sub_id):
     form = AnswerForm()
-    return _act(sub_id, form, "answer_form", lambda: services.answer(current_user, sub_id, form.body.data),
-                _("Your answer is published."))
+    return _act(
+        sub_id,
+        form,
+        "answer_form",
+        lambda: services.answer(current_user, sub_id, form.body.data),
+        _("Your answer is published."),
+    )
 
 
 @bp.post("/submissions/<id:sub_id>/send-back")
 @role_required(Role.OFFICER)
 def send_back(sub_id):
     form = SendBackForm()
-    return _act(sub_id, form, "send_back_form", lambda: services.send_back(current_user, sub_id, form.reason.data),
-                _("The view was sent back to the moderators for re-routing."), then_inbox=True)
+    return _act(
+        sub_id,
+        form,
+        "send_back_form",
+        lambda: services.send_back(current_user, sub_id, form.reason.data),
+        _("The view was sent back to the moderators for re-routing."),
+        then_inbox=True,
+    )
 
 
 @bp.post("/submissions/<id:sub_id>/close")
 @role_required(Role.OFFICER)
 def close(sub_id):
     form = CloseForm()
-    return _act(sub_id, form, "close_form", lambda: services.close(current_user, sub_id, form.note.data or None),
-                _("The view is closed."))
+    return _act(
+        sub_id,
+        form,
+        "close_form",
+        lambda: services.close(current_user, sub_id, form.note.data or None),
+        _("The view is closed."),
+    )

@@ -8,6 +8,7 @@ every other one, so the cost of a new view does not grow with the table.
 Grouping changes nothing a moderator decided: it is written without a version bump (a moderator
 who has the view open can still decide on it) and noted in the view's history.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -18,12 +19,12 @@ from functools import lru_cache
 
 from sqlalchemy import BigInteger, bindparam, func, insert, select, text, union_all, update
 
-from ..text import near_duplicates
-from ..text.chinese import HAN_RANGES
+from ..extensions import db
 from ..kernel import workflow
 from ..kernel.database import write_transaction
-from ..extensions import db
 from ..kernel.models import Campaign, NearDuplicateKey, Submission
+from ..text import near_duplicates
+from ..text.chinese import HAN_RANGES
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def place(submission_id: int) -> int | None:
     view left ungrouped is still a view, listed and decided on its own."""
     try:
         return _place(submission_id)
-    except Exception:  # noqa: BLE001 - grouping is a help to moderators, never a reason to lose a view
+    except Exception:
         db.session.rollback()
         log.exception("could not look for near copies of submission %s", submission_id)
         return None
@@ -68,8 +69,9 @@ def _place(submission_id: int) -> int | None:
             campaign_id = closest.campaign_id or _start_campaign(closest.id)
         _quietly_update(submission_id, near_signature=signature.to_bytes(), campaign_id=campaign_id)
         published = workflow.is_public(state.visibility, state.status)
-        db.session.execute(insert(NearDuplicateKey),
-                           [{"key": k, "submission_id": submission_id, "published": published} for k in keys])
+        db.session.execute(
+            insert(NearDuplicateKey), [{"key": k, "submission_id": submission_id, "published": published} for k in keys]
+        )
         if campaign_id is not None:
             workflow.joined_campaign(submission_id, campaign_id)
     return campaign_id
@@ -78,7 +80,9 @@ def _place(submission_id: int) -> int | None:
 # Takes PostgreSQL's transaction-scoped advisory lock on each key, in ascending order (two
 # placements never wait on each other in a circle). Written out: a function called for its
 # effect, over a bound array.
-_LOCK_KEYS = text("SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS keys")
+_LOCK_KEYS = text(
+    "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS keys"
+)
 
 
 def _lock_keys(keys: list[int]) -> None:
@@ -126,7 +130,9 @@ def _candidates_shape(count: int, published: bool):
     ranges = [
         select(NearDuplicateKey.submission_id)
         .where(NearDuplicateKey.key == bindparam(f"key{n}", type_=BigInteger), *which)
-        .order_by(NearDuplicateKey.submission_id.desc()).limit(PER_KEY).subquery()
+        .order_by(NearDuplicateKey.submission_id.desc())
+        .limit(PER_KEY)
+        .subquery()
         for n in range(count)
     ]
     return union_all(*(select(r.c.submission_id) for r in ranges))
@@ -139,8 +145,9 @@ def closest_copy(signature: near_duplicates.Signature, keys: list[int], *, exclu
     if not ids:
         return None
     rows = db.session.execute(
-        select(Submission.id, Submission.campaign_id, Submission.near_signature)
-        .where(Submission.id.in_(ids), Submission.near_signature.is_not(None))
+        select(Submission.id, Submission.campaign_id, Submission.near_signature).where(
+            Submission.id.in_(ids), Submission.near_signature.is_not(None)
+        )
     ).all()
     scored = [
         (near_duplicates.similarity(signature, near_duplicates.Signature.from_bytes(row.near_signature)), row)
@@ -162,8 +169,10 @@ def _start_campaign(first_copy_id: int) -> int:
 def _quietly_update(submission_id: int, **values) -> None:
     """A Core UPDATE: no version bump and the same updated_at, as for a moderator's hold."""
     db.session.execute(
-        update(Submission).where(Submission.id == submission_id)
-        .values(**values, updated_at=Submission.updated_at).execution_options(synchronize_session=False)
+        update(Submission)
+        .where(Submission.id == submission_id)
+        .values(**values, updated_at=Submission.updated_at)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -172,7 +181,8 @@ def sizes(campaign_ids: set[int]) -> dict[int, int]:
     if not campaign_ids:
         return {}
     rows = db.session.execute(
-        select(Submission.campaign_id, func.count()).where(Submission.campaign_id.in_(campaign_ids))
+        select(Submission.campaign_id, func.count())
+        .where(Submission.campaign_id.in_(campaign_ids))
         .group_by(Submission.campaign_id)
     )
     return dict(rows.all())
@@ -180,9 +190,11 @@ def sizes(campaign_ids: set[int]) -> dict[int, int]:
 
 def members(campaign_id: int, *, limit: int = 50) -> list[Submission]:
     """The campaign's views, oldest first."""
-    return list(db.session.execute(
-        select(Submission).where(Submission.campaign_id == campaign_id).order_by(Submission.id).limit(limit)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(Submission).where(Submission.campaign_id == campaign_id).order_by(Submission.id).limit(limit)
+        ).scalars()
+    )
 
 
 @dataclass(frozen=True)
@@ -190,7 +202,7 @@ class Variant:
     """A copy of a campaign as a moderator compares it with the view open: what it adds and drops."""
 
     copy: Submission
-    added: str    # its words the open view lacks ("" when none)
+    added: str  # its words the open view lacks ("" when none)
     removed: str  # the open view's words it lacks
 
 
@@ -214,8 +226,9 @@ def variants(sub: Submission, copies: list[Submission]) -> list[Variant]:
         theirs = _DIFF_TOKEN.findall(copy.body)
         added, removed = [], []
         # Compared without case (a copy in capitals says the same), shown as written.
-        matcher = difflib.SequenceMatcher(a=[t.casefold() for t in mine], b=[t.casefold() for t in theirs],
-                                          autojunk=False)
+        matcher = difflib.SequenceMatcher(
+            a=[t.casefold() for t in mine], b=[t.casefold() for t in theirs], autojunk=False
+        )
         for op, a1, a2, b1, b2 in matcher.get_opcodes():
             if op in ("replace", "delete"):
                 removed.append(mine[a1:a2])
@@ -249,11 +262,13 @@ def _joined(tokens: list[str]) -> str:
 
 def waiting_copies(campaign_id: int, *, other_than: int) -> list[int]:
     """The campaign's other copies still waiting for a moderator."""
-    return list(db.session.execute(
-        select(Submission.id).where(Submission.campaign_id == campaign_id, workflow.awaiting_review(),
-                                    Submission.id != other_than)
-        .order_by(Submission.id)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(Submission.id)
+            .where(Submission.campaign_id == campaign_id, workflow.awaiting_review(), Submission.id != other_than)
+            .order_by(Submission.id)
+        ).scalars()
+    )
 
 
 def split_out(submission_id: int, *, actor) -> None:

@@ -7,6 +7,7 @@ count needs to know that two supports came from the same supporter, never who th
 A campaign (near copies of one text, campaigns.py) is one entry on public pages, so its support
 is counted over all its copies, each supporter once.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,12 +16,12 @@ from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from .services import sizes as campaign_sizes
-from ..kernel import public
-from ..text import keys
-from ..kernel.database import write_transaction
 from ..extensions import db
+from ..kernel import public
+from ..kernel.database import write_transaction
 from ..kernel.models import Submission, Support
+from ..text import keys
+from .services import sizes as campaign_sizes
 
 DEVICE_COOKIE = "supporter"
 DEVICE_COOKIE_DAYS = 730

@@ -4,12 +4,15 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from flask import current_app
-from flask_babel import format_timedelta, gettext as _, lazy_gettext as _l
+from flask_babel import format_timedelta
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, URLSafeTimedSerializer
-from ..web.forms import Form
-from .services import is_form_token, new_form_token
 from wtforms import EmailField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+from ..web.forms import Form
+from .services import is_form_token, new_form_token
 
 GENERAL = ""  # the select value for "a general view on this smart area"
 
@@ -55,7 +58,10 @@ class SubmissionForm(Form):
         validators=[
             Optional(),
             Length(max=254),
-            Email(message=_l("This does not look like an e-mail address, e.g. name@example.com."), check_deliverability=False),
+            Email(
+                message=_l("This does not look like an e-mail address, e.g. name@example.com."),
+                check_deliverability=False,
+            ),
         ],
         description=_l("Only if you want the bureau to be able to contact you about this view."),
     )
@@ -66,7 +72,9 @@ class SubmissionForm(Form):
         field.data = text
         low, high = current_app.config["SUBMISSION_MIN_LENGTH"], current_app.config["SUBMISSION_MAX_LENGTH"]
         if len(text) < low:
-            raise ValidationError(_l("Please write at least %(min)d characters so the bureau can understand your view.", min=low))
+            raise ValidationError(
+                _l("Please write at least %(min)d characters so the bureau can understand your view.", min=low)
+            )
         if len(text) > high:
             raise ValidationError(
                 _l("Please keep your view under %(max)d characters (it has %(count)d).", max=high, count=len(text))
@@ -106,12 +114,14 @@ class SubmissionForm(Form):
     @staticmethod
     def _code_problem(state: "CodeState"):
         if state is CodeState.EXPIRED:
-            age = format_timedelta(timedelta(seconds=current_app.config["SUBMISSION_FORM_MAX_AGE_SECONDS"]),
-                                   threshold=1)
+            age = format_timedelta(
+                timedelta(seconds=current_app.config["SUBMISSION_FORM_MAX_AGE_SECONDS"]), threshold=1
+            )
             return _(
                 "This page was opened more than %(age)s ago, so nothing was sent: a view must be sent "
                 "within %(age)s of opening the form. What you typed is kept below: please check it and "
-                "send it again.", age=age,
+                "send it again.",
+                age=age,
             )
         return _l(
             "This form came without its one-time sending code (it may be from an old page), so nothing "
@@ -125,6 +135,7 @@ def _filled_in_time(shown_at: datetime) -> bool:
 
 
 # -- the sending code: one-time token and "shown at", signed together ------------------------
+
 
 class CodeState(Enum):
     GOOD = "good"

@@ -1,19 +1,20 @@
 """Intake: store a resident's view first, then ask the classifier where it should go."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, literal, select, text
 from sqlalchemy.exc import IntegrityError
 
-from ..text import abuse, keys
+from ..extensions import db
 from ..kernel import workflow
 from ..kernel.database import write_transaction
-from ..extensions import db
 from ..kernel.models import AuditAction, Submission, User
+from ..text import abuse, keys
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,7 @@ class Sending:
     recent: Mapping[str, str]
 
 
-def send(data: NewSubmission, *, user: User | None, form_token: str,
-         recent: Mapping[str, str] | None) -> Sending:
+def send(data: NewSubmission, *, user: User | None, form_token: str, recent: Mapping[str, str] | None) -> Sending:
     """A resident sends the submission form: the view stored once, whatever resent it.
 
     `recent` is what this sender (a browser's session) remembers of its latest sendings. The same
@@ -207,8 +207,10 @@ def _posted_repeatedly(client_hash: str | None, now: datetime) -> bool:
         return True
     earlier = (
         select(literal(1))
-        .where(Submission.client_hash == client_hash,
-               Submission.created_at > now - timedelta(minutes=config["REPEATED_POSTING_WINDOW_MINUTES"]))
+        .where(
+            Submission.client_hash == client_hash,
+            Submission.created_at > now - timedelta(minutes=config["REPEATED_POSTING_WINDOW_MINUTES"]),
+        )
         .limit(needed)
         .subquery()
     )
@@ -216,7 +218,7 @@ def _posted_repeatedly(client_hash: str | None, now: datetime) -> bool:
 
 
 def _store(data: NewSubmission, *, user: User | None, tracking_token: str, form_token: str | None) -> Receipt:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     client = abuse.client_hash(data.client_address, current_app.secret_key)
     flags = abuse.flags_for(data.body)
     if _posted_repeatedly(client, now):

@@ -1,10 +1,11 @@
 from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from ..kernel import catalogue, public
 from ..extensions import csrf, limiter
+from ..kernel import catalogue, public
 from ..web.i18n import localized
 from . import bp, services
 from .forms import GENERAL, SubmissionForm, sending_code
@@ -29,11 +30,14 @@ RECENT_SENDINGS = "recent_sendings"
 def _initiative_choices(area) -> list[SelectChoice]:
     """The form's subjects in the reader's language, made once a minute per area and language
     (every sending validates against them) rather than on every request."""
+
     def make():
         initiatives = [ref for ref in catalogue.initiative_refs().values() if ref.area_code == area.code]
         return [SelectChoice(GENERAL, _("General view on %(area)s", area=localized(area, "name")))] + [
-            SelectChoice(i.code, localized(i, "title")) for i in sorted(initiatives, key=lambda i: localized(i, "title"))
+            SelectChoice(i.code, localized(i, "title"))
+            for i in sorted(initiatives, key=lambda i: localized(i, "title"))
         ]
+
     return catalogue.cached_reference(f"choices:{area.code}:{get_locale()}", make)
 
 
@@ -63,14 +67,18 @@ def _rate_limited(_limit):
     if area is None:
         return None
     form = _form_for(area, initiative_code)
-    page = render_template("intake/submit.html", form=form, area=area, initiative_code=initiative_code, rate_limited=True)
+    page = render_template(
+        "intake/submit.html", form=form, area=area, initiative_code=initiative_code, rate_limited=True
+    )
     return make_response(page, 429)
 
 
 def _handle(area, initiative_code=None):
     form = _form_for(area, initiative_code)
     if not form.is_submitted():
-        response = make_response(render_template("intake/submit.html", form=form, area=area, initiative_code=initiative_code))
+        response = make_response(
+            render_template("intake/submit.html", form=form, area=area, initiative_code=initiative_code)
+        )
         # The page carries a one-time token that makes it a single sending. No shared cache may
         # hand it to someone else, and a fresh visit must get a fresh one (no-cache); but Back
         # must show this very page again, so not no-store.
@@ -88,8 +96,12 @@ def _handle(area, initiative_code=None):
             client_address=request.remote_addr,  # the real client's, behind TRUSTED_PROXIES
         )
         recent = session.get(RECENT_SENDINGS)
-        sending = services.send(data, user=current_user if current_user.is_authenticated else None,
-                                form_token=form.sending_token, recent=recent)
+        sending = services.send(
+            data,
+            user=current_user if current_user.is_authenticated else None,
+            form_token=form.sending_token,
+            recent=recent,
+        )
         if sending.recent != (recent or {}):  # a view stored now: remembered
             session[RECENT_SENDINGS] = sending.recent
         return _confirmation(sending.receipt)

@@ -5,6 +5,7 @@ An event joins the caller's transaction, so it exists exactly when the change it
 append-only (models.AuditEvent refuses updates and deletes) and read by every administrator:
 never a password, a hash, a code or a link's token in `before`, `after` or `reason`.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """The catalogue: smart areas, bureaus and Blueprint initiatives (reference data)."""
+
 from __future__ import annotations
 
 import json
@@ -67,7 +68,9 @@ def load_reference_data(directory: Path = DATA_DIR) -> LoadReport:
     seen = set()
     for i, row in enumerate(initiatives):
         where = f"initiatives[{i}] ({row.get('code')})"
-        _require(row, ("code", "area", "lead_bureau", "title_en", "title_zh", "summary_en", "summary_zh", "status"), where)
+        _require(
+            row, ("code", "area", "lead_bureau", "title_en", "title_zh", "summary_en", "summary_zh", "status"), where
+        )
         if row["area"] not in area_codes:
             raise ReferenceDataError(f"{where}: unknown area {row['area']}")
         if row["lead_bureau"] not in bureau_codes:
@@ -162,19 +165,29 @@ def cached_reference(name: str, load: Callable[[], T]) -> T:
 
 def initiative_refs() -> dict[str, InitiativeRef]:
     """Every initiative by code."""
+
     def load() -> dict[str, InitiativeRef]:
-        rows = db.session.execute(select(
-            Initiative.id, Initiative.code, Initiative.area_code, Initiative.title_en, Initiative.title_zh,
-        ))
+        rows = db.session.execute(
+            select(
+                Initiative.id,
+                Initiative.code,
+                Initiative.area_code,
+                Initiative.title_en,
+                Initiative.title_zh,
+            )
+        )
         return {row.code: InitiativeRef(*row) for row in rows}
+
     return cached_reference("initiatives", load)
 
 
 def area_refs() -> dict[str, AreaRef]:
     """Every smart area by code."""
+
     def load() -> dict[str, AreaRef]:
         rows = db.session.execute(select(SmartArea.code, SmartArea.name_en, SmartArea.name_zh))
         return {row.code: AreaRef(*row) for row in rows}
+
     return cached_reference("areas", load)
 
 
@@ -192,7 +205,12 @@ class InitiativePage:
 
 
 def search_initiatives(
-    *, area: str | None = None, bureau: str | None = None, text: str | None = None, page: int = 1, per_page: int = 20,
+    *,
+    area: str | None = None,
+    bureau: str | None = None,
+    text: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
     sort_key: Callable[[InitiativeRef], Any] | None = None,
 ) -> InitiativePage:
     """Filter the catalogue (a few hundred rows, so page numbers are fine here), by English title,
@@ -220,13 +238,15 @@ def search_initiatives(
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     if sort_key is None:
-        items = list(db.session.execute(
-            stmt.order_by(Initiative.title_en).limit(per_page).offset((page - 1) * per_page)
-        ).scalars())
+        items = list(
+            db.session.execute(
+                stmt.order_by(Initiative.title_en).limit(per_page).offset((page - 1) * per_page)
+            ).scalars()
+        )
         return InitiativePage(items, page, pages, total)
     found = stmt.subquery()
     refs = db.session.execute(select(found.c.id, found.c.code, found.c.area_code, found.c.title_en, found.c.title_zh))
     ordered = sorted((InitiativeRef(*row) for row in refs), key=lambda ref: (sort_key(ref), ref.title_en))
-    ids = [ref.id for ref in ordered[(page - 1) * per_page:page * per_page]]
+    ids = [ref.id for ref in ordered[(page - 1) * per_page : page * per_page]]
     by_id = {i.id: i for i in db.session.execute(select(Initiative).where(Initiative.id.in_(ids))).scalars()}
     return InitiativePage([by_id[i] for i in ids], page, pages, total)

@@ -6,6 +6,7 @@ read-then-write transactions both read, then one fails with "database is locked"
 acts on a stale read). We take over transaction control and start write transactions with
 BEGIN IMMEDIATE, which takes the write lock before the first read.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator

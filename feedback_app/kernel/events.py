@@ -26,12 +26,13 @@ Delivery state is kept per (event, handler) in event_delivery (migration 0017):
 Handlers, like every task, must be safe to run twice: a worker can die after a handler did its
 work and before its delivery was written down.
 """
+
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from huey import crontab
@@ -49,8 +50,13 @@ log = logging.getLogger(__name__)
 # A claimed delivery not finished within this long was lost with its worker: it may be tried again.
 LEASE = timedelta(minutes=10)
 # The wait after the 1st, 2nd, ... failure of a handler on one event (the last one repeats).
-RETRY_DELAYS = (timedelta(seconds=10), timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
-                timedelta(hours=2))
+RETRY_DELAYS = (
+    timedelta(seconds=10),
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+)
 MAX_ATTEMPTS = 6
 # An event younger than this is left to its own task; older ones without a delivery are swept.
 SWEEP_AFTER = timedelta(minutes=2)
@@ -75,8 +81,12 @@ class EventDelivery(Model):
     last_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
-        Index("ix_event_delivery_due", "next_attempt_at",
-              postgresql_where=text("next_attempt_at IS NOT NULL"), sqlite_where=text("next_attempt_at IS NOT NULL")),
+        Index(
+            "ix_event_delivery_due",
+            "next_attempt_at",
+            postgresql_where=text("next_attempt_at IS NOT NULL"),
+            sqlite_where=text("next_attempt_at IS NOT NULL"),
+        ),
     )
 
 
@@ -101,8 +111,18 @@ class Event:
 
     @classmethod
     def of(cls, row: AuditEvent) -> Event:
-        return cls(row.id, row.action, row.submission_id, row.target_user_id, row.classifier_version_id,
-                   row.actor_id, dict(row.before or {}), dict(row.after or {}), row.reason, row.created_at)
+        return cls(
+            row.id,
+            row.action,
+            row.submission_id,
+            row.target_user_id,
+            row.classifier_version_id,
+            row.actor_id,
+            dict(row.before or {}),
+            dict(row.after or {}),
+            row.reason,
+            row.created_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -119,11 +139,13 @@ def subscribe(*names: str, name: str) -> Callable[[Callable[[Event], None]], Cal
     """Run the decorated function for every committed event of these names, in a worker.
 
     `name` identifies the handler in the delivery state: keep it when the function moves."""
+
     def register(func: Callable[[Event], None]) -> Callable[[Event], None]:
         if name in _handlers and _handlers[name].run is not func:
             raise ValueError(f"two handlers named {name!r}")
         _handlers[name] = Handler(name, frozenset(str(n) for n in names), func)
         return func
+
     return register
 
 
@@ -146,7 +168,7 @@ def _subscribed_names() -> set[str]:
 # rolls back, and queued once the outermost transaction has committed and ended: only then may
 # a handler (in immediate mode, run right here) open transactions of its own on the session.
 
-_PENDING = "scf_events_pending"      # [(event id, the transaction it was flushed in)]
+_PENDING = "scf_events_pending"  # [(event id, the transaction it was flushed in)]
 _COMMITTED = "scf_events_committed"  # [event id], waiting for the transaction to end
 
 
@@ -190,7 +212,7 @@ def _hand_over(session: Session, transaction: SessionTransaction) -> None:
     for event_id in session.info.pop(_COMMITTED):
         try:
             deliver_event(event_id)
-        except Exception:  # noqa: BLE001 - the change is committed; the sweep delivers its event later
+        except Exception:
             log.exception("could not queue delivery of event %s; the sweep will deliver it", event_id)
 
 
@@ -229,7 +251,7 @@ def _claim(event_id: int, handler: str, now: datetime) -> int | None:
 
 
 def _deliver(event: Event, handler: Handler, now: datetime | None = None) -> bool:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     attempt = _claim(event.id, handler.name, now)
     if attempt is None:
         return False
@@ -239,7 +261,7 @@ def _deliver(event: Event, handler: Handler, now: datetime | None = None) -> boo
         db.session.rollback()
         _failed(event.id, handler.name, attempt, exc)
         return False
-    _set(event.id, handler.name, delivered_at=datetime.now(timezone.utc), next_attempt_at=None, last_error=None)
+    _set(event.id, handler.name, delivered_at=datetime.now(UTC), next_attempt_at=None, last_error=None)
     return True
 
 
@@ -250,20 +272,30 @@ def _failed(event_id: int, handler: str, attempt: int, exc: Exception) -> None:
         _set(event_id, handler, next_attempt_at=None, last_error=error)
         return
     delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS)) - 1]
-    log.warning("handler %s failed on event %s (attempt %d), trying again in %s: %s",
-                handler, event_id, attempt, delay, error, exc_info=exc)
-    _set(event_id, handler, next_attempt_at=datetime.now(timezone.utc) + delay, last_error=error)
+    log.warning(
+        "handler %s failed on event %s (attempt %d), trying again in %s: %s",
+        handler,
+        event_id,
+        attempt,
+        delay,
+        error,
+        exc_info=exc,
+    )
+    _set(event_id, handler, next_attempt_at=datetime.now(UTC) + delay, last_error=error)
     if not huey.immediate:  # immediate mode (tests) has no scheduler: the sweep retries
         try:
             deliver_event.schedule((event_id,), delay=delay.total_seconds())
-        except Exception:  # noqa: BLE001 - the sweep retries it when its time comes
+        except Exception:
             log.exception("could not schedule the retry of event %s", event_id)
 
 
 def _set(event_id: int, handler: str, **values: object) -> None:
     with write_transaction():
-        db.session.execute(update(EventDelivery).where(
-            EventDelivery.event_id == event_id, EventDelivery.handler == handler).values(**values))
+        db.session.execute(
+            update(EventDelivery)
+            .where(EventDelivery.event_id == event_id, EventDelivery.handler == handler)
+            .values(**values)
+        )
 
 
 def delivery(event_id: int, handler: str) -> EventDelivery | None:
@@ -282,27 +314,38 @@ def sweep_events() -> int:
 
 def deliver_due(now: datetime | None = None) -> int:
     """Deliver what is due (see the module's docstring); how many deliveries ran to success."""
-    now = now or datetime.now(timezone.utc)
-    due: list[tuple[int, str]] = list(db.session.execute(
-        select(EventDelivery.event_id, EventDelivery.handler)
-        .where(EventDelivery.next_attempt_at <= now, EventDelivery.delivered_at.is_(None))
-        .order_by(EventDelivery.next_attempt_at).limit(SWEEP_BATCH)
-    ).tuples())
+    now = now or datetime.now(UTC)
+    due: list[tuple[int, str]] = list(
+        db.session.execute(
+            select(EventDelivery.event_id, EventDelivery.handler)
+            .where(EventDelivery.next_attempt_at <= now, EventDelivery.delivered_at.is_(None))
+            .order_by(EventDelivery.next_attempt_at)
+            .limit(SWEEP_BATCH)
+        ).tuples()
+    )
     for handler in _handlers.values():
         # A handler is owed the events from its first delivery on: one subscribed today is not
         # handed the changes of the day before it existed.
         first = db.session.execute(
-            select(func.min(EventDelivery.event_id)).where(EventDelivery.handler == handler.name)).scalar_one()
+            select(func.min(EventDelivery.event_id)).where(EventDelivery.handler == handler.name)
+        ).scalar_one()
         if first is None:
             continue
         tried = exists().where(EventDelivery.handler == handler.name, EventDelivery.event_id == AuditEvent.id)
-        due += [(event_id, handler.name) for event_id in db.session.execute(
-            select(AuditEvent.id).where(
-                AuditEvent.action.in_(handler.events), AuditEvent.id > first,
-                and_(AuditEvent.created_at >= now - SWEEP_WINDOW, AuditEvent.created_at < now - SWEEP_AFTER),
-                ~tried,
-            ).order_by(AuditEvent.id).limit(SWEEP_BATCH)
-        ).scalars()]
+        due += [
+            (event_id, handler.name)
+            for event_id in db.session.execute(
+                select(AuditEvent.id)
+                .where(
+                    AuditEvent.action.in_(handler.events),
+                    AuditEvent.id > first,
+                    and_(AuditEvent.created_at >= now - SWEEP_WINDOW, AuditEvent.created_at < now - SWEEP_AFTER),
+                    ~tried,
+                )
+                .order_by(AuditEvent.id)
+                .limit(SWEEP_BATCH)
+            ).scalars()
+        ]
     db.session.rollback()
     delivered = 0
     for event_id, handler_name in due:

@@ -1,9 +1,10 @@
 """Typed SQLAlchemy 2.0 models. The schema changes only through migrations/."""
+
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from flask_login import UserMixin
@@ -36,7 +37,7 @@ from .triage import Priority, review_priority
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 if TYPE_CHECKING:  # db.Model is made at run time from Base, so a type checker cannot follow it
@@ -54,11 +55,11 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime given; use utcnow()")
-        return value.astimezone(timezone.utc) if value is not None else None
+        return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value
 
 
@@ -313,17 +314,28 @@ class Submission(Model):
         _one_of("visibility", Visibility),
         _one_of("rejection_reason", RejectionReason),  # NULL passes a CHECK: no reason
         _one_of("review_priority", Priority),
-        *(Index(name, *columns, sqlite_where=_IN_QUEUE, postgresql_where=_IN_QUEUE) for name, columns in (
-            ("ix_submission_queue_priority", ("review_priority", "id")),
-            ("ix_submission_queue_age", ("id",)),
-            ("ix_submission_queue_predicted_bureau", ("predicted_bureau_code", "review_priority", "id")),
-            ("ix_submission_queue_predicted_area", ("predicted_area_code", "review_priority", "id")),
-            ("ix_submission_queue_initiative", ("initiative_id", "review_priority", "id")),
-            ("ix_submission_queue_bureau", ("bureau_code", "review_priority", "id")),  # migration 0012
-            ("ix_submission_queue_campaign", ("campaign_id", "id")),
-            ("ix_submission_queue_facets", ("predicted_bureau_code", "predicted_area_code", "language",
-                                            "review_priority", "predicted_bureau_p")),
-        )),
+        *(
+            Index(name, *columns, sqlite_where=_IN_QUEUE, postgresql_where=_IN_QUEUE)
+            for name, columns in (
+                ("ix_submission_queue_priority", ("review_priority", "id")),
+                ("ix_submission_queue_age", ("id",)),
+                ("ix_submission_queue_predicted_bureau", ("predicted_bureau_code", "review_priority", "id")),
+                ("ix_submission_queue_predicted_area", ("predicted_area_code", "review_priority", "id")),
+                ("ix_submission_queue_initiative", ("initiative_id", "review_priority", "id")),
+                ("ix_submission_queue_bureau", ("bureau_code", "review_priority", "id")),  # migration 0012
+                ("ix_submission_queue_campaign", ("campaign_id", "id")),
+                (
+                    "ix_submission_queue_facets",
+                    (
+                        "predicted_bureau_code",
+                        "predicted_area_code",
+                        "language",
+                        "review_priority",
+                        "predicted_bureau_p",
+                    ),
+                ),
+            )
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -388,9 +400,7 @@ class Submission(Model):
     bureau: Mapped[Bureau | None] = relationship(foreign_keys=[bureau_code])
     classifier_version: Mapped[ClassifierVersion | None] = relationship()
     held_by: Mapped[User | None] = relationship(foreign_keys=[held_by_id])
-    answers: Mapped[list[Answer]] = relationship(
-        back_populates="submission", order_by="Answer.created_at"
-    )
+    answers: Mapped[list[Answer]] = relationship(back_populates="submission", order_by="Answer.created_at")
 
 
 class Campaign(Model):
@@ -412,8 +422,13 @@ class NearDuplicateKey(Model):
     # The form's suggestions read published views' keys only (migration 0016), so what a draft
     # costs never depends on what is hidden.
     __table_args__ = (
-        Index("ix_near_duplicate_key_published", "key", "submission_id",
-              sqlite_where=_KEY_PUBLISHED, postgresql_where=_KEY_PUBLISHED),
+        Index(
+            "ix_near_duplicate_key_published",
+            "key",
+            "submission_id",
+            sqlite_where=_KEY_PUBLISHED,
+            postgresql_where=_KEY_PUBLISHED,
+        ),
     )
 
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -487,8 +502,13 @@ class EnrolmentLink(Model):
     __tablename__ = "enrolment_link"
     __table_args__ = (
         _one_of("status", EnrolmentLinkStatus),
-        Index("uq_enrolment_link_open_user_id", "user_id", unique=True,
-              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+        Index(
+            "uq_enrolment_link_open_user_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,6 +5,7 @@ Each is created private (0700 / 0600) in the same system call that creates it. W
 file and then chmod-ing it leaves a moment in which another local user can open it, and an
 open file descriptor keeps working after the chmod.
 """
+
 from __future__ import annotations
 
 import os

@@ -12,6 +12,7 @@ support counts, and later statistics, open data, feeds and the API) reads views 
 The tracking page, which the sender alone reaches by a secret link, reads a `TrackedView`:
 the same published text, with the view's state and a history without names or reasons.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -105,9 +106,9 @@ class TrackedView:
 class Tally:
     """An initiative's published views as a consultation reports them: a campaign is one entry."""
 
-    views: int       # every copy counted
-    entries: int     # as listed: each campaign once
-    campaigns: int   # entries that stand for two or more published copies ("Sent N times")
+    views: int  # every copy counted
+    entries: int  # as listed: each campaign once
+    campaigns: int  # entries that stand for two or more published copies ("Sent N times")
     supporters: int  # each supporter once per entry
 
 
@@ -128,22 +129,29 @@ def listing(initiative_id: int) -> Select[tuple[Submission]]:
     """An initiative's published views, a campaign once, at its newest published copy (as
     consultations report them)."""
     copy = aliased(Submission)
-    newest_copy = select(func.max(copy.id)).where(
-        copy.campaign_id == Submission.campaign_id, *_published_on(initiative_id, copy)).scalar_subquery()
+    newest_copy = (
+        select(func.max(copy.id))
+        .where(copy.campaign_id == Submission.campaign_id, *_published_on(initiative_id, copy))
+        .scalar_subquery()
+    )
     return select(Submission).where(
-        *_published_on(initiative_id), or_(Submission.campaign_id.is_(None), Submission.id == newest_copy))
+        *_published_on(initiative_id), or_(Submission.campaign_id.is_(None), Submission.id == newest_copy)
+    )
 
 
 def _loaded(stmt: Select[tuple[Submission]]) -> Select[tuple[Submission]]:
     return stmt.options(
-        selectinload(Submission.answers), selectinload(Submission.initiative), selectinload(Submission.topic_area),
+        selectinload(Submission.answers),
+        selectinload(Submission.initiative),
+        selectinload(Submission.topic_area),
     )
 
 
 def view(reference: str) -> PublicView | None:
     """The published view with this reference; None for any other (unpublished, rejected, none)."""
-    sub = db.session.execute(_loaded(select(Submission).where(Submission.reference == reference, published()))
-                             ).scalar_one_or_none()
+    sub = db.session.execute(
+        _loaded(select(Submission).where(Submission.reference == reference, published()))
+    ).scalar_one_or_none()
     return _project([sub])[0] if sub is not None else None
 
 
@@ -231,7 +239,8 @@ def published_copies(campaign_ids: set[int], *, initiative_id: int | None = None
     where = _published_on(initiative_id) if initiative_id is not None else [published()]
     rows = db.session.execute(
         select(Submission.campaign_id, func.count())
-        .where(Submission.campaign_id.in_(campaign_ids), *where).group_by(Submission.campaign_id)
+        .where(Submission.campaign_id.in_(campaign_ids), *where)
+        .group_by(Submission.campaign_id)
     )
     return {campaign_id: count for campaign_id, count in rows}
 
@@ -245,7 +254,8 @@ def supporter_counts(views: Iterable[tuple[int, int | None]]) -> dict[int, int]:
     result: dict[int, int] = {}
     if singles:
         rows = db.session.execute(
-            select(Support.submission_id, func.count()).where(Support.submission_id.in_(singles))
+            select(Support.submission_id, func.count())
+            .where(Support.submission_id.in_(singles))
             .group_by(Support.submission_id)
         )
         result.update({view_id: count for view_id, count in rows})
@@ -253,11 +263,13 @@ def supporter_counts(views: Iterable[tuple[int, int | None]]) -> dict[int, int]:
         rows = db.session.execute(
             select(Submission.campaign_id, func.count(func.distinct(Support.supporter_hash)))
             .join(Support, Support.submission_id == Submission.id)
-            .where(Submission.campaign_id.in_(campaigns)).group_by(Submission.campaign_id)
+            .where(Submission.campaign_id.in_(campaigns))
+            .group_by(Submission.campaign_id)
         )
         by_campaign: dict[int, int] = {campaign_id: count for campaign_id, count in rows}
-        result.update({view_id: by_campaign[campaign_id] for view_id, campaign_id in views
-                       if campaign_id in by_campaign})
+        result.update(
+            {view_id: by_campaign[campaign_id] for view_id, campaign_id in views if campaign_id in by_campaign}
+        )
     return result
 
 
@@ -265,12 +277,19 @@ def tally(initiative_id: int) -> Tally:
     """The initiative's published views counted as `listing` shows them."""
     entry = func.coalesce(-Submission.campaign_id, Submission.id)
     per_entry = select(func.count().label("copies")).where(*_published_on(initiative_id)).group_by(entry).subquery()
-    views, entries, campaigns = db.session.execute(select(
-        func.coalesce(func.sum(per_entry.c.copies), 0), func.count(), func.count().filter(per_entry.c.copies > 1),
-    )).one()
+    views, entries, campaigns = db.session.execute(
+        select(
+            func.coalesce(func.sum(per_entry.c.copies), 0),
+            func.count(),
+            func.count().filter(per_entry.c.copies > 1),
+        )
+    ).one()
     supports = (
-        select(entry.label("entry"), Support.supporter_hash).distinct()
-        .join(Support, Support.submission_id == Submission.id).where(*_published_on(initiative_id)).subquery()
+        select(entry.label("entry"), Support.supporter_hash)
+        .distinct()
+        .join(Support, Support.submission_id == Submission.id)
+        .where(*_published_on(initiative_id))
+        .subquery()
     )
     supporters = db.session.execute(select(func.count()).select_from(supports)).scalar_one()
     return Tally(int(views), entries, campaigns, supporters)

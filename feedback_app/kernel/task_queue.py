@@ -16,6 +16,7 @@ Features define their tasks with `@huey.task()` over `@in_app_context`; a featur
 start another feature's task without importing it asks for it by name (`enqueue`), so the two
 stay independent and the kernel knows neither.
 """
+
 from __future__ import annotations
 
 import functools
@@ -186,14 +187,18 @@ def bind_worker_app(app: Flask) -> None:
 
 def in_app_context(func: Callable[P, R]) -> Callable[P, R]:
     """Run the task in the caller's application (immediate mode) or the worker's (bind_worker_app)."""
+
     @functools.wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         if has_app_context():  # immediate mode: the caller's application
             return func(*args, **kwargs)
         if _worker_app is None:
-            raise RuntimeError("no application for this task: start workers with `huey_consumer feedback_app.worker.huey`")
+            raise RuntimeError(
+                "no application for this task: start workers with `huey_consumer feedback_app.worker.huey`"
+            )
         with _worker_app.app_context():
             return func(*args, **kwargs)
+
     return run
 
 
@@ -202,9 +207,11 @@ _named: dict[str, Any] = {}  # huey's TaskWrapper objects
 
 def named(name: str) -> Callable[[T], T]:
     """Register a task under a name that other parts may enqueue it by (see enqueue)."""
+
     def register(task: T) -> T:
         _named[name] = task
         return task
+
     return register
 
 
@@ -214,7 +221,7 @@ def enqueue(name: str, *args: object) -> bool:
     means for its own state."""
     try:
         _named[name](*args)
-    except Exception:  # noqa: BLE001 - the caller's change is committed; losing its task must not undo it
+    except Exception:
         log.exception("could not queue task %s%r", name, args)
         return False
     return True

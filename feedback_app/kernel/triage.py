@@ -5,6 +5,7 @@ rest, oldest first within each group. The group is stored with the view (review_
 so that the first page of a large backlog is one range of a partial index, not a sort of
 every waiting view.
 """
+
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum

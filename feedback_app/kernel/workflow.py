@@ -6,6 +6,7 @@ the row lock). Every change to a submission's status, route or visibility goes t
 function here, which writes the audit event in the same transaction as the change itself, and
 `history` reads those events back.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -16,15 +17,25 @@ from sqlalchemy.orm.util import AliasedClass
 
 from ..extensions import db
 from . import audit as audit_log
-from .models import AuditAction, AuditEvent, NearDuplicateKey, RejectionReason, Role, Status, Submission, User, Visibility
+from .models import (
+    AuditAction,
+    AuditEvent,
+    NearDuplicateKey,
+    RejectionReason,
+    Role,
+    Status,
+    Submission,
+    User,
+    Visibility,
+)
 
 
 class Action(StrEnum):
     """A decision a person takes on a view."""
 
-    ROUTE = "route"          # confirm or change the bureau (and smart area)
+    ROUTE = "route"  # confirm or change the bureau (and smart area)
     REJECT = "reject"
-    REOPEN = "reopen"        # a rejected view goes back to the review queue
+    REOPEN = "reopen"  # a rejected view goes back to the review queue
     PUBLISH = "publish"
     HIDE = "hide"
     EDIT_PUBLIC_TEXT = "edit_public_text"  # correct what the automatic redaction removed or missed
@@ -52,9 +63,16 @@ NEVER_PUBLISHED = frozenset({Status.REJECTED})
 # Changes no person decides: the worker routes a new view, or queues it for a moderator.
 AUTOMATIC: dict[Status, set[Status]] = {Status.RECEIVED: {Status.ROUTED, Status.NEEDS_REVIEW}}
 
-MODERATOR_ACTIONS = frozenset({
-    Action.ROUTE, Action.REJECT, Action.REOPEN, Action.PUBLISH, Action.HIDE, Action.EDIT_PUBLIC_TEXT,
-})
+MODERATOR_ACTIONS = frozenset(
+    {
+        Action.ROUTE,
+        Action.REJECT,
+        Action.REOPEN,
+        Action.PUBLISH,
+        Action.HIDE,
+        Action.EDIT_PUBLIC_TEXT,
+    }
+)
 OFFICER_ACTIONS = frozenset({Action.ANSWER, Action.SEND_BACK, Action.CLOSE})
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.MODERATOR: MODERATOR_ACTIONS,
@@ -124,16 +142,24 @@ def is_public(visibility: str | None, status: str | None) -> bool:
     return visibility == Visibility.PUBLISHED and status not in NEVER_PUBLISHED
 
 
-def _audit(sub: Submission, action: AuditAction, before: dict[str, Any], actor: User | None, reason: str | None,
-           ) -> None:
+def _audit(
+    sub: Submission,
+    action: AuditAction,
+    before: dict[str, Any],
+    actor: User | None,
+    reason: str | None,
+) -> None:
     after = _snapshot(sub)
     public = is_public(after["visibility"], after["status"])
     if public != is_public(before.get("visibility"), before.get("status")):
         # The form's suggestions read the keys of public views only (campaigns.py): they follow here.
-        db.session.execute(update(NearDuplicateKey).where(NearDuplicateKey.submission_id == sub.id)
-                           .values(published=public))
+        db.session.execute(
+            update(NearDuplicateKey).where(NearDuplicateKey.submission_id == sub.id).values(published=public)
+        )
     audit_log.record(
-        action, actor=actor, submission_id=sub.id,
+        action,
+        actor=actor,
+        submission_id=sub.id,
         before={k: v for k, v in before.items() if after.get(k) != v} or before,
         after={k: v for k, v in after.items() if before.get(k) != v} or after,
         reason=reason,
@@ -188,8 +214,15 @@ def decide(
     _audit(sub, audit, before, actor, reason)
 
 
-def automatic(sub: Submission, to: Status, *, audit: AuditAction, reason: str | None = None,
-              bureau: str | None = None, area: str | None = None) -> None:
+def automatic(
+    sub: Submission,
+    to: Status,
+    *,
+    audit: AuditAction,
+    reason: str | None = None,
+    bureau: str | None = None,
+    area: str | None = None,
+) -> None:
     """A change the worker makes on its own (routing a new view, or queueing it for review)."""
     current = Status(sub.status)
     if to not in AUTOMATIC.get(current, set()):
@@ -229,14 +262,23 @@ def _edit_publication(sub: Submission, field: str, value: object, audit: AuditAc
 
 def joined_campaign(submission_id: int, campaign_id: int) -> None:
     """The worker found the view to be a near copy of others (campaigns.place)."""
-    audit_log.record(AuditAction.JOINED_CAMPAIGN, submission_id=submission_id,
-                     before={"campaign": None}, after={"campaign": campaign_id})
+    audit_log.record(
+        AuditAction.JOINED_CAMPAIGN,
+        submission_id=submission_id,
+        before={"campaign": None},
+        after={"campaign": campaign_id},
+    )
 
 
 def left_campaign(submission_id: int, campaign_id: int, *, actor: User) -> None:
     """A moderator took the view out of a campaign it was grouped into (campaigns.split_out)."""
-    audit_log.record(AuditAction.SPLIT_FROM_CAMPAIGN, actor=actor, submission_id=submission_id,
-                     before={"campaign": campaign_id}, after={"campaign": None})
+    audit_log.record(
+        AuditAction.SPLIT_FROM_CAMPAIGN,
+        actor=actor,
+        submission_id=submission_id,
+        before={"campaign": campaign_id},
+        after={"campaign": None},
+    )
 
 
 def record_creation(sub: Submission, action: AuditAction, *, actor: User | None, reason: str | None = None) -> None:

@@ -4,6 +4,7 @@ Each view is decided on its own, through the same services and workflow rules as
 one view, so each is audited, refused when the workflow does not allow it, and refused as stale
 when it changed after the moderator saw it. One failing view never undoes the others.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -46,9 +47,11 @@ def matching_ids(filters: queue.QueueFilter, *, up_to_id: int, limit: int = LIMI
     """Views matching the filters that existed when the moderator looked (id ≤ up_to_id):
     views arriving afterwards were not in what they chose to decide on."""
     conditions = queue.conditions(replace(filters, campaigns_once=False))  # every copy of a campaign
-    return list(db.session.execute(
-        select(Submission.id).where(*conditions, Submission.id <= up_to_id).order_by(Submission.id).limit(limit)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(Submission.id).where(*conditions, Submission.id <= up_to_id).order_by(Submission.id).limit(limit)
+        ).scalars()
+    )
 
 
 def apply(decision: Decision, targets: list[tuple[int, int | None]], *, actor: User) -> Outcome:

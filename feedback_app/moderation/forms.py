@@ -1,12 +1,22 @@
 from flask_babel import lazy_gettext as _l
-from ..web.forms import Form
 from wtforms import (
-    BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField, ValidationError,
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
+from ..web.forms import Form
 from ..web.i18n import REJECTION_LABELS
 
 
@@ -48,19 +58,24 @@ class VisibilityForm(DecisionForm):
 
 
 class ReopenForm(DecisionForm):
-    note = TextAreaField(_l("Why it goes back to the queue (optional, kept in the audit log)"),
-                         validators=[Optional(), Length(max=1000)])
+    note = TextAreaField(
+        _l("Why it goes back to the queue (optional, kept in the audit log)"), validators=[Optional(), Length(max=1000)]
+    )
     submit = SubmitField(_l("Reopen for review"))
 
 
 class PublicTextForm(DecisionForm):
     public_text = TextAreaField(
         _l("Text as it will be published"),
-        validators=[DataRequired(message=_l("Please keep some text, or use “Back to the automatic masking”.")),
-                    Length(max=5000)],
-        description=_l("Change what the automatic masking missed. Your text is masked too: to show something it "
-                       "hid by mistake, tick it under “What the masking hides”. The view as sent stays unchanged, "
-                       "for staff only; both versions are kept in the history."),
+        validators=[
+            DataRequired(message=_l("Please keep some text, or use “Back to the automatic masking”.")),
+            Length(max=5000),
+        ],
+        description=_l(
+            "Change what the automatic masking missed. Your text is masked too: to show something it "
+            "hid by mistake, tick it under “What the masking hides”. The view as sent stays unchanged, "
+            "for staff only; both versions are kept in the history."
+        ),
     )
     submit = SubmitField(_l("Save the published text"))
     submit_automatic = SubmitField(_l("Back to the automatic masking"))
@@ -69,8 +84,10 @@ class PublicTextForm(DecisionForm):
 class NotPersonalForm(DecisionForm):
     # Choices are what the masking finds in the view now; the service refuses anything else.
     not_personal = SelectMultipleField(
-        _l("Not personal data: publish as typed"), validate_choice=False,
-        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+        _l("Not personal data: publish as typed"),
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
     )
     submit = SubmitField(_l("Save what is published as typed"))
 
@@ -90,8 +107,7 @@ class QueueFilterForm(Form):
     visibility = SelectField(_l("Publication"), validators=[Optional()])
     flag = SelectField(_l("Flag"), validators=[Optional()])
     band = SelectField(_l("Classifier confidence"), validators=[Optional()])
-    since = DateField(_l("Received from"), validators=[Optional()],
-                      render_kw={"placeholder": "2026-11-01"})
+    since = DateField(_l("Received from"), validators=[Optional()], render_kw={"placeholder": "2026-11-01"})
     until = DateField(_l("Received until"), validators=[Optional()])
     text = StringField(_l("Words in the view"), validators=[Optional(), Length(max=200)])
     sort = SelectField(_l("Order"), validators=[Optional()])

@@ -12,27 +12,28 @@ Built to stay fast at a million stored views when the backlog is the newest rows
 - a list loads only what it shows, and an excerpt of the text rather than all of it;
 - counts are exact over the backlog (one pass over a partial index) and capped elsewhere.
 """
+
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
 from cachetools import TLRUCache
 from flask import current_app
-from sqlalchemy import Integer, bindparam, case, func, literal_column, or_, select, tuple_
-from sqlalchemy.orm import aliased
+from sqlalchemy import Integer, bindparam, func, literal_column, or_, select, tuple_
 from sqlalchemy.engine import Row
+from sqlalchemy.orm import aliased
 
-from ..text import abuse
-from . import search
 from ..extensions import db
 from ..kernel import workflow
 from ..kernel.models import Submission, User
-from ..web.pagination import KeysetPage
 from ..kernel.triage import BANDS, Band, Priority
+from ..text import abuse
+from ..web.pagination import KeysetPage
+from . import search
 
 # What awaits review (workflow.AWAITING_REVIEW), in the form the partial indexes match.
 IN_QUEUE = workflow.awaiting_review()
@@ -81,7 +82,7 @@ class QueueFilter:
 
 
 def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def conditions(filters: QueueFilter, *, with_text: bool = True) -> list:
@@ -127,8 +128,7 @@ def _first_waiting_copy_condition():
     copy = aliased(Submission, name="copy")
     first = (
         select(func.min(copy.id))
-        .where(copy.campaign_id == Submission.campaign_id,
-               workflow.awaiting_review(copy))
+        .where(copy.campaign_id == Submission.campaign_id, workflow.awaiting_review(copy))
         .scalar_subquery()
     )
     return or_(Submission.campaign_id.is_(None), Submission.id == first)
@@ -152,10 +152,21 @@ def _sort_key(filters: QueueFilter, entity=Submission) -> list:
 # What a list shows, and no more: plain rows, not model objects (building fifty of those, with
 # their identity map and change tracking, cost more than the query itself).
 LISTED = (
-    Submission.id, Submission.reference, Submission.created_at, Submission.initiative_id,
-    Submission.topic_area_code, Submission.language, Submission.status, Submission.flags,
-    Submission.predicted_bureau_code, Submission.predicted_bureau_p, Submission.version,
-    Submission.held_by_id, Submission.held_at, Submission.campaign_id, User.display_name.label("held_by_name"),
+    Submission.id,
+    Submission.reference,
+    Submission.created_at,
+    Submission.initiative_id,
+    Submission.topic_area_code,
+    Submission.language,
+    Submission.status,
+    Submission.flags,
+    Submission.predicted_bureau_code,
+    Submission.predicted_bureau_p,
+    Submission.version,
+    Submission.held_by_id,
+    Submission.held_at,
+    Submission.campaign_id,
+    User.display_name.label("held_by_name"),
     func.substr(Submission.body, 1, EXCERPT_CHARACTERS).label("excerpt"),
 )
 
@@ -195,8 +206,7 @@ def _statement(filters: QueueFilter, paged: bool, size: int, dialect: str, walk:
     if not filters.in_backlog:
         where = [_by_id_first(where, size)]
     return (
-        select(*LISTED).outerjoin(User, User.id == Submission.held_by_id).where(*where)
-        .order_by(*key).limit(size + 1)
+        select(*LISTED).outerjoin(User, User.id == Submission.held_by_id).where(*where).order_by(*key).limit(size + 1)
     )
 
 
@@ -239,15 +249,22 @@ def _walk_statement(filters: QueueFilter, paged: bool, size: int, dialect: str):
     where = conditions(filters, with_text=False) + ([_after(filters)] if paged else [])
     listed = [c for c in LISTED if c.name != "held_by_name"]
     window = (
-        select(*listed, *(k.label(f"sort_{i}") for i, k in enumerate(key)),
-               literal_column(search.PG_DOCUMENT).label("search_document"))
-        .where(*where).order_by(*key).limit(WALK_ROWS).subquery("window")
+        select(
+            *listed,
+            *(k.label(f"sort_{i}") for i, k in enumerate(key)),
+            literal_column(search.PG_DOCUMENT).label("search_document"),
+        )
+        .where(*where)
+        .order_by(*key)
+        .limit(WALK_ROWS)
+        .subquery("window")
     )
     return (
         select(*(window.c[c.name] for c in listed), User.display_name.label("held_by_name"))
         .outerjoin(User, User.id == window.c.held_by_id)
         .where(search.matching(filters.text, dialect, document=window.c.search_document))
-        .order_by(*(window.c[f"sort_{i}"] for i in range(len(key)))).limit(size + 1)
+        .order_by(*(window.c[f"sort_{i}"] for i in range(len(key))))
+        .limit(size + 1)
     )
 
 
@@ -278,8 +295,7 @@ def next_for_review(current_id: int) -> int | None:
     """The view a moderator should open after this one: the first other view the queue lists."""
     key = _sort_key(QueueFilter())
     return db.session.execute(
-        select(Submission.id).where(IN_QUEUE, FIRST_WAITING_COPY, Submission.id != current_id)
-        .order_by(*key).limit(1)
+        select(Submission.id).where(IN_QUEUE, FIRST_WAITING_COPY, Submission.id != current_id).order_by(*key).limit(1)
     ).scalar_one_or_none()
 
 
@@ -297,7 +313,9 @@ def matching_count(filters: QueueFilter) -> Count:
 
 
 def matching_count_statement(filters: QueueFilter):
-    limited = select(Submission.id).where(*conditions(replace(filters, campaigns_once=False))).limit(COUNT_CAP + 1).subquery()
+    limited = (
+        select(Submission.id).where(*conditions(replace(filters, campaigns_once=False))).limit(COUNT_CAP + 1).subquery()
+    )
     return select(func.count()).select_from(limited)
 
 
@@ -359,12 +377,20 @@ BANDED = [b for b in BANDS if b != Band.HIGH]  # in order: each band below the n
 
 
 def count_backlog_statement():
-    facets = (Submission.predicted_bureau_code, Submission.predicted_area_code, Submission.language,
-              Submission.review_priority)
+    facets = (
+        Submission.predicted_bureau_code,
+        Submission.predicted_area_code,
+        Submission.language,
+        Submission.review_priority,
+    )
     return (
-        select(*facets, func.count(),
-               *(func.count().filter(CONFIDENCE_KEY < literal_column(repr(BANDS[b][1]))) for b in BANDED))
-        .where(IN_QUEUE).group_by(*facets)
+        select(
+            *facets,
+            func.count(),
+            *(func.count().filter(literal_column(repr(BANDS[b][1])) > CONFIDENCE_KEY) for b in BANDED),
+        )
+        .where(IN_QUEUE)
+        .group_by(*facets)
     )
 
 
@@ -374,4 +400,4 @@ def _differences(cumulative: list[int]) -> list[int]:
 
 def overdue_before(target_hours: float) -> datetime:
     """Views received before this moment are past the service target for a first decision."""
-    return datetime.now(timezone.utc) - timedelta(hours=target_hours)
+    return datetime.now(UTC) - timedelta(hours=target_hours)

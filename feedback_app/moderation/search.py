@@ -18,6 +18,7 @@ query are both looked for, since residents write in either. The document and the
 made by migrations/versions/0009_queue_at_volume.py (tests/test_queue_volume.py checks that the
 plans use them).
 """
+
 from __future__ import annotations
 
 import re
@@ -28,9 +29,9 @@ from cachetools import TTLCache
 from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, text
 
 from ..extensions import db
-
-from ..text.chinese import HAN_RANGES as HAN, to_simplified, to_traditional
 from ..kernel.models import Submission
+from ..text.chinese import HAN_RANGES as HAN
+from ..text.chinese import to_simplified, to_traditional
 
 MAX_TERMS = 8
 MAX_QUERY_LENGTH = 200
@@ -78,10 +79,13 @@ def _sqlite_form(query_terms: list[str]) -> ColumnElement[bool]:
     if long_terms:
         # Each term a quoted FTS5 string: terms hold no quote, so none can close it early.
         match = " ".join(f'"{t}"' for t in long_terms)
-        conditions.append(Submission.id.in_(
-            select(literal_column("rowid")).select_from(text("submission_fts"))
-            .where(literal_column("submission_fts").op("MATCH")(match))
-        ))
+        conditions.append(
+            Submission.id.in_(
+                select(literal_column("rowid"))
+                .select_from(text("submission_fts"))
+                .where(literal_column("submission_fts").op("MATCH")(match))
+            )
+        )
     return and_(*conditions)
 
 

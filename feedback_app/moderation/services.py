@@ -1,21 +1,22 @@
 """The review queue: moderators confirm or correct routes, reject, publish or hide."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..campaigns import services as campaigns
+from ..extensions import db
 from ..kernel import workflow
 from ..kernel.database import write_transaction
-from ..extensions import db
 from ..kernel.models import AuditAction, Bureau, RejectionReason, SmartArea, Submission, User, Visibility
-from ..text.redaction import Finding, find_personal_data, publication_source, span_key
 from ..kernel.workflow import Action, TransitionNotAllowed
+from ..text.redaction import Finding, find_personal_data, publication_source, span_key
 
 # A moderator who opened a view holds it this long: others see who is on it. Holding never
 # blocks anyone; a decision on a view changed meanwhile is refused as stale either way.
@@ -37,7 +38,9 @@ def get(sub_id: int) -> Submission | None:
 
 
 def references(ids: list[int]) -> list[str]:
-    return list(db.session.execute(select(Submission.reference).where(Submission.id.in_(ids)).order_by(Submission.id)).scalars())
+    return list(
+        db.session.execute(select(Submission.reference).where(Submission.id.in_(ids)).order_by(Submission.id)).scalars()
+    )
 
 
 def find_by_reference(reference: str) -> Submission | None:
@@ -77,8 +80,9 @@ class CampaignCopies:
 CAMPAIGN_LIMIT = 500
 
 
-def route(sub_id: int, *, area: str, bureau: str, actor: User, version: int,
-          whole_campaign: bool = False) -> CampaignCopies | None:
+def route(
+    sub_id: int, *, area: str, bureau: str, actor: User, version: int, whole_campaign: bool = False
+) -> CampaignCopies | None:
     """Route the view; with `whole_campaign`, each other copy of its campaign still waiting for
     review too (each audited, each refused on its own if it cannot be). None: no copies decided."""
     if db.session.get(SmartArea, area) is None or db.session.get(Bureau, bureau) is None:
@@ -88,31 +92,41 @@ def route(sub_id: int, *, area: str, bureau: str, actor: User, version: int,
         sub = _load_for_decision(sub_id, version)
         confirmed = area == sub.predicted_area_code and bureau == sub.predicted_bureau_code
         workflow.decide(
-            sub, Action.ROUTE, actor=actor, area=area, bureau=bureau,
+            sub,
+            Action.ROUTE,
+            actor=actor,
+            area=area,
+            bureau=bureau,
             audit=AuditAction.ROUTE_CONFIRMED if confirmed else AuditAction.ROUTE_CHANGED,
         )
 
     _commit_decision(decide)
     if whole_campaign:
-        return _for_copies(sub_id, lambda copy: route(copy.id, area=area, bureau=bureau, actor=actor, version=copy.version))
+        return _for_copies(
+            sub_id, lambda copy: route(copy.id, area=area, bureau=bureau, actor=actor, version=copy.version)
+        )
     return None
 
 
-def reject(sub_id: int, *, reason: RejectionReason, note: str | None, actor: User, version: int,
-           whole_campaign: bool = False) -> CampaignCopies | None:
+def reject(
+    sub_id: int, *, reason: RejectionReason, note: str | None, actor: User, version: int, whole_campaign: bool = False
+) -> CampaignCopies | None:
     """Reject the view; with `whole_campaign`, its campaign's other waiting copies too (without
     the note, which was written about this one)."""
     reason = RejectionReason(reason)
 
     def decide():
         sub = _load_for_decision(sub_id, version)
-        workflow.decide(sub, Action.REJECT, actor=actor, audit=AuditAction.REJECTED, reason=note or None,
-                        rejection_reason=reason)
+        workflow.decide(
+            sub, Action.REJECT, actor=actor, audit=AuditAction.REJECTED, reason=note or None, rejection_reason=reason
+        )
         workflow.hide_with(sub, actor=actor, reason="rejected")
 
     _commit_decision(decide)
     if whole_campaign:
-        return _for_copies(sub_id, lambda copy: reject(copy.id, reason=reason, note=None, actor=actor, version=copy.version))
+        return _for_copies(
+            sub_id, lambda copy: reject(copy.id, reason=reason, note=None, actor=actor, version=copy.version)
+        )
     return None
 
 
@@ -141,6 +155,7 @@ def _for_copies(sub_id: int, decide: Callable[[Submission], object]) -> Campaign
 
 def reopen(sub_id: int, *, note: str | None, actor: User, version: int) -> None:
     """A rejected view back in the review queue (a rejection made in error, say)."""
+
     def decide():
         sub = _load_for_decision(sub_id, version)
         workflow.decide(sub, Action.REOPEN, actor=actor, audit=AuditAction.REOPENED, reason=note or None)
@@ -166,6 +181,7 @@ def set_visibility(sub_id: int, *, visibility: Visibility, actor: User, version:
 def edit_public_text(sub_id: int, *, text: str | None, actor: User, version: int) -> list[Finding]:
     """Set the text the view is published with (None: the view as sent). It is masked like any
     other text when shown; returns what the masking hides in it, for the moderator to check."""
+
     def decide():
         sub = _load_for_decision(sub_id, version)
         if text != sub.public_text:
@@ -190,7 +206,7 @@ def masking_of(sub: Submission) -> list[Masked]:
     source = publication_source(sub)
     found: dict[str, Masked] = {}
     for finding in find_personal_data(source):
-        text = source[finding.start:finding.end]
+        text = source[finding.start : finding.end]
         found.setdefault(span_key(text), Masked(finding.kind, text, span_key(text) in marked))
     return list(found.values())
 
@@ -198,6 +214,7 @@ def masking_of(sub: Submission) -> list[Masked]:
 def mark_not_personal(sub_id: int, *, texts: list[str], actor: User, version: int) -> None:
     """Show these findings as typed (and mask every other one). Only what the masking finds in
     the view's text can be marked, so a form cannot smuggle in a rule of its own."""
+
     def decide():
         sub = _load_for_decision(sub_id, version)
         found = {span_key(m.text): m.text for m in masking_of(sub)}
@@ -219,20 +236,24 @@ def hold(sub: Submission, moderator: User) -> User | None:
     same moment one gets it and the other is told; and it is not written again while the
     moderator's own hold is young (reloads and Back write nothing).
     """
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if sub.held_by_id == moderator.id and sub.held_at is not None and now - sub.held_at < HOLD_RENEW_AFTER:
         return None
-    free = or_(Submission.held_by_id.is_(None), Submission.held_by_id == moderator.id, Submission.held_at < now - HOLD_FOR)
+    free = or_(
+        Submission.held_by_id.is_(None), Submission.held_by_id == moderator.id, Submission.held_at < now - HOLD_FOR
+    )
     with write_transaction():
         taken = db.session.execute(
-            update(Submission).where(Submission.id == sub.id, free)
+            update(Submission)
+            .where(Submission.id == sub.id, free)
             .values(held_by_id=moderator.id, held_at=now, updated_at=Submission.updated_at)
             .execution_options(synchronize_session=False)
         ).rowcount
         if taken:
             return None
         holder_id, held_at = db.session.execute(
-            select(Submission.held_by_id, Submission.held_at).where(Submission.id == sub.id)).one()
+            select(Submission.held_by_id, Submission.held_at).where(Submission.id == sub.id)
+        ).one()
         # The page says who holds it since when: as now stored, without making `sub` a change to save.
         set_committed_value(sub, "held_by_id", holder_id)
         set_committed_value(sub, "held_at", held_at)
@@ -243,14 +264,15 @@ def release(sub_id: int, moderator: User) -> None:
     """The moderator decided and moved on: the view is no longer held by them."""
     with write_transaction():
         db.session.execute(
-            update(Submission).where(Submission.id == sub_id, Submission.held_by_id == moderator.id)
+            update(Submission)
+            .where(Submission.id == sub_id, Submission.held_by_id == moderator.id)
             .values(held_by_id=None, held_at=None, updated_at=Submission.updated_at)
             .execution_options(synchronize_session=False)
         )
 
 
 def held_by_other(sub: Submission, moderator: User) -> bool:
-    return sub.held_by_id not in (None, moderator.id) and _recent(sub.held_at, datetime.now(timezone.utc))
+    return sub.held_by_id not in (None, moderator.id) and _recent(sub.held_at, datetime.now(UTC))
 
 
 def _recent(moment: datetime | None, now: datetime) -> bool:

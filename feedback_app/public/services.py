@@ -1,5 +1,6 @@
 """What the public sees beyond the projection's lists: the form's suggestions of published views
 like a draft. Everything read here comes out as the projection's objects (kernel/public.py)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,8 +45,9 @@ def similar_published(draft: str) -> list[Similar]:
     if not ids:
         return []
     rows = db.session.execute(
-        select(Submission.id, Submission.campaign_id, Submission.near_signature)
-        .where(Submission.id.in_(ids), public.published(), Submission.near_signature.is_not(None))
+        select(Submission.id, Submission.campaign_id, Submission.near_signature).where(
+            Submission.id.in_(ids), public.published(), Submission.near_signature.is_not(None)
+        )
     ).all()
     best: dict[tuple[str, int], tuple[float, int]] = {}  # entry: (score, newest copy like the draft)
     for row in rows:

@@ -56,8 +56,12 @@ def _supporter(response) -> tuple[str, tuple[str, ...]]:
     if device is None:
         token = support.new_device_token()
         response.set_cookie(
-            support.DEVICE_COOKIE, token, max_age=support.DEVICE_COOKIE_DAYS * 24 * 3600, httponly=True,
-            samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"],
+            support.DEVICE_COOKIE,
+            token,
+            max_age=support.DEVICE_COOKIE_DAYS * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
         )
         device = support.supporter_hash(device_token=token)
     return device, ()

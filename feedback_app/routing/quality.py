@@ -5,10 +5,11 @@ those came back (an officer sent it back, or a moderator re-routed it), and how 
 changed the prediction of a view they reviewed. The audit history already records every one of
 these decisions with its time, so nothing new is stored.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import aliased
@@ -82,11 +83,15 @@ def _views_by_bureau(actions: tuple[str, ...], since: datetime, *extra) -> dict[
 
 
 def routing_quality(now: datetime | None = None) -> RoutingQuality:
-    since = (now or datetime.now(timezone.utc)) - WINDOW
+    since = (now or datetime.now(UTC)) - WINDOW
     auto = aliased(AuditEvent)
-    routed_automatically_before = exists().where(and_(
-        auto.submission_id == AuditEvent.submission_id, auto.action == AuditAction.AUTO_ROUTED, auto.id < AuditEvent.id,
-    ))
+    routed_automatically_before = exists().where(
+        and_(
+            auto.submission_id == AuditEvent.submission_id,
+            auto.action == AuditAction.AUTO_ROUTED,
+            auto.id < AuditEvent.id,
+        )
+    )
     decisions = _counts_by_bureau(ROUTING_DECISIONS, since)
     # A view both sent back and re-routed was undone once.
     undone = _views_by_bureau(UNDONE_BY, since, routed_automatically_before)

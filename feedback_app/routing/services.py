@@ -1,5 +1,6 @@
 """The application's side of the classifier: loading the active version, prediction, routing
 decisions and their explanations (versions themselves: model_versions.py)."""
+
 from __future__ import annotations
 
 import logging
@@ -14,9 +15,9 @@ from sqlalchemy.orm import load_only
 import classifier
 
 from ..campaigns import services as campaigns
+from ..extensions import db
 from ..kernel import workflow
 from ..kernel.database import write_transaction
-from ..extensions import db
 from ..kernel.models import AuditAction, ClassifierVersion, Status, Submission
 from ..text.redaction import find_personal_data
 
@@ -71,7 +72,10 @@ def predict(sub: Submission) -> tuple[classifier.Prediction, classifier.Model, i
     model = load_model(version)
     initiative = sub.initiative.code if sub.initiative is not None else None
     prediction = model.predict(
-        [sub.body], top_k=3, initiatives=[initiative], areas=[sub.topic_area_code],
+        [sub.body],
+        top_k=3,
+        initiatives=[initiative],
+        areas=[sub.topic_area_code],
         use_semantic=current_app.config["ROUTING_SEMANTIC"],
     )[0]
     return prediction, model, version.id
@@ -110,7 +114,9 @@ def explain(sub: Submission) -> classifier.Explanation | None:
         return None
     initiative = sub.initiative.code if sub.initiative is not None else None
     # The stored bureau: the words are explained for what was predicted, without re-embedding.
-    return model.explain(sub.body, initiative=initiative, bureau=sub.predicted_bureau_code, semantic=sub.predicted_semantic)
+    return model.explain(
+        sub.body, initiative=initiative, bureau=sub.predicted_bureau_code, semantic=sub.predicted_semantic
+    )
 
 
 def route_stored_view(submission_id: int) -> None:
@@ -152,11 +158,17 @@ def route_submission(submission_id: int) -> None:
             decision = decide(prediction, model, sub.body, sub.flags)
             if decision.route:
                 workflow.automatic(
-                    sub, Status.ROUTED, audit=AuditAction.AUTO_ROUTED, area=sub.topic_area_code, bureau=prediction.bureau,
+                    sub,
+                    Status.ROUTED,
+                    audit=AuditAction.AUTO_ROUTED,
+                    area=sub.topic_area_code,
+                    bureau=prediction.bureau,
                 )
             else:
-                workflow.automatic(sub, Status.NEEDS_REVIEW, audit=AuditAction.QUEUED_FOR_REVIEW, reason=decision.reason)
-    except Exception as exc:  # noqa: BLE001 - any failure must leave the submission safely queued
+                workflow.automatic(
+                    sub, Status.NEEDS_REVIEW, audit=AuditAction.QUEUED_FOR_REVIEW, reason=decision.reason
+                )
+    except Exception as exc:
         log.exception("routing failed for submission %s", submission_id)
         _queue_after_failure(submission_id, exc)
 
@@ -169,7 +181,10 @@ def _queue_after_failure(submission_id: int, exc: Exception) -> None:
                 return
             sub.classification_error = f"{type(exc).__name__}: {exc}"[:2000]
             workflow.automatic(
-                sub, Status.NEEDS_REVIEW, audit=AuditAction.CLASSIFICATION_FAILED, reason=sub.classification_error,
+                sub,
+                Status.NEEDS_REVIEW,
+                audit=AuditAction.CLASSIFICATION_FAILED,
+                reason=sub.classification_error,
             )
-    except Exception:  # noqa: BLE001 - it is stored as "received", which the queue also lists
+    except Exception:
         log.exception("could not queue submission %s after a routing failure", submission_id)

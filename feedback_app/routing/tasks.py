@@ -5,10 +5,11 @@ to it (kernel/events.py), so the worker routes each committed view once, retries
 the events' sweep delivers what the queue lost. The sweep below still routes any view left
 "received" whatever the reason. Every task is safe to run twice.
 """
+
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from huey import crontab
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from . import services as routing
 from . import versions as model_versions
 
 log = logging.getLogger(__name__)
+
 
 @events.subscribe(AuditAction.SUBMITTED, name="routing.route_stored_view")
 def route_stored_view(event: events.Event) -> None:
@@ -47,11 +49,17 @@ def sweep_unrouted() -> int:
     """Route views whose task was lost, and close retraining runs whose worker was lost. Routing
     only touches views still "received", so a view that a task or a moderator reaches first is
     left alone."""
-    before = datetime.now(timezone.utc) - SWEEP_AFTER
-    ids = db.session.execute(
-        select(Submission.id).where(Submission.status == Status.RECEIVED, Submission.created_at < before)
-        .order_by(Submission.id).limit(SWEEP_BATCH)
-    ).scalars().all()
+    before = datetime.now(UTC) - SWEEP_AFTER
+    ids = (
+        db.session.execute(
+            select(Submission.id)
+            .where(Submission.status == Status.RECEIVED, Submission.created_at < before)
+            .order_by(Submission.id)
+            .limit(SWEEP_BATCH)
+        )
+        .scalars()
+        .all()
+    )
     for submission_id in ids:
         routing.route_stored_view(submission_id)  # as its own task would have: grouped, then routed
     _expire_stalled_runs()
@@ -61,7 +69,7 @@ def sweep_unrouted() -> int:
 def _expire_stalled_runs() -> None:
     try:
         model_versions.expire_stalled_runs()
-    except Exception:  # noqa: BLE001 - the sweep's routing matters more; the next minute tries again
+    except Exception:
         log.exception("could not expire stalled retraining runs")
 
 

@@ -10,16 +10,17 @@ none of which it was trained on, so the comparison is fair and stays fixed betwe
 Training runs in a process of its own (`python -m classifier train`, the CLI everyone uses):
 its peak memory, several times a worker's, goes back to the system when it ends.
 """
+
 from __future__ import annotations
 
 import logging
 import subprocess  # nosec B404 - training runs the project's own CLI in a child process
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -29,14 +30,20 @@ import classifier
 from classifier import cache as model_cache
 from classifier import holdout, semantic
 
-from ..kernel.catalogue import DATA_DIR as CATALOGUE_DIR
-from ..kernel import audit
-from ..kernel import task_queue
-from ..kernel.database import write_transaction
 from ..extensions import db
+from ..kernel import audit, task_queue
+from ..kernel.catalogue import DATA_DIR as CATALOGUE_DIR
+from ..kernel.database import write_transaction
 from ..kernel.models import (
+    TRAINING_UNDER_WAY,
+    AuditAction,
+    AuditEvent,
+    ClassifierVersion,
     Initiative,
-    TRAINING_UNDER_WAY, AuditAction, AuditEvent, ClassifierVersion, Submission, TrainingRun, TrainingStatus, User,
+    Submission,
+    TrainingRun,
+    TrainingStatus,
+    User,
 )
 from .services import NoActiveModel, load_model  # routing caches loaded models by their hash
 
@@ -75,11 +82,11 @@ class GateResult:
         return self.active_accuracy is None or self.accuracy >= self.active_accuracy
 
     def as_dict(self) -> dict:
-        return {"n": self.n, "accuracy": self.accuracy, "active_accuracy": self.active_accuracy,
-                "passed": self.passed}
+        return {"n": self.n, "accuracy": self.accuracy, "active_accuracy": self.active_accuracy, "passed": self.passed}
 
 
 # --- examples ----------------------------------------------------------------------------
+
 
 def moderated_examples() -> list[classifier.Example]:
     """Every route a moderator confirmed or corrected is a training label (with its initiative)."""
@@ -93,8 +100,10 @@ def moderated_examples() -> list[classifier.Example]:
             Submission.area_code.is_not(None),
         )
     )
-    return [classifier.Example(text=body, area=area, bureau=bureau, initiative=initiative)
-            for body, area, bureau, initiative in rows]
+    return [
+        classifier.Example(text=body, area=area, bureau=bureau, initiative=initiative)
+        for body, area, bureau, initiative in rows
+    ]
 
 
 def _corpus() -> list[classifier.Example]:
@@ -111,7 +120,8 @@ def bureau_accuracy(model: classifier.Model, examples: list[classifier.Example])
     """On the gate texts, scored as the worker routes (with the semantic model if it is on)."""
     with semantic.remembering():  # the gate texts are corpus texts: their embeddings are shipped
         predictions = model.predict(
-            [e.text for e in examples], initiatives=[e.initiative for e in examples],
+            [e.text for e in examples],
+            initiatives=[e.initiative for e in examples],
             use_semantic=current_app.config["ROUTING_SEMANTIC"],
         )
     return round(sum(p.bureau == e.bureau for p, e in zip(predictions, examples, strict=True)) / len(examples), 4)
@@ -120,10 +130,15 @@ def bureau_accuracy(model: classifier.Model, examples: list[classifier.Example])
 def cached_model(examples: list[classifier.Example], offtopic: list[str], target_precision: float) -> classifier.Model:
     """train_model's model, kept on disk by its training data's hash (classifier/cache.py): a fresh
     database's first version (`flask classifier ensure`, `make run`) is read back, not trained again."""
-    settings = {"for": "routing versions", "target_precision": target_precision,
-                "semantic": bool(current_app.config["ROUTING_SEMANTIC"])}
+    settings = {
+        "for": "routing versions",
+        "target_precision": target_precision,
+        "semantic": bool(current_app.config["ROUTING_SEMANTIC"]),
+    }
     artifact, _ = model_cache.cached_artifact(
-        examples, offtopic, lambda: classifier.to_bytes(train_model(examples, offtopic, target_precision)),
+        examples,
+        offtopic,
+        lambda: classifier.to_bytes(train_model(examples, offtopic, target_precision)),
         settings=settings,
     )
     return classifier.from_bytes(artifact, sha256=classifier.sha256_hex(artifact))
@@ -134,9 +149,19 @@ def train_model(examples: list[classifier.Example], offtopic: list[str], target_
     with tempfile.TemporaryDirectory(prefix="scf-training-") as folder:
         folder = Path(folder)
         classifier.write_examples(examples, folder / "examples.jsonl")
-        command = [sys.executable, "-m", "classifier", "train", "--out", str(folder / "model.npz"),
-                   "--data", str(folder / "examples.jsonl"), "--no-catalogue",
-                   "--target-precision", str(target_precision)]
+        command = [
+            sys.executable,
+            "-m",
+            "classifier",
+            "train",
+            "--out",
+            str(folder / "model.npz"),
+            "--data",
+            str(folder / "examples.jsonl"),
+            "--no-catalogue",
+            "--target-precision",
+            str(target_precision),
+        ]
         if offtopic:
             classifier.write_offtopic(offtopic, folder / "offtopic.jsonl")
             command += ["--offtopic", str(folder / "offtopic.jsonl")]
@@ -146,7 +171,10 @@ def train_model(examples: list[classifier.Example], offtopic: list[str], target_
             command.append("--no-semantic")  # a model part the workers would never ask
         try:
             finished = subprocess.run(  # nosec B603 - fixed arguments: this interpreter and our own CLI
-                command, cwd=PROJECT_ROOT, capture_output=True, text=True,
+                command,
+                cwd=PROJECT_ROOT,
+                capture_output=True,
+                text=True,
                 timeout=TRAINING_TIMEOUT.total_seconds(),
             )
         except subprocess.TimeoutExpired as exc:
@@ -159,19 +187,28 @@ def train_model(examples: list[classifier.Example], offtopic: list[str], target_
 
 # --- versions ----------------------------------------------------------------------------
 
+
 def active_version() -> ClassifierVersion | None:
     return db.session.execute(
-        select(ClassifierVersion).options(defer(ClassifierVersion.artifact)).where(ClassifierVersion.is_active.is_(True))
+        select(ClassifierVersion)
+        .options(defer(ClassifierVersion.artifact))
+        .where(ClassifierVersion.is_active.is_(True))
     ).scalar_one_or_none()
 
 
-def _audit(action: AuditAction, version: ClassifierVersion, actor: User | None, *, before=None, after=None, reason=None) -> None:
+def _audit(
+    action: AuditAction, version: ClassifierVersion, actor: User | None, *, before=None, after=None, reason=None
+) -> None:
     audit.record(action, actor=actor, classifier_version_id=version.id, before=before, after=after, reason=reason)
 
 
 def train_version(
-    *, actor: User | None = None, label: str | None = None, activate: str = "if_not_worse",
-    progress: Callable[[str], None] = lambda step: None, cached: bool = False,
+    *,
+    actor: User | None = None,
+    label: str | None = None,
+    activate: str = "if_not_worse",
+    progress: Callable[[str], None] = lambda step: None,
+    cached: bool = False,
 ) -> tuple[ClassifierVersion, GateResult]:
     """Train a version and store it. `activate`: "if_not_worse" (the gate decides) or "always"
     (the first version, or an operator's explicit choice on the CLI). `cached`: a model trained
@@ -182,11 +219,13 @@ def train_version(
     examples = corpus_part + moderated
     offtopic = classifier.load_offtopic(classifier.default_offtopic_paths())
     progress("training")
-    model = (cached_model if cached else train_model)(examples, offtopic, current_app.config["ROUTING_TARGET_PRECISION"])
+    model = (cached_model if cached else train_model)(
+        examples, offtopic, current_app.config["ROUTING_TARGET_PRECISION"]
+    )
     progress("gate")
     accuracy = bureau_accuracy(model, gate)
     artifact = classifier.to_bytes(model)
-    label = label or datetime.now(timezone.utc).strftime("v%Y%m%d-%H%M%S")
+    label = label or datetime.now(UTC).strftime("v%Y%m%d-%H%M%S")
     # Compared with the version active when the new one is stored, not when training began: an
     # admin may have activated another meanwhile. Scoring happens outside the write lock, so
     # if the active version changed while it was scored, it is scored again.
@@ -197,8 +236,16 @@ def train_version(
             if (current.id if current is not None else None) != compared_id:
                 continue
             result = GateResult(n=len(gate), accuracy=accuracy, active_accuracy=active_accuracy)
-            version = _store(model, artifact, label, result, len(examples), len(moderated), actor,
-                             activate == "always" or (activate == "if_not_worse" and result.passed))
+            version = _store(
+                model,
+                artifact,
+                label,
+                result,
+                len(examples),
+                len(moderated),
+                actor,
+                activate == "always" or (activate == "if_not_worse" and result.passed),
+            )
             break
     progress("stored")
     return version, result
@@ -220,11 +267,17 @@ def _active_accuracy(gate: list[classifier.Example]) -> tuple[int | None, float 
 def _store(model, artifact, label, result, examples, moderated, actor, activate: bool) -> ClassifierVersion:
     """Inside the caller's write transaction: the version, its audit event, and its activation."""
     version = ClassifierVersion(
-        label=label, artifact=artifact, sha256=classifier.sha256_hex(artifact),
+        label=label,
+        artifact=artifact,
+        sha256=classifier.sha256_hex(artifact),
         training_data_hash=model.metadata["training_data_hash"],
         meta={k: v for k, v in model.metadata.items() if k not in ("held_out_metrics", "initiative_leads")},
-        metrics={"gate": result.as_dict(), "held_out": model.metadata.get("held_out_metrics", {}),
-                 "examples": examples, "moderated_examples": moderated},
+        metrics={
+            "gate": result.as_dict(),
+            "held_out": model.metadata.get("held_out_metrics", {}),
+            "examples": examples,
+            "moderated_examples": moderated,
+        },
     )
     db.session.add(version)
     db.session.flush()
@@ -237,7 +290,9 @@ def _store(model, artifact, label, result, examples, moderated, actor, activate:
 def _switch_to(version: ClassifierVersion, actor: User | None, *, action: AuditAction) -> None:
     previous = active_version()
     db.session.execute(update(ClassifierVersion).values(is_active=ClassifierVersion.id == version.id))
-    _audit(action, version, actor, before={"active": previous.label if previous else None}, after={"active": version.label})
+    _audit(
+        action, version, actor, before={"active": previous.label if previous else None}, after={"active": version.label}
+    )
 
 
 def activate(version_id: int, actor: User | None = None) -> ClassifierVersion:
@@ -250,7 +305,9 @@ def activate(version_id: int, actor: User | None = None) -> ClassifierVersion:
         if current is not None and current.id == version.id:
             return version
         older = current is not None and version.id < current.id
-        _switch_to(version, actor, action=AuditAction.CLASSIFIER_ROLLED_BACK if older else AuditAction.CLASSIFIER_ACTIVATED)
+        _switch_to(
+            version, actor, action=AuditAction.CLASSIFIER_ROLLED_BACK if older else AuditAction.CLASSIFIER_ACTIVATED
+        )
     return version
 
 
@@ -268,6 +325,7 @@ def active_version_problem() -> str | None:
 
 # --- retraining by the worker --------------------------------------------------------------
 
+
 def request_retraining(actor: User | None) -> TrainingRun:
     """Record a retraining and hand it to the worker; the admin page follows its progress.
 
@@ -281,13 +339,15 @@ def request_retraining(actor: User | None) -> TrainingRun:
         ).scalar_one_or_none()
         if busy is not None:
             raise RetrainingBusy(f"retraining run {busy.id} is {busy.status}")
-        run = TrainingRun(status=TrainingStatus.QUEUED, progress=0, requested_by_id=actor.id if actor is not None else None)
+        run = TrainingRun(
+            status=TrainingStatus.QUEUED, progress=0, requested_by_id=actor.id if actor is not None else None
+        )
         db.session.add(run)
     if not task_queue.enqueue(RETRAIN_TASK, run.id):
         with write_transaction():
             run = db.session.get(TrainingRun, run.id)
             run.status, run.error = TrainingStatus.FAILED, QUEUE_UNREACHABLE
-            run.finished_at = datetime.now(timezone.utc)
+            run.finished_at = datetime.now(UTC)
     return run
 
 
@@ -298,12 +358,12 @@ QUEUE_UNREACHABLE = "the task queue could not be reached; try again later"
 
 def expire_stalled_runs() -> int:
     """Mark runs that have waited or run past TRAINING_TIMEOUT as failed; how many there were."""
-    cutoff = datetime.now(timezone.utc) - TRAINING_TIMEOUT
+    cutoff = datetime.now(UTC) - TRAINING_TIMEOUT
     with write_transaction():
         return db.session.execute(
             update(TrainingRun)
             .where(TrainingRun.status.in_(TRAINING_UNDER_WAY), TrainingRun.created_at < cutoff)
-            .values(status=TrainingStatus.FAILED, error=STALLED, finished_at=datetime.now(timezone.utc))
+            .values(status=TrainingStatus.FAILED, error=STALLED, finished_at=datetime.now(UTC))
         ).rowcount
 
 
@@ -323,14 +383,20 @@ def run_retraining(run_id: int) -> None:
         actor = run.requested_by
     try:
         version, _ = train_version(
-            actor=actor, progress=lambda step: _set(run_id, step=step, progress=TRAINING_STEPS[step]),
+            actor=actor,
+            progress=lambda step: _set(run_id, step=step, progress=TRAINING_STEPS[step]),
         )
-    except Exception as exc:  # noqa: BLE001 - whatever failed, the run says so and the active version stays
+    except Exception as exc:
         log.exception("retraining run %s failed", run_id)
         db.session.rollback()
-        _set(run_id, status=TrainingStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=datetime.now(timezone.utc))
+        _set(
+            run_id,
+            status=TrainingStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=datetime.now(UTC),
+        )
         return
-    _set(run_id, status=TrainingStatus.DONE, version_id=version.id, finished_at=datetime.now(timezone.utc))
+    _set(run_id, status=TrainingStatus.DONE, version_id=version.id, finished_at=datetime.now(UTC))
 
 
 def latest_runs(limit: int = 5) -> list[TrainingRun]:
@@ -338,15 +404,19 @@ def latest_runs(limit: int = 5) -> list[TrainingRun]:
 
 
 def versions() -> list[ClassifierVersion]:
-    return list(db.session.execute(
-        select(ClassifierVersion).options(defer(ClassifierVersion.artifact)).order_by(ClassifierVersion.id.desc())
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(ClassifierVersion).options(defer(ClassifierVersion.artifact)).order_by(ClassifierVersion.id.desc())
+        ).scalars()
+    )
 
 
 VERSION_ACTIONS = (AuditAction.CLASSIFIER_TRAINED, AuditAction.CLASSIFIER_ACTIVATED, AuditAction.CLASSIFIER_ROLLED_BACK)
 
 
 def version_history(limit: int = 20) -> list[AuditEvent]:
-    return list(db.session.execute(
-        select(AuditEvent).where(AuditEvent.action.in_(VERSION_ACTIONS)).order_by(AuditEvent.id.desc()).limit(limit)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(AuditEvent).where(AuditEvent.action.in_(VERSION_ACTIONS)).order_by(AuditEvent.id.desc()).limit(limit)
+        ).scalars()
+    )

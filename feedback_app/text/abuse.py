@@ -5,6 +5,7 @@ person's look (routing.decide), and the review queue shows and filters it. The c
 pattern checks run when a view is stored (a few microseconds for a resident-length view), and
 one count of the views lately sent from the same client (intake.services).
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,8 @@ TERMS_FILE = Path(__file__).resolve().parent / "data" / "abusive_terms.txt"
 
 class Flag(StrEnum):
     ABUSIVE_LANGUAGE = "abusive_language"  # profanity or a slur from the word list
-    LINK_SPAM = "link_spam"                # several links, or a link with hardly any words
-    GIBBERISH = "gibberish"                # keyboard mashing, one character over and over
+    LINK_SPAM = "link_spam"  # several links, or a link with hardly any words
+    GIBBERISH = "gibberish"  # keyboard mashing, one character over and over
     REPEATED_POSTING = "repeated_posting"  # many views from one client address in a short time
 
 
@@ -58,7 +59,9 @@ def _terms() -> tuple[re.Pattern[str] | None, tuple[str, ...]]:
             latin.append(stem + (r"[A-Za-z]*" if term.endswith("*") else ""))
     # Bounded by what is not a Latin letter or digit, not by \b: Chinese characters count as word
     # characters to \b, and "呢個fucking政府" is how Hong Kong people write.
-    pattern = re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(latin) + r")(?![A-Za-z0-9])", re.IGNORECASE) if latin else None
+    pattern = (
+        re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(latin) + r")(?![A-Za-z0-9])", re.IGNORECASE) if latin else None
+    )
     return pattern, tuple(chinese)
 
 

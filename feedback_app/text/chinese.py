@@ -7,6 +7,7 @@ Cantonese characters live (𨋢 lift, 𠵱 now, 啲 is in the basic block, 𡃁 
 `classifier/` keeps its own copy, being a library that knows nothing of the app;
 tests/test_rules_once.py holds the two equal.
 """
+
 from __future__ import annotations
 
 import re

@@ -9,6 +9,7 @@ Purposes in use: "client-address" (abuse.client_hash), "enrolment-link" (auth.en
 "tracking" (the tracking token a submission form derives, intake.services), "support"
 (campaigns.support).
 """
+
 from __future__ import annotations
 
 import base64

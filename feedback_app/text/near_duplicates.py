@@ -24,6 +24,7 @@ Chinese (measured only):
   no key with any earlier copy of its campaign.
 Changing any of these, or the normalisation, changes every key: stored keys must be recomputed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -92,7 +93,7 @@ def _shingles(text: str) -> set[str]:
     if not words:
         return set()
     span = min(SHINGLE_TOKENS, len(words))
-    return {"\x1f".join(words[i:i + span]) for i in range(len(words) - span + 1)}
+    return {"\x1f".join(words[i : i + span]) for i in range(len(words) - span + 1)}
 
 
 def signature(text: str) -> Signature | None:
@@ -112,7 +113,7 @@ def band_keys(sig: Signature) -> list[int]:
     width = ROWS * _VALUE.itemsize
     keys = []
     for band in range(BANDS):
-        data = band.to_bytes(2, "big") + sig.values[band * width:(band + 1) * width]
+        data = band.to_bytes(2, "big") + sig.values[band * width : (band + 1) * width]
         digest = hashlib.blake2b(data, digest_size=8, person=_KEY_PERSON).digest()
         keys.append(int.from_bytes(digest, "big", signed=True))
     return keys

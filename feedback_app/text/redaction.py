@@ -117,6 +117,7 @@ each is anchored or bounded (no unbounded repetition inside a repetition), so a 
 in the length of the text; a run of more than 48 digit groups is read only between its strong
 separators. Cheap tests (how many digits, a word such as "born") decide which detectors run.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -185,7 +186,8 @@ def _changing() -> re.Pattern[str]:
     touches only these characters, so normalising stays linear and cheap.
     """
     points = [
-        cp for cp in (*range(0x80, 0xD800), *range(0xE000, 0x10000), *range(0x1D400, 0x1D800), *range(0x1F100, 0x1F200))
+        cp
+        for cp in (*range(0x80, 0xD800), *range(0xE000, 0x10000), *range(0x1D400, 0x1D800), *range(0x1F100, 0x1F200))
         if unicodedata.combining(chr(cp)) or unicodedata.normalize("NFKC", chr(cp)) != chr(cp)
     ]
     marks = [cp for cp in points if unicodedata.combining(chr(cp))]
@@ -249,9 +251,16 @@ class _Normalised:
 
 # Chinese numerals as read out digit by digit (九一二三 四五六七, 壹貳參, 幺 for one, 兩 for two).
 _ZH_DIGIT_VALUES = {
-    **dict.fromkeys("零〇", "0"), **dict.fromkeys("一壹幺", "1"), **dict.fromkeys("二貳贰兩两", "2"),
-    **dict.fromkeys("三參叁参", "3"), **dict.fromkeys("四肆", "4"), **dict.fromkeys("五伍", "5"),
-    **dict.fromkeys("六陸陆", "6"), **dict.fromkeys("七柒", "7"), **dict.fromkeys("八捌", "8"), **dict.fromkeys("九玖", "9"),
+    **dict.fromkeys("零〇", "0"),
+    **dict.fromkeys("一壹幺", "1"),
+    **dict.fromkeys("二貳贰兩两", "2"),
+    **dict.fromkeys("三參叁参", "3"),
+    **dict.fromkeys("四肆", "4"),
+    **dict.fromkeys("五伍", "5"),
+    **dict.fromkeys("六陸陆", "6"),
+    **dict.fromkeys("七柒", "7"),
+    **dict.fromkeys("八捌", "8"),
+    **dict.fromkeys("九玖", "9"),
 }
 _ZH_DIGITS = "".join(_ZH_DIGIT_VALUES)
 _ZH_DIGIT_TABLE = str.maketrans(_ZH_DIGIT_VALUES)
@@ -273,8 +282,9 @@ def _decimal_table() -> dict[int, str]:
 
     NFKC already turns full-width and mathematical digits into ASCII; these it leaves alone.
     """
-    return {cp: str(unicodedata.decimal(chr(cp))) for cp in range(0x80, 0x20000)
-            if unicodedata.category(chr(cp)) == "Nd"}
+    return {
+        cp: str(unicodedata.decimal(chr(cp))) for cp in range(0x80, 0x20000) if unicodedata.category(chr(cp)) == "Nd"
+    }
 
 
 def _fold_digits(text: str) -> str:
@@ -420,7 +430,7 @@ def _phone_kind(d: str, plus: bool) -> tuple[bool, bool]:
     """(is a phone number, carries a dialling prefix) for the digits `d` of one number."""
     for prefix, rest_ok in (("00852", _hk_number), ("852", _hk_number), ("0086", None), ("86", None)):
         if d.startswith(prefix) and len(d) > len(prefix) + 6:
-            rest = d[len(prefix):]
+            rest = d[len(prefix) :]
             if rest_ok is not None:
                 if rest_ok(rest):
                     return True, True
@@ -458,7 +468,7 @@ def _number_kind(text: str, groups: list[_Group], seps: list[str], run_start: in
     d = "".join(g.digits for g in groups)
     if len(d) > _MAX_NUMBER:
         return None
-    plus = (start > 0 and text[start - 1] == "+") or text[max(0, start - 2):start] == "+ "
+    plus = (start > 0 and text[start - 1] == "+") or text[max(0, start - 2) : start] == "+ "
     phone, prefixed = _phone_kind(d, plus)
     card = not phone and 12 <= len(d) <= 19
     before = max(0, start - _CONTEXT)
@@ -474,9 +484,12 @@ def _number_kind(text: str, groups: list[_Group], seps: list[str], run_start: in
         return "card"
     # Without a word saying so, a card is printed in groups, never split at a comma or slash
     # ("22.9833, 114.4699" is a place on a map).
-    if (_card(d) and not any(_STRONG_SEP.search(sep) for sep in seps)
-            and not _CASE_BEFORE.search(text, before, start)
-            and not _CASE_BEFORE.search(text, max(0, run_start - _CONTEXT), run_start)):
+    if (
+        _card(d)
+        and not any(_STRONG_SEP.search(sep) for sep in seps)
+        and not _CASE_BEFORE.search(text, before, start)
+        and not _CASE_BEFORE.search(text, max(0, run_start - _CONTEXT), run_start)
+    ):
         return "card"
     return None
 
@@ -503,7 +516,7 @@ def _is_ordinary_number(text: str, groups: list[_Group], seps: list[str], run_st
 
 def _split_run(text: str, start: int, end: int) -> tuple[list[_Group], list[str]]:
     groups = [_Group(m.group(), m.start(), m.end()) for m in _GROUP.finditer(text, start, end)]
-    seps = [text[a.end:b.start] for a, b in zip(groups, groups[1:], strict=False)]
+    seps = [text[a.end : b.start] for a, b in zip(groups, groups[1:], strict=False)]
     return groups, seps
 
 
@@ -525,7 +538,7 @@ def _numbers_in_run(text: str, start: int, end: int) -> _Found:
         for i, sep in enumerate(seps + [","]):
             if _STRONG_SEP.search(sep):
                 if i + 1 - cut <= _MAX_GROUPS:
-                    yield from _cover(text, groups[cut:i + 1], seps[cut:i], start)
+                    yield from _cover(text, groups[cut : i + 1], seps[cut:i], start)
                 cut = i + 1
         return
     yield from _cover(text, groups, seps, start)
@@ -562,7 +575,7 @@ def _cover(text: str, groups: list[_Group], seps: list[str], run_start: int) -> 
                 break
             rest = after_number[j]
             if rest is not None and digits >= 7:
-                kind = _number_kind(text, groups[i:j], seps[i:j - 1], start)
+                kind = _number_kind(text, groups[i:j], seps[i : j - 1], start)
                 if kind:
                     numbers.append((digits + rest[0], ((i, j, kind),) + rest[1]))
         leave = [after_ordinary[i + 1]]
@@ -575,8 +588,19 @@ def _cover(text: str, groups: list[_Group], seps: list[str], run_start: int) -> 
 
 # Digits spelled out in English ("nine one two three four five six seven"), as someone writes a
 # number to slip it past a filter: seven or more digit words in a row.
-_DIGIT_WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
-                "seven": "7", "eight": "8", "nine": "9"}
+_DIGIT_WORDS = {
+    "zero": "0",
+    "oh": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+}
 _DIGIT_WORD = rf"(?i:{'|'.join(_DIGIT_WORDS)})(?![A-Za-z])"
 _SPELLED_NUMBER = re.compile(rf"{_DIGIT_WORD}(?:[ \t,\-]{{1,3}}{_DIGIT_WORD}){{6,}}")
 
@@ -646,8 +670,10 @@ def _hkids(text: str) -> _Found:
         # Written with a bracketed check digit it is an HKID even if mistyped; without the
         # bracket, only a valid check digit tells it apart from a product or case number.
         letters = m.group("letters")
-        if m.group("open") or ((letters.isupper() or letters.lower() not in _TWO_LETTER_WORDS) and _hkid_check_ok(
-                letters, re.sub("[^0-9]", "", m.group("digits")), m.group("check"))):
+        if m.group("open") or (
+            (letters.isupper() or letters.lower() not in _TWO_LETTER_WORDS)
+            and _hkid_check_ok(letters, re.sub("[^0-9]", "", m.group("digits")), m.group("check"))
+        ):
             yield "hkid", m.start(), m.end()
 
 
@@ -693,8 +719,10 @@ _PASSPORT = re.compile(
     rf"(?![A-Z0-9])(?![a-z][0-9])(?!{_ID_GAP}[0-9])"
 )
 # What may stand between a word and the number it names: "No.: ", " number is ", "號碼："...
-_FILLER = (r"(?:[ \t:：#=\-.,(]|(?i:no|number|num|is|was|to)(?![A-Za-z])|號碼|号码|編號|编号|號|号|是|係|为|為|去|至|到|入"
-           r"){0,8}")
+_FILLER = (
+    r"(?:[ \t:：#=\-.,(]|(?i:no|number|num|is|was|to)(?![A-Za-z])|號碼|号码|編號|编号|號|号|是|係|为|為|去|至|到|入"
+    r"){0,8}"
+)
 _PASSPORT_WORD = re.compile(
     r"(?:(?<![A-Za-z])(?i:passport|travel[ \t]+document|pp(?=[ \t.]*(?:no|number|#)))|護照|护照|通行證|通行证|回鄉證|回乡证|旅行證件|旅行证件)"
     + _FILLER
@@ -732,8 +760,10 @@ def _bank_accounts(text: str) -> _Found:
             yield "bank_account", start, end
 
 
-_MONTH = (r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?(?![A-Za-z])")
+_MONTH = (
+    r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?(?![A-Za-z])"
+)
 _ZH_DATE_NUMERAL = "[0-9零〇一二三四五六七八九十廿卅]"
 _D = r"[0-9]{1,2}(?:[ \t]?(?i:st|nd|rd|th))?"
 _Y = r"[0-9]{4}"
@@ -772,6 +802,8 @@ def _birth_dates(text: str) -> _Found:
     if "出" in text:
         for m in _BIRTH_DATE_BEFORE_WORD.finditer(text):
             yield "birth_date", *m.span("date")
+
+
 # --- e-mail -----------------------------------------------------------------------------------
 
 # A label is all Latin (ASCII and accented letters, digits, hyphens) or all another script, so an
@@ -880,6 +912,8 @@ def _emails(text: str) -> _Found:
             pos = spelled.end()
         else:  # "reach me at chan@...": the words were no address, the next may start inside them
             pos = spelled.start() + 1
+
+
 # --- addresses --------------------------------------------------------------------------------
 
 # Each part is its own pattern starting with a character class, so the regex engine can skip
@@ -891,27 +925,50 @@ _UNIT_ID = r"(?:[0-9]{1,4}[A-Za-z]?|[A-Za-z][0-9]{1,4}|(?<=[ \t.])[A-Za-z])(?![A
 _AFTER_NON_LETTER = r"(?<![A-Za-z].)"
 _EN_PARTS = [
     # 12 Nathan Road, 12-14 Queen's Road Central, 3A Kent Rd., 12 nathan road
-    ("street", re.compile(
-        r"[0-9](?<![A-Za-z0-9/][0-9])[0-9]{0,3}[A-Za-z]?(?:[ \t]?[-–][ \t]?[0-9]{1,4}[A-Za-z]?)?,?[ \t]+"
-        rf"(?P<name>(?:{_WORD}[ \t]+){{0,3}}{_WORD})[ \t]+"
-        r"(?P<suffix>(?i:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Path|Drive|Dr|Terrace|Crescent|Circuit|Boulevard"
-        r"|Blvd|Highway|Hwy|Rise|Walk|Way|Square|Sq|Place|Pl|Praya|Close))(?:(?![A-Za-z])|(?=thx|thanks|pls|plz))\.?"
-        r"(?:[ \t]+(?i:East|West|North|South|Central)(?![A-Za-z]))?")),
+    (
+        "street",
+        re.compile(
+            r"[0-9](?<![A-Za-z0-9/][0-9])[0-9]{0,3}[A-Za-z]?(?:[ \t]?[-–][ \t]?[0-9]{1,4}[A-Za-z]?)?,?[ \t]+"
+            rf"(?P<name>(?:{_WORD}[ \t]+){{0,3}}{_WORD})[ \t]+"
+            r"(?P<suffix>(?i:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Path|Drive|Dr|Terrace|Crescent|Circuit|Boulevard"
+            r"|Blvd|Highway|Hwy|Rise|Walk|Way|Square|Sq|Place|Pl|Praya|Close))(?:(?![A-Za-z])|(?=thx|thanks|pls|plz))\.?"
+            r"(?:[ \t]+(?i:East|West|North|South|Central)(?![A-Za-z]))?"
+        ),
+    ),
     ("flat", re.compile(rf"[Ff]{_AFTER_NON_LETTER}(?i:lat|lt)\.?[ \t]?{_UNIT_ID}")),
     ("flat", re.compile(rf"[Hh]{_AFTER_NON_LETTER}(?i:ouse)[ \t]?(?:[Nn]o\.?[ \t]?)?{_UNIT_ID}")),  # a village house
     ("flat", re.compile(r"[Ll](?<![A-Za-z].)(?i:ot)\.?[ \t]?(?:[Nn]o\.?[ \t]?)?[0-9]{1,5}[A-Za-z]?(?![A-Za-z0-9])")),
     ("block", re.compile(r"[Dd](?<![A-Za-z].)(?i:\.?[ \t]?d)\.?[ \t]?[0-9]{1,3}(?![A-Za-z0-9])")),  # Lot 100, DD 1
-    ("room", re.compile(
-        rf"[RrUuSsOo]{_AFTER_NON_LETTER}(?i:(?<=r)oom|(?<=r)m|(?<=u)nit|(?<=s)uite|(?<=s)hop|(?<=o)ffice)"
-        rf"\.?[ \t]?{_UNIT_ID}")),
-    ("floor", re.compile(
-        r"[0-9GLUMglum](?<![A-Za-z0-9].)(?:(?<=[0-9])[0-9]{0,2}|(?<=[LUlu])[Gg]|)[ \t]?/[ \t]?(?i:fl?)\.?(?:(?![A-Za-z])|(?=[A-Za-z][ \t]?室))")),
-    ("floor", re.compile(
-        r"[0-9](?<![A-Za-z0-9][0-9])[0-9]{0,2}(?:(?i:st|nd|rd|th))?[ \t]+(?i:floor|flr|fl)\.?(?![A-Za-z])")),
-    ("floor", re.compile(rf"[GgUuLl]{_AFTER_NON_LETTER}(?i:(?<=g)round|(?<=u)pper ground|(?<=l)ower ground)[ \t]+(?i:floor)(?![A-Za-z])")),
-    ("block", re.compile(
-        rf"[BbTtPp]{_AFTER_NON_LETTER}(?i:(?<=b)lock|(?<=b)lk|(?<=t)ower|(?<=p)hase)\.?[ \t]?(?:[0-9]{{1,3}}[A-Za-z]?|[A-Za-z])"
-        r"(?![A-Za-z0-9])")),
+    (
+        "room",
+        re.compile(
+            rf"[RrUuSsOo]{_AFTER_NON_LETTER}(?i:(?<=r)oom|(?<=r)m|(?<=u)nit|(?<=s)uite|(?<=s)hop|(?<=o)ffice)"
+            rf"\.?[ \t]?{_UNIT_ID}"
+        ),
+    ),
+    (
+        "floor",
+        re.compile(
+            r"[0-9GLUMglum](?<![A-Za-z0-9].)(?:(?<=[0-9])[0-9]{0,2}|(?<=[LUlu])[Gg]|)[ \t]?/[ \t]?(?i:fl?)\.?(?:(?![A-Za-z])|(?=[A-Za-z][ \t]?室))"
+        ),
+    ),
+    (
+        "floor",
+        re.compile(r"[0-9](?<![A-Za-z0-9][0-9])[0-9]{0,2}(?:(?i:st|nd|rd|th))?[ \t]+(?i:floor|flr|fl)\.?(?![A-Za-z])"),
+    ),
+    (
+        "floor",
+        re.compile(
+            rf"[GgUuLl]{_AFTER_NON_LETTER}(?i:(?<=g)round|(?<=u)pper ground|(?<=l)ower ground)[ \t]+(?i:floor)(?![A-Za-z])"
+        ),
+    ),
+    (
+        "block",
+        re.compile(
+            rf"[BbTtPp]{_AFTER_NON_LETTER}(?i:(?<=b)lock|(?<=b)lk|(?<=t)ower|(?<=p)hase)\.?[ \t]?(?:[0-9]{{1,3}}[A-Za-z]?|[A-Za-z])"
+            r"(?![A-Za-z0-9])"
+        ),
+    ),
 ]
 # Estates and buildings are found from the word that ends their name (one scan for all), then the
 # up to three words before it: a pattern starting at every letter would cost most of the masking.
@@ -935,7 +992,7 @@ _LOWER_CASE_AMBIGUOUS = frozenset("walk way rise place close pl dr".split())
 
 
 def _street_kind(m: re.Match[str]) -> str | None:
-    """"street"; "lane" for a lower-case name ending in a common word (1 wah path), an address
+    """ "street"; "lane" for a lower-case name ending in a common word (1 wah path), an address
     only beside a flat or floor; None when ordinary words make the name."""
     words = m.group("name").split()
     if any(w.lower().strip("'’.") in _NOT_NAME_WORDS for w in words):
@@ -960,33 +1017,50 @@ def _named_places(text: str) -> Iterator[tuple[int, int, str]]:
 
 # Chinese place names: characters that end a name are function words and verbs that come before
 # an address ("我住在彌敦道…") and the first halves of common words ending in 道/路 (知道, 網路).
-_ZH_STOP = ("在住於是的到往去近及與由我你他她們向從至經位沿係喺為請或而也都就要可將把被給對知報頻味管渠軌跑思出網"
-            # the same in Simplified, and words that end a clause written straight against an
-            # address ("希望政府盡快回覆華富邨…")
-            "于与们从经为请将给对报频网覆复回还这那么呢吗嗎吧啊了過过見见謝谢說说講讲話话問问題题燈灯讓让跟")
+_ZH_STOP = (
+    "在住於是的到往去近及與由我你他她們向從至經位沿係喺為請或而也都就要可將把被給對知報頻味管渠軌跑思出網"
+    # the same in Simplified, and words that end a clause written straight against an
+    # address ("希望政府盡快回覆華富邨…")
+    "于与们从经为请将给对报频网覆复回还这那么呢吗嗎吧啊了過过見见謝谢說说講讲話话問问題题燈灯讓让跟"
+)
 _ZH_NAME = rf"[^\W\d_{_LATIN}{_ZH_STOP}]"
 # An estate or building name does not run across another estate or building ("彩虹邨金漢樓").
 _ZH_BUILDING_NAME = rf"[^\W\d_{_LATIN}{_ZH_STOP}邨村苑閣阁軒轩居樓楼廈厦號号室座層层]"
 _ZH_NUMERAL = "一二三四五六七八九十百零〇"
 _ZH_PARTS = [
     # 彌敦道123號, 皇后大道中99號, 青山公路一百號; not 960號巴士 or 8號風球
-    ("street", re.compile(
-        rf"{_ZH_NAME}{{1,6}}(?:大道|道|街|路|里|徑|径|巷|坊|圍|围|村)[東南西北中东]?[ \t]?"
-        rf"(?:[0-9]{{1,4}}[A-Za-z]?(?:[-至][0-9]{{1,4}}[A-Za-z]?)?|[{_ZH_NUMERAL}]{{1,6}})[ \t]?[號号]"
-        r"(?!巴士|小巴|線|线|车|車|風球|风球|房)")),
+    (
+        "street",
+        re.compile(
+            rf"{_ZH_NAME}{{1,6}}(?:大道|道|街|路|里|徑|径|巷|坊|圍|围|村)[東南西北中东]?[ \t]?"
+            rf"(?:[0-9]{{1,4}}[A-Za-z]?(?:[-至][0-9]{{1,4}}[A-Za-z]?)?|[{_ZH_NUMERAL}]{{1,6}})[ \t]?[號号]"
+            r"(?!巴士|小巴|線|线|车|車|風球|风球|房)"
+        ),
+    ),
     ("floor", re.compile(rf"(?:[0-9]{{1,3}}|[{_ZH_NUMERAL}]{{1,3}})[ \t]?字?[樓楼層层](?![宇梯價价市盤盘面高])")),
     # a house number before a floor, the place named without 道 or 村 (錦田1號1樓)
-    ("street", re.compile(
-        rf"(?:[0-9]{{1,4}}[A-Za-z]?|[{_ZH_NUMERAL}]{{1,4}})[ \t]?[號号]"
-        rf"(?=[ \t]?(?:(?:[0-9]{{1,3}}|[{_ZH_NUMERAL}]{{1,3}})[ \t]?字?[樓楼層层]|[0-9]{{1,3}}[ \t]?/[ \t]?[Ff]))")),
+    (
+        "street",
+        re.compile(
+            rf"(?:[0-9]{{1,4}}[A-Za-z]?|[{_ZH_NUMERAL}]{{1,4}})[ \t]?[號号]"
+            rf"(?=[ \t]?(?:(?:[0-9]{{1,3}}|[{_ZH_NUMERAL}]{{1,3}})[ \t]?字?[樓楼層层]|[0-9]{{1,3}}[ \t]?/[ \t]?[Ff]))"
+        ),
+    ),
     ("room", re.compile(rf"(?:[0-9]{{1,4}}[A-Za-z]?|[A-Za-z]|[{_ZH_NUMERAL}]{{1,5}})[ \t]?[號号]?室")),
     # a block, and the flat written straight after it without 室 (2座1505)
-    ("block", re.compile(
-        rf"(?:[0-9]{{1,3}}[A-Za-z]?|[A-Za-z]|[{_ZH_NUMERAL}]{{1,3}})[ \t]?[座棟栋幢](?![位椅談谈])"
-        r"(?:[ \t]?[0-9]{3,4}[A-Za-z]?(?![0-9]))?")),
+    (
+        "block",
+        re.compile(
+            rf"(?:[0-9]{{1,3}}[A-Za-z]?|[A-Za-z]|[{_ZH_NUMERAL}]{{1,3}})[ \t]?[座棟栋幢](?![位椅談谈])"
+            r"(?:[ \t]?[0-9]{3,4}[A-Za-z]?(?![0-9]))?"
+        ),
+    ),
     ("block", re.compile(rf"(?:[0-9]{{1,2}}|[{_ZH_NUMERAL}]{{1,2}})[ \t]?期(?![間间刊限望])")),
     ("estate", re.compile(rf"{_ZH_BUILDING_NAME}{{1,5}}(?:邨|村|苑|花園|花园|山莊|山庄|閣|阁|軒|轩|居|豪庭|城|台)")),
-    ("building", re.compile(rf"{_ZH_BUILDING_NAME}{{1,6}}(?:大廈|大厦|大樓|大楼|中心|廣場|广场|樓|楼)(?![宇梯價价市盤盘面高])")),
+    (
+        "building",
+        re.compile(rf"{_ZH_BUILDING_NAME}{{1,6}}(?:大廈|大厦|大樓|大楼|中心|廣場|广场|樓|楼)(?![宇梯價价市盤盘面高])"),
+    ),
 ]
 # Every Chinese part ends in one of these; the Chinese patterns run only near them, since
 # patterns that start with "any Chinese character" would otherwise be tried everywhere.
@@ -1170,7 +1244,7 @@ def _names(text: str) -> _Found:
                 continue
             end = m.end()
             if m.groupdict().get("first"):
-                words = list(re.finditer(r"\S+", text[m.start("first"):end]))
+                words = list(re.finditer(r"\S+", text[m.start("first") : end]))
                 if words[0].group().lower() in _NOT_A_NAME:
                     continue
                 # The name ends before a word that starts the next sentence ("Mr Kelvin Chan The MTR").
@@ -1179,11 +1253,11 @@ def _names(text: str) -> _Found:
                     end = m.start("first") + words[words.index(cut) - 1].end()
             if not _OFFICE_BEFORE.search(text, max(0, start - 80), start):
                 yield "name", start, end
+
+
 # --- URLs -------------------------------------------------------------------------------------
 
-_URL = re.compile(
-    r"(?:(?<![\w@.])(?i:https?|ftp)://|(?<![\w@./])(?i:www)\.)[^\s<>\"'`\u3000-\u303f\ufe30-\ufe4f]+"
-)
+_URL = re.compile(r"(?:(?<![\w@.])(?i:https?|ftp)://|(?<![\w@./])(?i:www)\.)[^\s<>\"'`\u3000-\u303f\ufe30-\ufe4f]+")
 # Punctuation that, followed by text in another script, ends the link (the full-width "，" of
 # Chinese text is a "," once normalised).
 _URL_CUT = re.compile(r"[,;:!?)\]}](?=[^\x00-\x7f])")
@@ -1202,8 +1276,10 @@ def _url_end(text: str, start: int, end: int) -> int:
     cut = _URL_CUT.search(text, start, end)
     if cut:
         end = cut.start()
-    while end > start and (text[end - 1] in _URL_TRAILING or (
-            text[end - 1] == ")" and text.count("(", start, end) < text.count(")", start, end))):
+    while end > start and (
+        text[end - 1] in _URL_TRAILING
+        or (text[end - 1] == ")" and text.count("(", start, end) < text.count(")", start, end))
+    ):
         end -= 1
     return end
 
@@ -1239,8 +1315,7 @@ def _urls(text: str) -> _Found:
     for m in _URL.finditer(text):
         end = _url_end(text, m.start(), m.end())
         if end > m.start():
-            yield ("url" if _url_is_personal(text[m.start():end]) else "link"), m.start(), end
-
+            yield ("url" if _url_is_personal(text[m.start() : end]) else "link"), m.start(), end
 
 
 # --- the API ----------------------------------------------------------------------------------
@@ -1327,8 +1402,9 @@ def find_personal_data(text: str | None, *, not_personal: Collection[str] = ()) 
             return i >= 0 and end <= links[i][1]
 
         found = [f for f in found if f[0] == "url" or not inside_link(f[1], f[2])]
-    findings = [Finding(kind, *_with_trailing_invisibles(text, *norm.original_span(start, end)))
-                for kind, start, end in found]
+    findings = [
+        Finding(kind, *_with_trailing_invisibles(text, *norm.original_span(start, end))) for kind, start, end in found
+    ]
     # Keep the earliest, longest match where two overlap (a phone inside an e-mail or a URL).
     findings.sort(key=lambda f: (f.start, -(f.end - f.start)))
     kept: list[Finding] = []
@@ -1339,12 +1415,13 @@ def find_personal_data(text: str | None, *, not_personal: Collection[str] = ()) 
         # After the overlaps are settled: the moderator marked the span they saw masked, and it
         # is then shown exactly as typed, whatever shorter match lies inside it.
         marks = {span_key(s) for s in not_personal}
-        kept = [f for f in kept if span_key(text[f.start:f.end]) not in marks]
+        kept = [f for f in kept if span_key(text[f.start : f.end]) not in marks]
     return kept
 
 
-def redact(text: str | None, *, not_personal: Collection[str] = (),
-           placeholders: Mapping[str, str] = PLACEHOLDERS) -> str:
+def redact(
+    text: str | None, *, not_personal: Collection[str] = (), placeholders: Mapping[str, str] = PLACEHOLDERS
+) -> str:
     """`text` with every finding replaced by its placeholder, every other character as it was.
 
     `placeholders`: the token for each kind, in the reader's language (the public projection
@@ -1353,7 +1430,7 @@ def redact(text: str | None, *, not_personal: Collection[str] = (),
         return text or ""
     parts, last = [], 0
     for f in find_personal_data(text, not_personal=not_personal):
-        parts += [text[last:f.start], placeholders.get(f.kind, PLACEHOLDERS[f.kind])]
+        parts += [text[last : f.start], placeholders.get(f.kind, PLACEHOLDERS[f.kind])]
         last = f.end
     parts.append(text[last:])
     return "".join(parts)

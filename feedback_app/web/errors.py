@@ -9,7 +9,10 @@ MESSAGES = {
     404: (_l("Page not found"), _l("The page may have moved, or the link may be incomplete.")),
     413: (_l("What you sent is too large"), _l("Please go back, shorten your text and send it again.")),
     429: (_l("Too many requests"), _l("Please wait a minute before trying again.")),
-    500: (_l("Something went wrong on our side"), _l("Please try again later. If you were sending a view, go back to the form and send it again.")),
+    500: (
+        _l("Something went wrong on our side"),
+        _l("Please try again later. If you were sending a view, go back to the form and send it again."),
+    ),
 }
 
 
@@ -77,7 +80,9 @@ def database_unavailable(exc):
         # Say plainly that the view was not stored (there is no tracking link to look for),
         # and give the text back so the resident does not have to write it again.
         title = _l("Your view was not received")
-        detail = _l("We could not store it because our database is not answering. Please copy your text and send it again in a few minutes.")
+        detail = _l(
+            "We could not store it because our database is not answering. Please copy your text and send it again in a few minutes."
+        )
         kept_text = request.form.get("body")
     elif request.method == "POST":
         title = _l("What you sent was not saved")
@@ -86,7 +91,11 @@ def database_unavailable(exc):
         title = _l("This service is briefly unavailable")
         detail = _l("Our database is not answering. Please try again in a few minutes.")
     page = render_template("unavailable.html", code=503, title=title, detail=detail, kept_text=kept_text)
-    return page, 503, {
-        "Retry-After": str(current_app.config["DATABASE_RETRY_AFTER"]),
-        "Cache-Control": "no-store",
-    }
+    return (
+        page,
+        503,
+        {
+            "Retry-After": str(current_app.config["DATABASE_RETRY_AFTER"]),
+            "Cache-Control": "no-store",
+        },
+    )

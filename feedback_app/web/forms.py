@@ -1,4 +1,5 @@
 """The base of every form: Flask-WTF (CSRF) plus the checks every text input needs."""
+
 from __future__ import annotations
 
 import re
@@ -7,7 +8,8 @@ from functools import lru_cache
 
 from babel import support
 from flask import current_app
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import FileField, PasswordField
@@ -47,7 +49,7 @@ class _WTFormsMessages:
 _messages = _WTFormsMessages()
 
 
-def _text_only(form: "Form", formdata):
+def _text_only(form: Form, formdata):
     """`formdata` without the values a text field cannot take, noting on `form` which fields
     were sent such a value.
 
@@ -99,7 +101,12 @@ class Form(FlaskForm):
         valid = super().validate(extra_validators)
         for field in self:
             if isinstance(field.data, str) and CONTROL_CHARACTERS.search(field.data):
-                field.errors = [*field.errors, _l("This contains invisible control characters that cannot be stored. Please remove them (retyping the text usually does).")]
+                field.errors = [
+                    *field.errors,
+                    _l(
+                        "This contains invisible control characters that cannot be stored. Please remove them (retyping the text usually does)."
+                    ),
+                ]
                 valid = False
             if field.name in self.not_text:
                 field.errors = [*field.errors, _l("This field takes typed text, not a file.")]

@@ -1,4 +1,5 @@
 """Language choice and bilingual display helpers."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -125,10 +126,10 @@ TRAINING_STATUS_LABELS = {
 }
 # Errors a run records in English (model_versions), shown translated; any other is shown as is.
 TRAINING_ERROR_LABELS = {
-    "stopped: no result within the time allowed (was the worker restarted?)":
-        _l("Stopped: no result within the time allowed (was the worker restarted?)"),
-    "the task queue could not be reached; try again later":
-        _l("The task queue could not be reached; try again later."),
+    "stopped: no result within the time allowed (was the worker restarted?)": _l(
+        "Stopped: no result within the time allowed (was the worker restarted?)"
+    ),
+    "the task queue could not be reached; try again later": _l("The task queue could not be reached; try again later."),
 }
 TRAINING_STEP_LABELS = {
     "examples": _l("Reading the corpus and moderators' decisions"),
@@ -190,7 +191,11 @@ def remember_language(response, code: str) -> None:
     Secure like the session cookie (SESSION_COOKIE_SECURE, on behind HTTPS): a cookie a page
     over plain HTTP could set or read is one an attacker on the network could too."""
     response.set_cookie(
-        LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+        LANGUAGE_COOKIE,
+        code,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        httponly=True,
         secure=current_app.config["SESSION_COOKIE_SECURE"],
     )
 
@@ -202,9 +207,7 @@ def select_locale() -> str:
         return chosen
     # Browsers send zh-CN / zh-SG / zh-Hans for Simplified; zh-HK / zh-TW / plain zh read
     # Traditional Chinese here, as most of Hong Kong does.
-    best = request.accept_languages.best_match(
-        ["en", "zh-HK", "zh-TW", "zh-Hant", "zh-CN", "zh-SG", "zh-Hans", "zh"]
-    )
+    best = request.accept_languages.best_match(["en", "zh-HK", "zh-TW", "zh-Hant", "zh-CN", "zh-SG", "zh-Hans", "zh"])
     if not best or not best.startswith("zh"):
         return "en"
     return "zh_Hans" if best in ("zh-CN", "zh-SG", "zh-Hans") else "zh_Hant"

@@ -12,6 +12,7 @@ Two kinds of bad input used to reach the database and come back as a 500:
 Headers are not checked: the only ones the app reads are the `lang` cookie (compared with the
 configured languages) and Accept-Language (matched by werkzeug against a fixed list).
 """
+
 from __future__ import annotations
 
 import re

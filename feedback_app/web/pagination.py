@@ -3,6 +3,7 @@
 Pages are cut by id (ids grow with arrival), so each page is one index range scan whatever
 page the reader is on; there is no OFFSET that grows with the page number.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """What every request and response goes through: proxy trust, size limits, security headers."""
+
 from __future__ import annotations
 
 import io

@@ -4,6 +4,7 @@ Translators keep one Chinese catalogue (zh_Hant); `flask i18n simplify` (run by 
 writes zh_Hans from it with OpenCC's Hong Kong-to-Simplified table, so the two scripts always
 say the same thing. Reference data is converted the same way when shown (i18n.localized).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +23,9 @@ HEADER = (
 
 def simplified_catalogue(traditional: Catalog) -> Catalog:
     convert = converter("hk2s")
-    catalogue = Catalog(locale="zh_Hans", domain="messages", header_comment=HEADER,
-                        project="Smart City Feedback", fuzzy=False)
+    catalogue = Catalog(
+        locale="zh_Hans", domain="messages", header_comment=HEADER, project="Smart City Feedback", fuzzy=False
+    )
     for message in traditional:
         if not message.id:
             continue

@@ -1,11 +1,12 @@
 """Filters and globals every template can use."""
+
 from flask import Flask, g
 
-from ..text import abuse
-from . import i18n
 from ..kernel import catalogue, workflow
 from ..kernel.models import TrainingStatus
+from ..text import abuse
 from ..text.redaction import published_text
+from . import i18n
 
 
 def _names(kind: str) -> dict[str, str]:

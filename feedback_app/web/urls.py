@@ -1,4 +1,5 @@
 """Where the site may send a person after a form: only back to itself."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

@@ -7,6 +7,7 @@ Create Date: 2026-11-25
 The ORM refuses to update or delete an AuditEvent, but a trigger also stops any other
 client (a console, a script, a future bug) from rewriting history.
 """
+
 from alembic import op
 
 revision = "0002"

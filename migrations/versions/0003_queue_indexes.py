@@ -7,6 +7,7 @@ Create Date: 2026-11-25
 Moderators filter the queue by predicted area and bureau and by publication state; without
 these, each filter scans every submission of a status.
 """
+
 from alembic import op
 
 revision = "0003"

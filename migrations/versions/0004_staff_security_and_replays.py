@@ -10,6 +10,7 @@ Create Date: 2026-11-26
 - submission.form_token_hash: the one-time token of the form that sent a view, unique, so a
   replayed POST finds the stored view instead of storing a copy.
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -9,6 +9,7 @@ Create Date: 2026-11-26
 - audit_event.classifier_version_id: activation, rollback and retraining are audited, naming the
   version they were about.
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -30,8 +31,12 @@ def upgrade():
         sa.Column("version_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["requested_by_id"], ["user_account.id"], name=op.f("fk_training_run_requested_by_id_user_account")),
-        sa.ForeignKeyConstraint(["version_id"], ["classifier_version.id"], name=op.f("fk_training_run_version_id_classifier_version")),
+        sa.ForeignKeyConstraint(
+            ["requested_by_id"], ["user_account.id"], name=op.f("fk_training_run_requested_by_id_user_account")
+        ),
+        sa.ForeignKeyConstraint(
+            ["version_id"], ["classifier_version.id"], name=op.f("fk_training_run_version_id_classifier_version")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_training_run")),
     )
     # A plain ADD COLUMN on SQLite: a batch copy would drop audit_event's append-only triggers.
@@ -43,8 +48,11 @@ def upgrade():
     else:
         op.add_column("audit_event", sa.Column("classifier_version_id", sa.Integer(), nullable=True))
         op.create_foreign_key(
-            "fk_audit_event_classifier_version_id_classifier_version", "audit_event", "classifier_version",
-            ["classifier_version_id"], ["id"],
+            "fk_audit_event_classifier_version_id_classifier_version",
+            "audit_event",
+            "classifier_version",
+            ["classifier_version_id"],
+            ["id"],
         )
     op.create_index("ix_audit_event_classifier_version_id", "audit_event", ["classifier_version_id"], unique=False)
 

@@ -7,6 +7,7 @@ Create Date: 2026-11-26
 - submission.flags: the reasons a view was flagged when it was stored, as comma-separated codes
   ("" when none). A flagged view is never routed automatically; a moderator decides.
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -7,6 +7,7 @@ Create Date: 2026-11-26
 - submission.public_text: what the public pages show instead of the automatic redaction of the
   view (NULL: the automatic one). The view's own text never changes and stays for staff only.
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -8,6 +8,7 @@ Create Date: 2026-11-26
   moderators see it in the queue and on the view while the hold is recent (moderation.HOLD_FOR).
   A hold changes nothing about the view: it does not count as a change for stale-save checks.
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -17,6 +17,7 @@ Create Date: 2026-11-26
   trigram table kept by triggers (a view's text never changes after it is stored; it is deleted
   only with the view).
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -34,7 +35,11 @@ PARTIAL = {
     "ix_submission_queue_initiative": ["initiative_id", "review_priority", "id"],
     # Every column the backlog's counts group by: counted from the index alone.
     "ix_submission_queue_facets": [
-        "predicted_bureau_code", "predicted_area_code", "language", "review_priority", "predicted_bureau_p",
+        "predicted_bureau_code",
+        "predicted_area_code",
+        "language",
+        "review_priority",
+        "predicted_bureau_p",
     ],
 }
 # No prediction sorts first; moderation/queue.py's CONFIDENCE_KEY is this expression.
@@ -74,8 +79,7 @@ def upgrade():
         "WHEN predicted_bureau_p IS NULL OR predicted_bureau_p < 0.5 THEN 1 ELSE 2 END"
     )
     for name, columns in PARTIAL.items():
-        op.create_index(name, "submission", columns,
-                        postgresql_where=sa.text(IN_QUEUE), sqlite_where=sa.text(IN_QUEUE))
+        op.create_index(name, "submission", columns, postgresql_where=sa.text(IN_QUEUE), sqlite_where=sa.text(IN_QUEUE))
     op.execute(CONFIDENCE_INDEX)
     if op.get_bind().dialect.name == "postgresql":
         for statement in PG_SEARCH:

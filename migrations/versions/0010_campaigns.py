@@ -10,6 +10,7 @@ Create Date: 2026-11-26
 - near_duplicate_key: each view's 32 band keys. A new view's candidates are the views sharing any
   key: one indexed lookup, never a comparison with every stored view.
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -30,8 +31,12 @@ def upgrade():
     op.create_table(
         "near_duplicate_key",
         sa.Column("key", sa.BigInteger(), nullable=False),
-        sa.Column("submission_id", sa.Integer(), sa.ForeignKey("submission.id", name="fk_near_duplicate_key_submission_id_submission"),
-                  nullable=False),
+        sa.Column(
+            "submission_id",
+            sa.Integer(),
+            sa.ForeignKey("submission.id", name="fk_near_duplicate_key_submission_id_submission"),
+            nullable=False,
+        ),
         sa.PrimaryKeyConstraint("key", "submission_id", name="pk_near_duplicate_key"),
     )
     if op.get_bind().dialect.name == "sqlite":
@@ -47,8 +52,13 @@ def upgrade():
     op.add_column("submission", sa.Column("near_signature", sa.LargeBinary(), nullable=True))
     op.create_index("ix_submission_campaign_id", "submission", ["campaign_id", "id"])
     # The queue lists a campaign once, at its first copy still waiting: found by this index.
-    op.create_index("ix_submission_queue_campaign", "submission", ["campaign_id", "id"],
-                    postgresql_where=sa.text(IN_QUEUE), sqlite_where=sa.text(IN_QUEUE))
+    op.create_index(
+        "ix_submission_queue_campaign",
+        "submission",
+        ["campaign_id", "id"],
+        postgresql_where=sa.text(IN_QUEUE),
+        sqlite_where=sa.text(IN_QUEUE),
+    )
 
 
 def downgrade():

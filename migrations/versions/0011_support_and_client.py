@@ -12,6 +12,7 @@ Create Date: 2026-11-26
   (feedback_app/text/abuse.py), to flag many views from one client in a short time. The index
   answers "how many from this client since" with one range.
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -25,8 +26,12 @@ def upgrade():
     op.create_table(
         "support",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("submission_id", sa.Integer(),
-                  sa.ForeignKey("submission.id", name="fk_support_submission_id_submission"), nullable=False),
+        sa.Column(
+            "submission_id",
+            sa.Integer(),
+            sa.ForeignKey("submission.id", name="fk_support_submission_id_submission"),
+            nullable=False,
+        ),
         sa.Column("supporter_hash", sa.String(64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("submission_id", "supporter_hash", name="uq_support_submission_id"),

@@ -10,6 +10,7 @@ taking bureau and status for independent, walked the whole backlog in order look
 rows, 70 ms at a million views). Keyed like the queue's other filters (column, priority, id), the
 matches are one range of a small index.
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -23,8 +24,13 @@ IN_QUEUE = "status IN ('needs_review', 'received')"
 
 def upgrade():
     # A plain CREATE INDEX on SQLite too (no batch copy: it would lose migration 0009's triggers).
-    op.create_index("ix_submission_queue_bureau", "submission", ["bureau_code", "review_priority", "id"],
-                    postgresql_where=sa.text(IN_QUEUE), sqlite_where=sa.text(IN_QUEUE))
+    op.create_index(
+        "ix_submission_queue_bureau",
+        "submission",
+        ["bureau_code", "review_priority", "id"],
+        postgresql_where=sa.text(IN_QUEUE),
+        sqlite_where=sa.text(IN_QUEUE),
+    )
 
 
 def downgrade():

@@ -9,6 +9,7 @@ weighed in" whenever the version had one, even for a view predicted while ROUTIN
 off or its embedding failed; the word weights were scaled for the mixed model too. NULL for views
 predicted before this column: they are explained as before.
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -12,6 +12,7 @@ date written as eight digits, a shop's hotline), the moderator marks it instead 
   strings, NULL when none). Only texts the masking found in the view can be marked; each mark and
   unmark is audited.
 """
+
 import sqlalchemy as sa
 from alembic import op
 

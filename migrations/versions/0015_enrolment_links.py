@@ -13,6 +13,7 @@ secret being set up travelled in the signed (readable) session cookie.
 - user_account.totp_pending_secret: the authenticator secret an enrolment page showed, until a
   code from the app confirms it.
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -28,12 +29,20 @@ def upgrade():
     op.create_table(
         "enrolment_link",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("user_id", sa.Integer(),
-                  sa.ForeignKey("user_account.id", name="fk_enrolment_link_user_id_user_account"), nullable=False),
+        sa.Column(
+            "user_id",
+            sa.Integer(),
+            sa.ForeignKey("user_account.id", name="fk_enrolment_link_user_id_user_account"),
+            nullable=False,
+        ),
         sa.Column("token_hash", sa.String(64), nullable=False),
         sa.Column("status", sa.String(10), nullable=False),
-        sa.Column("issued_by_id", sa.Integer(),
-                  sa.ForeignKey("user_account.id", name="fk_enrolment_link_issued_by_id_user_account"), nullable=True),
+        sa.Column(
+            "issued_by_id",
+            sa.Integer(),
+            sa.ForeignKey("user_account.id", name="fk_enrolment_link_issued_by_id_user_account"),
+            nullable=True,
+        ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
@@ -41,8 +50,14 @@ def upgrade():
         sa.CheckConstraint("status IN ('open', 'used', 'replaced')", name="ck_enrolment_link_status"),
     )
     op.create_index("ix_enrolment_link_user_id", "enrolment_link", ["user_id"])
-    op.create_index("uq_enrolment_link_open_user_id", "enrolment_link", ["user_id"], unique=True,
-                    sqlite_where=sa.text(_OPEN), postgresql_where=sa.text(_OPEN))
+    op.create_index(
+        "uq_enrolment_link_open_user_id",
+        "enrolment_link",
+        ["user_id"],
+        unique=True,
+        sqlite_where=sa.text(_OPEN),
+        postgresql_where=sa.text(_OPEN),
+    )
     # A plain ADD COLUMN (no batch copy of user_account, which other tables reference).
     op.add_column("user_account", sa.Column("totp_pending_secret", sa.String(64), nullable=True))
 

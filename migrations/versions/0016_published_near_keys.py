@@ -12,6 +12,7 @@ near_duplicate_key.published (kept by workflow as a view is published, hidden or
 partial index over the published keys, the lookup reads published views only, so its work does
 not depend on anything hidden.
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -24,12 +25,19 @@ depends_on = None
 def upgrade():
     # A plain ADD COLUMN on SQLite too (batch mode would copy the table; see migration 0010).
     op.add_column("near_duplicate_key", sa.Column("published", sa.Boolean(), nullable=False, server_default=sa.false()))
-    op.execute(sa.text(
-        "UPDATE near_duplicate_key SET published = :yes WHERE submission_id IN "
-        "(SELECT id FROM submission WHERE visibility = 'published' AND status != 'rejected')"
-    ).bindparams(sa.bindparam("yes", True, type_=sa.Boolean())))
-    op.create_index("ix_near_duplicate_key_published", "near_duplicate_key", ["key", "submission_id"],
-                    postgresql_where=sa.text("published"), sqlite_where=sa.text("published"))
+    op.execute(
+        sa.text(
+            "UPDATE near_duplicate_key SET published = :yes WHERE submission_id IN "
+            "(SELECT id FROM submission WHERE visibility = 'published' AND status != 'rejected')"
+        ).bindparams(sa.bindparam("yes", True, type_=sa.Boolean()))
+    )
+    op.create_index(
+        "ix_near_duplicate_key_published",
+        "near_duplicate_key",
+        ["key", "submission_id"],
+        postgresql_where=sa.text("published"),
+        sqlite_where=sa.text("published"),
+    )
 
 
 def downgrade():

@@ -11,6 +11,7 @@ when it was delivered and the last error; its partial index lists only what is s
 its key, handler first, finds a handler's first delivery (where the sweep starts for it).
 The events' sweep looks for recent events of the subscribed kinds by (action, created_at).
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -32,9 +33,13 @@ def upgrade():
         sa.ForeignKeyConstraint(["event_id"], ["audit_event.id"], name="fk_event_delivery_event_id_audit_event"),
         sa.PrimaryKeyConstraint("handler", "event_id", name="pk_event_delivery"),
     )
-    op.create_index("ix_event_delivery_due", "event_delivery", ["next_attempt_at"],
-                    postgresql_where=sa.text("next_attempt_at IS NOT NULL"),
-                    sqlite_where=sa.text("next_attempt_at IS NOT NULL"))
+    op.create_index(
+        "ix_event_delivery_due",
+        "event_delivery",
+        ["next_attempt_at"],
+        postgresql_where=sa.text("next_attempt_at IS NOT NULL"),
+        sqlite_where=sa.text("next_attempt_at IS NOT NULL"),
+    )
     op.create_index("ix_audit_event_action_created_at", "audit_event", ["action", "created_at"])
 
 

@@ -23,6 +23,7 @@ triggers and audit_event's append-only triggers. A CHECK changes nothing stored 
 table's CREATE statement is rewritten in place instead, the procedure SQLite's ALTER TABLE page
 gives for such changes (writable_schema, then a schema_version bump), after the rows are checked.
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -32,13 +33,37 @@ branch_labels = None
 depends_on = None
 
 AUDIT_ACTIONS = (
-    "submitted", "auto_routed", "queued_for_review", "classification_failed", "route_confirmed", "route_changed",
-    "rejected", "reopened", "visibility_published", "visibility_hidden", "answered", "sent_back", "closed",
-    "public_text_edited", "not_personal_marked", "joined_campaign", "split_from_campaign",
-    "account_created", "password_changed", "role_changed", "account_deactivated", "account_reactivated",
-    "two_factor_enabled", "two_factor_disabled", "two_factor_reset", "two_factor_recovery_code_used",
-    "enrolment_link_issued", "enrolment_link_used",
-    "classifier_trained", "classifier_activated", "classifier_rolled_back",
+    "submitted",
+    "auto_routed",
+    "queued_for_review",
+    "classification_failed",
+    "route_confirmed",
+    "route_changed",
+    "rejected",
+    "reopened",
+    "visibility_published",
+    "visibility_hidden",
+    "answered",
+    "sent_back",
+    "closed",
+    "public_text_edited",
+    "not_personal_marked",
+    "joined_campaign",
+    "split_from_campaign",
+    "account_created",
+    "password_changed",
+    "role_changed",
+    "account_deactivated",
+    "account_reactivated",
+    "two_factor_enabled",
+    "two_factor_disabled",
+    "two_factor_reset",
+    "two_factor_recovery_code_used",
+    "enrolment_link_issued",
+    "enrolment_link_used",
+    "classifier_trained",
+    "classifier_activated",
+    "classifier_rolled_back",
 )
 
 # table -> column -> allowed values (each constraint is named ck_<table>_<column>)
@@ -69,8 +94,11 @@ def _clause(table, column, values):
 
 
 def _refuse_rows_outside(bind, table, column, values):
-    rows = bind.execute(sa.select(sa.func.count()).select_from(sa.table(table))
-                        .where(sa.not_(sa.literal_column(_condition(column, values))))).scalar_one()
+    rows = bind.execute(
+        sa.select(sa.func.count())
+        .select_from(sa.table(table))
+        .where(sa.not_(sa.literal_column(_condition(column, values))))
+    ).scalar_one()
     if rows:
         raise RuntimeError(f"{rows} rows of {table} have a {column} outside {values}: correct them first")
 
@@ -80,7 +108,8 @@ def _rewrite_sqlite_tables(bind, change):
     statements = {}
     for table in (*CHECKS, *RENAMES):
         create = bind.exec_driver_sql(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).scalar_one()
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).scalar_one()
         statements[table] = change(table, create)
     version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
     bind.exec_driver_sql("PRAGMA writable_schema = ON")

@@ -13,6 +13,7 @@ Never `playwright install`: it downloads a browser build, which these machines c
 Chromium is used (CHROMIUM_PATH, default /usr/bin/chromium); without it the folder is skipped,
 saying why, unless TEST_REQUIRE_BROWSER=1 (CI), where that is a failure.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,12 @@ AXE_SOURCE_PATH = Path(__file__).parent / "vendor" / "axe.min.js"
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("TEST_REQUIRE_BROWSER") == "1"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 # Accept-Language as a browser set to each language sends it; the app picks its language from it.
@@ -65,6 +70,7 @@ def _unavailable(reason: str):
 @dataclass
 class Stats:
     """What the suite looked at, printed at the end of the run."""
+
     pages: int = 0
     screenshots: int = 0
     axe_runs: int = 0
@@ -92,6 +98,7 @@ def pytest_terminal_summary(terminalreporter):
 
 # --- the browser -----------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def chromium():
     """One Chromium for the whole run; each test opens its own context (cookies, viewport)."""
@@ -110,6 +117,7 @@ def chromium():
 
 
 # --- the server ------------------------------------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -139,7 +147,12 @@ def _server_environment(url: str, folder: Path) -> dict[str, str]:
 
 def _flask(env: dict[str, str], *args: str) -> None:
     result = subprocess.run(  # nosec B603 - fixed arguments, the virtualenv's own flask
-        [sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "flask", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
 
@@ -209,14 +222,35 @@ def live_server(request, chromium, tmp_path_factory, model_artifact):
     log = folder / "gunicorn.log"
     with open(log, "w") as out:
         process = subprocess.Popen(  # nosec B603 - fixed arguments, the virtualenv's own gunicorn
-            [str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
-             "--access-logfile", "-", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--access-logfile",
+                "-",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     with open(folder / "worker.log", "w") as out:
         worker = subprocess.Popen(  # nosec B603 - fixed arguments, the virtualenv's own consumer
-            [str(Path(sys.executable).parent / "huey_consumer"), "feedback_app.worker.huey", "--workers", "2", "--max-delay", "1"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                str(Path(sys.executable).parent / "huey_consumer"),
+                "feedback_app.worker.huey",
+                "--workers",
+                "2",
+                "--max-delay",
+                "1",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         _wait_until_serving(process, server.url, log)
@@ -242,6 +276,7 @@ def served_app(live_server):
 
 
 # --- journeys --------------------------------------------------------------------------------
+
 
 class AxeViolations(AssertionError):
     pass
@@ -370,7 +405,8 @@ class Journey:
         if not page.evaluate("typeof window.axe !== 'undefined'"):
             page.evaluate(_axe_source())
         result = page.evaluate(
-            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS,
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+            AXE_TAGS,
         )
         STATS.axe_runs += 1
         if result["violations"]:
@@ -417,7 +453,10 @@ def pytest_collection_modifyitems(config, items):
     deselected = []
     for item in list(items):
         params = item.callspec.params if hasattr(item, "callspec") else {}
-        if params.get("live_server") == "postgresql" and (params.get("lang"), params.get("viewport")) not in POSTGRESQL_GRID:
+        if (
+            params.get("live_server") == "postgresql"
+            and (params.get("lang"), params.get("viewport")) not in POSTGRESQL_GRID
+        ):
             deselected.append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
@@ -441,8 +480,10 @@ def journey_factory(chromium, live_server, lang, viewport):
 
     def start(name: str) -> Journey:
         context = chromium.new_context(
-            viewport=VIEWPORTS[viewport], locale=LOCALES[lang],
-            is_mobile=viewport == "phone", has_touch=viewport == "phone",
+            viewport=VIEWPORTS[viewport],
+            locale=LOCALES[lang],
+            is_mobile=viewport == "phone",
+            has_touch=viewport == "phone",
         )
         # The copy button writes the tracking link to the clipboard; the journey reads it back.
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
@@ -458,7 +499,14 @@ def journey_factory(chromium, live_server, lang, viewport):
 def pytest_sessionfinish(session):
     if STATS.pages:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        (SCREENSHOTS / "summary.json").write_text(json.dumps({
-            "pages": STATS.pages, "screenshots": STATS.screenshots, "axe_runs": STATS.axe_runs,
-            "seconds": round(STATS.seconds, 1),
-        }, indent=2))
+        (SCREENSHOTS / "summary.json").write_text(
+            json.dumps(
+                {
+                    "pages": STATS.pages,
+                    "screenshots": STATS.screenshots,
+                    "axe_runs": STATS.axe_runs,
+                    "seconds": round(STATS.seconds, 1),
+                },
+                indent=2,
+            )
+        )

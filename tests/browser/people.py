@@ -1,5 +1,6 @@
 """Set-up for the journeys, through the same services the staff pages use: the people and the
 views a journey starts from. What a journey tests is done in the browser, never here."""
+
 from __future__ import annotations
 
 import itertools
@@ -20,8 +21,7 @@ _emails = itertools.count(1)
 
 def staff(role: Role, bureau_code: str | None = None):
     """A new account (the server is shared by every journey, so each gets its own)."""
-    return accounts.create_user(f"browser-{role.value}{next(_emails)}@example.org", PASSWORD, role,
-                                bureau=bureau_code)
+    return accounts.create_user(f"browser-{role.value}{next(_emails)}@example.org", PASSWORD, role, bureau=bureau_code)
 
 
 WORKER_SECONDS = 30
@@ -42,9 +42,14 @@ def publish(reference: str, moderator) -> None:
 
 
 def send_view(body: str, initiative, language: str = "en") -> Submission:
-    receipt = intake.submit(intake.NewSubmission(
-        body=body, language=language, topic_area=initiative.area_code, initiative_id=initiative.id,
-    ))
+    receipt = intake.submit(
+        intake.NewSubmission(
+            body=body,
+            language=language,
+            topic_area=initiative.area_code,
+            initiative_id=initiative.id,
+        )
+    )
     return db.session.get(Submission, receipt.submission_id)
 
 

@@ -5,14 +5,15 @@ Each test is one person's way through the pages; every page they see is checked 
 kept as a screenshot (see conftest.Journey.look). Set-up that is not what a journey tests (a
 moderator publishing, a bureau answering) goes through the services, as the staff pages would.
 """
+
 from __future__ import annotations
 
 import pytest
 
-from feedback_app.campaigns import services as campaigns
 from feedback_app.bureau import services as bureau
-from feedback_app.kernel import catalogue
+from feedback_app.campaigns import services as campaigns
 from feedback_app.extensions import db
+from feedback_app.kernel import catalogue
 from feedback_app.kernel.models import Role
 
 from .people import publish, routed_to, send_view, staff
@@ -71,12 +72,12 @@ SUPPORTED_INITIATIVE = "multi-functional-smart-lampposts"
 # Simplified journey types the Traditional text in Simplified characters: still the same text.
 CAMPAIGN = {
     "en": "I object to the smart lampposts recording faces. The Government must publish what every sensor "
-          "collects, who can see the data and how long it is kept, before any more lampposts are installed.",
+    "collects, who can see the data and how long it is kept, before any more lampposts are installed.",
     "zh_Hant": "我反對智慧燈柱拍攝市民的面孔。政府必須先公開每個感應器收集甚麼數據、誰可以查閱及保存多久，才可再安裝更多燈柱。",
 }
 DRAFT = {
     "en": "Dear Sir, I object to the smart lampposts recording our faces. The Government must publish what "
-          "every sensor collects, who can see the data and how long it is kept",
+    "every sensor collects, who can see the data and how long it is kept",
     "zh_Hant": "你好，我反對智慧燈柱拍攝市民的面孔。政府必須先公開每個感應器收集甚麼數據、誰可以查閱",
     "zh_Hans": "你好，我反对智慧灯柱拍摄市民的面孔。政府必须先公开每个感应器收集什么数据、谁可以查阅",
 }

@@ -5,6 +5,7 @@ Staff sign in with two steps, as they must: a new account is refused at sign-in 
 authenticator through the one-time enrolment link an administrator hands over, typing its password
 there too (conftest.Journey.sign_in reads the key from the page, as an authenticator app scans it).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -14,10 +15,10 @@ import pyotp
 import pytest
 from sqlalchemy import update
 
-from feedback_app.campaigns import services as campaigns
 from feedback_app.auth import two_factor
-from feedback_app.kernel import catalogue
+from feedback_app.campaigns import services as campaigns
 from feedback_app.extensions import db
+from feedback_app.kernel import catalogue
 from feedback_app.kernel.models import Role, Status, Submission, User, Visibility
 
 from .people import PASSWORD, awaiting_review, routed_to, send_view, staff
@@ -25,7 +26,9 @@ from .people import PASSWORD, awaiting_review, routed_to, send_view, staff
 INITIATIVE = "franchised-bus-real-time-arrival"
 OTHER_BUREAU = "HHB"  # the Health Bureau (HB is Housing)
 # A moderator's edit of a published text, naming an office the masking takes for a resident's number.
-EDITED = "The real-time arrival board at my stop shows buses that never come; the bus company (2345 6789) says all is fine."
+EDITED = (
+    "The real-time arrival board at my stop shows buses that never come; the bus company (2345 6789) says all is fine."
+)
 
 
 def _status(sub_id: int) -> Submission:
@@ -39,15 +42,19 @@ def review_queue(served_app):
     """Three views waiting for a moderator, and two moderators to meet over the third."""
     initiative = catalogue.get_initiative(INITIATIVE)
     views = [
-        awaiting_review(send_view(body, initiative)) for body in (
+        awaiting_review(send_view(body, initiative))
+        for body in (
             "The real-time arrival board at my stop shows buses that never come. Please check the data feed.",
             "BUY CHEAP WATCHES NOW!!! best prices, visit our shop today",
             "The arrival times in the app are often five minutes late on the Island routes.",
         )
     ]
     return {
-        "route": views[0], "reject": views[1], "conflict": views[2],
-        "moderator": staff(Role.MODERATOR), "other_moderator": staff(Role.MODERATOR),
+        "route": views[0],
+        "reject": views[1],
+        "conflict": views[2],
+        "moderator": staff(Role.MODERATOR),
+        "other_moderator": staff(Role.MODERATOR),
     }
 
 
@@ -167,7 +174,8 @@ def advertising_wave(served_app):
     initiative = catalogue.get_initiative(INITIATIVE)
     shop = "watchmart" + string.ascii_lowercase[next(_SHOPS)]
     adverts = [
-        awaiting_review(send_view(body.format(shop=shop), initiative)) for body in (
+        awaiting_review(send_view(body.format(shop=shop), initiative))
+        for body in (
             "Cheap watches for sale today at {shop}, the best prices in town.",
             "Best watches and bags at factory prices, order from {shop} while stocks last.",
             "Luxury watches half price this week only, message {shop} to order.",
@@ -175,10 +183,13 @@ def advertising_wave(served_app):
     ]
     real = awaiting_review(send_view("The arrival board at Shatin station is blank most evenings.", initiative))
     # A campaign: one letter sent twice, lightly edited; grouped as the worker groups them.
-    letter = ("We, the residents of {shop} Court, ask that the real-time arrival boards at our bus stop show "
-              "the next three buses and work at night too.")
-    campaign = [awaiting_review(send_view(letter.format(shop=shop) + ending, initiative))
-                for ending in ("", " Thank you.")]
+    letter = (
+        "We, the residents of {shop} Court, ask that the real-time arrival boards at our bus stop show "
+        "the next three buses and work at night too."
+    )
+    campaign = [
+        awaiting_review(send_view(letter.format(shop=shop) + ending, initiative)) for ending in ("", " Thank you.")
+    ]
     for copy in campaign:
         campaigns.place(copy.id)
     return {"adverts": adverts, "real": real, "shop": shop, "campaign": campaign, "moderator": staff(Role.MODERATOR)}
@@ -238,16 +249,30 @@ def bureau_inbox(served_app):
     officer = staff(Role.OFFICER, initiative.lead_bureau_code)
     return {
         "officer": officer,
-        "to_answer": routed_to(send_view(
-            "Could the arrival boards also show when a bus is full, so we can wait for the next one?", initiative,
-        ), initiative.lead_bureau_code, moderator),
-        "not_ours": routed_to(send_view(
-            "The clinic next to the bus terminus has no queue information online; this is not about buses.",
-            initiative,
-        ), initiative.lead_bureau_code, moderator),
-        "elsewhere": routed_to(send_view(
-            "Please publish the waiting times of general out-patient clinics on the same app.", initiative,
-        ), OTHER_BUREAU, moderator),
+        "to_answer": routed_to(
+            send_view(
+                "Could the arrival boards also show when a bus is full, so we can wait for the next one?",
+                initiative,
+            ),
+            initiative.lead_bureau_code,
+            moderator,
+        ),
+        "not_ours": routed_to(
+            send_view(
+                "The clinic next to the bus terminus has no queue information online; this is not about buses.",
+                initiative,
+            ),
+            initiative.lead_bureau_code,
+            moderator,
+        ),
+        "elsewhere": routed_to(
+            send_view(
+                "Please publish the waiting times of general out-patient clinics on the same app.",
+                initiative,
+            ),
+            OTHER_BUREAU,
+            moderator,
+        ),
     }
 
 
@@ -257,8 +282,10 @@ def test_officer_answers_sends_one_back_and_cannot_reach_another_bureau(journey_
     journey.sign_in(page, bureau_inbox["officer"].email, PASSWORD)
     assert page.url.endswith("/bureau/")
     journey.look(page, "inbox")
-    assert bureau_inbox["to_answer"].reference in page.locator("main").inner_text() or page.locator(
-        "nav.pager a[rel=next]").count()
+    assert (
+        bureau_inbox["to_answer"].reference in page.locator("main").inner_text()
+        or page.locator("nav.pager a[rel=next]").count()
+    )
 
     def find(reference: str, step: str) -> None:
         if not page.locator("#reference").count():
