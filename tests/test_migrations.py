@@ -127,7 +127,7 @@ def test_the_constraints_come_and_go_on_a_database_with_views_keeping_its_trigge
     db.session.expire_all()
     assert db.session.get(Submission, sub.id).body == sub.body
     with pytest.raises(Exception, match="append-only"):  # the audit triggers are still there
-        db.session.execute(text(f"DELETE FROM audit_event WHERE id = {first_event}"))
+        db.session.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": first_event})
     db.session.rollback()
     later = factories.submission("The ferry pier at Sok Kwu Wan needs a covered waiting area for the typhoon season.")
     if backend == "sqlite":  # and so are the search index's

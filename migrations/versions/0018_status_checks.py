@@ -169,8 +169,17 @@ def downgrade():
         _rename_postgresql(bind, forward=False)
 
 
+# Identifiers cannot be bound parameters, so the one rename is written out in both directions.
+RENAME_STATEMENTS = {
+    True: "ALTER TABLE enrolment_link RENAME CONSTRAINT ck_enrolment_link_ck_enrolment_link_status"
+    " TO ck_enrolment_link_status",
+    False: "ALTER TABLE enrolment_link RENAME CONSTRAINT ck_enrolment_link_status"
+    " TO ck_enrolment_link_ck_enrolment_link_status",
+}
+
+
 def _rename_postgresql(bind, forward):
-    for table, (old, new) in RENAMES.items():
-        before, after = (old, new) if forward else (new, old)
-        if before in {check["name"] for check in sa.inspect(bind).get_check_constraints(table)}:
-            op.execute(sa.text(f"ALTER TABLE {table} RENAME CONSTRAINT {before} TO {after}"))
+    old, new = RENAMES["enrolment_link"]
+    before = old if forward else new
+    if before in {check["name"] for check in sa.inspect(bind).get_check_constraints("enrolment_link")}:
+        op.execute(sa.text(RENAME_STATEMENTS[forward]))
