@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import semantic as semantic_
-from . import text
+from . import surface, text
 from .calibration import prior_matrix, softmax
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,9 @@ class Prediction:
 @dataclass(frozen=True)
 class Explanation:
     """What pushed a text towards its predicted area and bureau, strongest first.
+
+    Terms are (words as the resident typed them, weight): the model's strongest features shown
+    as the stretches of the text they came from, overlapping ones merged (surface.py).
 
     Term weights for the bureau are on the calibrated log-odds scale, the same scale as
     `initiative_log_odds`, the part the initiative's lead bureau received from the prior.
@@ -162,6 +165,10 @@ class Features:
                 block[column] = term
             names += block
         return names
+
+    def analyzers(self) -> list[str]:
+        """The analyzer behind each column, beside `names()`."""
+        return [v.name for v in self.vectorizers for _ in range(len(v.idf))]
 
 
 @dataclass
@@ -438,10 +445,10 @@ class Model:
         this model has a semantic part), which sets the scale the words are weighed on.
         """
         matrix = transform(self.features, [text_])
-        names = self.features.names()
+        columns = list(zip(self.features.analyzers(), self.features.names(), strict=True))
         area_p = softmax(self.area_head.logits(matrix))[0]
         area_column = int(np.argmax(area_p))
-        area_terms = _strongest(self.area_head.class_weights(area_column), matrix, names, top_n)
+        area_terms = _strongest(text_, self.area_head.class_weights(area_column), matrix, columns, top_n)
         classes = self.bureaus
         mixed = self.semantic is not None and semantic is not False
         if bureau in classes:
@@ -450,7 +457,7 @@ class Model:
             best = int(np.argmax(self._score(matrix, [text_], [initiative], use_semantic=False).calibrated[0]))
         # On the scale of the calibrated odds the stored prediction was made with.
         scale = self.temperature(text.language(text_), mixed) / (self.tfidf_weight if mixed else 1.0)
-        bureau_terms = _strongest(self.bureau_term_weights(best) / scale, matrix, names, top_n)
+        bureau_terms = _strongest(text_, self.bureau_term_weights(best) / scale, matrix, columns, top_n)
         lead = self.lead_bureau(initiative)
         known_lead = lead is not None and lead in classes
         return Explanation(
@@ -478,11 +485,13 @@ def _chosen(area: str, predicted: tuple[tuple[str, float], ...], k: int) -> tupl
 
 
 def _strongest(
-    weights: np.ndarray, matrix: sp.csr_matrix, names: Sequence[str], top_n: int
+    text_: str, weights: np.ndarray, matrix: sp.csr_matrix, columns: Sequence[tuple[str, str]], top_n: int
 ) -> tuple[tuple[str, float], ...]:
-    """The text's terms with the largest positive weight × feature value, strongest first."""
+    """The text's features with the largest positive weight × feature value, as the words the
+    resident typed (surface.py), strongest first."""
     row = matrix.tocsr()[0]
     pulls = weights[row.indices] * row.data
-    order = np.argsort(-pulls)[:top_n]
+    order = np.argsort(-pulls, kind="stable")[:top_n]
     # Shown to two decimals: a term that would read "+0.00" explains nothing.
-    return tuple((names[row.indices[i]], float(pulls[i])) for i in order if pulls[i] >= 0.005)
+    strongest = [(*columns[row.indices[i]], float(pulls[i])) for i in order if pulls[i] >= surface.MIN_WEIGHT]
+    return surface.words(text_, strongest, top_n)

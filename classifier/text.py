@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
+from typing import NamedTuple
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 # The app's definition too (feedback_app/text/chinese.py; a test holds the two equal): the
@@ -94,3 +95,100 @@ def language(text: str) -> str:
     chinese = sum(len(run) for run in _CJK_RUN.findall(text))
     english = len(_LATIN_WORD.findall(text))
     return "zh" if chinese and chinese >= english else "en"
+
+
+# --- where each term came from ---------------------------------------------------------------
+# Explanations show a term as the resident typed it, so each term needs its character range in
+# the original text. The functions below tokenise as `english_terms` and `chinese_terms` do
+# (a test holds the terms equal) but keep, for every normalised character, the range of the
+# original it came from. The feature functions above stay as they are: prediction never pays
+# for the offsets.
+
+
+class TermSpan(NamedTuple):
+    """A term and the range of the original text it came from: text[start:end]."""
+
+    term: str
+    start: int
+    end: int
+
+
+def _clusters(text: str) -> list[tuple[int, int]]:
+    """Each character with the combining marks after it: NFKC may compose them into one."""
+    if not text:
+        return []
+    bounds = [i for i in range(1, len(text)) if not unicodedata.combining(text[i])]
+    return list(zip([0, *bounds], [*bounds, len(text)], strict=True))
+
+
+def _traditional_aligned(text: str) -> str:
+    """Simplified → Traditional keeping one character for one: the whole text at once (OpenCC
+    converts phrases, 头发 → 頭髮 where 发 alone is 發), or each run of Han characters, or each
+    character, whichever first keeps the length."""
+    converted = _to_traditional()(text)
+    if len(converted) == len(text):
+        return converted
+
+    def run(match: re.Match[str]) -> str:
+        whole = _to_traditional()(match.group())
+        if len(whole) == len(match.group()):
+            return whole
+        return "".join(c if len(c := _to_traditional()(ch)) == 1 else ch for ch in match.group())
+
+    return _CJK_RUN.sub(run, text)
+
+
+def aligned_normalise(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """`normalise(text)` and, for each of its characters, the original range it came from.
+
+    NFKC is applied to each character with its combining marks, lower case to each character:
+    the same result as `normalise` for every text the features can tell apart (they see only
+    ASCII letters and digits and Han characters).
+    """
+    pieces: list[str] = []
+    origin: list[tuple[int, int]] = []
+    for start, end in _clusters(text):
+        piece = unicodedata.normalize("NFKC", text[start:end])
+        pieces.append(piece)
+        origin.extend([(start, end)] * len(piece))
+    folded = "".join(pieces)
+    if _CJK_RUN.search(folded):
+        folded = _traditional_aligned(folded)
+    lowered: list[str] = []
+    lowered_origin: list[tuple[int, int]] = []
+    for ch, source in zip(folded, origin, strict=True):
+        low = ch.lower()  # one character may become two ("İ" → "i̇")
+        lowered.append(low)
+        lowered_origin.extend([source] * len(low))
+    return "".join(lowered), lowered_origin
+
+
+def english_spans(text: str) -> list[TermSpan]:
+    """`english_terms(text)` in the same order, each with its range: a bigram's runs from its
+    first word to its second, over the stop words and punctuation between them."""
+    norm, origin = aligned_normalise(text)
+    words = [
+        TermSpan(_stem(m.group()), origin[m.start()][0], origin[m.end() - 1][1])
+        for m in _WORD.finditer(norm)
+        if m.group() not in _STOPWORDS
+    ]
+    bigrams = [TermSpan(f"{a.term} {b.term}", a.start, b.end) for a, b in zip(words, words[1:], strict=False)]
+    return words + bigrams
+
+
+def chinese_spans(text: str, widen_runs_up_to: int = 0) -> list[TermSpan]:
+    """`chinese_terms(text)` in the same order, each with its range.
+
+    A character n-gram may cut across words (輸署 from 運輸署); in a run of Han characters no
+    longer than `widen_runs_up_to`, every n-gram's range is the whole run instead.
+    """
+    norm, origin = aligned_normalise(text)
+    spans: list[TermSpan] = []
+    for run in _CJK_RUN.finditer(norm):
+        first, last = run.start(), run.end()
+        whole = (origin[first][0], origin[last - 1][1]) if last - first <= widen_runs_up_to else None
+        for n in (1, 2, 3):
+            for i in range(first, last - n + 1):
+                start, end = whole or (origin[i][0], origin[i + n - 1][1])
+                spans.append(TermSpan(norm[i : i + n], start, end))
+    return spans
