@@ -30,7 +30,7 @@ from babel.messages.pofile import read_po
 
 from classifier.data import catalogue_examples, default_data_paths, default_offtopic_paths, load_examples, load_offtopic
 from classifier.text import chinese_terms, english_terms
-from feedback_app.moderation.search import HAN
+from feedback_app.kernel.search import HAN
 from feedback_app.text.redaction import find_personal_data
 
 _WORD = re.compile(rf"[{HAN}]|[^\W_{HAN}]+")

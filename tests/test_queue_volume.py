@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import insert, select, text
 
 from feedback_app.extensions import db
+from feedback_app.kernel import search
 from feedback_app.kernel.database import refresh_planner_statistics
 from feedback_app.kernel.models import Role, Status, Submission
-from feedback_app.moderation import queue, search
+from feedback_app.moderation import queue
 from feedback_app.moderation.queue import QueueFilter, Sort
 
 from . import factories

@@ -22,7 +22,7 @@ from feedback_app.campaigns import services as campaigns
 from feedback_app.campaigns import support
 from feedback_app.extensions import db
 from feedback_app.intake import services as intake
-from feedback_app.kernel import audit, catalogue
+from feedback_app.kernel import audit, catalogue, search
 from feedback_app.kernel.models import (
     TRAINING_UNDER_WAY,
     AuditAction,
@@ -33,7 +33,7 @@ from feedback_app.kernel.models import (
     TrainingStatus,
     Visibility,
 )
-from feedback_app.moderation import queue, search
+from feedback_app.moderation import queue
 from feedback_app.moderation import services as moderation
 from feedback_app.public import views as public_views
 from feedback_app.routing import services as routing

@@ -47,15 +47,36 @@ def _view(status: Status, visibility: Visibility = Visibility.PENDING) -> Submis
         (Status.ANSWERED, Visibility.HIDDEN, Role.MODERATOR, {"publish", "edit_public_text"}),
         # A rejected view offers only to reopen it: no route form that would always fail, no publishing.
         (Status.REJECTED, Visibility.HIDDEN, Role.MODERATOR, {"reopen"}),
-        (Status.ROUTED, Visibility.PENDING, Role.OFFICER, {"answer", "send_back", "close"}),
-        (Status.ANSWERED, Visibility.PUBLISHED, Role.OFFICER, {"answer", "close"}),
-        (Status.CLOSED, Visibility.PUBLISHED, Role.OFFICER, set()),
+        (Status.ROUTED, Visibility.PENDING, Role.OFFICER, {"assign", "note", "invite", "answer", "send_back", "close"}),
+        (
+            Status.IN_PROGRESS,
+            Visibility.PENDING,
+            Role.OFFICER,
+            {"assign", "note", "invite", "answer", "send_back", "close"},
+        ),
+        (Status.ANSWERED, Visibility.PUBLISHED, Role.OFFICER, {"note", "invite", "answer", "close"}),
+        # Closed: notes only (reopening needs a recent closing date: test_bureau_workspace.py)
+        (Status.CLOSED, Visibility.PUBLISHED, Role.OFFICER, {"note"}),
+        (Status.IN_PROGRESS, Visibility.PUBLISHED, Role.MODERATOR, {"route", "hide", "edit_public_text"}),
         (Status.NEEDS_REVIEW, Visibility.PENDING, Role.OFFICER, set()),
         (Status.ROUTED, Visibility.PENDING, Role.RESIDENT, set()),
     ],
 )
 def test_one_table_says_which_decisions_a_view_allows(status, visibility, role, expected):
     assert workflow.allowed_actions(_view(status, visibility), role) == expected
+
+
+@pytest.mark.parametrize(
+    "status, expected",
+    [
+        (Status.ROUTED, {"note", "answer_part"}),
+        (Status.ANSWERED, {"note", "answer_part"}),
+        (Status.CLOSED, {"note"}),
+    ],
+)
+def test_an_invited_bureau_may_add_its_part_and_notes_only(status, expected):
+    assert workflow.allowed_actions(_view(status), Role.OFFICER, partner=True) == expected
+    assert workflow.allowed_actions(_view(status), Role.MODERATOR, partner=True) == set()
 
 
 def test_every_state_decision_and_audit_action_has_a_label_in_each_language(app):

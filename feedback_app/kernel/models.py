@@ -74,6 +74,7 @@ class Status(enum.StrEnum):
     RECEIVED = "received"
     NEEDS_REVIEW = "needs_review"
     ROUTED = "routed"
+    IN_PROGRESS = "in_progress"  # an officer of the bureau has it (Submission.assigned_to_id)
     ANSWERED = "answered"
     REJECTED = "rejected"
     CLOSED = "closed"
@@ -106,6 +107,17 @@ class AuditAction(enum.StrEnum):
     NOT_PERSONAL_MARKED = "not_personal_marked"  # a moderator said what the masking took is not personal data
     JOINED_CAMPAIGN = "joined_campaign"
     SPLIT_FROM_CAMPAIGN = "split_from_campaign"
+    # A view in a bureau's hands (feedback_app/bureau writes these through the workflow)
+    ASSIGNED = "assigned"
+    NOTE_ADDED = "note_added"  # an internal note between officers: never public
+    JOINT_INVITED = "joint_invited"
+    BUREAU_REOPENED = "bureau_reopened"  # a closed view reopened by its bureau (within 30 days)
+    # A bureau's settings and data
+    ANSWER_TEMPLATE_SAVED = "answer_template_saved"
+    ANSWER_TEMPLATE_DELETED = "answer_template_deleted"
+    ANSWER_TARGET_CHANGED = "answer_target_changed"
+    OFFICIAL_CONTACTS_CHANGED = "official_contacts_changed"
+    BUREAU_EXPORTED = "bureau_exported"
     # A staff account
     ACCOUNT_CREATED = "account_created"
     PASSWORD_CHANGED = "password_changed"  # nosec B105 - an audit action's name, not a password
@@ -174,6 +186,8 @@ class Bureau(Model):
     name_zh: Mapped[str] = mapped_column(String(80))
     remit_en: Mapped[str] = mapped_column(Text)
     remit_zh: Mapped[str] = mapped_column(Text)
+    # Working days from routing to the answer's due date (kernel/deadlines.py); an admin sets it.
+    answer_target_days: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
 
 
 class Initiative(Model):
@@ -310,6 +324,12 @@ class Submission(Model):
         Index("ix_submission_campaign_id", "campaign_id", "id"),
         # Repeated posting (abuse.py): how many views one client sent since a moment.
         Index("ix_submission_client_hash", "client_hash", "created_at"),
+        # A bureau's inbox (migration 0019): by tab, then due date (its default order) or arrival.
+        Index("ix_submission_bureau_status_due", "bureau_code", "status", "due_at", "id"),
+        Index("ix_submission_bureau_due", "bureau_code", "due_at", "id"),
+        Index("ix_submission_bureau_id", "bureau_code", "id"),
+        Index("ix_submission_assignee_status_due", "assigned_to_id", "status", "due_at", "id"),
+        Index("ix_submission_sent_back_by", "sent_back_by_code", "id"),
         _one_of("status", Status),
         _one_of("visibility", Visibility),
         _one_of("rejection_reason", RejectionReason),  # NULL passes a CHECK: no reason
@@ -391,6 +411,17 @@ class Submission(Model):
     # The moderator who has the view open (moderation.services.hold); not a change to the view.
     held_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # In a bureau's hands (workflow.py keeps these; migration 0019): when it reached the bureau,
+    # when its answer is due (routed_at + the bureau's target in Hong Kong working days), the
+    # officer who has it, when it was first answered and when closed.
+    routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The bureau that last sent it back as "not ours", and the bureau it suggested (or None).
+    sent_back_by_code: Mapped[str | None] = mapped_column(String(10))
+    suggested_bureau_code: Mapped[str | None] = mapped_column(String(10))
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -400,7 +431,9 @@ class Submission(Model):
     bureau: Mapped[Bureau | None] = relationship(foreign_keys=[bureau_code])
     classifier_version: Mapped[ClassifierVersion | None] = relationship()
     held_by: Mapped[User | None] = relationship(foreign_keys=[held_by_id])
+    assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
     answers: Mapped[list[Answer]] = relationship(back_populates="submission", order_by="Answer.created_at")
+    partners: Mapped[list[JointBureau]] = relationship(back_populates="submission", order_by="JointBureau.invited_at")
 
 
 class Campaign(Model):
@@ -451,7 +484,8 @@ class Support(Model):
 
 
 class Answer(Model):
-    """A bureau's public answer to a submission."""
+    """A bureau's public answer to a submission (Markdown, text/markup.py renders it): `body` in
+    `language` ("en" or "zh"), and optionally the same answer in the other one (`translation`)."""
 
     __tablename__ = "answer"
 
@@ -460,10 +494,79 @@ class Answer(Model):
     bureau_code: Mapped[str] = mapped_column(ForeignKey("bureau.code"))
     author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(2), default="en", server_default="en")
+    translation: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="answers")
     bureau: Mapped[Bureau] = relationship()
+    author: Mapped[User] = relationship()
+
+    def texts(self, reader_language: str) -> list[tuple[str, str]]:
+        """(language, text) pairs, the reader's language ("en" or "zh...") first."""
+        pairs = [(self.language, self.body)]
+        if self.translation:
+            pairs.append(("zh" if self.language == "en" else "en", self.translation))
+        return sorted(pairs, key=lambda pair: not reader_language.startswith(pair[0]))
+
+
+class JointBureau(Model):
+    """A second bureau invited to answer a view with its owner: it sees the view and adds its part."""
+
+    __tablename__ = "joint_bureau"
+
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), primary_key=True, autoincrement=False)
+    bureau_code: Mapped[str] = mapped_column(ForeignKey("bureau.code"), primary_key=True, index=True)
+    invited_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="partners")
+    bureau: Mapped[Bureau] = relationship()
+
+
+class BureauNote(Model):
+    """An internal note between officers on a view: never public, never in a public export."""
+
+    __tablename__ = "bureau_note"
+    __table_args__ = (Index("ix_bureau_note_submission_id", "submission_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"))
+    bureau_code: Mapped[str] = mapped_column(ForeignKey("bureau.code"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User] = relationship()
+
+
+class AnswerTemplate(Model):
+    """A bureau's reusable answer, in English and/or Chinese, with placeholders (bureau/templates.py)."""
+
+    __tablename__ = "answer_template"
+    __table_args__ = (UniqueConstraint("bureau_code", "title"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bureau_code: Mapped[str] = mapped_column(ForeignKey("bureau.code"))
+    title: Mapped[str] = mapped_column(String(120))
+    body_en: Mapped[str | None] = mapped_column(Text)
+    body_zh: Mapped[str | None] = mapped_column(Text)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class OfficialContact(Model):
+    """A bureau's published hotline or government e-mail address, kept by an admin: shown as
+    written in answers, where a resident's own number or address is masked."""
+
+    __tablename__ = "official_contact"
+    __table_args__ = (UniqueConstraint("bureau_code", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bureau_code: Mapped[str] = mapped_column(ForeignKey("bureau.code"))
+    value: Mapped[str] = mapped_column(String(254))
+    label_en: Mapped[str | None] = mapped_column(String(120))
+    label_zh: Mapped[str | None] = mapped_column(String(120))
 
 
 class AuditEvent(Model):

@@ -214,7 +214,11 @@ def tracked(sub: Submission) -> TrackedView:
         initiative=_initiative(sub),
         bureau_code=sub.bureau_code,
         answers=_answers(sub, tokens),
-        history=tuple(PublicEvent(e.created_at, e.action) for e in workflow.history(sub)),
+        history=tuple(
+            PublicEvent(e.created_at, e.action)
+            for e in workflow.history(sub)
+            if e.action not in workflow.INTERNAL_EVENTS
+        ),
     )
 
 

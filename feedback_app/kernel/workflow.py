@@ -9,6 +9,7 @@ function here, which writes the audit event in the same transaction as the chang
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -17,9 +18,11 @@ from sqlalchemy.orm.util import AliasedClass
 
 from ..extensions import db
 from . import audit as audit_log
+from . import deadlines
 from .models import (
     AuditAction,
     AuditEvent,
+    Bureau,
     NearDuplicateKey,
     RejectionReason,
     Role,
@@ -42,17 +45,41 @@ class Action(StrEnum):
     ANSWER = "answer"
     SEND_BACK = "send_back"  # not this bureau's: back to the moderators
     CLOSE = "close"
+    ASSIGN = "assign"  # give the view to an officer of the bureau (or take it), or reassign it
+    NOTE = "note"  # an internal note between officers
+    INVITE = "invite"  # make it a joint view: a second bureau adds its part of the answer
+    ANSWER_PART = "answer_part"  # an invited bureau's part of a joint view's answer
+    REOPEN_CLOSED = "reopen_closed"  # the bureau reopens a view it closed, within REOPEN_WITHIN
 
 
 # The status each decision leaves a view in, from each status in which it may be taken.
 STATUS_RULES: dict[Action, dict[Status, Status]] = {
-    Action.ROUTE: {Status.RECEIVED: Status.ROUTED, Status.NEEDS_REVIEW: Status.ROUTED, Status.ROUTED: Status.ROUTED},
+    Action.ROUTE: {
+        Status.RECEIVED: Status.ROUTED,
+        Status.NEEDS_REVIEW: Status.ROUTED,
+        Status.ROUTED: Status.ROUTED,
+        Status.IN_PROGRESS: Status.ROUTED,
+    },
     Action.REJECT: {Status.RECEIVED: Status.REJECTED, Status.NEEDS_REVIEW: Status.REJECTED},
     Action.REOPEN: {Status.REJECTED: Status.NEEDS_REVIEW},
-    Action.ANSWER: {Status.ROUTED: Status.ANSWERED, Status.ANSWERED: Status.ANSWERED},
-    Action.SEND_BACK: {Status.ROUTED: Status.NEEDS_REVIEW},
-    Action.CLOSE: {Status.ROUTED: Status.CLOSED, Status.ANSWERED: Status.CLOSED},
+    Action.ASSIGN: {Status.ROUTED: Status.IN_PROGRESS, Status.IN_PROGRESS: Status.IN_PROGRESS},
+    Action.ANSWER: {
+        Status.ROUTED: Status.ANSWERED,
+        Status.IN_PROGRESS: Status.ANSWERED,
+        Status.ANSWERED: Status.ANSWERED,
+    },
+    Action.SEND_BACK: {Status.ROUTED: Status.NEEDS_REVIEW, Status.IN_PROGRESS: Status.NEEDS_REVIEW},
+    Action.CLOSE: {Status.ROUTED: Status.CLOSED, Status.IN_PROGRESS: Status.CLOSED, Status.ANSWERED: Status.CLOSED},
+    Action.REOPEN_CLOSED: {Status.CLOSED: Status.IN_PROGRESS},
+    # Neither changes the status: allowed wherever the view is in a bureau's hands and still open.
+    Action.INVITE: {s: s for s in (Status.ROUTED, Status.IN_PROGRESS, Status.ANSWERED)},
+    Action.ANSWER_PART: {s: s for s in (Status.ROUTED, Status.IN_PROGRESS, Status.ANSWERED)},
+    Action.NOTE: {s: s for s in (Status.ROUTED, Status.IN_PROGRESS, Status.ANSWERED, Status.CLOSED)},
 }
+# Events of a bureau's own work that its sender is not shown (the tracking page's history).
+INTERNAL_EVENTS = frozenset({AuditAction.ASSIGNED, AuditAction.NOTE_ADDED})
+# A closed view can be reopened by its bureau for this long after it was closed.
+REOPEN_WITHIN = timedelta(days=30)
 # Publication, the same way: the visibility each decision leaves, from each it may be taken in.
 VISIBILITY_RULES: dict[Action, dict[Visibility, Visibility]] = {
     Action.PUBLISH: {Visibility.PENDING: Visibility.PUBLISHED, Visibility.HIDDEN: Visibility.PUBLISHED},
@@ -73,7 +100,19 @@ MODERATOR_ACTIONS = frozenset(
         Action.EDIT_PUBLIC_TEXT,
     }
 )
-OFFICER_ACTIONS = frozenset({Action.ANSWER, Action.SEND_BACK, Action.CLOSE})
+OFFICER_ACTIONS = frozenset(
+    {
+        Action.ASSIGN,
+        Action.NOTE,
+        Action.ANSWER,
+        Action.INVITE,
+        Action.SEND_BACK,
+        Action.CLOSE,
+        Action.REOPEN_CLOSED,
+    }
+)
+# What an officer of a bureau invited to a joint view may do on it (the owner does the rest).
+PARTNER_ACTIONS = frozenset({Action.ANSWER_PART, Action.NOTE})
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.MODERATOR: MODERATOR_ACTIONS,
     Role.ADMIN: MODERATOR_ACTIONS,
@@ -88,8 +127,10 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
 #
 # Waiting for a moderator ("received" too: a view whose routing could not even be recorded).
 AWAITING_REVIEW: tuple[Status, ...] = (Status.NEEDS_REVIEW, Status.RECEIVED)
-# Belonging to a bureau: in its inbox, answered or closed.
-WITH_A_BUREAU: tuple[Status, ...] = (Status.ROUTED, Status.ANSWERED, Status.CLOSED)
+# Belonging to a bureau: in its inbox (nobody's yet, or an officer's), answered or closed.
+WITH_A_BUREAU: tuple[Status, ...] = (Status.ROUTED, Status.IN_PROGRESS, Status.ANSWERED, Status.CLOSED)
+# Waiting for the bureau's answer: these have a due date that can pass.
+AWAITING_ANSWER: tuple[Status, ...] = (Status.ROUTED, Status.IN_PROGRESS)
 
 
 # A query's view of the submission table: the table itself or an alias of it (a subquery's copy).
@@ -116,15 +157,27 @@ class TransitionNotAllowed(Exception):
         self.target = target
 
 
-def allowed_actions(sub: Submission, role: Role | str) -> frozenset[Action]:
+def allowed_actions(
+    sub: Submission, role: Role | str, *, partner: bool = False, now: datetime | None = None
+) -> frozenset[Action]:
     """The decisions `role` may take on `sub` as it is now (an officer's bureau is checked by
-    the bureau's own queries, which show an officer nothing else)."""
+    the bureau's own queries, which show an officer nothing else). `partner`: the officer's
+    bureau was invited to a joint view that another bureau owns."""
     status, visibility = Status(sub.status), Visibility(sub.visibility)
     allowed = {action for action, moves in STATUS_RULES.items() if status in moves}
     if status not in NEVER_PUBLISHED:
         allowed |= {action for action, moves in VISIBILITY_RULES.items() if visibility in moves}
         allowed.add(Action.EDIT_PUBLIC_TEXT)
-    return frozenset(allowed) & ROLE_ACTIONS.get(Role(role), frozenset())
+    if Action.REOPEN_CLOSED in allowed and (
+        sub.closed_at is None or (now or datetime.now(UTC)) - sub.closed_at > REOPEN_WITHIN
+    ):
+        allowed.discard(Action.REOPEN_CLOSED)
+    role_actions = ROLE_ACTIONS.get(Role(role), frozenset())
+    if partner:
+        role_actions = PARTNER_ACTIONS if Role(role) == Role.OFFICER else frozenset()
+    else:
+        allowed.discard(Action.ANSWER_PART)
+    return frozenset(allowed) & role_actions
 
 
 def _snapshot(sub: Submission) -> dict[str, Any]:
@@ -134,6 +187,7 @@ def _snapshot(sub: Submission) -> dict[str, Any]:
         "bureau": sub.bureau_code,
         "visibility": sub.visibility,
         "rejection_reason": sub.rejection_reason,
+        "assignee": sub.assigned_to_id,
     }
 
 
@@ -168,16 +222,31 @@ def _audit(
 
 def _move(sub: Submission, to: Status, area: str | None, bureau: str | None) -> None:
     current = Status(sub.status)
+    now = datetime.now(UTC)
     if to in WITH_A_BUREAU:
         if area is not None:
             sub.area_code = area
+        previous_bureau = sub.bureau_code
         if bureau is not None:
             sub.bureau_code = bureau
         if sub.bureau_code is None:
             raise TransitionNotAllowed(current, to)
+        if to == Status.ROUTED and (current not in WITH_A_BUREAU or sub.bureau_code != previous_bureau):
+            # It reaches a bureau (again): the clock starts, and nobody there has it yet.
+            sub.routed_at = now
+            target = db.session.get(Bureau, sub.bureau_code)
+            sub.due_at = deadlines.due_at(now, target.answer_target_days if target else deadlines.DEFAULT_TARGET_DAYS)
+            sub.assigned_to_id = None
+            sub.suggested_bureau_code = None
     elif to == Status.NEEDS_REVIEW:
         # Back in the queue the submission belongs to no bureau until a moderator routes it.
         sub.bureau_code = None
+        sub.due_at = None
+        sub.assigned_to_id = None
+    if to == Status.ANSWERED and sub.answered_at is None:
+        sub.answered_at = now
+    if to != current:
+        sub.closed_at = now if to == Status.CLOSED else None
     sub.status = to
 
 
@@ -191,20 +260,35 @@ def decide(
     area: str | None = None,
     bureau: str | None = None,
     rejection_reason: RejectionReason | None = None,
+    assignee: User | None = None,
+    suggested_bureau: str | None = None,
+    partner: bool = False,
 ) -> None:
     """A person's decision: refused unless `allowed_actions` allows it; audited as `audit`.
 
     `reason` is the person's own words; a rejection's reason code is part of the view's state
-    (`rejection_reason`), so the history can name it in the reader's language.
+    (`rejection_reason`), so the history can name it in the reader's language. `assignee`: whom
+    ASSIGN gives the view to (REOPEN_CLOSED gives it to the actor); `suggested_bureau`: where
+    SEND_BACK says it belongs.
     """
     action = Action(action)
-    if action not in allowed_actions(sub, actor.role):
+    if action not in allowed_actions(sub, actor.role, partner=partner):
         raise TransitionNotAllowed(sub.status, action)
     before = _snapshot(sub)
+    sending_bureau = sub.bureau_code
     if action in VISIBILITY_RULES:
         sub.visibility = VISIBILITY_RULES[action][Visibility(sub.visibility)]
     else:
         _move(sub, STATUS_RULES[action][Status(sub.status)], area, bureau)
+    if action == Action.ASSIGN:
+        if assignee is None:
+            raise ValueError("an assignment needs an officer")
+        sub.assigned_to_id = assignee.id
+    elif action == Action.REOPEN_CLOSED:
+        sub.assigned_to_id = actor.id
+    elif action == Action.SEND_BACK:
+        sub.sent_back_by_code = sending_bureau
+        sub.suggested_bureau_code = suggested_bureau
     if action == Action.REJECT:
         if rejection_reason is None:
             raise ValueError("a rejection needs a reason")

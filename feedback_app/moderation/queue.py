@@ -28,12 +28,11 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..kernel import workflow
+from ..kernel import search, workflow
 from ..kernel.models import Submission, User
 from ..kernel.triage import BANDS, Band, Priority
 from ..text import abuse
 from ..web.pagination import KeysetPage
-from . import search
 
 # What awaits review (workflow.AWAITING_REVIEW), in the form the partial indexes match.
 IN_QUEUE = workflow.awaiting_review()

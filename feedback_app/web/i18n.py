@@ -23,6 +23,7 @@ STATUS_LABELS = {
     "received": _l("Received"),
     "needs_review": _l("Waiting for review"),
     "routed": _l("Sent to bureau"),
+    "in_progress": _l("Being worked on"),
     "answered": _l("Answered"),
     "rejected": _l("Not accepted"),
     "closed": _l("Closed"),
@@ -43,6 +44,11 @@ DECISION_LABELS = {
     "answer": _l("Answer publicly"),
     "send_back": _l("Not for your bureau?"),
     "close": _l("Close"),
+    "assign": _l("Assign"),
+    "note": _l("Internal note"),
+    "invite": _l("Answer jointly with another bureau"),
+    "answer_part": _l("Your bureau's part of the answer"),
+    "reopen_closed": _l("Reopen"),
 }
 REJECTION_LABELS = {
     "spam": _l("Spam"),
@@ -166,6 +172,16 @@ ACTION_LABELS = {
     "not_personal_marked": _l("Masking corrected by a moderator"),
     "joined_campaign": _l("Grouped with near copies of the same text"),
     "split_from_campaign": _l("Taken out of its campaign by a moderator"),
+    "assigned": _l("Assigned to an officer"),
+    "note_added": _l("Internal note added"),
+    "joint_invited": _l("A second bureau invited to answer jointly"),
+    "bureau_reopened": _l("Reopened by the bureau"),
+    # A bureau's settings and exports
+    "answer_template_saved": _l("Answer template saved"),
+    "answer_template_deleted": _l("Answer template deleted"),
+    "answer_target_changed": _l("Answer target changed"),
+    "official_contacts_changed": _l("Official contacts changed"),
+    "bureau_exported": _l("Views exported"),
     # Changes to accounts, shown in an account's history on the admin pages.
     "account_created": _l("Account created"),
     "password_changed": _l("New password set"),

@@ -24,14 +24,15 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from typing import Any
 
 from cachetools import TTLCache
 from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, text
 
 from ..extensions import db
-from ..kernel.models import Submission
 from ..text.chinese import HAN_RANGES as HAN
 from ..text.chinese import to_simplified, to_traditional
+from .models import Submission
 
 MAX_TERMS = 8
 MAX_QUERY_LENGTH = 200
@@ -67,9 +68,9 @@ def _tsquery(query_terms: list[str]) -> str:
     return " & ".join(f"({p})" for p in parts)
 
 
-def _postgresql(query_terms: list[str], document) -> ColumnElement[bool]:
+def _postgresql(query_terms: list[str], document: ColumnElement[Any] | None) -> ColumnElement[bool]:
     document = literal_column(PG_DOCUMENT) if document is None else document
-    config = literal_column("'simple'::regconfig")
+    config: ColumnElement[Any] = literal_column("'simple'::regconfig")
     return or_(*(document.op("@@")(func.to_tsquery(config, _tsquery(form))) for form in _scripts(query_terms)))
 
 
@@ -89,7 +90,7 @@ def _sqlite_form(query_terms: list[str]) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
-def matching(query: str, dialect: str, *, document=None) -> ColumnElement[bool] | None:
+def matching(query: str, dialect: str, *, document: ColumnElement[Any] | None = None) -> ColumnElement[bool] | None:
     """A condition on Submission for the views that contain every term; None for no terms.
 
     `document` (PostgreSQL only): the search document as a column of a subquery, for a query

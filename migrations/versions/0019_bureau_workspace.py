@@ -1,0 +1,213 @@
+"""A bureau's workspace: deadlines, assignment, joint views, notes, templates, official contacts
+
+Revision ID: 0019
+Revises: 0018
+Create Date: 2026-12-07
+
+- bureau.answer_target_days: working days from routing to an answer's due date (default 10).
+- submission: routed_at, due_at, assigned_to_id, answered_at, closed_at, sent_back_by_code,
+  suggested_bureau_code, and the inbox's indexes. Views already with a bureau take their
+  routed_at from their last routing event (or their arrival) and no due date: the worker's
+  `flask bureau deadlines` fills those in with the holiday calendar, which SQL does not know.
+- submission.status gains "in_progress"; audit_event.action the bureau's actions. The CHECK
+  constraints are replaced as 0018 made them (on SQLite by the same in-place schema edit).
+- answer.language / translation: an answer in English, Chinese or both.
+- joint_bureau, bureau_note, answer_template, official_contact: new tables.
+"""
+
+import importlib
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0019"
+down_revision = "0018"
+branch_labels = None
+depends_on = None
+
+_0018 = importlib.import_module("migrations.versions.0018_status_checks")
+
+STATUSES_BEFORE = ("received", "needs_review", "routed", "answered", "rejected", "closed")
+STATUSES = ("received", "needs_review", "routed", "in_progress", "answered", "rejected", "closed")
+ACTIONS_BEFORE = _0018.AUDIT_ACTIONS
+ACTIONS = (
+    *ACTIONS_BEFORE,
+    "assigned",
+    "note_added",
+    "joint_invited",
+    "bureau_reopened",
+    "answer_template_saved",
+    "answer_template_deleted",
+    "answer_target_changed",
+    "official_contacts_changed",
+    "bureau_exported",
+)
+CHANGED = {("submission", "status"): (STATUSES_BEFORE, STATUSES), ("audit_event", "action"): (ACTIONS_BEFORE, ACTIONS)}
+
+# (column, type, references) added to submission
+SUBMISSION_COLUMNS = (
+    ("routed_at", "TIMESTAMP", None),
+    ("due_at", "TIMESTAMP", None),
+    ("assigned_to_id", "INTEGER", "user_account"),
+    ("answered_at", "TIMESTAMP", None),
+    ("closed_at", "TIMESTAMP", None),
+    ("sent_back_by_code", "VARCHAR(10)", None),
+    ("suggested_bureau_code", "VARCHAR(10)", None),
+)
+INDEXES = {
+    "ix_submission_bureau_status_due": ("bureau_code", "status", "due_at", "id"),
+    "ix_submission_bureau_due": ("bureau_code", "due_at", "id"),
+    "ix_submission_bureau_id": ("bureau_code", "id"),
+    "ix_submission_assignee_status_due": ("assigned_to_id", "status", "due_at", "id"),
+    "ix_submission_sent_back_by": ("sent_back_by_code", "id"),
+}
+
+
+def _sa_type(name):
+    return {"TIMESTAMP": sa.DateTime(timezone=True), "INTEGER": sa.Integer(), "VARCHAR(10)": sa.String(10)}[name]
+
+
+def _replace_checks(bind, forward):
+    if bind.dialect.name == "sqlite":
+
+        def change(table, create):
+            for (t, column), (before, after) in CHANGED.items():
+                if t == table:
+                    old, new = (before, after) if forward else (after, before)
+                    clause = _0018._clause(table, column, old)
+                    assert clause in create, (table, column)
+                    create = create.replace(clause, _0018._clause(table, column, new))
+            return create
+
+        tables = {table for table, _ in CHANGED}
+        statements = {}
+        for table in tables:
+            create = bind.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+            ).scalar_one()
+            statements[table] = change(table, create)
+        version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
+        bind.exec_driver_sql("PRAGMA writable_schema = ON")
+        for table, create in statements.items():
+            bind.exec_driver_sql("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (create, table))
+        bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+        bind.exec_driver_sql("PRAGMA writable_schema = OFF")
+        problems = bind.exec_driver_sql("PRAGMA quick_check").scalars().all()
+        if problems != ["ok"]:
+            raise RuntimeError(f"SQLite integrity check after replacing the constraints: {problems}")
+    else:
+        for (table, column), (before, after) in CHANGED.items():
+            values = after if forward else before
+            op.drop_constraint(op.f(f"ck_{table}_{column}"), table, type_="check")
+            op.create_check_constraint(op.f(f"ck_{table}_{column}"), table, _0018._condition(column, values))
+
+
+def upgrade():
+    bind = op.get_bind()
+    sqlite = bind.dialect.name == "sqlite"
+    op.add_column("bureau", sa.Column("answer_target_days", sa.Integer(), nullable=False, server_default="10"))
+    for column, type_, references in SUBMISSION_COLUMNS:
+        if sqlite and references:
+            # Written out whole: a DDL statement takes no bound parameters, and nothing here is variable.
+            op.execute(
+                f"ALTER TABLE submission ADD COLUMN {column} {type_} "
+                f"CONSTRAINT fk_submission_{column}_{references} REFERENCES {references} (id)"
+            )
+        else:
+            op.add_column("submission", sa.Column(column, _sa_type(type_), nullable=True))
+            if references:
+                op.create_foreign_key(
+                    f"fk_submission_{column}_{references}", "submission", references, [column], ["id"]
+                )
+    for name, columns in INDEXES.items():
+        op.create_index(name, "submission", list(columns))
+    # Views already with a bureau: reached it when last routed (else when they arrived).
+    op.execute(
+        """
+        UPDATE submission SET routed_at = COALESCE(
+            (SELECT MAX(e.created_at) FROM audit_event e
+              WHERE e.submission_id = submission.id
+                AND e.action IN ('auto_routed', 'route_confirmed', 'route_changed')),
+            submission.created_at)
+        WHERE status IN ('routed', 'answered', 'closed')
+        """
+    )
+    op.execute(
+        """
+        UPDATE submission SET answered_at = (SELECT MIN(a.created_at) FROM answer a WHERE a.submission_id = submission.id)
+        WHERE status IN ('answered', 'closed')
+        """
+    )
+    _replace_checks(bind, forward=True)
+
+    op.add_column("answer", sa.Column("language", sa.String(2), nullable=False, server_default="en"))
+    op.add_column("answer", sa.Column("translation", sa.Text(), nullable=True))
+
+    op.create_table(
+        "joint_bureau",
+        sa.Column("submission_id", sa.Integer(), sa.ForeignKey("submission.id"), primary_key=True, autoincrement=False),
+        sa.Column("bureau_code", sa.String(10), sa.ForeignKey("bureau.code"), primary_key=True),
+        sa.Column("invited_by_id", sa.Integer(), sa.ForeignKey("user_account.id"), nullable=False),
+        sa.Column("invited_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_joint_bureau_bureau_code", "joint_bureau", ["bureau_code"])
+    op.create_table(
+        "bureau_note",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("submission_id", sa.Integer(), sa.ForeignKey("submission.id"), nullable=False),
+        sa.Column("bureau_code", sa.String(10), sa.ForeignKey("bureau.code"), nullable=False),
+        sa.Column("author_id", sa.Integer(), sa.ForeignKey("user_account.id"), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_bureau_note_submission_id", "bureau_note", ["submission_id", "id"])
+    op.create_table(
+        "answer_template",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("bureau_code", sa.String(10), sa.ForeignKey("bureau.code"), nullable=False),
+        sa.Column("title", sa.String(120), nullable=False),
+        sa.Column("body_en", sa.Text(), nullable=True),
+        sa.Column("body_zh", sa.Text(), nullable=True),
+        sa.Column("updated_by_id", sa.Integer(), sa.ForeignKey("user_account.id"), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("bureau_code", "title"),
+    )
+    op.create_table(
+        "official_contact",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("bureau_code", sa.String(10), sa.ForeignKey("bureau.code"), nullable=False),
+        sa.Column("value", sa.String(254), nullable=False),
+        sa.Column("label_en", sa.String(120), nullable=True),
+        sa.Column("label_zh", sa.String(120), nullable=True),
+        sa.UniqueConstraint("bureau_code", "value"),
+    )
+
+
+def downgrade():
+    bind = op.get_bind()
+    sqlite = bind.dialect.name == "sqlite"
+    for table in ("official_contact", "answer_template", "bureau_note", "joint_bureau"):
+        op.drop_table(table)
+    if sqlite:
+        op.execute("ALTER TABLE answer DROP COLUMN translation")
+        op.execute("ALTER TABLE answer DROP COLUMN language")
+    else:
+        op.drop_column("answer", "translation")
+        op.drop_column("answer", "language")
+    op.execute("UPDATE submission SET status = 'routed' WHERE status = 'in_progress'")
+    # The audit log is append-only: with any bureau event recorded, the old constraint cannot be
+    # put back and the downgrade stops there (by design: history is never deleted).
+    _replace_checks(bind, forward=False)
+    for name in INDEXES:
+        op.drop_index(name, "submission")
+    for column, _type, references in reversed(SUBMISSION_COLUMNS):
+        if sqlite:
+            op.execute(f"ALTER TABLE submission DROP COLUMN {column}")
+        else:
+            if references:
+                op.drop_constraint(f"fk_submission_{column}_{references}", "submission", type_="foreignkey")
+            op.drop_column("submission", column)
+    if sqlite:
+        op.execute("ALTER TABLE bureau DROP COLUMN answer_target_days")
+    else:
+        op.drop_column("bureau", "answer_target_days")
