@@ -106,11 +106,15 @@ def language(text: str) -> str:
 
 
 class TermSpan(NamedTuple):
-    """A term and the range of the original text it came from: text[start:end]."""
+    """A term and the range of the original text it came from: text[start:end].
+
+    A bigram's range runs from its first word to its second; `parts` are the two words' own.
+    """
 
     term: str
     start: int
     end: int
+    parts: tuple[tuple[int, int], ...] = ()
 
 
 def _clusters(text: str) -> list[tuple[int, int]]:
@@ -172,7 +176,10 @@ def english_spans(text: str) -> list[TermSpan]:
         for m in _WORD.finditer(norm)
         if m.group() not in _STOPWORDS
     ]
-    bigrams = [TermSpan(f"{a.term} {b.term}", a.start, b.end) for a, b in zip(words, words[1:], strict=False)]
+    bigrams = [
+        TermSpan(f"{a.term} {b.term}", a.start, b.end, ((a.start, a.end), (b.start, b.end)))
+        for a, b in zip(words, words[1:], strict=False)
+    ]
     return words + bigrams
 
 

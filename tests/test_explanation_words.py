@@ -53,6 +53,21 @@ def test_a_bigram_across_punctuation_and_stop_words_shows_what_lies_between():
     assert shown("the bus is late", ("en", "bus late", 0.5)) == (("bus is late", 0.5),)
 
 
+def test_bigrams_do_not_chain_words_into_a_long_quotation():
+    text = "Apps for the elderly have few downloads. Has anyone evaluated whether seniors use them?"
+    chain = [("en", "few download", 1.0), ("en", "download anyon", 0.75), ("en", "anyon evalu", 0.5)]
+    chain.append(("en", "evalu whether", 0.25))
+    # The strongest join first; "few downloads. Has anyone evaluated" would be too long, so
+    # "anyone evaluated" counts for its two words apart.
+    assert shown(text, *chain) == (("few downloads. Has anyone", 2.0), ("evaluated whether", 0.5))
+    assert len("few downloads. Has anyone evaluated") > surface.LONGEST_JOINED
+
+
+def test_english_words_paired_across_chinese_are_shown_apart():
+    text = "Telco個customer service要等一個鐘，想cancel plan都cancel唔到"
+    assert shown(text, ("en", "servic cancel", 1.0)) == (("service", 0.5), ("cancel", 0.5))
+
+
 def test_a_chinese_ngram_is_shown_as_its_short_run_of_characters():
     assert shown("運輸署，請改善。", ("zh", "輸署", 1.0), ("zh", "運", 0.25)) == (("運輸署", 1.25),)
 
@@ -111,7 +126,7 @@ def test_offsets_reach_the_original_through_normalisation():
     text = "ﬁre in Ｃａｕｓｅｗａｙ Bay"  # a ligature NFKC expands, full-width letters
     norm, origin = aligned_normalise(text)
     assert norm == normalise(text)
-    assert [text[s:e] for s, e in (sp[1:] for sp in english_spans(text))] == [
+    assert [text[span.start : span.end] for span in english_spans(text)] == [
         "ﬁre",
         "Ｃａｕｓｅｗａｙ",
         "Bay",

@@ -102,7 +102,8 @@ def decide(prediction: classifier.Prediction, model: classifier.Model, text: str
 
 
 def explain(sub: Submission) -> classifier.Explanation | None:
-    """Why the model that routed this view predicted its bureau: the words that pushed it, and
+    """Why the model that routed this view predicted its bureau: the words that pushed it, as
+    the resident typed them (stretches of `sub.body`, never the model's stems or n-grams), and
     the initiative's part. None when that model is gone or cannot load."""
     if sub.classifier_version_id is None:
         return None
