@@ -7,7 +7,11 @@ per backend: SQLite always, PostgreSQL when TEST_DATABASE_URL is set, in a datab
 (`<name>_browser`) because the other tests wipe TEST_DATABASE_URL's database while this server runs.
 
 Every page a journey visits is checked with axe-core (WCAG 2.0/2.1/2.2 A and AA rules, zero
-violations of any impact) and kept as a screenshot under build/screenshots/<backend>/<journey>/.
+violations of any impact) and must fit its screen, a 390 px phone included (nothing scrolls the
+page sideways). With BROWSER_SCREENSHOTS=1 each page is also kept as a full-page screenshot under
+build/screenshots/<backend>/<journey>/; off by default, CI included: writing some 600 full-page
+PNGs took a large share of the suite's time and nothing reads them there. Set it to look at the
+pages, e.g. `BROWSER_SCREENSHOTS=1 .venv/bin/pytest tests/browser -m "not postgresql"`.
 
 Never `playwright install`: it downloads a browser build, which these machines cannot. Debian's
 Chromium is used (CHROMIUM_PATH, default /usr/bin/chromium); without it the folder is skipped,
@@ -43,6 +47,8 @@ SCREENSHOTS = ROOT / "build" / "screenshots"
 AXE_SOURCE_PATH = Path(__file__).parent / "vendor" / "axe.min.js"
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("TEST_REQUIRE_BROWSER") == "1"
+# Opt-in (see the module's docstring): full-page screenshots of every page cost time and disk.
+TAKE_SCREENSHOTS = os.environ.get("BROWSER_SCREENSHOTS") == "1"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -90,9 +96,13 @@ STATS = Stats()
 def pytest_terminal_summary(terminalreporter):
     # Under pytest-xdist a worker runs the journeys and tests/conftest.py reads its summary.json.
     if STATS.pages:
+        kept = (
+            f"{STATS.screenshots} screenshots in {SCREENSHOTS.relative_to(ROOT)}/"
+            if TAKE_SCREENSHOTS
+            else "no screenshots (BROWSER_SCREENSHOTS=1 keeps them)"
+        )
         terminalreporter.write_line(
-            f"browser suite: {STATS.pages} pages checked, {STATS.axe_runs} axe runs, {STATS.screenshots} "
-            f"screenshots in {SCREENSHOTS.relative_to(ROOT)}/, {STATS.seconds:.1f} s"
+            f"browser suite: {STATS.pages} pages checked, {STATS.axe_runs} axe runs, {kept}, {STATS.seconds:.1f} s"
         )
 
 
@@ -282,6 +292,33 @@ class AxeViolations(AssertionError):
     pass
 
 
+class PageTooWide(AssertionError):
+    pass
+
+
+# The page's width against its screen's, and the elements that stick out past the screen's right
+# edge (outside any box that scrolls or clips them; a box whose text runs past it counts too).
+# Measured against the root element's clientWidth, the layout viewport: a phone browser zooms out
+# to show a page wider than its screen, and window.innerWidth grows with it (a 569 px page on a
+# 390 px phone reads innerWidth 569), so the check would never fail on the phone against it.
+_WIDTH_SCRIPT = """() => {
+  const root = document.documentElement, limit = root.clientWidth;
+  const clipped = el => { for (let p = el.parentElement; p && p !== root; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== 'visible') return true; } return false; };
+  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+      + (typeof el.className === 'string' && el.className.trim() ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+  const out = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    if (out.length >= 5) break;
+    if (!el.checkVisibility() || clipped(el)) continue;
+    const r = el.getBoundingClientRect();
+    const right = Math.max(r.right, getComputedStyle(el).overflowX === 'visible' ? r.left + el.scrollWidth : 0);
+    if (right > limit + 1) out.push(`${name(el)} to ${Math.round(right)} px: "${el.textContent.trim().slice(0, 50)}"`);
+  }
+  return {scroll: root.scrollWidth, limit, inner: window.innerWidth, sticking_out: out};
+}"""
+
+
 def _describe_violations(violations: list[dict]) -> str:
     lines = []
     for v in violations:
@@ -294,7 +331,8 @@ def _describe_violations(violations: list[dict]) -> str:
 class Journey:
     """One person's way through the site, in one language on one screen size.
 
-    `look(page, step)` is what every page gets: checked with axe, kept as a screenshot.
+    `look(page, step)` is what every page gets: checked with axe, its header's targets and lines,
+    its width against the screen's; kept as a screenshot with BROWSER_SCREENSHOTS=1.
     """
 
     def __init__(self, context, name: str, lang: str, viewport: str, base_url: str, backend: str):
@@ -392,13 +430,27 @@ class Journey:
         page.wait_for_load_state("load")
         STATS.pages += 1
         self.steps += 1
-        folder = SCREENSHOTS / self.backend / self.name
-        folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(folder / f"{self.lang}-{self.viewport}-{self.steps:02d}-{step}.png"), full_page=True)
-        STATS.screenshots += 1
+        if TAKE_SCREENSHOTS:
+            folder = SCREENSHOTS / self.backend / self.name
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{self.lang}-{self.viewport}-{self.steps:02d}-{step}.png"
+            page.screenshot(path=str(path), full_page=True)
+            STATS.screenshots += 1
+        self.check_width(page, step)
         self.check_accessibility(page, step)
         self.check_header(page, step)
         STATS.finished = time.monotonic()
+
+    def check_width(self, page, step: str) -> None:
+        """The page fits its screen, a 390 px phone included: nothing in it makes the page scroll
+        sideways (a wide table scrolls inside its own region, or becomes rows: .rows-on-phone)."""
+        width = page.evaluate(_WIDTH_SCRIPT)
+        if width["scroll"] > width["limit"] + 1:
+            raise PageTooWide(
+                f"{page.url} is {width['scroll']} px wide on a {width['limit']} px screen "
+                f"({self.name}, {self.lang}, {self.viewport}, step {step}); sticking out:\n  "
+                + "\n  ".join(width["sticking_out"] or ["(no single element found)"])
+            )
 
     def check_accessibility(self, page, step: str) -> None:
         # evaluate, not add_script_tag: the site's CSP refuses inline scripts, and rightly.
