@@ -52,16 +52,21 @@ def words(text_: str, pulls: Iterable[tuple[str, str, float]], top_n: int) -> tu
     located = _occurrences(text_, pulls)
     # Each occurrence's ranges: one, or a bigram's two words when it is not joined.
     kept: list[list[list[Range]]] = [[[(s.start, s.end)] if not s.parts else [] for s in spans] for spans, _ in located]
-    ranges = [r for feature in kept for occurrence in feature for r in occurrence]
+    stretches = _Stretches()
+    for feature in kept:
+        for occurrence in feature:
+            for range_ in occurrence:
+                stretches.add(range_)
     for (spans, _), feature in zip(located, kept, strict=True):
         for span, occurrence in zip(spans, feature, strict=True):
             if span.parts:
                 joined = (span.start, span.end)
+                start, end = stretches.with_added(joined)
                 words_apart = not text.has_chinese(text_[span.parts[0][1] : span.parts[-1][0]])
-                fits = _length_with(ranges, joined) <= LONGEST_JOINED
-                occurrence.extend([joined] if words_apart and fits else span.parts)
-                ranges.extend(occurrence)
-    regions = _regions(ranges)
+                occurrence.extend([joined] if words_apart and end - start <= LONGEST_JOINED else span.parts)
+                for range_ in occurrence:
+                    stretches.add(range_)
+    regions = list(zip(stretches.starts, stretches.ends, strict=True))
     starts = [start for start, _ in regions]
     weights = [0.0] * len(regions)
     for (spans, weight), feature in zip(located, kept, strict=True):
@@ -96,24 +101,29 @@ def _occurrences(text_: str, pulls: Iterable[tuple[str, str, float]]) -> list[tu
     return located
 
 
-def _regions(ranges: Iterable[Range]) -> list[Range]:
-    """The ranges' union as separate stretches, in reading order (sharing a character joins two)."""
-    regions: list[Range] = []
-    for start, end in sorted(ranges):
-        if regions and start < regions[-1][1]:
-            regions[-1] = (regions[-1][0], max(regions[-1][1], end))
-        else:
-            regions.append((start, end))
-    return regions
+class _Stretches:
+    """Disjoint stretches of text in reading order, the union of the ranges added (ranges that
+    share a character are one stretch; ranges that only touch are two)."""
 
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
 
-def _length_with(ranges: list[Range], added: Range) -> int:
-    """The length of the stretch `added` would be part of."""
-    start, end = added
-    grown = True
-    while grown:  # a range it overlaps may reach another
-        grown = False
-        for s, e in ranges:
-            if s < end and start < e and (s < start or e > end):
-                start, end, grown = min(start, s), max(end, e), True
-    return end - start
+    def _overlapping(self, added: Range) -> tuple[int, int]:
+        """The indices [first, last) of the stretches `added` overlaps."""
+        first = bisect.bisect_right(self.ends, added[0])  # ends are sorted too: stretches are disjoint
+        last = bisect.bisect_left(self.starts, added[1], lo=first)
+        return first, last
+
+    def with_added(self, added: Range) -> Range:
+        """The stretch `added` would be part of."""
+        first, last = self._overlapping(added)
+        if first == last:
+            return added
+        return min(added[0], self.starts[first]), max(added[1], self.ends[last - 1])
+
+    def add(self, added: Range) -> None:
+        start, end = self.with_added(added)
+        first, last = self._overlapping(added)
+        self.starts[first:last] = [start]
+        self.ends[first:last] = [end]
