@@ -6,7 +6,11 @@ support counts, and later statistics, open data, feeds and the API) reads views 
 - the listing that shows a campaign once, at its newest published copy;
 - small frozen objects (`PublicView`, `PublicAnswer`) whose text is already the published text
   (a moderator's edit or the view as sent, masked either way), with its mask tokens in the
-  reader's language. A private field (name, e-mail, the text as sent, the client's or a
+  reader's language. An answer is Markdown: it is masked as written, then rendered to safe HTML
+  (text/markup.py), each of its languages apart, the reader's first; the bureau's official
+  contacts (OfficialContact: published hotlines, addresses on gov.hk) are left as written, a
+  resident's number or address beside them is masked. `answer_preview` shows an officer exactly
+  that before publishing. A private field (name, e-mail, the text as sent, the client's or a
   supporter's hash, the route's history of decisions) is not there to be shown by mistake.
 
 The tracking page, which the sender alone reaches by a secret link, reads a `TrackedView`:
@@ -15,19 +19,24 @@ the same published text, with the view's state and a history without names or re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+import unicodedata
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from ..extensions import db
-from ..text.redaction import PLACEHOLDERS, published_text, redact
+from ..text import markup
+from ..text.redaction import PLACEHOLDERS, find_personal_data, published_text, span_key
 from . import workflow
 from .catalogue import AreaRef, InitiativeRef
-from .models import Submission, Support
+from .models import Answer, OfficialContact, Submission, Support, utcnow
 
 published = workflow.published
 
@@ -54,11 +63,19 @@ def mask_tokens() -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class AnswerPart:
+    """An answer in one language: masked, then rendered from its Markdown (text/markup.py)."""
+
+    language: str  # "en" or "zh": the lang attribute of the element that holds it
+    html: Markup  # safe HTML, the only Markup this module makes
+
+
+@dataclass(frozen=True)
 class PublicAnswer:
-    """A bureau's answer as published: masked like any published text."""
+    """A bureau's answer as published: each language masked and rendered, the reader's first."""
 
     bureau_code: str
-    text: str
+    parts: tuple[AnswerPart, ...]
     created_at: datetime
 
 
@@ -182,6 +199,7 @@ def _project(subs: list[Submission], *, initiative_id: int | None = None) -> lis
     Private: only this module's queries, each selecting with `published()`, hand it rows.
     """
     tokens = mask_tokens()
+    contacts = _contacts_for(subs)
     copies = published_copies({s.campaign_id for s in subs if s.campaign_id is not None}, initiative_id=initiative_id)
     supporters = supporter_counts((s.id, s.campaign_id) for s in subs)
     return [
@@ -193,7 +211,7 @@ def _project(subs: list[Submission], *, initiative_id: int | None = None) -> lis
             text=published_text(sub, placeholders=tokens),
             area=_area(sub),
             initiative=_initiative(sub),
-            answers=_answers(sub, tokens),
+            answers=_answers(sub, tokens, contacts),
             copies=copies.get(sub.campaign_id, 1) if sub.campaign_id is not None else 1,
             supporters=supporters.get(sub.id, 0),
         )
@@ -213,7 +231,7 @@ def tracked(sub: Submission) -> TrackedView:
         area=_area(sub),
         initiative=_initiative(sub),
         bureau_code=sub.bureau_code,
-        answers=_answers(sub, tokens),
+        answers=_answers(sub, tokens, _contacts_for([sub])),
         history=tuple(
             PublicEvent(e.created_at, e.action)
             for e in workflow.history(sub)
@@ -232,8 +250,137 @@ def _initiative(sub: Submission) -> InitiativeRef | None:
     return InitiativeRef(i.id, i.code, i.area_code, i.title_en, i.title_zh) if i is not None else None
 
 
-def _answers(sub: Submission, tokens: dict[str, str]) -> tuple[PublicAnswer, ...]:
-    return tuple(PublicAnswer(a.bureau_code, redact(a.body, placeholders=tokens), a.created_at) for a in sub.answers)
+# --- answers ---------------------------------------------------------------------------------
+
+# A Hong Kong number as an official contact is written: 8 digits (2-9 first) or a 9-digit toll-free
+# 800 number, with or without +852 / 852 / 00852 and separators.
+_HK_PHONE = re.compile(r"(?:00852|852)?([2-9]\d{7}|800\d{6})")
+_PHONE_PUNCTUATION = re.compile(r"[\s\-\u2010-\u2015./()\[\]+]")
+_GOV_EMAIL = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*gov\.hk")
+
+
+def _digits(text: str) -> str:
+    return "".join(str(unicodedata.digit(c)) for c in unicodedata.normalize("NFKC", text) if c.isdigit())
+
+
+def official_contact_key(value: str) -> str | None:
+    """What an official contact is compared by: "tel:" and the number's 8 (or 9) digits for a Hong
+    Kong phone number however it is written, "mail:" and the address case folded for an e-mail
+    address on gov.hk or one of its subdomains; None for anything else (not an official contact)."""
+    value = unicodedata.normalize("NFKC", value).strip()
+    if "@" in value:
+        address = value.casefold()
+        return f"mail:{address}" if _GOV_EMAIL.fullmatch(address) and ".." not in address else None
+    if not _PHONE_PUNCTUATION.sub("", value).isdigit():
+        return None
+    match = _HK_PHONE.fullmatch(_digits(value))
+    return f"tel:{match.group(1)}" if match else None
+
+
+def _is_official(kind: str, found: str, official: Collection[str]) -> bool:
+    if kind == "phone":
+        match = _HK_PHONE.fullmatch(_digits(found))
+        return match is not None and f"tel:{match.group(1)}" in official
+    if kind == "email":
+        return f"mail:{span_key(found)}" in official
+    return False
+
+
+def _masked(source: str, official: Collection[str], tokens: Mapping[str, str], *, markdown: bool = True) -> str:
+    """`source` with each finding of text/redaction.py replaced by its token, but the bureau's
+    official contacts. In Markdown a token is written with escapes ("\\[PHONE\\]"), so it reads
+    as itself and never as the label of a link."""
+    parts, last = [], 0
+    for f in find_personal_data(source):
+        if _is_official(f.kind, source[f.start : f.end], official):
+            continue
+        token = tokens.get(f.kind, PLACEHOLDERS[f.kind])
+        parts += [source[last : f.start], re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", token) if markdown else token]
+        last = f.end
+    parts.append(source[last:])
+    return "".join(parts)
+
+
+def _rendered(source: str, official: Collection[str], tokens: Mapping[str, str], *, strict: bool) -> Markup:
+    try:
+        return Markup(markup.render(_masked(source, official, tokens)))
+    except markup.MarkupTooLarge:
+        if strict:
+            raise
+        # An answer stored before the limits, or over them: its text as plain paragraphs.
+        text = _masked(source, official, tokens, markdown=False)
+        paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+        return Markup("\n").join(
+            Markup("<p>%s</p>") % Markup("<br>\n").join(map(escape, p.splitlines())) for p in paragraphs
+        )
+
+
+def _reader_language() -> str:
+    return str(get_locale() or "en")
+
+
+def _public_answer(
+    answer: Answer, official: Collection[str], tokens: Mapping[str, str], *, strict: bool = False
+) -> PublicAnswer:
+    parts = []
+    for language, text in answer.texts(_reader_language()):
+        html = _rendered(text, official, tokens, strict=strict)
+        if html:
+            parts.append(AnswerPart(language, html))
+    return PublicAnswer(answer.bureau_code, tuple(parts), answer.created_at or utcnow())
+
+
+def official_contacts(bureau_codes: Iterable[str]) -> dict[str, frozenset[str]]:
+    """The official contacts of these bureaus, each as `official_contact_key` reads it."""
+    codes = set(bureau_codes)
+    if not codes:
+        return {}
+    rows = db.session.execute(
+        select(OfficialContact.bureau_code, OfficialContact.value).where(OfficialContact.bureau_code.in_(codes))
+    )
+    found: dict[str, set[str]] = {}
+    for code, value in rows:
+        key = official_contact_key(value)
+        if key is not None:
+            found.setdefault(code, set()).add(key)
+    return {code: frozenset(keys) for code, keys in found.items()}
+
+
+def _answers(
+    sub: Submission, tokens: dict[str, str], contacts: Mapping[str, frozenset[str]]
+) -> tuple[PublicAnswer, ...]:
+    return tuple(_public_answer(a, contacts.get(a.bureau_code, frozenset()), tokens) for a in sub.answers)
+
+
+def _contacts_for(subs: Iterable[Submission]) -> dict[str, frozenset[str]]:
+    return official_contacts({a.bureau_code for sub in subs for a in sub.answers})
+
+
+def answer_preview(body: str, translation: str | None, language: str, bureau_code: str) -> PublicAnswer:
+    """The answer exactly as the public will see it once published by `bureau_code`: masked but
+    for the bureau's official contacts, rendered, the reader's language first. Raises
+    markup.MarkupTooLarge when a part cannot be published as it stands (`answer_problems`)."""
+    answer = Answer(body=body, translation=translation or None, language=language, bureau_code=bureau_code)
+    official = official_contacts([bureau_code]).get(bureau_code, frozenset())
+    return _public_answer(answer, official, mask_tokens(), strict=True)
+
+
+MARKUP_PROBLEMS = {
+    markup.Problem.TOO_LONG: _l("The answer is too long: at most %(num)s characters.", num=f"{markup.MAX_LENGTH:,}"),
+    markup.Problem.TOO_MANY_BRACKETS: _l(
+        "The answer has too many links or square brackets: at most %(num)s.", num=f"{markup.MAX_BRACKETS:,}"
+    ),
+    markup.Problem.TOO_DEEP: _l(
+        "Quotes and lists are nested too deeply in the answer: at most %(num)s levels.", num=markup.MAX_DEPTH
+    ),
+}
+
+
+def answer_problems(*texts: str | None) -> list[str]:
+    """Why these parts of an answer cannot be published as they stand, in the reader's language
+    (empty: they can). For the answer form: each message is a form error."""
+    found = {problem for text in texts for problem in markup.problems(text)}
+    return [str(MARKUP_PROBLEMS[problem]) for problem in markup.Problem if problem in found]
 
 
 def published_copies(campaign_ids: set[int], *, initiative_id: int | None = None) -> dict[int, int]:
