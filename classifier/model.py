@@ -13,6 +13,7 @@ calibration and thresholds chosen for them (`metadata["fallback"]`), and the pre
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -166,9 +167,12 @@ class Features:
             names += block
         return names
 
-    def analyzers(self) -> list[str]:
-        """The analyzer behind each column, beside `names()`."""
-        return [v.name for v in self.vectorizers for _ in range(len(v.idf))]
+    @functools.cached_property
+    def columns(self) -> list[tuple[str, str]]:
+        """(analyzer, term) behind each column: built on the first explanation, then kept (a
+        model is loaded once per process, and building it took longer than the explanation)."""
+        analyzers = [v.name for v in self.vectorizers for _ in range(len(v.idf))]
+        return list(zip(analyzers, self.names(), strict=True))
 
 
 @dataclass
@@ -445,7 +449,7 @@ class Model:
         this model has a semantic part), which sets the scale the words are weighed on.
         """
         matrix = transform(self.features, [text_])
-        columns = list(zip(self.features.analyzers(), self.features.names(), strict=True))
+        columns = self.features.columns
         area_p = softmax(self.area_head.logits(matrix))[0]
         area_column = int(np.argmax(area_p))
         area_terms = _strongest(text_, self.area_head.class_weights(area_column), matrix, columns, top_n)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 from . import text
 
@@ -86,19 +87,22 @@ def words(text_: str, pulls: Iterable[tuple[str, str, float]], top_n: int) -> tu
 
 def _occurrences(text_: str, pulls: Iterable[tuple[str, str, float]]) -> list[tuple[list[text.TermSpan], float]]:
     """Each feature's occurrences in the text, with its weight; features not in it left out."""
-    index: dict[str, dict[str, list[text.TermSpan]]] = {}
     located = []
     for analyzer, feature, weight in pulls:
-        if analyzer not in SPANS:
-            continue
-        if analyzer not in index:
-            index[analyzer] = {}
-            for span in SPANS[analyzer](text_):
-                index[analyzer].setdefault(span.term, []).append(span)
-        spans = index[analyzer].get(feature)
+        spans = _by_term(analyzer, text_).get(feature) if analyzer in SPANS else None
         if spans:
             located.append((spans, weight))
     return located
+
+
+@lru_cache(maxsize=4)
+def _by_term(analyzer: str, text_: str) -> dict[str, list[text.TermSpan]]:
+    """Each term's occurrences (kept for the next call: an explanation asks for the area's
+    words and then the bureau's, of the same text). Read only."""
+    index: dict[str, list[text.TermSpan]] = {}
+    for span in SPANS[analyzer](text_):
+        index.setdefault(span.term, []).append(span)
+    return index
 
 
 class _Stretches:

@@ -136,6 +136,19 @@ def test_offsets_reach_the_original_through_normalisation():
     assert len(origin) == len(norm)
 
 
+def test_offsets_hold_where_the_conversion_to_traditional_changes_the_length(monkeypatch):
+    # OpenCC converts phrases; were one to convert to a phrase of another length, each
+    # character is converted alone there, so that every character keeps its origin.
+    def convert(text):
+        return text.replace("头发", "頭髮絲") if "头发" in text else text.replace("头", "頭").replace("发", "發")
+
+    monkeypatch.setattr("classifier.text._to_traditional", lambda: convert)
+    text = "ok 剪头发！"
+    norm, origin = aligned_normalise(text)
+    assert norm == "ok 剪頭發!"  # NFKC: the full-width ！ is "!"
+    assert [text[s:e] for s, e in origin] == list(text)
+
+
 LETTERS = st.sampled_from(
     list("abcXYZ019 '’.,-\n\t")
     + list("ＡＢｃｄ０１！，。")
