@@ -1,4 +1,5 @@
-"""Command-line tasks: `flask setup`, `flask catalogue load`, `flask users create`, `flask classifier ...`."""
+"""Command-line tasks: `flask setup`, `flask catalogue load`, `flask users create`, `flask classifier ...`,
+`flask bureau deadlines`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from flask import Flask, current_app, url_for
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
-from .admin.services import AccountFilter, two_factor_on
+from .admin.services import AccountFilter, fill_missing_due_dates, two_factor_on
 from .auth import demo_accounts, enrolment
 from .auth import services as accounts
 from .auth.demo_accounts import DEMO_ACCOUNTS
@@ -19,6 +20,7 @@ from .web.simplified import write_simplified
 catalogue_cli = AppGroup("catalogue", help="Reference data: smart areas, bureaus, initiatives.")
 users_cli = AppGroup("users", help="Accounts.")
 classifier_cli = AppGroup("classifier", help="Classifier versions stored in the database.")
+bureau_cli = AppGroup("bureau", help="Bureaus' answer deadlines.")
 
 
 @catalogue_cli.command("load")
@@ -291,9 +293,18 @@ def simplify():
     click.echo(f"Wrote {write_simplified()}")
 
 
+@bureau_cli.command("deadlines")
+def fill_deadlines():
+    """Give a due date to every view with a bureau that has none (from when it reached the bureau
+    and the bureau's answer target; safe to re-run)."""
+    filled = fill_missing_due_dates()
+    click.echo(f"Due dates filled: {filled} view{'' if filled == 1 else 's'}.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(i18n_cli)
     app.cli.add_command(catalogue_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(classifier_cli)
+    app.cli.add_command(bureau_cli)
     app.cli.add_command(setup)

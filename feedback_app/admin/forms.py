@@ -1,14 +1,16 @@
-"""Forms of the account pages. They check only the shape of what was typed; the account rules
-(e-mail, password length, bureau, not locking out the last administrator) are decided by
-auth.services, whose AccountError the views put next to the field it concerns."""
+"""Forms of the account pages and the bureau settings. They check only the shape of what was
+typed; the account rules (e-mail, password length, bureau, not locking out the last
+administrator) are decided by auth.services, whose AccountError the views put next to the field
+it concerns, and what an official contact may be by admin.services (SettingsError)."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
+from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from ..auth.services import DISPLAY_NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from ..kernel.deadlines import TARGET_DAYS_RANGE
 from ..web.forms import Form
 from ..web.i18n import ROLE_LABELS, localized
 
@@ -112,3 +114,42 @@ class RetrainForm(Form):
 
 class ActivateVersionForm(Form):
     submit = SubmitField(_l("Make this version active"))
+
+
+class AnswerTargetForm(Form):
+    days = IntegerField(
+        _l("Answer target, in working days"),
+        validators=[
+            InputRequired(message=_l("Enter a number of working days.")),
+            NumberRange(
+                min=TARGET_DAYS_RANGE[0],
+                max=TARGET_DAYS_RANGE[1],
+                message=_l("Choose between %(min)s and %(max)s working days."),
+            ),
+        ],
+        description=_l(
+            "Working days from the day a view reaches the bureau to its answer's due date; weekends and "
+            "Hong Kong public holidays do not count. A change moves the due dates of the bureau's views "
+            "still awaiting an answer."
+        ),
+    )
+    submit = SubmitField(_l("Save the answer target"))
+
+
+class OfficialContactForm(Form):
+    value = StringField(
+        _l("Phone number or e-mail address"),
+        validators=[DataRequired(message=_l("Enter a phone number or an e-mail address.")), Length(max=254)],
+        description=_l(
+            "A Hong Kong phone number the bureau publishes (a hotline), or an e-mail address on gov.hk or "
+            "one of its subdomains. It is shown as written in the bureau's answers; a resident's number "
+            "or address beside it is still masked."
+        ),
+    )
+    label_en = StringField(_l("Label in English (optional)"), validators=[Optional(), Length(max=120)])
+    label_zh = StringField(_l("Label in Chinese (optional)"), validators=[Optional(), Length(max=120)])
+    submit = SubmitField(_l("Add the contact"))
+
+
+class RemoveContactForm(Form):
+    submit = SubmitField(_l("Remove"))

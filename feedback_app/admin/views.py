@@ -1,11 +1,13 @@
 """Account management for administrators: list, create, change role, password, activation,
 two-factor reset. Every change goes through auth.services, which audits it and ends the
-account's sessions."""
+account's sessions. Bureau settings: each bureau's answer target and official contacts
+(admin.services, audited)."""
 
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from ..auth import enrolment
@@ -310,3 +312,104 @@ def issue_enrolment_link(user_id):
             flash(_("A new enrolment link is issued; any older one no longer works."), "success")
             return _handover(user, link=link)
     return _render_account(user, status=400, link_form=form)
+
+
+# --- bureau settings -------------------------------------------------------------------------------
+
+
+def _bureau_or_404(code: str) -> services.BureauSettings:
+    return services.get_bureau(code) or abort(404)
+
+
+@bp.get("/bureaus")
+@role_required(Role.ADMIN)
+def bureaus():
+    settings = services.bureau_settings()
+    order = {b.code: i for i, b in enumerate(i18n.in_reading_order([s.bureau for s in settings], "name"))}
+    return render_template("admin/bureaus.html", settings=sorted(settings, key=lambda s: order[s.bureau.code]))
+
+
+def _render_bureau(code: str, *, status=200, **given):
+    settings = _bureau_or_404(code)
+    page_forms = {
+        "target_form": forms.AnswerTargetForm(formdata=None, days=settings.bureau.answer_target_days),
+        "contact_form": forms.OfficialContactForm(formdata=None),
+        "remove_form": forms.RemoveContactForm(formdata=None),
+    }
+    page_forms.update(given)
+    return render_template(
+        "admin/bureau.html", settings=settings, history=services.bureau_history(code), **page_forms
+    ), status
+
+
+def _attach_setting(form, exc: services.SettingsError) -> None:
+    field = form._fields.get(exc.field)
+    if field is not None:
+        field.errors = [*field.errors, exc.message]
+    else:
+        flash(exc.message, "error")
+
+
+@bp.get("/bureaus/<code>")
+@role_required(Role.ADMIN)
+def bureau(code):
+    return _render_bureau(code)
+
+
+@bp.post("/bureaus/<code>/target")
+@role_required(Role.ADMIN)
+def set_answer_target(code):
+    _bureau_or_404(code)
+    form = forms.AnswerTargetForm()
+    if form.validate_on_submit():
+        try:
+            moved = services.set_answer_target(code, form.days.data, actor=current_user)
+        except services.SettingsError as exc:
+            _attach_setting(form, exc)
+        else:
+            flash(
+                ngettext(
+                    "The answer target is %(days)s working days. The due date of %(num)d view awaiting an "
+                    "answer was recomputed.",
+                    "The answer target is %(days)s working days. The due dates of %(num)d views awaiting an "
+                    "answer were recomputed.",
+                    moved,
+                    days=form.days.data,
+                ),
+                "success",
+            )
+            return redirect(url_for(".bureau", code=code))
+    return _render_bureau(code, status=400, target_form=form)
+
+
+@bp.post("/bureaus/<code>/contacts")
+@role_required(Role.ADMIN)
+def add_official_contact(code):
+    _bureau_or_404(code)
+    form = forms.OfficialContactForm()
+    if form.validate_on_submit():
+        try:
+            contact = services.add_official_contact(
+                code, form.value.data, label_en=form.label_en.data, label_zh=form.label_zh.data, actor=current_user
+            )
+        except services.SettingsError as exc:
+            _attach_setting(form, exc)
+        else:
+            flash(_("%(value)s is now an official contact of this bureau.", value=contact.value), "success")
+            return redirect(url_for(".bureau", code=code))
+    return _render_bureau(code, status=400, contact_form=form)
+
+
+@bp.post("/bureaus/<code>/contacts/<int:contact_id>/remove")
+@role_required(Role.ADMIN)
+def remove_official_contact(code, contact_id):
+    _bureau_or_404(code)
+    form = forms.RemoveContactForm()
+    if not form.validate_on_submit():
+        return _render_bureau(code, status=400)
+    try:
+        value = services.remove_official_contact(code, contact_id, actor=current_user)
+    except LookupError:
+        abort(404)
+    flash(_("%(value)s is no longer an official contact: answers mask it again.", value=value), "success")
+    return redirect(url_for(".bureau", code=code))
