@@ -120,6 +120,10 @@ class Config:
     # The service target for a first decision on a view waiting for review: the queue marks
     # views older than this as overdue.
     REVIEW_TARGET_HOURS = _env_int("REVIEW_TARGET_HOURS", 48)
+    # The publication policy (README, "What is published when"): by default a view the classifier
+    # routed by itself, with no flag and no personal data found, is published with its bureau's
+    # answer; set this and every view waits for a moderator's publish step instead.
+    ANSWERS_WAIT_FOR_MODERATOR = _env_bool("ANSWERS_WAIT_FOR_MODERATOR", False)
     # Group near copies of one text into campaigns as the worker routes each view (campaigns.py).
     CAMPAIGNS = _env_bool("CAMPAIGNS", True)
     # How old the queue's counts per filter may be, per process (they are recounted after this).

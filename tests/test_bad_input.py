@@ -83,7 +83,7 @@ def test_the_largest_id_is_an_ordinary_page_not_found(client, login_as, moderato
 def test_an_id_too_large_in_a_bureau_path_is_a_404(client, login_as, officer):
     login_as(officer)
     assert client.get(f"/bureau/submissions/{PAST_INT64}").status_code == 404
-    assert client.post(f"/bureau/submissions/{PAST_INT32}/answer", data={"body": "An answer."}).status_code == 404
+    assert client.post(f"/bureau/submissions/{PAST_INT32}/answer", data={"english": "An answer."}).status_code == 404
 
 
 def test_every_integer_in_a_route_is_bounded(app):
@@ -185,7 +185,7 @@ def test_an_officers_answer_with_a_nul_byte_is_a_form_error(browser, login_as, o
     login_as(officer)
     answer = "Thank you. We will add more trips\x00 on route 960 from next month."
     response = browser.submit_form(
-        f"/bureau/submissions/{sub.id}", {"body": answer}, action=f"/bureau/submissions/{sub.id}/answer"
+        f"/bureau/submissions/{sub.id}", {"english": answer}, action=f"/bureau/submissions/{sub.id}/answer"
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 400

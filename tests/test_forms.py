@@ -15,10 +15,10 @@ def test_spaces_around_a_short_answer_do_not_make_it_long_enough(app, browser, o
     sub = factories.submission()
     browser.login(officer.email)
     response = browser.submit_form(
-        f"/bureau/submissions/{sub.id}", {"body": " " * 9 + "a"}, action=f"/bureau/submissions/{sub.id}/answer"
+        f"/bureau/submissions/{sub.id}", {"english": " " * 4 + "a"}, action=f"/bureau/submissions/{sub.id}/answer"
     )
     assert response.status_code == 400
-    assert "An answer needs between 10 and 5000 characters." in response.get_data(as_text=True)
+    assert "An answer needs between 5 and 10000 characters." in response.get_data(as_text=True)
     assert db.session.execute(select(func.count()).select_from(Answer)).scalar_one() == 0
 
 

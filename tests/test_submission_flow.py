@@ -8,6 +8,7 @@ from feedback_app.extensions import db
 from feedback_app.kernel.models import Answer, AuditEvent, Status, Submission, Visibility
 
 from . import factories
+from .conftest import csrf_token
 
 REF_RE = re.compile(r"SCF-\d{4}-\d{6}")
 
@@ -113,9 +114,9 @@ def test_whole_life_submit_moderate_answer_publish(app, browser, moderator, offi
     assert sub.reference in inbox
     answer_text = "Thank you. The Transport Department will review the frequency of route 960 this year."
     done = browser.submit_form(
-        f"/bureau/submissions/{sub.id}", {"body": answer_text}, action=f"/bureau/submissions/{sub.id}/answer"
+        f"/bureau/submissions/{sub.id}", {"english": answer_text}, action=f"/bureau/submissions/{sub.id}/answer"
     )
-    assert "Your answer is published." in done.get_data(as_text=True)
+    assert "Your answer is published with the view." in done.get_data(as_text=True)
     browser.logout()
 
     db.session.expire_all()
@@ -231,15 +232,21 @@ def test_officer_sends_back_and_closes(app, browser, officer):
     )
     browser.submit_form(
         f"/bureau/submissions/{closed.id}",
-        {"note": "Handled by phone."},
+        {"note": "Handled by phone with the resident.", "confirm": "y"},
         action=f"/bureau/submissions/{closed.id}/close",
     )
     db.session.expire_all()
     back = db.session.get(Submission, sent_back.id)
     assert back.status == Status.NEEDS_REVIEW and back.bureau_code is None
     assert db.session.get(Submission, closed.id).status == Status.CLOSED
-    # Sent back, it no longer belongs to the bureau.
-    assert browser.client.get(f"/bureau/submissions/{sent_back.id}").status_code == 404
+    # Sent back, it no longer belongs to the bureau: the bureau reads it while it waits for a
+    # moderator, and can do nothing with it.
+    page = browser.client.get(f"/bureau/submissions/{sent_back.id}").get_data(as_text=True)
+    assert "Your bureau sent this view back." in page and "/answer" not in page and "/close" not in page
+    answer = browser.client.post(
+        f"/bureau/submissions/{sent_back.id}/answer", data={"csrf_token": csrf_token(page), "english": "Too late now."}
+    )
+    assert answer.status_code == 302 and db.session.get(Submission, sent_back.id).answers == []
     event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "sent_back")).scalar_one()
     assert event.reason == "This is about housing, not transport." and event.actor_id == officer.id
 
@@ -248,10 +255,12 @@ def test_empty_answer_is_refused_and_nothing_is_written(app, browser, officer):
     sub = factories.submission()
     browser.login(officer.email)
     response = browser.submit_form(
-        f"/bureau/submissions/{sub.id}", {"body": "  "}, action=f"/bureau/submissions/{sub.id}/answer"
+        f"/bureau/submissions/{sub.id}",
+        {"english": "  ", "chinese": "\u3000 "},
+        action=f"/bureau/submissions/{sub.id}/answer",
     )
     assert response.status_code == 400
-    assert "Please write the answer." in response.get_data(as_text=True)
+    assert "Please write the answer in English, in Chinese, or in both." in response.get_data(as_text=True)
     assert db.session.execute(select(func.count()).select_from(Answer)).scalar_one() == 0
 
 

@@ -422,6 +422,8 @@ class Submission(Model):
     # The bureau that last sent it back as "not ours", and the bureau it suggested (or None).
     sent_back_by_code: Mapped[str | None] = mapped_column(String(10))
     suggested_bureau_code: Mapped[str | None] = mapped_column(String(10))
+    # What the bureau told the public when it closed the view (masked when shown).
+    closing_note: Mapped[str | None] = mapped_column(Text)
 
     __mapper_args__ = {"version_id_col": version}
 

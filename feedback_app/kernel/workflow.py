@@ -284,8 +284,11 @@ def decide(
         if assignee is None:
             raise ValueError("an assignment needs an officer")
         sub.assigned_to_id = assignee.id
+    elif action == Action.CLOSE:
+        sub.closing_note = reason  # public: what the bureau tells the resident and the public
     elif action == Action.REOPEN_CLOSED:
         sub.assigned_to_id = actor.id
+        sub.closing_note = None
     elif action == Action.SEND_BACK:
         sub.sent_back_by_code = sending_bureau
         sub.suggested_bureau_code = suggested_bureau
@@ -314,6 +317,19 @@ def automatic(
     before = _snapshot(sub)
     _move(sub, to, area, bureau)
     _audit(sub, audit, before, None, reason)
+
+
+# Recorded as the reason when a view is published with its answer (bureau.services' policy).
+PUBLISHED_WITH_ANSWER = "published with its answer"
+
+
+def publish_with_answer(sub: Submission, *, actor: User) -> None:
+    """Publish a view as part of answering it, under the publication policy the bureau's service
+    applies (routed without a moderator, no flag, no personal data found): audited as published."""
+    if sub.visibility == Visibility.PENDING and sub.status not in NEVER_PUBLISHED:
+        before = _snapshot(sub)
+        sub.visibility = Visibility.PUBLISHED
+        _audit(sub, AuditAction.VISIBILITY_PUBLISHED, before, actor, PUBLISHED_WITH_ANSWER)
 
 
 def hide_with(sub: Submission, *, actor: User, reason: str) -> None:

@@ -75,6 +75,7 @@ SYSTEM_REASON_LABELS = {
     "bureau uncertain": _l("bureau uncertain"),
     "no bureau seems to own it": _l("no bureau seems to own it"),
     "flagged for a moderator": _l("flagged for a moderator"),
+    "published with its answer": _l("published with its answer"),
 }
 # How long views have waited for review (moderation.dashboard.AGE_BANDS).
 BACKLOG_AGE_LABELS = {

@@ -37,6 +37,7 @@ def register(app: Flask) -> None:
         # The workflow's named sets of states, asked by templates as by queries.
         AWAITING_REVIEW=workflow.AWAITING_REVIEW,
         WITH_A_BUREAU=workflow.WITH_A_BUREAU,
+        AWAITING_ANSWER=workflow.AWAITING_ANSWER,
         LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
         STATUS_LABELS=i18n.STATUS_LABELS,
         VISIBILITY_LABELS=i18n.VISIBILITY_LABELS,

@@ -6,9 +6,9 @@ Create Date: 2026-12-07
 
 - bureau.answer_target_days: working days from routing to an answer's due date (default 10).
 - submission: routed_at, due_at, assigned_to_id, answered_at, closed_at, sent_back_by_code,
-  suggested_bureau_code, and the inbox's indexes. Views already with a bureau take their
-  routed_at from their last routing event (or their arrival) and no due date: the worker's
-  `flask bureau deadlines` fills those in with the holiday calendar, which SQL does not know.
+  suggested_bureau_code, closing_note, and the inbox's indexes. Views already with a bureau take
+  their routed_at from their last routing event (or their arrival), and their due date from it
+  with the default target, computed here in Python (SQL knows no holiday calendar).
 - submission.status gains "in_progress"; audit_event.action the bureau's actions. The CHECK
   constraints are replaced as 0018 made them (on SQLite by the same in-place schema edit).
 - answer.language / translation: an answer in English, Chinese or both.
@@ -16,6 +16,7 @@ Create Date: 2026-12-07
 """
 
 import importlib
+from datetime import UTC
 
 import sqlalchemy as sa
 from alembic import op
@@ -53,6 +54,7 @@ SUBMISSION_COLUMNS = (
     ("closed_at", "TIMESTAMP", None),
     ("sent_back_by_code", "VARCHAR(10)", None),
     ("suggested_bureau_code", "VARCHAR(10)", None),
+    ("closing_note", "TEXT", None),
 )
 INDEXES = {
     "ix_submission_bureau_status_due": ("bureau_code", "status", "due_at", "id"),
@@ -64,7 +66,12 @@ INDEXES = {
 
 
 def _sa_type(name):
-    return {"TIMESTAMP": sa.DateTime(timezone=True), "INTEGER": sa.Integer(), "VARCHAR(10)": sa.String(10)}[name]
+    return {
+        "TIMESTAMP": sa.DateTime(timezone=True),
+        "INTEGER": sa.Integer(),
+        "VARCHAR(10)": sa.String(10),
+        "TEXT": sa.Text(),
+    }[name]
 
 
 def _replace_checks(bind, forward):
@@ -100,6 +107,26 @@ def _replace_checks(bind, forward):
             values = after if forward else before
             op.drop_constraint(op.f(f"ck_{table}_{column}"), table, type_="check")
             op.create_check_constraint(op.f(f"ck_{table}_{column}"), table, _0018._condition(column, values))
+
+
+def _fill_due_dates(bind):
+    # The app's own calendar (a pure module: Hong Kong working days from the `holidays` package);
+    # a migration of the past would compute with today's module, which only ever adds holidays.
+    from feedback_app.kernel import deadlines
+
+    stamp = sa.DateTime(timezone=True)
+    submission = sa.table(
+        "submission", sa.column("id", sa.Integer()), sa.column("routed_at", stamp), sa.column("due_at", stamp)
+    )
+    rows = bind.execute(
+        sa.select(submission.c.id, submission.c.routed_at).where(submission.c.routed_at.is_not(None))
+    ).all()
+    for row in rows:
+        routed_at = row.routed_at if row.routed_at.tzinfo else row.routed_at.replace(tzinfo=UTC)  # SQLite: no offset
+        due = deadlines.due_at(routed_at, deadlines.DEFAULT_TARGET_DAYS).astimezone(UTC)
+        if bind.dialect.name == "sqlite":  # stored as the app stores it (models.UTCDateTime): UTC, no offset
+            due = due.replace(tzinfo=None)
+        bind.execute(submission.update().where(submission.c.id == row.id).values(due_at=due))
 
 
 def upgrade():
@@ -138,6 +165,7 @@ def upgrade():
         WHERE status IN ('answered', 'closed')
         """
     )
+    _fill_due_dates(bind)
     _replace_checks(bind, forward=True)
 
     op.add_column("answer", sa.Column("language", sa.String(2), nullable=False, server_default="en"))
