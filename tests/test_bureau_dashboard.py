@@ -196,6 +196,8 @@ def test_the_page_shows_each_figure_beside_its_bars_and_links_overdue_views(bure
     for reference in (v["joint"].reference, v["housing"].reference):
         assert reference not in page
     assert "Views awaiting your bureau's answer</dt><dd>5</dd>" in page
+    assert "5.0 calendar days, 3.0 working days (4 views answered)" in page
+    assert "75% (3 of 4 views)" in page
 
 
 def test_another_bureaus_officer_never_sees_these_counts(bureau_views, at_now, client, login_as):
@@ -237,8 +239,16 @@ def test_a_bureau_with_nothing_yet_reads_well(app, client, login_as):
     ("accept", "lang", "texts"),
     [
         ("en", "en", ["Awaiting an answer, by age", "10 working days or more", "Nobody yet", "Overdue now"]),
-        ("zh-HK", "zh-Hant-HK", ["等候回覆的意見（按等候時間）", "10 個工作天或以上", "尚未指派", "現已逾期"]),
-        ("zh-CN", "zh-Hans", ["等候回复的意见（按等候时间）", "10 个工作天或以上", "尚未指派", "现已逾期"]),
+        (
+            "zh-HK",
+            "zh-Hant-HK",
+            ["等候回覆的意見（按等候時間）", "10 個工作天或以上", "尚未指派", "75%（4 則意見中的 3 則）"],
+        ),
+        (
+            "zh-CN",
+            "zh-Hans",
+            ["等候回复的意见（按等候时间）", "10 个工作天或以上", "尚未指派", "75%（4 则意见中的 3 则）"],
+        ),
     ],
 )
 def test_the_page_reads_in_each_language(bureau_views, at_now, client, login_as, accept, lang, texts):
