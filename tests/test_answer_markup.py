@@ -116,6 +116,10 @@ def test_links_of_the_allowed_schemes(link):
         "[x]: javascript:alert(1)\n\n[x]",
         "[x](http:)",
         "[x](\\[PHONE\\])",
+        "[x](mailto:\\[EMAIL\\])",  # a masked address, which normalising would make "mailto:EMAIL"
+        "<tel:\\[PHONE\\]>",
+        "[x](mailto:［電郵］)",
+        "[x](https://example.org/?a%5B%5D=1)",
     ],
 )
 def test_any_other_link_is_text(link):

@@ -175,7 +175,7 @@ def set_answer_target(code: str, days: int, *, actor: User) -> int:
     awaiting an answer, in one transaction, audited. Returns how many due dates were recomputed."""
     low, high = deadlines.TARGET_DAYS_RANGE
     if not low <= days <= high:
-        raise SettingsError("days", _l("Choose between %(low)d and %(high)d working days.", low=low, high=high))
+        raise SettingsError("days", _l("Choose between %(min)s and %(max)s working days.", min=low, max=high))
     with write_transaction():
         bureau = db.session.get(Bureau, code, with_for_update=True)
         if bureau is None:

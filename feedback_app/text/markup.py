@@ -7,7 +7,8 @@ Two steps, each enough on its own to keep script out:
    quotes, links (`[text](https://...)` and `<https://...>`), headings and a rule. Off: images (an
    answer does not load pictures from other sites), indented code (text pasted with leading spaces
    stays a paragraph; fenced code remains). A link must be absolute and http, https, mailto or tel:
-   any other (javascript:, data:, a relative address, a masked "[PHONE]") is shown as text.
+   any other (javascript:, data:, a relative address, one with square brackets such as a masked
+   "mailto:[EMAIL]") is shown as text.
    Headings are moved down three levels (# is h4, ## h5, ### and below h6): the page around an
    answer has its h1 to h3, and an answer never outranks them.
 2. nh3 with an allow-list of tags and attributes (ALLOWED_TAGS, ALLOWED_ATTRIBUTES); every link
@@ -23,6 +24,7 @@ well under a millisecond. `problems(text)` lists what is wrong; `render(text)` r
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 
@@ -68,6 +70,11 @@ class MarkupTooLarge(ValueError):
         self.problem = problem
 
 
+# Square brackets, as typed or percent-encoded (ASCII and full-width): a masked piece of personal
+# data ("[EMAIL]", "［電郵］") in a link's address leaves the link pointing nowhere, so it is text.
+_BRACKETS = re.compile(r"[\[\]［］]|%5b|%5d|%ef%bc%bb|%ef%bc%bd", re.IGNORECASE)
+
+
 def _is_allowed_link(url: str) -> bool:
     scheme, colon, rest = url.strip().partition(":")
     if not colon or scheme.lower() not in LINK_SCHEMES:
@@ -82,6 +89,13 @@ def _parser() -> MarkdownIt:
         {"html": False, "breaks": True, "linkify": False, "typographer": False, "maxNesting": _MAX_NESTING},
     )
     md.disable(["image", "code", "html_block", "html_inline"])
+    normalize = md.normalizeLink
+
+    def normalize_unless_bracketed(url: str) -> str:
+        # Checked before normalising, which would turn "mailto:[EMAIL]" into "mailto:EMAIL".
+        return "" if _BRACKETS.search(url) else normalize(url)
+
+    md.normalizeLink = normalize_unless_bracketed  # type: ignore[method-assign]
     md.validateLink = _is_allowed_link  # type: ignore[method-assign]
     return md
 
