@@ -357,3 +357,24 @@ def test_answer_then_open_the_next_view(app, browser, officer):
         follow_redirects=False,
     )
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/bureau/submissions/{second.id}")
+
+
+def test_the_preview_shows_the_answer_as_the_public_will_read_it_masked_and_rendered(app, browser, officer):
+    sub = factories.submission()
+    browser.login(officer.email)
+    response = _post(
+        browser,
+        sub.id,
+        "answer",
+        {
+            "english": "Thank you.\n\n- More trips\n- Call Mr Chan on 9123 4567\n\n[Timetable](https://www.td.gov.hk/)",
+            "preview": "Preview",
+        },
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "as the public will read it" in html
+    preview = html.split("as the public will read it", 1)[1]
+    assert "<li>More trips</li>" in preview and "9123 4567" not in preview.split("</section>")[0]
+    assert 'rel="nofollow ugc noopener"' in preview
+    assert "Call Mr Chan on 9123 4567" in html  # what was typed stays in the box
+    assert _count(Answer) == 0  # a preview writes nothing

@@ -12,6 +12,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
+from ..kernel import public
 from ..web.forms import Form
 
 ANSWER_MAX = 10_000
@@ -23,6 +24,16 @@ def _not_blank(form, field):
 
 
 _answer_length = Length(min=5, max=ANSWER_MAX, message=_l("An answer needs between %(min)d and %(max)d characters."))
+
+
+def _publishable(*fields) -> bool:
+    """Each text can be rendered as published (text/markup.py's limits); else a form error on it."""
+    ok = True
+    for f in fields:
+        for problem in public.answer_problems(f.data):
+            f.errors.append(problem)
+            ok = False
+    return ok
 
 
 class AnswerForm(Form):
@@ -46,7 +57,7 @@ class AnswerForm(Form):
         if ok and not (self.english.data or "").strip() and not (self.chinese.data or "").strip():
             self.english.errors.append(_l("Please write the answer in English, in Chinese, or in both."))
             return False
-        return ok
+        return ok and _publishable(self.english, self.chinese)
 
 
 class ManyAnswerForm(AnswerForm):
@@ -116,6 +127,9 @@ class TemplateForm(Form):
     body_en = TextAreaField(_l("Text in English"), validators=[Optional(), Length(max=ANSWER_MAX)])
     body_zh = TextAreaField(_l("Text in Chinese"), validators=[Optional(), Length(max=ANSWER_MAX)])
     submit = SubmitField(_l("Save template"))
+
+    def validate(self, extra_validators=None):
+        return super().validate(extra_validators) and _publishable(self.body_en, self.body_zh)
 
 
 class DeleteForm(Form):

@@ -9,6 +9,7 @@ from ..kernel import catalogue, public
 from ..kernel.models import Role
 from ..kernel.workflow import Action, TransitionNotAllowed
 from ..routing import services as routing
+from ..text import markup
 from ..web.i18n import LANGUAGE_NAMES, in_reading_order, localized
 from ..web.input_guard import parse_id
 from ..web.pagination import parse_after
@@ -201,6 +202,7 @@ def _render_item(sub, *, status=200, preview=None, **given):
         templates=answer_templates.for_bureau(current_user.bureau_code),
         chosen_template=chosen,
         preview=preview,
+        answers=[(a, _as_published(a)) for a in sub.answers],
         **forms,
     ), status
 
@@ -239,6 +241,14 @@ PUBLICATION_MESSAGES = {
         "The view is not public, so the answer is not either."
     ),
 }
+
+
+def _as_published(answer) -> public.PublicAnswer | None:
+    """An answer as the public reads it (masked, rendered); None if its text is over the limits."""
+    try:
+        return public.answer_preview(answer.body, answer.translation, answer.language, answer.bureau_code)
+    except markup.MarkupTooLarge:
+        return None
 
 
 def _answer_text(form) -> services.AnswerText:
