@@ -378,3 +378,37 @@ def test_the_preview_shows_the_answer_as_the_public_will_read_it_masked_and_rend
     assert 'rel="nofollow ugc noopener"' in preview
     assert "Call Mr Chan on 9123 4567" in html  # what was typed stays in the box
     assert _count(Answer) == 0  # a preview writes nothing
+
+
+def test_a_closed_views_sender_and_the_public_read_the_closing_note_masked(app, client, officer):
+    from feedback_app.intake import services as intake
+
+    init = factories.initiative()
+    receipt = intake.submit(
+        intake.NewSubmission(
+            body=factories.TRANSPORT_VIEW, language="en", topic_area=init.area_code, initiative_id=init.id
+        )
+    )
+    services.answer(officer, receipt.submission_id, services.AnswerText("We have asked the operator.", None))
+    services.close(officer, receipt.submission_id, "Done. Call 9123 4567 if it happens again.")
+    page = client.get(f"/track/{receipt.reference}/{receipt.tracking_token}").get_data(as_text=True)
+    assert "The bureau closed your view" in page and "Done. Call [PHONE] if it happens again." in page
+    assert "9123 4567" not in page and "We have asked the operator." in page
+    public_page = client.get(f"/views/{receipt.reference}")
+    if public_page.status_code == 200:  # published with its answer (routed automatically, nothing found)
+        html = public_page.get_data(as_text=True)
+        assert "Closed by the bureau" in html and "9123 4567" not in html
+
+
+def test_a_view_closed_without_an_answer_tells_its_sender_no_answer_follows(app, client, officer):
+    from feedback_app.intake import services as intake
+
+    init = factories.initiative()
+    receipt = intake.submit(
+        intake.NewSubmission(
+            body=factories.TRANSPORT_VIEW, language="en", topic_area=init.area_code, initiative_id=init.id
+        )
+    )
+    services.close(officer, receipt.submission_id, "Already handled in the route 960 review last month.")
+    page = client.get(f"/track/{receipt.reference}/{receipt.tracking_token}").get_data(as_text=True)
+    assert "No answer yet" not in page and "No further answer will follow." in page

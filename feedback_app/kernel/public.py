@@ -33,7 +33,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from ..extensions import db
 from ..text import markup
-from ..text.redaction import PLACEHOLDERS, find_personal_data, published_text, span_key
+from ..text.redaction import PLACEHOLDERS, find_personal_data, published_text, redact, span_key
 from . import workflow
 from .catalogue import AreaRef, InitiativeRef
 from .models import Answer, OfficialContact, Submission, Support, utcnow
@@ -91,6 +91,7 @@ class PublicView:
     area: AreaRef  # the smart area the resident wrote about
     initiative: InitiativeRef | None
     answers: tuple[PublicAnswer, ...]
+    closing_note: str | None  # what the bureau said when it closed the view, masked
     copies: int  # published copies it stands for: more than one for a campaign, shown once
     supporters: int  # each supporter once, over the campaign's copies when it stands for one
 
@@ -116,6 +117,7 @@ class TrackedView:
     initiative: InitiativeRef | None
     bureau_code: str | None
     answers: tuple[PublicAnswer, ...]
+    closing_note: str | None  # what the bureau said when it closed the view, masked
     history: tuple[PublicEvent, ...]
 
 
@@ -212,6 +214,7 @@ def _project(subs: list[Submission], *, initiative_id: int | None = None) -> lis
             area=_area(sub),
             initiative=_initiative(sub),
             answers=_answers(sub, tokens, contacts),
+            closing_note=_closing_note(sub, tokens),
             copies=copies.get(sub.campaign_id, 1) if sub.campaign_id is not None else 1,
             supporters=supporters.get(sub.id, 0),
         )
@@ -232,12 +235,18 @@ def tracked(sub: Submission) -> TrackedView:
         initiative=_initiative(sub),
         bureau_code=sub.bureau_code,
         answers=_answers(sub, tokens, _contacts_for([sub])),
+        closing_note=_closing_note(sub, tokens),
         history=tuple(
             PublicEvent(e.created_at, e.action)
             for e in workflow.history(sub)
             if e.action not in workflow.INTERNAL_EVENTS
         ),
     )
+
+
+def _closing_note(sub: Submission, tokens: Mapping[str, str]) -> str | None:
+    # Shown only while the view is closed (a reopened view's note was cleared by the workflow).
+    return redact(sub.closing_note, placeholders=tokens) if sub.closing_note else None
 
 
 def _area(sub: Submission) -> AreaRef:
