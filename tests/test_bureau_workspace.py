@@ -412,3 +412,14 @@ def test_a_view_closed_without_an_answer_tells_its_sender_no_answer_follows(app,
     services.close(officer, receipt.submission_id, "Already handled in the route 960 review last month.")
     page = client.get(f"/track/{receipt.reference}/{receipt.tracking_token}").get_data(as_text=True)
     assert "No answer yet" not in page and "No further answer will follow." in page
+
+
+def test_the_moderator_sees_who_sent_a_view_back_and_the_bureau_they_suggest(app, browser, officer, moderator):
+    sub = factories.submission()
+    services.send_back(officer, sub.id, "Bus stops in housing estates are for Housing.", "HB")
+    browser.login(moderator.email)
+    queue = browser.client.get("/moderation/queue").get_data(as_text=True)
+    assert "Sent back by the Transport and Logistics Bureau, which suggests the Housing Bureau" in queue
+    page = browser.client.get(f"/moderation/submissions/{sub.id}").get_data(as_text=True)
+    assert "They suggest the Housing Bureau." in page
+    assert "Bus stops in housing estates are for Housing." in page  # the reason, in the history

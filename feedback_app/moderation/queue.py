@@ -165,6 +165,8 @@ LISTED = (
     Submission.held_by_id,
     Submission.held_at,
     Submission.campaign_id,
+    Submission.sent_back_by_code,
+    Submission.suggested_bureau_code,
     User.display_name.label("held_by_name"),
     func.substr(Submission.body, 1, EXCERPT_CHARACTERS).label("excerpt"),
 )
