@@ -60,7 +60,7 @@ def published_with_answers(live_server):
             sub = routed_to(sub, initiative.lead_bureau_code, moderator)
             if n < ANSWERED:
                 answers.append(f"Answer {n + 1}: thank you for the suggestion; the bureau will consider it.")
-                bureau.answer(officer, sub.id, answers[-1])
+                bureau.answer(officer, sub.id, bureau.AnswerText(answers[-1], None))
             publish(sub.reference, moderator)
         db.session.remove()
         db.engine.dispose()
