@@ -55,7 +55,7 @@ LABELLED = {
     "system reason": (
         i18n.SYSTEM_REASON_LABELS,
         set(re.findall(r'Decision\(False, "([^"]+)"\)', ROUTING_SERVICES.read_text(encoding="utf-8")))
-        | {"smart area uncertain"},
+        | {"smart area uncertain", workflow.PUBLISHED_WITH_ANSWER},
     ),
 }
 
