@@ -2,7 +2,8 @@
 and a phone.
 
 Each test is one person's way through the pages; every page they see is checked with axe and
-kept as a screenshot (see conftest.Journey.look). Set-up that is not what a journey tests (a
+for its width on the screen, and kept as a screenshot with BROWSER_SCREENSHOTS=1 (see
+conftest.Journey.look). Set-up that is not what a journey tests (a
 moderator publishing, a bureau answering) goes through the services, as the staff pages would.
 """
 
