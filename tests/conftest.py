@@ -53,7 +53,10 @@ REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/4")
 REQUIRE_REDIS = os.environ.get("TEST_REQUIRE_REDIS") == "1"
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "migrations")
 # Tables emptied between PostgreSQL tests; reference data stays loaded.
-PER_TEST_TABLES = "answer, audit_event, submission, user_account, reference_counter, classifier_version, enrolment_link"
+PER_TEST_TABLES = (
+    "answer, audit_event, submission, user_account, reference_counter, classifier_version, enrolment_link, "
+    "official_contact"
+)
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -282,6 +285,8 @@ def app(request, backend, tmp_path, model_artifact):
         app = make_app(url)
         with app.app_context():
             db.session.execute(text(f"TRUNCATE {PER_TEST_TABLES} RESTART IDENTITY CASCADE"))
+            # Reference data a test may change (admin bureau settings): back to as loaded.
+            db.session.execute(text("UPDATE bureau SET answer_target_days = 10 WHERE answer_target_days <> 10"))
             db.session.commit()
             _store_model(model_artifact)
     with app.app_context():
