@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select, update
@@ -141,8 +141,12 @@ def _set_due_dates(rows: Iterable[tuple[int, datetime, int]]) -> int:
     """Give each view (id, when it reached its bureau, the bureau's target) its due date; one
     UPDATE per due date (views routed the same Hong Kong day share it), in chunks of ids."""
     by_due: dict[datetime, list[int]] = defaultdict(list)
+    due_on: dict[tuple[date, int], datetime] = {}  # the calendar walked once per day and target
     for sub_id, routed_at, target_days in rows:
-        by_due[deadlines.due_at(routed_at, target_days)].append(sub_id)
+        day = (routed_at.astimezone(deadlines.HONG_KONG).date(), target_days)
+        if day not in due_on:
+            due_on[day] = deadlines.due_at(routed_at, target_days)
+        by_due[due_on[day]].append(sub_id)
     for due, ids in by_due.items():
         for start in range(0, len(ids), _CHUNK):
             db.session.execute(
