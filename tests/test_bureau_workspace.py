@@ -423,3 +423,11 @@ def test_the_moderator_sees_who_sent_a_view_back_and_the_bureau_they_suggest(app
     page = browser.client.get(f"/moderation/submissions/{sub.id}").get_data(as_text=True)
     assert "They suggest the Housing Bureau." in page
     assert "Bus stops in housing estates are for Housing." in page  # the reason, in the history
+
+
+def test_a_reopened_view_is_due_a_whole_target_after_reopening(app, officer):
+    sub = factories.submission()
+    services.close(officer, sub.id, "Handled by phone with the resident.")
+    services.reopen(officer, sub.id)
+    reopened = _fresh(sub.id)
+    assert reopened.due_at > datetime.now(UTC) + timedelta(days=9)  # ten working days: two weeks or more

@@ -79,7 +79,10 @@ class InboxFilter:
 
 
 def _hk_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=HONG_KONG).astimezone(UTC)
+    try:
+        return datetime.combine(day, time.min, tzinfo=HONG_KONG).astimezone(UTC)
+    except OverflowError:  # the first day of year 1 in Hong Kong began before UTC's calendar does
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def tab_condition(tab: Tab, bureau: str, officer_id: int) -> ColumnElement[bool]:

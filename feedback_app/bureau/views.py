@@ -486,10 +486,19 @@ def _template_error(form, error: answer_templates.TemplateError, field) -> None:
         )
 
 
-@bp.route("/templates/new", methods=["GET", "POST"], defaults={"template_id": None})
+@bp.route("/templates/new", methods=["GET", "POST"])
+@role_required(Role.OFFICER)
+def new_template():
+    return _edit_template(None)
+
+
 @bp.route("/templates/<id:template_id>", methods=["GET", "POST"])
 @role_required(Role.OFFICER)
 def template(template_id):
+    return _edit_template(template_id)
+
+
+def _edit_template(template_id):
     existing = answer_templates.get(current_user, template_id) if template_id else None
     if template_id and existing is None:
         abort(404)

@@ -330,6 +330,8 @@ class Submission(Model):
         Index("ix_submission_bureau_id", "bureau_code", "id"),
         Index("ix_submission_assignee_status_due", "assigned_to_id", "status", "due_at", "id"),
         Index("ix_submission_sent_back_by", "sent_back_by_code", "id"),
+        # The bureau's dashboard: answers per week, time to answer (bureau/dashboard.py).
+        Index("ix_submission_bureau_answered", "bureau_code", "answered_at"),
         _one_of("status", Status),
         _one_of("visibility", Visibility),
         _one_of("rejection_reason", RejectionReason),  # NULL passes a CHECK: no reason

@@ -220,6 +220,11 @@ def _audit(
     )
 
 
+def _due_from(moment: datetime, bureau_code: str | None) -> datetime:
+    bureau = db.session.get(Bureau, bureau_code) if bureau_code else None
+    return deadlines.due_at(moment, bureau.answer_target_days if bureau else deadlines.DEFAULT_TARGET_DAYS)
+
+
 def _move(sub: Submission, to: Status, area: str | None, bureau: str | None) -> None:
     current = Status(sub.status)
     now = datetime.now(UTC)
@@ -234,8 +239,7 @@ def _move(sub: Submission, to: Status, area: str | None, bureau: str | None) -> 
         if to == Status.ROUTED and (current not in WITH_A_BUREAU or sub.bureau_code != previous_bureau):
             # It reaches a bureau (again): the clock starts, and nobody there has it yet.
             sub.routed_at = now
-            target = db.session.get(Bureau, sub.bureau_code)
-            sub.due_at = deadlines.due_at(now, target.answer_target_days if target else deadlines.DEFAULT_TARGET_DAYS)
+            sub.due_at = _due_from(now, sub.bureau_code)
             sub.assigned_to_id = None
             sub.suggested_bureau_code = None
     elif to == Status.NEEDS_REVIEW:
@@ -287,8 +291,10 @@ def decide(
     elif action == Action.CLOSE:
         sub.closing_note = reason  # public: what the bureau tells the resident and the public
     elif action == Action.REOPEN_CLOSED:
+        # Reopened, it is the reopening officer's, and its answer is due a whole target from now.
         sub.assigned_to_id = actor.id
         sub.closing_note = None
+        sub.due_at = _due_from(datetime.now(UTC), sub.bureau_code)
     elif action == Action.SEND_BACK:
         sub.sent_back_by_code = sending_bureau
         sub.suggested_bureau_code = suggested_bureau

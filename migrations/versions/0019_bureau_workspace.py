@@ -62,6 +62,7 @@ INDEXES = {
     "ix_submission_bureau_id": ("bureau_code", "id"),
     "ix_submission_assignee_status_due": ("assigned_to_id", "status", "due_at", "id"),
     "ix_submission_sent_back_by": ("sent_back_by_code", "id"),
+    "ix_submission_bureau_answered": ("bureau_code", "answered_at"),
 }
 
 
