@@ -247,3 +247,19 @@ def test_the_costliest_texts_within_the_limits_render_in_well_under_a_second(cos
     started = time.perf_counter()
     markup._render.__wrapped__(costly)  # not the cache
     assert time.perf_counter() - started < 2.0  # about 0.3 s on a loaded CI machine; seconds would fail
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from(list("abcXYZ019 ,?陳大文市民意見。，")), min_size=1, max_size=40).filter(
+            lambda s: s.strip()
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_plain_text_in_plain_paragraphs_out(paragraphs):
+    """Text with no Markdown in it comes out as typed: one paragraph per blank-line-separated block."""
+    html = render("\n\n".join(paragraphs))
+    assert html == "\n".join(f"<p>{p.strip()}</p>" for p in paragraphs)

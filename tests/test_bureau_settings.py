@@ -319,3 +319,18 @@ def test_the_command_fills_missing_due_dates_with_each_bureaus_target(app, runne
     assert _due(kept) == kept_due
     again = runner.invoke(args=["bureau", "deadlines"])
     assert "Due dates filled: 0 views." in again.output
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "days"),
+    [("zh_Hant", "政策局設定", "10 個工作天"), ("zh_Hans", "政策局设定", "10 个工作天")],
+)
+def test_the_settings_pages_in_chinese(app, as_admin, language, heading, days):
+    _add(as_admin, "TLB", HOTLINE, label_zh="查詢熱線")
+    as_admin.client.get(f"/language/{language}")
+    listing = text(as_admin.client.get("/admin/bureaus"))
+    assert f"<h1>{heading}</h1>" in listing and listing.count(days) == 15
+    page = text(as_admin.client.get("/admin/bureaus/TLB"))
+    assert "回覆目標" in page or "回复目标" in page
+    response = as_admin.submit_form("/admin/bureaus/TLB", {"value": "12"}, action="/admin/bureaus/TLB/contacts")
+    assert response.status_code == 400 and "gov.hk" in text(response) and "Enter a Hong Kong" not in text(response)
