@@ -22,7 +22,7 @@ from feedback_app.kernel.models import Initiative
 from feedback_app.routing import services as routing
 from feedback_app.routing import versions as model_versions
 
-from . import queue_volume, redaction_false_positives, submit_http
+from . import export_volume, inbox_volume, queue_volume, redaction_false_positives, submit_http
 
 REPEAT = 7
 
@@ -96,6 +96,7 @@ def main() -> None:
 
     submit_http.run()
     queue_volume.run()
+    inbox_volume.run()
     redaction_false_positives.run()
 
 
@@ -104,8 +105,12 @@ if __name__ == "__main__":
 
     if sys.argv[1:] == ["queue"]:  # `python -m bench queue`: only the review queue at volume
         queue_volume.run()
+    elif sys.argv[1:] == ["inbox"]:  # `python -m bench inbox`: a bureau's inbox at volume
+        inbox_volume.run()
     elif sys.argv[1:] == ["suggestions"]:  # `python -m bench suggestions`: only the form's suggestions
         queue_volume.suggestions_only()
+    elif sys.argv[1:] == ["export"]:  # `python -m bench export`: a bureau's export at 100,000 views
+        export_volume.run()
     elif sys.argv[1:] == ["redaction"]:  # `python -m bench redaction`: what the masking hides in ordinary text
         redaction_false_positives.run()
     else:
