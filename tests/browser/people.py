@@ -27,17 +27,23 @@ def staff(role: Role, bureau_code: str | None = None):
 WORKER_SECONDS = 30
 
 
-def publish(reference: str, moderator) -> None:
-    """Publish a view as a moderator would: once the worker beside the server has routed it (a
-    decision on the version before the worker's would be refused as stale, rightly)."""
+def after_the_worker(reference: str) -> Submission:
+    """The view once the worker beside the server has grouped and routed it (a decision on the
+    version before the worker's would be refused as stale, rightly; one made before the worker
+    looked would leave the view without the classifier's reason)."""
     deadline = time.monotonic() + WORKER_SECONDS
     while True:
         db.session.commit()  # a new transaction sees what the worker wrote
         sub = moderation.find_by_reference(reference)
         if sub.status != Status.RECEIVED:
-            break
+            return sub
         assert time.monotonic() < deadline, f"the worker did not route {reference}"
         time.sleep(0.2)
+
+
+def publish(reference: str, moderator) -> None:
+    """Publish a view as a moderator would, once the worker has routed it."""
+    sub = after_the_worker(reference)
     moderation.set_visibility(sub.id, visibility=Visibility.PUBLISHED, actor=moderator, version=sub.version)
 
 
@@ -55,6 +61,7 @@ def send_view(body: str, initiative, language: str = "en") -> Submission:
 
 def routed_to(sub: Submission, bureau_code: str, moderator) -> Submission:
     """The view routed to `bureau_code`, whatever the classifier did with it."""
+    sub = after_the_worker(sub.reference)
     if sub.status != Status.ROUTED or sub.bureau_code != bureau_code:
         moderation.route(sub.id, area=sub.topic_area_code, bureau=bureau_code, actor=moderator, version=sub.version)
     db.session.refresh(sub)

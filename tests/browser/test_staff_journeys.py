@@ -241,88 +241,275 @@ def test_moderator_searches_the_queue_and_rejects_several_views_at_once(journey_
     assert [_status(c.id).status for c in (first, second)] == [Status.ROUTED, Status.ROUTED]
 
 
+# The view an officer takes and answers, in the language of the cell: the classifier's words are
+# shown as they were typed, Chinese characters included.
+FULL_BUS = {
+    "en": "Could the arrival boards also show when a bus is full, so we can wait for the next one?",
+    "zh_Hant": "巴士到站顯示屏可否同時顯示巴士是否已滿座？這樣我們便可以等下一班車。",
+    "zh_Hans": "巴士到站显示屏可否同时显示巴士是否已满座？这样我们便可以等下一班车。",
+}
+# A letter per cell (language and screen), each sent three times lightly edited: a campaign of
+# its own, for the server lasts the session and one letter's copies from an earlier cell, already
+# answered, would join the next cell's campaign.
+LETTERS = [
+    "We, the parents of pupils at the primary school on Tai Po Road, ask that the arrival board at the "
+    "school stop shows the buses in large letters, because the children cannot read the small screen from the queue.",
+    "As members of the Wong Tai Sin elderly centre we find the arrival app too hard to use. Please let a "
+    "hotline read out the next buses for each stop by telephone, in Cantonese and in English.",
+    "Hikers who walk in Sai Kung want the boards at the country park terminus to show the last bus of the "
+    "evening clearly, so that nobody is left behind after dark on a weekend.",
+    "The shop owners of Temple Street ask for an arrival screen inside the shelter beside the night market, "
+    "where visitors stand for a long time without knowing when their next ride leaves.",
+    "Families in the new estate at Tung Chung ask for arrival information for the feeder routes to the "
+    "airport, which are missing from the app although those buses run every ten minutes.",
+    "Wheelchair users who meet at the Kwun Tong community hall request that every board says which bus "
+    "has a low floor and a ramp, so they can let an unsuitable one pass.",
+]
+CELLS = [(lang, viewport) for lang in ("en", "zh_Hant", "zh_Hans") for viewport in ("desktop", "phone")]
+TEMPLATE_TEXT = {
+    "en": "Thank you for your view {reference}. We have asked the bus companies:\n\n"
+    "- whether the boards can show how full a bus is;\n- when they could start.",
+    "zh_Hant": "多謝你的意見（{reference}）。我們已向巴士公司查詢：\n\n- 顯示屏能否顯示巴士的載客情況；\n- 何時可以開始。",
+    "zh_Hans": "多谢你的意见（{reference}）。我们已向巴士公司查询：\n\n- 显示屏能否显示巴士的载客情况；\n- 何时可以开始。",
+}
+CAMPAIGN_ANSWER = {
+    "en": "Thank you all. We have passed your letter to the bus companies and will report back on this page.",
+    "zh_Hant": "多謝各位。我們已把你們的信轉交巴士公司，並會在此頁公布跟進結果。",
+    "zh_Hans": "多谢各位。我们已把你们的信转交巴士公司，并会在此页公布跟进结果。",
+}
+# The keyboard-only cell: the officer takes and answers a view with keys alone.
+KEYBOARD_CELL = ("en", "desktop")
+
+
 @pytest.fixture
-def bureau_inbox(served_app):
-    """An officer of the initiative's lead bureau, two views routed there, one routed elsewhere."""
+def bureau_inbox(served_app, lang, viewport):
+    """An officer of the initiative's lead bureau; views routed there (to take and answer, to send
+    back, to share with another bureau, to close, and a campaign of three copies); one routed
+    elsewhere. Each view routed once the worker has classified it, so the classifier's reason is
+    there."""
     initiative = catalogue.get_initiative(INITIATIVE)
+    ours = initiative.lead_bureau_code
     moderator = staff(Role.MODERATOR)
-    officer = staff(Role.OFFICER, initiative.lead_bureau_code)
-    return {
-        "officer": officer,
-        "to_answer": routed_to(
-            send_view(
-                "Could the arrival boards also show when a bus is full, so we can wait for the next one?",
-                initiative,
-            ),
-            initiative.lead_bureau_code,
-            moderator,
+    officer = staff(Role.OFFICER, ours)
+
+    letter = LETTERS[CELLS.index((lang, viewport))]
+    # All sent first, then each routed once the worker has looked at it: the worker works meanwhile.
+    sent = {
+        "to_answer": send_view(FULL_BUS[lang], initiative, lang),
+        "not_ours": send_view(
+            "The clinic next to the bus terminus has no queue information online; this is not about buses.", initiative
         ),
-        "not_ours": routed_to(
-            send_view(
-                "The clinic next to the bus terminus has no queue information online; this is not about buses.",
-                initiative,
-            ),
-            initiative.lead_bureau_code,
-            moderator,
+        "to_share": send_view(
+            "Minibus drivers at the hospital stop wait without knowing when the patients' shuttle arrives; "
+            "could the boards show both?",
+            initiative,
         ),
-        "elsewhere": routed_to(
-            send_view(
-                "Please publish the waiting times of general out-patient clinics on the same app.",
-                initiative,
-            ),
-            OTHER_BUREAU,
-            moderator,
+        "to_close": send_view(
+            "The arrival board at my stop was repaired last week and works well now. Thanks.", initiative
+        ),
+        "elsewhere": send_view(
+            "Please publish the waiting times of general out-patient clinics on the same app.", initiative
         ),
     }
+    copies = [
+        send_view(copy, initiative)
+        for copy in (letter, letter + " Thank you.", "Dear Sir or Madam, " + letter + " Yours faithfully.")
+    ]
+    views = {key: routed_to(sub, OTHER_BUREAU if key == "elsewhere" else ours, moderator) for key, sub in sent.items()}
+    copies = [routed_to(c, ours, moderator) for c in copies]
+    for copy in copies:
+        campaigns.place(copy.id)  # as the worker does when campaigns are on (safe to repeat)
+    campaign_ids = {_status(c.id).campaign_id for c in copies}
+    assert len(campaign_ids) == 1 and None not in campaign_ids, "the worker did not group the letter's copies"
+    return {"officer": officer, "campaign": copies, **views}
 
 
-def test_officer_answers_sends_one_back_and_cannot_reach_another_bureau(journey_factory, bureau_inbox, lang):
+def _choose(journey, page, selector: str, value: str) -> None:
+    """Choose an option of a <select> with the arrow keys, as a keyboard user does."""
+    journey.tab_to(page, selector)
+    for key in ("ArrowDown", "ArrowUp"):
+        for _ in range(100):
+            if page.locator(selector).input_value() == value:
+                return
+            before = page.locator(selector).input_value()
+            page.keyboard.press(key)
+            if page.locator(selector).input_value() == before:
+                break  # the end of the list: try the other way
+    assert page.locator(selector).input_value() == value, f"{value} cannot be chosen in {selector}"
+
+
+def test_officer_works_through_the_bureau_workspace_and_cannot_reach_another_bureau(
+    journey_factory, bureau_inbox, lang, viewport
+):
     journey = journey_factory("3-officer")
+    keyboard = (lang, viewport) == KEYBOARD_CELL
     page = journey.new_page()
-    journey.sign_in(page, bureau_inbox["officer"].email, PASSWORD)
+    officer = bureau_inbox["officer"]
+    journey.sign_in(page, officer.email, PASSWORD, keyboard=keyboard)
     assert page.url.endswith("/bureau/")
     journey.look(page, "inbox")
-    assert (
-        bureau_inbox["to_answer"].reference in page.locator("main").inner_text()
-        or page.locator("nav.pager a[rel=next]").count()
-    )
 
-    def find(reference: str, step: str) -> None:
-        if not page.locator("#reference").count():
-            page.locator("header a[href$='/bureau/']").click()
-            journey.look(page, f"inbox-before-{step}")
-        page.fill("#reference", reference)
-        page.locator("form.find-reference [type=submit]").click()
+    def click(selector: str, step: str) -> None:
+        """Press a button or follow a link (with the keyboard in the keyboard-only cell)."""
+        with page.expect_navigation():
+            if keyboard:
+                journey.tab_to(page, selector)
+                page.keyboard.press("Enter")
+            else:
+                page.locator(selector).first.click()
         journey.look(page, step)
 
-    # An answer of spaces and one letter is refused, and what was typed stays.
-    find(bureau_inbox["to_answer"].reference, "item")
-    page.fill("#body", "         a")
-    page.locator("form[action$='/answer'] [type=submit]").click()
-    journey.look(page, "answer-too-short")
-    assert page.locator(".error-summary").is_visible()
-    assert page.locator("#body").input_value().strip() == "a"
-    answer = {
-        "en": "Thank you. We will ask the operators whether the boards can show how full a bus is.",
-        "zh_Hant": "謝謝你的意見。我們會與營辦商研究顯示屏能否顯示巴士的載客情況。",
-        "zh_Hans": "谢谢你的意见。我们会与营办商研究显示屏能否显示巴士的载客情况。",
-    }[lang]
-    page.fill("#body", answer)
-    page.locator("form[action$='/answer'] [type=submit]").click()
-    journey.look(page, "answered")
-    assert page.locator(".flash-success").count() == 1
-    assert _status(bureau_inbox["to_answer"].id).status == Status.ANSWERED
+    def fill(selector: str, value: str) -> None:
+        if keyboard:
+            journey.tab_to(page, selector)
+            page.keyboard.press("Control+A")
+            page.keyboard.type(value)
+        else:
+            page.fill(selector, value)
 
-    # A view for another bureau goes back to the moderators, with the reason.
-    find(bureau_inbox["not_ours"].reference, "item-not-ours")
-    page.fill("#reason", "This is about clinics, for the Health Bureau.")
-    page.locator("form[action$='/send-back'] [type=submit]").click()
-    journey.look(page, "sent-back")
+    def choose(selector: str, value: str) -> None:
+        if keyboard:
+            _choose(journey, page, selector, value)
+        else:
+            page.select_option(selector, value)
+
+    def tick(selector: str) -> None:
+        if keyboard:
+            journey.tab_to(page, selector)
+            page.keyboard.press("Space")
+        else:
+            page.check(selector)
+        assert page.locator(selector).is_checked()
+
+    def find(reference: str, step: str) -> None:
+        """The inbox's find-by-reference box when the inbox is open; its address otherwise."""
+        if page.locator("#reference").count():
+            fill("#reference", reference)
+            click("form.find-reference [type=submit]", step)
+        else:
+            journey.open(page, f"/bureau/find?reference={reference}", step)
+
+    # An answer template for the bureau, with a placeholder filled in with each view's reference.
+    click("main a[href$='/bureau/templates']", "templates")
+    click("main a[href$='/bureau/templates/new']", "template-new")
+    title = {"en": "Full buses", "zh_Hant": "巴士載客量", "zh_Hans": "巴士载客量"}[lang] + f" · {viewport}"
+    fill("#title", title)
+    fill("#body_en" if lang == "en" else "#body_zh", TEMPLATE_TEXT[lang])
+    click("main form [type=submit]", "template-saved")
     assert page.locator(".flash-success").count() == 1
-    assert _status(bureau_inbox["not_ours"].id).status == Status.NEEDS_REVIEW
+    assert page.locator("main table a", has_text=title).count() == 1
+    template_id = page.locator("main table a", has_text=title).get_attribute("href").rsplit("/", 1)[1]
+
+    # Take a view, and read why it is with this bureau: the classifier's words as they were typed.
+    to_answer = bureau_inbox["to_answer"]
+    click("nav.breadcrumb a", "inbox-again")
+    find(to_answer.reference, "item")
+    assert page.locator("#reason-h").count() == 1
+    terms = page.locator("#why-h ~ ul.terms .term").all_inner_texts()
+    assert terms, "the classifier's words are not listed"
+    assert all(term in to_answer.body for term in terms), (terms, to_answer.body)
+    assert page.locator("#shortcuts kbd", has_text="t").count() == 1
+    if keyboard:
+        with page.expect_navigation():
+            page.keyboard.press("t")
+        journey.look(page, "taken")
+    else:
+        click("#take", "taken")
+    assert page.locator(".flash-success").count() == 1
+    taken = _status(to_answer.id)
+    assert taken.assigned_to_id == officer.id and taken.status == Status.IN_PROGRESS
+
+    # Answer from the template, read the preview, publish.
+    choose("#template", template_id)
+    click("#answer form[method=get] [type=submit]", "template-filled")
+    box = "#english" if lang == "en" else "#chinese"
+    assert to_answer.reference in page.locator(box).input_value()
+    if keyboard:
+        page.keyboard.press("a")  # the shortcut to the answer box
+        assert page.evaluate("document.activeElement.id") == "english"
+        page.keyboard.press("Control+End")
+        page.keyboard.type("\n\nWe will write again here by the end of the month.")
+        journey.tab_to(page, "#answer form[method=post] [name=preview]")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        journey.look(page, "answer-preview")
+    else:
+        click("#answer form[method=post] [name=preview]", "answer-preview")
+    preview = page.locator("#answer .preview")
+    assert to_answer.reference in preview.inner_text()
+    assert preview.locator("li").count() == 2  # the Markdown list, rendered
+    assert _status(to_answer.id).status == Status.IN_PROGRESS  # taken; a preview publishes nothing
+    if keyboard:
+        # The shortcut to the answer box again, then Tab to "Publish, then open the next view".
+        page.keyboard.press("a")
+        journey.tab_to(page, "[name=submit_next]")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        journey.look(page, "answered-next-view")
+        assert f"/bureau/submissions/{to_answer.id}" not in page.url
+    else:
+        click("#answer form[method=post] [name=submit]", "answered")
+    assert page.locator(".flash-success").count() == 1
+    answered = _status(to_answer.id)
+    assert answered.status == Status.ANSWERED
+    assert to_answer.reference in (answered.answers[0].body + (answered.answers[0].translation or ""))
+
+    # A whole campaign at once, from one of its copies: preview, confirm, publish.
+    copies = bureau_inbox["campaign"]
+    find(copies[0].reference, "campaign-copy")
+    click("main a[href*='/bureau/answer-many?campaign=']", "answer-many")
+    assert all(c.reference in page.locator("main table").inner_text() for c in copies)
+    fill(box, CAMPAIGN_ANSWER[lang])
+    click("main form[method=post] [name=preview]", "answer-many-preview")
+    assert CAMPAIGN_ANSWER[lang][:20] in page.locator(".preview").inner_text()
+    assert [_status(c.id).status for c in copies] == [Status.ROUTED] * 3
+    tick("#confirm")
+    click("main form[method=post] [name=submit]", "answer-many-done")
+    done = page.locator("main [role=status]").inner_text()
+    assert ("3 views answered" if lang == "en" else "3") in done, done
+    assert [_status(c.id).status for c in copies] == [Status.ANSWERED] * 3
+
+    # A view for another bureau goes back to the moderators, with the reason and a suggestion.
+    not_ours = bureau_inbox["not_ours"]
+    find(not_ours.reference, "item-not-ours")
+    fill("#reason", "This is about clinics, for the Health Bureau.")
+    choose("#suggested_bureau", OTHER_BUREAU)
+    click("form[action$='/send-back'] [type=submit]", "sent-back")
+    assert page.locator(".flash-success").count() == 1
+    sent_back = _status(not_ours.id)
+    assert sent_back.status == Status.NEEDS_REVIEW and sent_back.suggested_bureau_code == OTHER_BUREAU
+
+    # A second bureau invited to answer a view jointly.
+    to_share = bureau_inbox["to_share"]
+    find(to_share.reference, "item-to-share")
+    choose("form[action$='/invite'] #bureau", OTHER_BUREAU)
+    click("form[action$='/invite'] [type=submit]", "invited")
+    assert page.locator(".flash-success").count() == 1
+    assert [p.bureau_code for p in _status(to_share.id).partners] == [OTHER_BUREAU]
+
+    # A view closed with a public note, once the box confirming it is ticked.
+    to_close = bureau_inbox["to_close"]
+    find(to_close.reference, "item-to-close")
+    fill("#note", "The board was repaired; nothing more is needed. Thank you for telling us.")
+    tick("#confirm")
+    click("form[action$='/close'] [type=submit]", "closed")
+    assert page.locator(".flash-success").count() == 1
+    closed = _status(to_close.id)
+    assert closed.status == Status.CLOSED and closed.closing_note.startswith("The board was repaired")
+
+    # The inbox's tabs, and the bureau's dashboard.
+    click("nav.breadcrumb a", "inbox-new")
+    click("nav.tabs a[href*='tab=closed']", "tab-closed")
+    assert "tab=closed" in page.locator("nav.tabs a[aria-current=page]").get_attribute("href")
+    assert to_close.reference in page.locator("main").inner_text() or page.locator("nav.pager a[rel=next]").count()
+    click("nav.tabs a[href*='tab=sent_back']", "tab-sent-back")
+    assert "tab=sent_back" in page.locator("nav.tabs a[aria-current=page]").get_attribute("href")
+    click("main a[href$='/bureau/dashboard']", "dashboard")
+    assert page.locator("#summary-h").count() == 1
 
     # Another bureau's view: not by its address, not by its reference.
     journey.open(page, f"/bureau/submissions/{bureau_inbox['elsewhere'].id}", "other-bureau-by-address", status=404)
+    journey.open(page, "/bureau/", "inbox-last")
     find(bureau_inbox["elsewhere"].reference, "other-bureau-by-reference")
     assert page.locator(".flash-error").count() == 1
     assert bureau_inbox["elsewhere"].body not in page.content()
