@@ -395,7 +395,7 @@ def test_json_parses_full_and_empty(quiet, client, login_as, officer):
 
 def test_the_export_form_carries_the_current_filters(quiet, officer):
     with quiet.test_request_context("/bureau/?tab=all&language=zh_Hant&text=%22%3E%3Cb%3E&after=7"):
-        html = render_template("bureau/_export.html", tab=inbox.Tab.ALL)
+        html = render_template("bureau/_export.html", tab=inbox.Tab.ALL, export_limit=export.MAX_ROWS)
         assert request.args["after"] == "7"
     assert '<input type="hidden" name="tab" value="all">' in html
     assert '<input type="hidden" name="language" value="zh_Hant">' in html
