@@ -252,7 +252,10 @@ def answer_many(officer: User, targets: list[tuple[int, int | None]], text: Answ
                 publication = _publication_after_answer(officer, sub)
                 reference = sub.reference
         except (NotVisible, TransitionNotAllowed):
-            ref = db.session.execute(select(Submission.reference).where(Submission.id == sub_id)).scalar()
+            # Named only if the officer may see it: an id of another bureau's view stays unnamed.
+            ref = db.session.execute(
+                select(Submission.reference).where(Submission.id == sub_id, visible_to(officer))
+            ).scalar()
             if ref is not None:
                 outcome.refused.append(ref)
             continue
