@@ -246,6 +246,10 @@ class Fuzzer:
         self.requests += 1
         try:
             response = self.clients[persona].open(url, method=method, **kwargs)
+            # A streamed body (an export) runs as it is read: read it here, so an error in it is
+            # caught as the request's own, and close it in this request's context.
+            response.get_data()
+            response.close()
         except Exception:  # noqa: BLE001 - with TESTING on, an unhandled error comes out here instead of a 500
             self.failures.append(f"{persona} {method} {url!r} {kwargs!r}: raised\n{traceback.format_exc(limit=-3)}")
             return None

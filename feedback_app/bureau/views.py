@@ -13,7 +13,7 @@ from ..text import markup
 from ..web.i18n import LANGUAGE_NAMES, in_reading_order, localized
 from ..web.input_guard import parse_id
 from ..web.pagination import parse_after
-from . import answer_templates, bp, services, timeline
+from . import answer_templates, bp, export, services, timeline
 from . import inbox as lists
 from .forms import (
     AnswerForm,
@@ -129,6 +129,7 @@ def inbox():
         filters=filters,
         now=now,
         campaign_sizes=lists.campaign_sizes(page.items, filters, current_user.bureau_code, current_user.id),
+        export_limit=export.MAX_ROWS,
         **_labels(),
     )
 
