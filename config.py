@@ -133,6 +133,8 @@ class Config:
     # keeps a script that clears its cookie from inflating a count quickly.
     SIMILAR_VIEWS_RATE_LIMIT = _env("SIMILAR_VIEWS_RATE_LIMIT", "30 per minute")
     SUPPORT_RATE_LIMIT = _env("SUPPORT_RATE_LIMIT", "30 per hour")
+    # A bureau officer's exports of views (bureau/export.py): the heaviest reads a bureau can ask for.
+    EXPORT_RATE_LIMIT = _env("EXPORT_RATE_LIMIT", "10 per hour")
 
     # A view that makes this many or more from one client address within this many minutes is
     # flagged repeated_posting for a moderator (never refused: many residents share an address).

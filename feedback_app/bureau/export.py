@@ -41,9 +41,6 @@ from . import inbox
 
 MAX_ROWS = 100_000
 BATCH = 1000
-# Exports are the heaviest reads a bureau can ask for (up to 100,000 rows of text each); a
-# team's working day needs a handful. Config EXPORT_RATE_LIMIT overrides it.
-RATE_LIMIT = "10 per hour"
 
 
 @dataclass(frozen=True)

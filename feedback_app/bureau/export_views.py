@@ -16,7 +16,7 @@ CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
 def _limit() -> str:
-    return current_app.config.get("EXPORT_RATE_LIMIT", export.RATE_LIMIT)
+    return current_app.config["EXPORT_RATE_LIMIT"]
 
 
 def _per_officer() -> str:
