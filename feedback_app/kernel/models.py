@@ -304,6 +304,8 @@ class ReferenceCounter(Model):
 # workflow.AWAITING_REVIEW, written as the SQL of migration 0009's partial indexes: the workflow
 # reads these models, so this module cannot ask it; tests/test_public_projection.py holds the two equal.
 _IN_QUEUE = text("status IN ('needs_review', 'received')")
+# workflow.AWAITING_ANSWER likewise, for the inbox's partial indexes (migration 0020).
+_AWAITING_ANSWER = text("status IN ('routed', 'in_progress')")
 
 
 class Submission(Model):
@@ -332,6 +334,26 @@ class Submission(Model):
         Index("ix_submission_sent_back_by", "sent_back_by_code", "id"),
         # The bureau's dashboard: answers per week, time to answer (bureau/dashboard.py).
         Index("ix_submission_bureau_answered", "bureau_code", "answered_at"),
+        # The inbox at volume (migration 0020): a campaign's first copy in a tab; views awaiting an
+        # answer by due date, the bureau's (overdue) and an officer's ("assigned to me").
+        Index("ix_submission_campaign_tab", "campaign_id", "bureau_code", "status", "id"),
+        Index(
+            "ix_submission_awaiting_due",
+            "bureau_code",
+            "due_at",
+            "id",
+            sqlite_where=_AWAITING_ANSWER,
+            postgresql_where=_AWAITING_ANSWER,
+        ),
+        Index(
+            "ix_submission_awaiting_assignee_due",
+            "assigned_to_id",
+            "bureau_code",
+            "due_at",
+            "id",
+            sqlite_where=_AWAITING_ANSWER,
+            postgresql_where=_AWAITING_ANSWER,
+        ),
         _one_of("status", Status),
         _one_of("visibility", Visibility),
         _one_of("rejection_reason", RejectionReason),  # NULL passes a CHECK: no reason
