@@ -335,7 +335,8 @@ class Submission(Model):
         # The bureau's dashboard: answers per week, time to answer (bureau/dashboard.py).
         Index("ix_submission_bureau_answered", "bureau_code", "answered_at"),
         # The inbox at volume (migration 0020): a campaign's first copy in a tab; views awaiting an
-        # answer by due date, the bureau's (overdue) and an officer's ("assigned to me").
+        # answer by due date, the bureau's (overdue) and an officer's ("assigned to me"); what the
+        # bureau sent back, still awaiting review; an initiative's views by due date.
         Index("ix_submission_campaign_tab", "campaign_id", "bureau_code", "status", "id"),
         Index(
             "ix_submission_awaiting_due",
@@ -354,6 +355,14 @@ class Submission(Model):
             sqlite_where=_AWAITING_ANSWER,
             postgresql_where=_AWAITING_ANSWER,
         ),
+        Index(
+            "ix_submission_sent_back_waiting",
+            "sent_back_by_code",
+            "id",
+            sqlite_where=_IN_QUEUE,
+            postgresql_where=_IN_QUEUE,
+        ),
+        Index("ix_submission_bureau_initiative_due", "bureau_code", "initiative_id", "due_at", "id"),
         _one_of("status", Status),
         _one_of("visibility", Visibility),
         _one_of("rejection_reason", RejectionReason),  # NULL passes a CHECK: no reason

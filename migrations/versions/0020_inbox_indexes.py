@@ -15,6 +15,12 @@ Measured by `python -m bench inbox` (1,000,000 views, 50,000 of them one bureau'
 - ix_submission_awaiting_assignee_due (assigned_to_id, bureau_code, due_at, id) over the same:
   "assigned to me" (two statuses) was a BitmapAnd of the officer's views with the bureau's and a
   sort of 1,500 rows (60-150 ms); now one range read in order (0.3 ms).
+- ix_submission_sent_back_waiting (sent_back_by_code, id) over views awaiting review: "sent back"
+  was a BitmapAnd of the bureau's sent-back views with the whole backlog (47,500 rows) and a sort
+  (30 ms); now one range in order (0.6 ms).
+- ix_submission_bureau_initiative_due (bureau_code, initiative_id, due_at, id): the initiative
+  filter was a BitmapAnd of the initiative's views (9,600) with the bureau's (50,000) and a sort
+  (67 ms); now one range in order (0.6 ms).
 """
 
 import sqlalchemy as sa
@@ -27,10 +33,14 @@ depends_on = None
 
 # workflow.AWAITING_ANSWER, written out as the partial indexes' SQL (models.py declares the same).
 AWAITING_ANSWER = "status IN ('routed', 'in_progress')"
+# workflow.AWAITING_REVIEW, as migration 0009's partial indexes write it.
+AWAITING_REVIEW = "status IN ('needs_review', 'received')"
 INDEXES = {
     "ix_submission_campaign_tab": (("campaign_id", "bureau_code", "status", "id"), None),
     "ix_submission_awaiting_due": (("bureau_code", "due_at", "id"), AWAITING_ANSWER),
     "ix_submission_awaiting_assignee_due": (("assigned_to_id", "bureau_code", "due_at", "id"), AWAITING_ANSWER),
+    "ix_submission_sent_back_waiting": (("sent_back_by_code", "id"), AWAITING_REVIEW),
+    "ix_submission_bureau_initiative_due": (("bureau_code", "initiative_id", "due_at", "id"), None),
 }
 
 
