@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import func, select, update
 
 from feedback_app.bureau import answer_templates
@@ -198,7 +201,8 @@ class Walk:
 
     def __init__(self, client, world: dict[str, BureauWorld], own: BureauWorld):
         self.client, self.own = client, own
-        self.requests = 0
+        self.kind = "own"  # what the requests are for, counted by kind (the closing note's figures)
+        self.kinds: Counter[str] = Counter()
         secrets = [s for w in world.values() if w.code != own.code for s in w.secrets_from(own.code)]
         self.forbidden = re.compile("|".join(re.escape(s) for s in secrets))
         self.typed: list[str] = []  # references looked up and not yet read back in their message
@@ -213,13 +217,13 @@ class Walk:
         return page
 
     def get(self, url: str):
-        self.requests += 1
+        self.kinds[self.kind] += 1
         response = self.client.get(url)
         self._read(response, f"GET {url}")
         return response
 
     def post(self, url: str, data: dict):
-        self.requests += 1
+        self.kinds[self.kind] += 1
         response = self.client.post(url, data={"csrf_token": self.token, **data})
         self._read(response, f"POST {url}")
         return response
@@ -333,20 +337,31 @@ def test_an_officer_of_each_bureau_reaches_nothing_of_any_other(app, browser, lo
     probes = _probes(rules)
     shares = {code: _share(probes, codes, bureau) for code, bureau in world.items()}
     made: set[tuple[str, Probe]] = set()  # (target bureau, probe): each must be made
-    total = on_others = 0
+    kinds: Counter[str] = Counter()
+    sent = 0
+    client_open = browser.client.open
+
+    def counted(*args, **kwargs):  # every request, signing in and redirects followed included
+        nonlocal sent
+        sent += 1
+        return client_open(*args, **kwargs)
+
+    browser.client.open = counted
 
     for own in world.values():
         login_as(own.officer)
         walk = Walk(browser.client, world, own)
         walk.token = csrf_token(walk.get("/bureau/templates").get_data(as_text=True))
         _own_views_are_reached(walk, own, world)
-        started = walk.requests
         before = _state([nobodys])
+        walk.kind = "by reference"
         walk.find(nobodys_reference)
         walk.read_messages()
+        walk.kind = "by id"
         for rule in rules:  # the view nobody has yet: every request of every officer
             if "sub_id" in rule.arguments:
                 url = _url(rule, sub_id=nobodys)
+                walk.kind = "actions" if "POST" in rule.methods else "by id"
                 if "POST" in rule.methods:
                     response = walk.post(url, VIEW_ROUTES[rule.endpoint](own, "HB" if own.code == "TLB" else "TLB"))
                 else:
@@ -358,32 +373,36 @@ def test_an_officer_of_each_bureau_reaches_nothing_of_any_other(app, browser, lo
                 continue
             views = other.views_of(own.code)
             before = _state(list(other.views.values()))
+            walk.kind = "by id"
             for _kind, sub_id in views:  # by id and by reference: every officer, every view
                 response = walk.get(f"/bureau/submissions/{sub_id}")
                 assert response.status_code == 404, f"{own.code} opened {other.code}'s view {sub_id}"
+            walk.kind = "by reference"
             for _kind, sub_id in views:  # (a page in between would show the message: none)
                 reference = other.references[sub_id]
                 walk.find((reference, reference.lower(), f"  {reference} ")[sub_id % 3])
             walk.read_messages()
+            walk.kind = "in bulk"
             response = walk.get(f"/bureau/answer-many?campaign={other.campaign_id}")
             assert response.status_code == 404, f"{own.code} opened {other.code}'s campaign"
             for probe in shares[other.code][own.code]:
                 _make(walk, probe, own, other, by_endpoint)
                 made.add((other.code, probe))
             assert _state(list(other.views.values())) == before, f"{own.code}'s requests changed {other.code}'s"
+        walk.kind = "in bulk"
         _bulk_of_all_others(walk, own, world)
         _lists_name_nothing_else(walk, own, world, exports)
-        on_others += walk.requests - started
-        total += walk.requests
+        kinds += walk.kinds
         browser.logout()
 
     missing = {(code, p) for code in codes for p in probes if (code, p) not in made}
     assert not missing, f"probes shared out to nobody: {sorted(missing, key=str)[:5]}"
     print(
-        f"isolation walk ({'full' if FULL_WALK else 'shared out'}): {total} requests by {len(world)} officers, "
-        f"{on_others} of them after its own checks, each on or searching for others' objects "
-        f"({sum(len(w.views) for w in world.values()) + 1} views, {len(world)} templates, "
-        f"{len(world)} campaigns; exports {'walked' if exports else 'not yet routed'})"
+        f"isolation walk ({'full' if FULL_WALK else 'shared out'}): {sent} requests by {len(world)} officers "
+        f"on {sum(len(w.views) for w in world.values()) + 1} views, {len(world)} templates and {len(world)} "
+        f"campaigns; {sent - sum(kinds.values())} signing in and out; "
+        + ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+        + ("" if exports else "; exports not walked: no route yet")
     )
     if not exports:
         pytest.skip("the walk passed, but not through exports: no bureau.export_csv route yet (walked once it exists)")
@@ -391,6 +410,7 @@ def test_an_officer_of_each_bureau_reaches_nothing_of_any_other(app, browser, lo
 
 def _make(walk: Walk, probe: Probe, own: BureauWorld, other: BureauWorld, rules) -> None:
     rule = rules[probe.endpoint]
+    walk.kind = "actions" if probe.kind in KINDS else "templates" if probe.kind == "template" else "in bulk"
     if probe.kind in KINDS:
         url = _url(rule, sub_id=other.views[probe.kind])
         data = PREVIEW if probe.variant == "preview" else VIEW_ROUTES[probe.endpoint](own, other.code)
@@ -437,13 +457,17 @@ def _lists_name_nothing_else(walk: Walk, own: BureauWorld, world, exports) -> No
     others = [w for w in world.values() if w.code != own.code]
     for tab in TABS:
         for query in ({"tab": tab}, {"tab": tab, "text": COMMON_WORD}):
+            walk.kind = "by search" if "text" in query else "in lists"
             assert walk.get(f"/bureau/?{urlencode(query)}").status_code == 200
+    walk.kind = "by search"
     for index, other in enumerate(others):  # each other bureau's word, in one tab or all
         tabs = TABS if FULL_WALK else (TABS[index % len(TABS)],)
         for tab in tabs:
             assert walk.get(f"/bureau/?{urlencode({'tab': tab, 'text': other.word})}").status_code == 200
+    walk.kind = "in lists"
     walk.get("/bureau/dashboard")
     walk.get("/bureau/templates")
+    walk.kind = "in exports"
     for rule in exports:
         for tab in TABS:  # (the whole of the bureau's, with names and e-mail addresses, works)
             query = {"tab": tab, "personal": "1"} if tab == "all" else {"tab": tab}
@@ -469,7 +493,6 @@ def _own_views_are_reached(walk: Walk, own: BureauWorld, world: dict[str, Bureau
     assert own.references[own.views["routed"]] in listed
     assert own.note_word in walk.get(f"/bureau/submissions/{own.views['routed']}").get_data(as_text=True)
     assert own.template_word in walk.get("/bureau/templates").get_data(as_text=True)
-    walk.requests += 1
     for inviter in world.values():
         if inviter.partner == own.code:
             joint = inviter.views["joint"]
@@ -510,3 +533,173 @@ def test_one_answer_for_ones_own_and_another_bureaus_views_answers_only_ones_own
     assert _state([s.id for s in theirs])[0] == before[0]
     answered = db.session.execute(select(Answer.submission_id).order_by(Answer.submission_id)).scalars().all()
     assert answered == sorted(s.id for s in mine)
+
+
+# -- bad input: a clear message, nothing half-done, nothing lost ------------------------------------
+
+SPACES = {"spaces": " " * 12, "full-width spaces": "\u3000" * 6, "mixed": " \u3000\t\u3000 \u3000 "}
+CHINESE_ANSWER = "多謝你的意見。運輸署會在今年檢討960號巴士線的班次。"
+# Markdown a renderer could choke on, 9,000 characters or so: within the answer's length, refused
+# by the markup's own limits (text/markup.py), with the message the officer reads.
+BOMBS = {
+    "nested quotes": ("> " * 4500, "nested too deeply"),
+    "nested lists": ("\n".join(" " * (2 * depth) + "- item" for depth in range(88)), "nested too deeply"),
+    "brackets": ("[" * 4500 + "]" * 4500, "too many links or square brackets"),
+    "link labels": ("[a]" * 3000, "too many links or square brackets"),
+}
+# A megabyte of links: more than MAX_CONTENT_LENGTH, refused before anything reads it.
+MEGABYTE_OF_LINKS = "[Transport Department](https://www.td.gov.hk/en/home/index.html) " * 16_500
+
+
+def _everything(sub_ids: list[int]) -> tuple:
+    return _state(sub_ids)
+
+
+def _token(browser, url: str = "/bureau/") -> str:
+    page = browser.client.get(url)
+    assert page.status_code == 200, page.status_code
+    return csrf_token(page.get_data(as_text=True))
+
+
+def _typed_back(text: str, page: str) -> bool:
+    """Whether the page's form holds `text` as typed (as every form reads it: NFC, without the
+    spaces around it; escaped as a textarea shows it)."""
+    return str(escape(unicodedata.normalize("NFC", text).strip())) in page
+
+
+@pytest.mark.parametrize("spaces", list(SPACES.values()), ids=list(SPACES))
+def test_an_answer_of_spaces_is_refused_and_beside_an_answer_is_no_part(app, browser, login_as, officer, spaces):
+    sub = factories.submission()
+    login_as(officer)
+    token = _token(browser, f"/bureau/submissions/{sub.id}")
+    before = _everything([sub.id])
+    for data in ({"english": spaces}, {"chinese": spaces}, {"english": spaces, "chinese": spaces}):
+        for button in ({"submit": "Publish answer"}, {"preview": "Preview"}, {"submit_next": "Publish, then next"}):
+            response = browser.client.post(
+                f"/bureau/submissions/{sub.id}/answer", data={"csrf_token": token, **data, **button}
+            )
+            assert response.status_code == 400, (data, button, response.status_code)
+            assert "Please write the answer in English, in Chinese, or in both." in response.get_data(as_text=True)
+    many = browser.client.post(
+        "/bureau/answer-many",
+        data={"csrf_token": token, "ids": f"{sub.id}", "english": spaces, "chinese": spaces, "confirm": "y"},
+    )
+    assert many.status_code == 400 and "Please write the answer in English" in many.get_data(as_text=True)
+    assert _everything([sub.id]) == before
+    # Spaces beside a Chinese answer: the Chinese answer alone, no English part made of spaces.
+    response = browser.client.post(
+        f"/bureau/submissions/{sub.id}/answer",
+        data={"csrf_token": token, "english": spaces, "chinese": CHINESE_ANSWER, "submit": "Publish answer"},
+    )
+    assert response.status_code == 302
+    answer = db.session.execute(select(Answer).where(Answer.submission_id == sub.id)).scalar_one()
+    assert (answer.language, answer.body, answer.translation) == ("zh", CHINESE_ANSWER, None)
+
+
+TEMPLATE_MISTAKES = {
+    "unknown placeholder": ("Dear {name}, thank you for view {reference}.", "Unknown placeholder: {name}."),
+    "unclosed brace": ("Thank you for view {reference", "A brace is not closed."),
+    "stray closing brace": ("Thank you for view reference}", "A brace is not closed."),
+    "a format spec": ("Thank you for view {reference:>30}", "Unknown placeholder: {reference:&gt;30}."),
+}
+
+
+@pytest.mark.parametrize("body, message", list(TEMPLATE_MISTAKES.values()), ids=list(TEMPLATE_MISTAKES))
+def test_a_template_with_a_wrong_placeholder_is_refused_and_what_was_typed_comes_back(
+    app, browser, login_as, officer, body, message
+):
+    login_as(officer)
+    kept = answer_templates.save(officer, None, title="Kept as it was", body_en="Thank you, {reference}.", body_zh=None)
+    before = _everything([])
+    for url in ("/bureau/templates/new", f"/bureau/templates/{kept}"):
+        typed = {"title": "Greeting for the bus routes", "body_en": body, "body_zh": "多謝你的意見（{reference}）。"}
+        response = browser.client.post(url, data={"csrf_token": _token(browser, url), **typed})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400, (url, response.status_code)
+        assert message in page
+        assert _typed_back(body, page) and _typed_back(typed["body_zh"], page) and typed["title"] in page
+    assert _everything([]) == before
+    template = db.session.get(AnswerTemplate, kept)
+    assert (template.title, template.body_en) == ("Kept as it was", "Thank you, {reference}.")
+
+
+def test_ten_thousand_ids_in_one_answer_for_many_are_refused_with_the_answer_kept(app, browser, login_as, officer):
+    sub = factories.submission()
+    login_as(officer)
+    token = _token(browser)
+    before = _everything([sub.id])
+    ids = ",".join(f"{sub.id + n}:1" for n in range(10_000))
+    answer = "We have asked the operator to add trips on route 960."
+    response = browser.client.post(
+        "/bureau/answer-many", data={"csrf_token": token, "ids": ids, "english": answer, "confirm": "y"}
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert f"At most {bureau_work.MANY_LIMIT} views can be answered at once; tick fewer." in page
+    assert _typed_back(answer, page)
+    # Ticked in a list: 10,000 fields are more than any form of the app has (MAX_FORM_PARTS).
+    ticked = browser.client.post("/bureau/answer-many", data={"csrf_token": token, "select": ids.split(",")})
+    assert ticked.status_code == 413
+    # Not ids at all.
+    for bad in ("1,two,3", ",,,", "-5", "9" * 40):
+        response = browser.client.post(
+            "/bureau/answer-many", data={"csrf_token": token, "ids": bad, "english": answer, "confirm": "y"}
+        )
+        assert response.status_code in (400, 404), (bad, response.status_code)
+    assert _everything([sub.id]) == before
+
+
+def test_an_id_whose_version_is_not_a_number_is_refused_not_answered_as_it_is_now(app, browser, login_as, officer):
+    """A ticked view carries the version the officer saw ("id:version"), so one changed meanwhile
+    is named and left alone. A version that is not a number must not turn into "any version"."""
+    sub = factories.submission()
+    login_as(officer)
+    token = _token(browser)
+    before = _everything([sub.id])
+    for bad in (f"{sub.id}:x", f"{sub.id}:{sub.version}:1", f"{sub.id}:-1", f"{sub.id}: {sub.version}"):
+        response = browser.client.post(
+            "/bureau/answer-many",
+            data={"csrf_token": token, "ids": bad, "english": "We have asked the operator.", "confirm": "y"},
+        )
+        assert response.status_code == 400, (bad, response.status_code)
+    assert _everything([sub.id]) == before
+
+
+def test_a_megabyte_of_links_is_refused_before_it_is_read(app, browser, login_as, officer):
+    sub = factories.submission()
+    login_as(officer)
+    token = _token(browser, f"/bureau/submissions/{sub.id}")
+    before = _everything([sub.id])
+    assert len(MEGABYTE_OF_LINKS.encode()) > app.config["MAX_CONTENT_LENGTH"]
+    for url, data in (
+        (f"/bureau/submissions/{sub.id}/answer", {"english": MEGABYTE_OF_LINKS, "submit": "Publish answer"}),
+        (f"/bureau/submissions/{sub.id}/answer", {"english": MEGABYTE_OF_LINKS, "preview": "Preview"}),
+        ("/bureau/answer-many", {"ids": str(sub.id), "english": MEGABYTE_OF_LINKS, "confirm": "y"}),
+        ("/bureau/templates/new", {"title": "Links", "body_en": MEGABYTE_OF_LINKS}),
+        (f"/bureau/submissions/{sub.id}/note", {"body": MEGABYTE_OF_LINKS}),
+    ):
+        response = browser.client.post(url, data={"csrf_token": token, **data})
+        assert response.status_code == 413, (url, response.status_code)
+    assert _everything([sub.id]) == before
+
+
+@pytest.mark.parametrize("bomb, message", list(BOMBS.values()), ids=list(BOMBS))
+def test_a_markdown_bomb_is_a_form_error_with_the_text_kept(app, browser, login_as, officer, bomb, message):
+    assert 2_000 < len(bomb) <= 10_000  # within the answer's length: the markup's limits refuse it
+    sub = factories.submission()
+    login_as(officer)
+    token = _token(browser, f"/bureau/submissions/{sub.id}")
+    before = _everything([sub.id])
+    for url, data in (
+        (f"/bureau/submissions/{sub.id}/answer", {"english": bomb, "submit": "Publish answer"}),
+        (f"/bureau/submissions/{sub.id}/answer", {"chinese": bomb, "preview": "Preview"}),
+        ("/bureau/answer-many", {"ids": str(sub.id), "english": bomb, "confirm": "y"}),
+        ("/bureau/answer-many", {"ids": str(sub.id), "english": bomb, "preview": "Preview"}),
+        ("/bureau/templates/new", {"title": "Deep", "body_en": bomb}),
+    ):
+        response = browser.client.post(url, data={"csrf_token": token, **data})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400, (url, response.status_code)
+        assert message in page, url
+        assert _typed_back(bomb, page), url
+    assert _everything([sub.id]) == before
