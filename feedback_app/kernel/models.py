@@ -336,7 +336,7 @@ class Submission(Model):
         Index("ix_submission_bureau_answered", "bureau_code", "answered_at"),
         # The inbox at volume (migration 0020): a campaign's first copy in a tab; views awaiting an
         # answer by due date, the bureau's (overdue) and an officer's ("assigned to me"); what the
-        # bureau sent back, still awaiting review; an initiative's views by due date.
+        # bureau sent back, still awaiting review; an officer's and an initiative's views by due date.
         Index("ix_submission_campaign_tab", "campaign_id", "bureau_code", "status", "id"),
         Index(
             "ix_submission_awaiting_due",
@@ -362,6 +362,7 @@ class Submission(Model):
             sqlite_where=_IN_QUEUE,
             postgresql_where=_IN_QUEUE,
         ),
+        Index("ix_submission_assignee_bureau_due", "assigned_to_id", "bureau_code", "due_at", "id"),
         Index("ix_submission_bureau_initiative_due", "bureau_code", "initiative_id", "due_at", "id"),
         _one_of("status", Status),
         _one_of("visibility", Visibility),
