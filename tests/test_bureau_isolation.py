@@ -10,11 +10,14 @@ inbox's text search in every tab, in one answer for many (by campaign, ids and t
 dashboard and in the exports. Each answers 404 (or "not found"), nothing changes, and no page the
 officer reads names another bureau's view, note or template.
 
-Every officer opens every other bureau's views by id and looks each one up by reference. The
-actions on them (nine requests per view, 60 per bureau with the templates' and bulk ones) are
-shared out among the fourteen other officers, each such request made once, so that each officer
-tries several on every other bureau and every request is made on every object: 2,500 requests
-fewer than the full product, which `ISOLATION_WALK=full` runs (about 15,000 requests).
+Every officer opens every other bureau's views (and the one view no bureau has yet) by id, looks
+each up by reference, asks for each campaign, and searches every tab for a word all views share.
+The 60 other requests on a bureau's objects (each view's actions, the answer's preview, the
+template's pages, a campaign answered, another bureau's template asked for on one's own view) are
+shared out among the fourteen other officers, each made once: every request is made on every
+object, and every officer makes several on every other bureau. That keeps the walk near 5,500
+requests (about a minute of CPU on SQLite); `ISOLATION_WALK=full` has every officer make every request
+on every object, and search each other bureau's word in every tab (about 18,000).
 
 The routes come from the application's URL map: a bureau route this file does not know how to
 call fails the walk by name, so a route cannot be added without deciding its isolation here.
@@ -320,7 +323,7 @@ def _share(probes: list[Probe], codes: list[str], target: BureauWorld) -> dict[s
     return shared
 
 
-@pytest.mark.slow  # about 5,000 requests: a minute and a half on SQLite on an idle machine
+@pytest.mark.slow  # about 5,500 requests: a minute of CPU on SQLite
 @pytest.mark.timeout(900)  # on a busy one (CI's shared cores), several times that
 def test_an_officer_of_each_bureau_reaches_nothing_of_any_other(app, browser, login_as):
     world, nobodys = build_world(app)
@@ -551,10 +554,6 @@ BOMBS = {
 MEGABYTE_OF_LINKS = "[Transport Department](https://www.td.gov.hk/en/home/index.html) " * 16_500
 
 
-def _everything(sub_ids: list[int]) -> tuple:
-    return _state(sub_ids)
-
-
 def _token(browser, url: str = "/bureau/") -> str:
     page = browser.client.get(url)
     assert page.status_code == 200, page.status_code
@@ -572,7 +571,7 @@ def test_an_answer_of_spaces_is_refused_and_beside_an_answer_is_no_part(app, bro
     sub = factories.submission()
     login_as(officer)
     token = _token(browser, f"/bureau/submissions/{sub.id}")
-    before = _everything([sub.id])
+    before = _state([sub.id])
     for data in ({"english": spaces}, {"chinese": spaces}, {"english": spaces, "chinese": spaces}):
         for button in ({"submit": "Publish answer"}, {"preview": "Preview"}, {"submit_next": "Publish, then next"}):
             response = browser.client.post(
@@ -585,7 +584,7 @@ def test_an_answer_of_spaces_is_refused_and_beside_an_answer_is_no_part(app, bro
         data={"csrf_token": token, "ids": f"{sub.id}", "english": spaces, "chinese": spaces, "confirm": "y"},
     )
     assert many.status_code == 400 and "Please write the answer in English" in many.get_data(as_text=True)
-    assert _everything([sub.id]) == before
+    assert _state([sub.id]) == before
     # Spaces beside a Chinese answer: the Chinese answer alone, no English part made of spaces.
     response = browser.client.post(
         f"/bureau/submissions/{sub.id}/answer",
@@ -610,7 +609,7 @@ def test_a_template_with_a_wrong_placeholder_is_refused_and_what_was_typed_comes
 ):
     login_as(officer)
     kept = answer_templates.save(officer, None, title="Kept as it was", body_en="Thank you, {reference}.", body_zh=None)
-    before = _everything([])
+    before = _state([])
     for url in ("/bureau/templates/new", f"/bureau/templates/{kept}"):
         typed = {"title": "Greeting for the bus routes", "body_en": body, "body_zh": "多謝你的意見（{reference}）。"}
         response = browser.client.post(url, data={"csrf_token": _token(browser, url), **typed})
@@ -618,7 +617,7 @@ def test_a_template_with_a_wrong_placeholder_is_refused_and_what_was_typed_comes
         assert response.status_code == 400, (url, response.status_code)
         assert message in page
         assert _typed_back(body, page) and _typed_back(typed["body_zh"], page) and typed["title"] in page
-    assert _everything([]) == before
+    assert _state([]) == before
     template = db.session.get(AnswerTemplate, kept)
     assert (template.title, template.body_en) == ("Kept as it was", "Thank you, {reference}.")
 
@@ -627,7 +626,7 @@ def test_ten_thousand_ids_in_one_answer_for_many_are_refused_with_the_answer_kep
     sub = factories.submission()
     login_as(officer)
     token = _token(browser)
-    before = _everything([sub.id])
+    before = _state([sub.id])
     ids = ",".join(f"{sub.id + n}:1" for n in range(10_000))
     answer = "We have asked the operator to add trips on route 960."
     response = browser.client.post(
@@ -646,7 +645,7 @@ def test_ten_thousand_ids_in_one_answer_for_many_are_refused_with_the_answer_kep
             "/bureau/answer-many", data={"csrf_token": token, "ids": bad, "english": answer, "confirm": "y"}
         )
         assert response.status_code in (400, 404), (bad, response.status_code)
-    assert _everything([sub.id]) == before
+    assert _state([sub.id]) == before
 
 
 def test_an_id_whose_version_is_not_a_number_is_refused_not_answered_as_it_is_now(app, browser, login_as, officer):
@@ -655,21 +654,21 @@ def test_an_id_whose_version_is_not_a_number_is_refused_not_answered_as_it_is_no
     sub = factories.submission()
     login_as(officer)
     token = _token(browser)
-    before = _everything([sub.id])
+    before = _state([sub.id])
     for bad in (f"{sub.id}:x", f"{sub.id}:{sub.version}:1", f"{sub.id}:-1", f"{sub.id}: {sub.version}"):
         response = browser.client.post(
             "/bureau/answer-many",
             data={"csrf_token": token, "ids": bad, "english": "We have asked the operator.", "confirm": "y"},
         )
         assert response.status_code == 400, (bad, response.status_code)
-    assert _everything([sub.id]) == before
+    assert _state([sub.id]) == before
 
 
 def test_a_megabyte_of_links_is_refused_before_it_is_read(app, browser, login_as, officer):
     sub = factories.submission()
     login_as(officer)
     token = _token(browser, f"/bureau/submissions/{sub.id}")
-    before = _everything([sub.id])
+    before = _state([sub.id])
     assert len(MEGABYTE_OF_LINKS.encode()) > app.config["MAX_CONTENT_LENGTH"]
     for url, data in (
         (f"/bureau/submissions/{sub.id}/answer", {"english": MEGABYTE_OF_LINKS, "submit": "Publish answer"}),
@@ -680,7 +679,7 @@ def test_a_megabyte_of_links_is_refused_before_it_is_read(app, browser, login_as
     ):
         response = browser.client.post(url, data={"csrf_token": token, **data})
         assert response.status_code == 413, (url, response.status_code)
-    assert _everything([sub.id]) == before
+    assert _state([sub.id]) == before
 
 
 @pytest.mark.parametrize("bomb, message", list(BOMBS.values()), ids=list(BOMBS))
@@ -689,7 +688,7 @@ def test_a_markdown_bomb_is_a_form_error_with_the_text_kept(app, browser, login_
     sub = factories.submission()
     login_as(officer)
     token = _token(browser, f"/bureau/submissions/{sub.id}")
-    before = _everything([sub.id])
+    before = _state([sub.id])
     for url, data in (
         (f"/bureau/submissions/{sub.id}/answer", {"english": bomb, "submit": "Publish answer"}),
         (f"/bureau/submissions/{sub.id}/answer", {"chinese": bomb, "preview": "Preview"}),
@@ -702,4 +701,4 @@ def test_a_markdown_bomb_is_a_form_error_with_the_text_kept(app, browser, login_
         assert response.status_code == 400, (url, response.status_code)
         assert message in page, url
         assert _typed_back(bomb, page), url
-    assert _everything([sub.id]) == before
+    assert _state([sub.id]) == before
