@@ -518,7 +518,7 @@ def test_public_pages_show_views_and_answers_without_personal_data(app, browser,
     login_as(officer)
     browser.submit_form(
         f"/bureau/submissions/{sub.id}",
-        {"body": ANSWER_WITH_PERSONAL_DATA},
+        {"english": ANSWER_WITH_PERSONAL_DATA},
         action=f"/bureau/submissions/{sub.id}/answer",
     )
     browser.logout()

@@ -385,5 +385,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def due(sub: Submission) -> datetime | None:
+    """When the bureau's answer is due, while one is awaited (None once answered or closed)."""
+    return sub.due_at if sub.status in workflow.AWAITING_ANSWER else None
+
+
 def is_overdue(sub: Submission, at: datetime | None = None) -> bool:
     return sub.status in workflow.AWAITING_ANSWER and sub.due_at is not None and sub.due_at < (at or now())

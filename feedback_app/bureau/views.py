@@ -198,6 +198,7 @@ def _render_item(sub, *, status=200, preview=None, **given):
         explanation=routing.explain(sub) if sub.predicted_bureau_code else None,
         reason=services.routing_reason(current_user, sub),
         overdue=services.is_overdue(sub),
+        due=services.due(sub),
         support=support.of(sub),
         allowed=services.allowed(current_user, sub),
         templates=answer_templates.for_bureau(current_user.bureau_code),
