@@ -347,8 +347,11 @@ def measure(officers: list[int], initiatives: list[int], *, filled_in: float) ->
         print(timing_line(name, ours, base))
         if percentile(ours, 50) > LIMIT * percentile(base, 50):
             over.append(name)
-        stmt = inbox.statement(filters, BUREAU, officer, now=now, paged=after is not None, size=PAGE)
-        for row in plan(stmt.params(after=after) if after is not None else stmt):
+        dialect = db.engine.dialect.name
+        make = inbox.walk_statement if inbox.walks(filters, PAGE) else inbox.statement
+        stmt = make(filters, BUREAU, officer, paged=after is not None, size=PAGE, dialect=dialect)
+        bound = {**({"after": after} if after is not None else {}), **({"now": now} if filters.overdue else {})}
+        for row in plan(stmt.params(**bound) if bound else stmt):
             print(f"      {row}")
         db.session.rollback()
 

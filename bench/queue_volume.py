@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
@@ -256,6 +257,12 @@ def plan(statement) -> list[str]:
 
 
 def _suggestions(keyed: int, bare) -> None:
+    # As a resident's request asks them: the mask tokens are in the request's language.
+    with current_app.test_request_context("/"):
+        _suggestions_in_a_request(keyed, bare)
+
+
+def _suggestions_in_a_request(keyed: int, bare) -> None:
     """The submission form's suggestions for a draft (public.services.similar_published), once
     the keyed views are grouped into one campaign per sentence pair: half of each campaign
     published (the older half), half waiting, so the newest published copy lies behind hundreds

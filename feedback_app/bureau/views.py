@@ -403,10 +403,10 @@ def _targets(form: ManyAnswerForm) -> list[tuple[int, int | None]] | None:
         return services.campaign_targets(current_user, form.campaign.data)
     pairs = []
     for part in (form.ids.data or "").split(","):
-        sub_id, _sep, version = part.partition(":")
-        parsed = parse_id(sub_id), parse_id(version) if version else None
-        if parsed[0] is None:
-            return None
+        sub_id, has_version, version = part.partition(":")
+        parsed = parse_id(sub_id), parse_id(version) if has_version else None
+        if parsed[0] is None or (has_version and parsed[1] is None):
+            return None  # a broken list: nothing is answered "as it is now" by mistake
         pairs.append(parsed)
     return pairs or None
 
