@@ -18,11 +18,6 @@ from ..web.forms import Form
 ANSWER_MAX = 10_000
 
 
-def _not_blank(form, field):
-    if field.data is not None and field.data.strip() == "" and field.data != "":
-        raise ValidationError(_l("The text is only spaces: please write the answer."))
-
-
 _answer_length = Length(min=5, max=ANSWER_MAX, message=_l("An answer needs between %(min)d and %(max)d characters."))
 
 
@@ -41,12 +36,12 @@ class AnswerForm(Form):
 
     english = TextAreaField(
         _l("Answer in English"),
-        validators=[Optional(), _answer_length, _not_blank],
+        validators=[Optional(), _answer_length],
         description=_l("Paragraphs, lists (- item) and links ([text](https://…)) are kept; nothing else."),
     )
     chinese = TextAreaField(
         _l("Answer in Chinese"),
-        validators=[Optional(), _answer_length, _not_blank],
+        validators=[Optional(), _answer_length],
     )
     preview = SubmitField(_l("Preview"))
     submit = SubmitField(_l("Publish answer"))
@@ -81,7 +76,7 @@ class TakeForm(Form):
 class NoteForm(Form):
     body = TextAreaField(
         _l("Internal note"),
-        validators=[DataRequired(message=_l("Please write the note.")), Length(max=4000), _not_blank],
+        validators=[DataRequired(message=_l("Please write the note.")), Length(max=4000)],
         description=_l("Seen only by officers working on this view. Never published, never exported for the public."),
     )
     submit = SubmitField(_l("Add note"))
@@ -90,7 +85,7 @@ class NoteForm(Form):
 class SendBackForm(Form):
     reason = TextAreaField(
         _l("Why should another bureau handle this?"),
-        validators=[DataRequired(message=_l("Please give a reason for the moderators.")), Length(max=1000), _not_blank],
+        validators=[DataRequired(message=_l("Please give a reason for the moderators.")), Length(max=1000)],
     )
     suggested_bureau = SelectField(_l("The bureau it should go to (optional)"), validators=[Optional()])
     submit = SubmitField(_l("Send back for re-routing"))
@@ -107,7 +102,6 @@ class CloseForm(Form):
         validators=[
             DataRequired(message=_l("Please write the closing note: the resident and the public read it.")),
             Length(min=10, max=2000, message=_l("A closing note needs between %(min)d and %(max)d characters.")),
-            _not_blank,
         ],
         description=_l("Shown with the view and on its sender's tracking page. Personal data in it is masked."),
     )
