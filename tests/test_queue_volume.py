@@ -359,9 +359,11 @@ def test_decided_views_of_one_bureau_are_picked_from_its_index(app):
         db.session.execute(text("SET LOCAL enable_bitmapscan = off"))
     # One view of that bureau among 200 of another: its own index, not a walk by status or id.
     plan = _plan(queue.statement(QueueFilter(status="routed", final_bureau="EEB"), after=5, size=20))
-    assert "ix_submission_bureau_status_id" in plan
+    # Either of the bureau's indexes that hold the status: (bureau, status, id), or the inbox's
+    # (bureau, id, status) of migration 0019, which PostgreSQL may cost the same on a small table.
+    assert "ix_submission_bureau_status_id" in plan or "ix_submission_bureau_id" in plan, plan
     if db.engine.dialect.name == "postgresql":
-        assert "Index Only Scan using ix_submission_bureau_status_id" in plan
+        assert "Index Only Scan using ix_submission_bureau_" in plan, plan
 
 
 def test_a_page_link_is_one_statement(app):

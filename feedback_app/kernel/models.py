@@ -329,7 +329,7 @@ class Submission(Model):
         # A bureau's inbox (migration 0019): by tab, then due date (its default order) or arrival.
         Index("ix_submission_bureau_status_due", "bureau_code", "status", "due_at", "id"),
         Index("ix_submission_bureau_due", "bureau_code", "due_at", "id"),
-        Index("ix_submission_bureau_id", "bureau_code", "id"),
+        Index("ix_submission_bureau_id", "bureau_code", "id", "status"),  # status: pages by id stay index-only
         Index("ix_submission_assignee_status_due", "assigned_to_id", "status", "due_at", "id"),
         Index("ix_submission_sent_back_by", "sent_back_by_code", "id"),
         # The bureau's dashboard: answers per week, time to answer (bureau/dashboard.py).

@@ -59,7 +59,7 @@ SUBMISSION_COLUMNS = (
 INDEXES = {
     "ix_submission_bureau_status_due": ("bureau_code", "status", "due_at", "id"),
     "ix_submission_bureau_due": ("bureau_code", "due_at", "id"),
-    "ix_submission_bureau_id": ("bureau_code", "id"),
+    "ix_submission_bureau_id": ("bureau_code", "id", "status"),
     "ix_submission_assignee_status_due": ("assigned_to_id", "status", "due_at", "id"),
     "ix_submission_sent_back_by": ("sent_back_by_code", "id"),
     "ix_submission_bureau_answered": ("bureau_code", "answered_at"),
