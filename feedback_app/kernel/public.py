@@ -319,6 +319,7 @@ def _rendered(source: str, official: Collection[str], tokens: Mapping[str, str],
         # An answer stored before the limits, or over them: its text as plain paragraphs.
         text = _masked(source, official, tokens, markdown=False)
         paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+        # Every line passes through escape(); the only markup added is our own <p> and <br>.
         return Markup("\n").join(
             Markup("<p>%s</p>") % Markup("<br>\n").join(map(escape, p.splitlines())) for p in paragraphs
         )

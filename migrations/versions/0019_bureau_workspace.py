@@ -56,6 +56,22 @@ SUBMISSION_COLUMNS = (
     ("suggested_bureau_code", "VARCHAR(10)", None),
     ("closing_note", "TEXT", None),
 )
+# SQLite adds a column with a foreign key, and drops columns, only by these statements. Identifiers
+# cannot be bound parameters, so each is written out whole (nothing in them is variable).
+SQLITE_ADD_WITH_REFERENCE = {
+    "assigned_to_id": "ALTER TABLE submission ADD COLUMN assigned_to_id INTEGER "
+    "CONSTRAINT fk_submission_assigned_to_id_user_account REFERENCES user_account (id)",
+}
+SQLITE_DROP = {
+    "routed_at": "ALTER TABLE submission DROP COLUMN routed_at",
+    "due_at": "ALTER TABLE submission DROP COLUMN due_at",
+    "assigned_to_id": "ALTER TABLE submission DROP COLUMN assigned_to_id",
+    "answered_at": "ALTER TABLE submission DROP COLUMN answered_at",
+    "closed_at": "ALTER TABLE submission DROP COLUMN closed_at",
+    "sent_back_by_code": "ALTER TABLE submission DROP COLUMN sent_back_by_code",
+    "suggested_bureau_code": "ALTER TABLE submission DROP COLUMN suggested_bureau_code",
+    "closing_note": "ALTER TABLE submission DROP COLUMN closing_note",
+}
 INDEXES = {
     "ix_submission_bureau_status_due": ("bureau_code", "status", "due_at", "id"),
     "ix_submission_bureau_due": ("bureau_code", "due_at", "id"),
@@ -122,11 +138,7 @@ def upgrade():
     op.add_column("bureau", sa.Column("answer_target_days", sa.Integer(), nullable=False, server_default="10"))
     for column, type_, references in SUBMISSION_COLUMNS:
         if sqlite and references:
-            # Written out whole: a DDL statement takes no bound parameters, and nothing here is variable.
-            op.execute(
-                f"ALTER TABLE submission ADD COLUMN {column} {type_} "
-                f"CONSTRAINT fk_submission_{column}_{references} REFERENCES {references} (id)"
-            )
+            op.execute(SQLITE_ADD_WITH_REFERENCE[column])
         else:
             op.add_column("submission", sa.Column(column, _sa_type(type_), nullable=True))
             if references:
@@ -217,7 +229,7 @@ def downgrade():
         op.drop_index(name, "submission")
     for column, _type, references in reversed(SUBMISSION_COLUMNS):
         if sqlite:
-            op.execute(f"ALTER TABLE submission DROP COLUMN {column}")
+            op.execute(SQLITE_DROP[column])
         else:
             if references:
                 op.drop_constraint(f"fk_submission_{column}_{references}", "submission", type_="foreignkey")
