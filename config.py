@@ -159,6 +159,22 @@ class Config:
     TASK_QUEUE_URL = _env("TASK_QUEUE_URL")
     TASK_QUEUE_PATH = _env("TASK_QUEUE_PATH")
     TASKS_IMMEDIATE = _env_bool("TASKS_IMMEDIATE", False)
+    # Mail (feedback_app/mail/): written to the outbox with each change, sent by the workers over
+    # SMTP. Without SMTP_HOST nothing is sent: each message is written to the worker's log
+    # instead (what `make run` does), so a first run needs no mail server.
+    SMTP_HOST = _env("SMTP_HOST")
+    SMTP_PORT = _env_int("SMTP_PORT", 587)
+    SMTP_USERNAME = _env("SMTP_USERNAME")
+    SMTP_PASSWORD = _env("SMTP_PASSWORD")
+    SMTP_STARTTLS = _env_bool("SMTP_STARTTLS", False)  # upgrade a plain connection (port 587)
+    SMTP_SSL = _env_bool("SMTP_SSL", False)  # TLS from the first byte (port 465)
+    SMTP_TIMEOUT = _env_float("SMTP_TIMEOUT", 10)
+    MAIL_FROM = _env("MAIL_FROM", "Smart City Feedback <no-reply@feedback.localhost>")
+    # Links in mail point here (no request to take the address from in a worker).
+    PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # Messages a stranger can cause to one address (receipts, lost links, account checks).
+    MAIL_ADDRESS_HOURLY_LIMIT = _env_int("MAIL_ADDRESS_HOURLY_LIMIT", 5)
+    MAIL_ADDRESS_DAILY_LIMIT = _env_int("MAIL_ADDRESS_DAILY_LIMIT", 20)
     # A sign-in lasts this long after the last request (the session is made permanent at
     # sign-in, so this applies; otherwise the cookie would live until the browser closes).
     PERMANENT_SESSION_LIFETIME = _env_int("PERMANENT_SESSION_LIFETIME", 8 * 3600)

@@ -26,6 +26,7 @@ from .intake import bp as intake_bp
 from .kernel import task_queue
 from .kernel.database import configure_engine
 from .kernel.private_files import make_private_dir, read_or_create_secret
+from .mail import delivery as mail_delivery  # noqa: F401 - the outbox's subscriptions, in every process that writes
 from .moderation import bp as moderation_bp
 from .public import bp as public_bp
 from .routing import tasks as routing_tasks  # noqa: F401 - its tasks and event handlers (run here in immediate mode)

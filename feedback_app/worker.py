@@ -10,9 +10,10 @@ each task by name and the events' sweep knows every handler.
 
 from . import create_app
 from .kernel import events, task_queue
+from .mail import delivery as mail_delivery
 from .routing import tasks as routing_tasks
 
-TASK_MODULES = (task_queue, events, routing_tasks)
+TASK_MODULES = (task_queue, events, routing_tasks, mail_delivery)
 
 app = create_app()
 task_queue.bind_worker_app(app)

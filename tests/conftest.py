@@ -55,7 +55,7 @@ MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "migrations")
 # Tables emptied between PostgreSQL tests; reference data stays loaded.
 PER_TEST_TABLES = (
     "answer, audit_event, submission, user_account, reference_counter, classifier_version, enrolment_link, "
-    "official_contact"
+    "official_contact, mail_suppression"
 )
 
 
@@ -485,3 +485,15 @@ def other_officer(app):
 @pytest.fixture
 def resident(app):
     return factories.user(Role.RESIDENT)
+
+
+@pytest.fixture
+def mail_server(app):
+    """A real SMTP server (aiosmtpd, tests/mail_server.py) the app sends to."""
+    from .mail_server import MailServer
+
+    server = MailServer()
+    server.start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=server.port, SMTP_TIMEOUT=5)
+    yield server
+    server.stop()

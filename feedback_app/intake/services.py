@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..kernel import workflow
 from ..kernel.database import write_transaction
-from ..kernel.models import AuditAction, Submission, User
+from ..kernel.models import AuditAction, OutboxMessage, Submission, User
+from ..mail import links as mail_links
+from ..mail import outbox
 from ..text import abuse, keys
 
 
@@ -247,6 +249,37 @@ def _store(data: NewSubmission, *, user: User | None, tracking_token: str, form_
 def find_tracked(reference: str, token: str) -> Submission | None:
     """The submission behind a tracking link, or None; the token is compared in constant time."""
     sub = db.session.execute(select(Submission).where(Submission.reference == reference)).scalar_one_or_none()
-    if sub is None or not keys.equal(sub.tracking_token_hash, hash_token(token)):
+    if sub is None:
+        return None
+    # The form's own token, or the one its mail carries (derived from the stored hash).
+    if not (keys.equal(sub.tracking_token_hash, hash_token(token)) or mail_links.opens_tracking(sub, token)):
         return None
     return sub
+
+
+def find_for_mail(reference: str, token: str, check: Callable[[Submission, str], bool]) -> Submission | None:
+    """The view a mail link names, if `check` accepts its token (mail.links)."""
+    sub = db.session.execute(select(Submission).where(Submission.reference == reference)).scalar_one_or_none()
+    return sub if sub is not None and check(sub, token) else None
+
+
+def confirm_mail(sub_id: int) -> bool:
+    """The sender wants updates by e-mail: True when confirmed now, False if it was already."""
+    with write_transaction():
+        sub = db.session.get(Submission, sub_id, with_for_update=True)
+        return sub is not None and outbox.confirm(sub)
+
+
+def unsubscribe(message_id: int, token: str) -> bool:
+    """The one-click unsubscribe of a message: False when the link is not one of ours."""
+    with write_transaction():
+        message = db.session.get(OutboxMessage, message_id)
+        if message is None or not mail_links.unsubscribes(message, token):
+            return False
+        outbox.unsubscribe(message)
+        return True
+
+
+def unsubscribe_link_is_valid(message_id: int, token: str) -> bool:
+    message = db.session.get(OutboxMessage, message_id)
+    return message is not None and mail_links.unsubscribes(message, token)

@@ -6,6 +6,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..extensions import csrf, limiter
 from ..kernel import catalogue, public
+from ..mail import links as mail_links
 from ..web.i18n import localized
 from . import bp, services
 from .forms import GENERAL, SubmissionForm, sending_code
@@ -162,6 +163,40 @@ def track(reference, token):
         render_template("intake/track.html", view=public.tracked(sub), is_new=request.args.get("new") == "1")
     )
     # The secret link must not leak to other sites or caches.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/mail/confirm/<reference>/<token>", methods=["GET", "POST"])
+def confirm_mail(reference, token):
+    """The receipt's link: the sender wants updates by e-mail. A page with a button, so that a
+    mail scanner opening the link confirms nothing."""
+    sub = services.find_for_mail(reference, token, mail_links.confirms) or abort(404)
+    done = sub.mail_confirmed_at is not None
+    if request.method == "POST":
+        services.confirm_mail(sub.id)
+        done = True
+    response = make_response(render_template("intake/confirm_mail.html", reference=sub.reference, done=done))
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# A mail client's one-click unsubscribe (RFC 8058) POSTs "List-Unsubscribe=One-Click" with no
+# session and no form token: the link's own token is what proves it came from our message.
+@bp.route("/mail/unsubscribe/<int:message_id>/<token>", methods=["GET", "POST"])
+@csrf.exempt
+def unsubscribe(message_id, token):
+    if request.method == "POST":
+        if not services.unsubscribe(message_id, token):
+            abort(404)
+        done = True
+    else:
+        done = False
+        if not services.unsubscribe_link_is_valid(message_id, token):
+            abort(404)
+    response = make_response(render_template("intake/unsubscribe.html", done=done))
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "private, no-store"
     return response

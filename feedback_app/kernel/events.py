@@ -133,6 +133,8 @@ class Handler:
 
 
 _handlers: dict[str, Handler] = {}
+# Run in the recording transaction itself (see `on_record`): event name -> [(name, function)].
+_recorders: dict[str, list[tuple[str, Callable[[Session, AuditEvent], None]]]] = {}
 
 
 def subscribe(*names: str, name: str) -> Callable[[Callable[[Event], None]], Callable[[Event], None]]:
@@ -147,6 +149,47 @@ def subscribe(*names: str, name: str) -> Callable[[Callable[[Event], None]], Cal
         return func
 
     return register
+
+
+def on_record(
+    *names: str, name: str
+) -> Callable[[Callable[[Session, AuditEvent], None]], Callable[[Session, AuditEvent], None]]:
+    """Run the decorated function in the very transaction that records an event of these names,
+    as the event is flushed: for what must be written with the change or not at all (the mail
+    outbox, feedback_app/mail/). It may add rows to the session; it must not flush or commit,
+    and whatever it raises undoes the change. Keep it to a few cheap statements."""
+
+    def register(func: Callable[[Session, AuditEvent], None]) -> Callable[[Session, AuditEvent], None]:
+        for event_name in names:
+            listed = _recorders.setdefault(str(event_name), [])
+            listed[:] = [(n, f) for n, f in listed if n != name] + [(name, func)]
+        return func
+
+    return register
+
+
+@orm_event.listens_for(Session, "before_flush")
+def _record(session: Session, _context: object, _instances: object) -> None:
+    if not _recorders:
+        return
+    for obj in list(session.new):
+        if isinstance(obj, AuditEvent) and obj.action in _recorders:
+            for _name, func in _recorders[obj.action]:
+                func(session, obj)
+
+
+_AFTER_COMMIT = "scf_after_commit"  # [callable], run once the outermost transaction has ended
+
+
+def after_commit(session: Session, func: Callable[[], None]) -> None:
+    """Call `func` once the session's outermost transaction has committed (a worker's task
+    queued for a row written now, say); forgotten if it rolls back. A failure is logged."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(func)
+
+
+@orm_event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
 
 
 def unsubscribe(name: str) -> None:
@@ -207,7 +250,14 @@ def _committed(session: Session) -> None:
 
 @orm_event.listens_for(Session, "after_transaction_end")
 def _hand_over(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is not None or not session.info.get(_COMMITTED):
+    if transaction.parent is not None:
+        return
+    for call in session.info.pop(_AFTER_COMMIT, ()):
+        try:
+            call()
+        except Exception:
+            log.exception("a call after commit failed; the sweeps will catch up")
+    if not session.info.get(_COMMITTED):
         return
     for event_id in session.info.pop(_COMMITTED):
         try:

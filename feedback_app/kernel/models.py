@@ -134,6 +134,15 @@ class AuditAction(enum.StrEnum):
     CLASSIFIER_TRAINED = "classifier_trained"
     CLASSIFIER_ACTIVATED = "classifier_activated"
     CLASSIFIER_ROLLED_BACK = "classifier_rolled_back"
+    # A resident and the mail about their views (migration 0021)
+    MAIL_CONFIRMED = "mail_confirmed"  # the sender confirmed they want updates by e-mail on a view
+    ANSWER_FEEDBACK_GIVEN = "answer_feedback_given"  # "did this answer your point?"
+    VIEW_ATTACHED = "view_attached"  # a view sent without an account, attached to one by its link
+    ACCOUNT_SIGNED_UP = "account_signed_up"
+    EMAIL_VERIFIED = "email_verified"
+    ACCOUNT_DATA_EXPORTED = "account_data_exported"
+    ACCOUNT_DELETED = "account_deleted"
+    MAIL_RETRIED = "mail_retried"  # an administrator sent a failed message again
 
 
 class TrainingStatus(enum.StrEnum):
@@ -154,6 +163,27 @@ class RejectionReason(enum.StrEnum):
     ABUSIVE = "abusive"
     OFF_TOPIC = "off_topic"
     DUPLICATE = "duplicate"
+
+
+class OutboxStatus(enum.StrEnum):
+    """Where a message of the mail outbox is (OutboxMessage.status; feedback_app/mail/)."""
+
+    PENDING = "pending"  # waiting for its first try, or for its next one after a failure
+    SENDING = "sending"  # claimed by a worker (a lease: tried again if it does not finish)
+    SENT = "sent"
+    FAILED = "failed"  # given up after the last try; an administrator may send it again
+
+
+# A message in one of these may still be sent (the outbox's partial index, migration 0021).
+OUTBOX_WAITING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+
+class Verdict(enum.StrEnum):
+    """A resident's "did this answer your point?" (AnswerFeedback.verdict)."""
+
+    YES = "yes"
+    PARTLY = "partly"
+    NO = "no"
 
 
 # Where an initiative of the Blueprint is (Initiative.status; reference_data/initiatives.json).
@@ -232,6 +262,16 @@ class User(UserMixin, Model):  # type: ignore[misc]  # Flask-Login has no type i
     # The secret an enrolment page showed, waiting for a code from the app to confirm it. Kept
     # here, never in the (readable) session cookie (migration 0015).
     totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
+    # A resident who signed up proves the address is theirs before it is used for anything
+    # (migration 0021; accounts made before it, and staff accounts, count as verified).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language the account's mail is written in ("en", "zh_Hant", "zh_Hans").
+    locale: Mapped[str | None] = mapped_column(String(10))
+    # A resident who deleted their account: the row stays (the history points at it) with no
+    # name, no e-mail address and no way to sign in.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The weekly digest of followed initiatives has covered what was published before this.
+    digest_sent_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     bureau: Mapped[Bureau | None] = relationship()
 
@@ -458,6 +498,9 @@ class Submission(Model):
     suggested_bureau_code: Mapped[str | None] = mapped_column(String(10))
     # What the bureau told the public when it closed the view (masked when shown).
     closing_note: Mapped[str | None] = mapped_column(Text)
+    # When the sender confirmed, from the receipt's link, that they want updates by e-mail: until
+    # then the address gets the receipt only (feedback_app/mail/; migration 0021).
+    mail_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -603,6 +646,93 @@ class OfficialContact(Model):
     value: Mapped[str] = mapped_column(String(254))
     label_en: Mapped[str | None] = mapped_column(String(120))
     label_zh: Mapped[str | None] = mapped_column(String(120))
+
+
+class OutboxMessage(Model):
+    """An e-mail to send, written in the transaction of the change it tells about (mail/outbox.py)
+    and sent by a worker (mail/delivery.py). Its text is made when it is sent, from `kind`,
+    `locale`, the view or account it is about and `context`."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        _one_of("status", OutboxStatus),
+        # The sweep: messages waiting whose (next) try is due.
+        Index(
+            "ix_outbox_message_due",
+            "next_attempt_at",
+            sqlite_where=text("status IN ('pending', 'sending')"),
+            postgresql_where=text("status IN ('pending', 'sending')"),
+        ),
+        # Per-address limits, and erasing an address.
+        Index("ix_outbox_message_recipient", "recipient_hash", "created_at"),
+        # The administrators' outbox page, by status, newest first.
+        Index("ix_outbox_message_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The Message-ID header, made once: a message sent twice (see the README's promise) is
+    # recognisably one message.
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    locale: Mapped[str] = mapped_column(String(10))
+    # None once erased (an account deleted): the message is kept as a count, to no one.
+    recipient: Mapped[str | None] = mapped_column(String(254))
+    # A keyed hash of the normalised address: limits count by it, erasure finds by it.
+    recipient_hash: Mapped[str] = mapped_column(String(64))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    audit_event_id: Mapped[int | None] = mapped_column(ForeignKey("audit_event.id"), index=True)
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    submission: Mapped[Submission | None] = relationship()
+    audit_event: Mapped[AuditEvent | None] = relationship()
+
+
+class MailSuppression(Model):
+    """An address that unsubscribed: no mail goes to it. Kept as a keyed hash, never the address."""
+
+    __tablename__ = "mail_suppression"
+
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AnswerFeedback(Model):
+    """The sender's "did this answer your point?", asked once per view (its comment goes to the bureau)."""
+
+    __tablename__ = "answer_feedback"
+    __table_args__ = (
+        _one_of("verdict", Verdict),
+        Index("ix_answer_feedback_bureau_created", "bureau_code", "created_at"),
+        Index("ix_answer_feedback_initiative", "initiative_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), unique=True)
+    verdict: Mapped[str] = mapped_column(String(10))
+    comment: Mapped[str | None] = mapped_column(Text)
+    # The bureau that answered and the initiative, as they were: the results count per each.
+    bureau_code: Mapped[str | None] = mapped_column(ForeignKey("bureau.code"))
+    initiative_id: Mapped[int | None] = mapped_column(ForeignKey("initiative.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InitiativeFollow(Model):
+    """A resident follows an initiative: its newly published views and answers in a weekly digest."""
+
+    __tablename__ = "initiative_follow"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True, autoincrement=False)
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id"), primary_key=True, autoincrement=False, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AuditEvent(Model):

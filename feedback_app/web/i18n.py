@@ -56,6 +56,15 @@ REJECTION_LABELS = {
     "off_topic": _l("Off-topic"),
     "duplicate": _l("Duplicate"),
 }
+# Why a view was not accepted, in plain words for its sender (the tracking page, the mail).
+REJECTION_EXPLANATIONS = {
+    "spam": _l("It looked like advertising or a message sent by a program, not a view on the Blueprint."),
+    "abusive": _l("It contained abusive or threatening language, which this platform does not pass on."),
+    "off_topic": _l(
+        "It was not about the Smart City Blueprint or a public service it covers, so no bureau can answer it here."
+    ),
+    "duplicate": _l("The same view had already been sent; the earlier one is followed up instead."),
+}
 INITIATIVE_STATUS_LABELS = {
     "listed": _l("In the Blueprint"),
     "in_service": _l("In service"),
@@ -199,6 +208,15 @@ ACTION_LABELS = {
     "classifier_activated": _l("Version made active"),
     "classifier_rolled_back": _l("Rolled back to an earlier version"),
     "two_factor_recovery_code_used": _l("A recovery code was used to sign in"),
+    # Residents, their mail and their accounts
+    "mail_confirmed": _l("Updates by e-mail confirmed by the sender"),
+    "answer_feedback_given": _l("The sender said whether the answer helped"),
+    "view_attached": _l("Added to the sender's account"),
+    "account_signed_up": _l("Account opened by its owner"),
+    "email_verified": _l("E-mail address confirmed"),
+    "account_data_exported": _l("The owner downloaded their data"),
+    "account_deleted": _l("Account deleted by its owner"),
+    "mail_retried": _l("A failed e-mail sent again by an administrator"),
 }
 
 
