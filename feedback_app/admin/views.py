@@ -21,6 +21,7 @@ from ..routing import versions as model_versions
 from ..web import i18n
 from ..web.pagination import parse_after
 from . import bp, forms, services
+from . import outbox as mail_outbox
 
 ACTIVE_ARGS = {"1": True, "0": False}
 
@@ -413,3 +414,36 @@ def remove_official_contact(code, contact_id):
         abort(404)
     flash(_("%(value)s is no longer an official contact: answers mask it again.", value=value), "success")
     return redirect(url_for(".bureau", code=code))
+
+
+@bp.get("/outbox")
+@role_required(Role.ADMIN)
+def outbox():
+    status = request.args.get("status") or "pending"
+    if status not in mail_outbox.TABS:
+        abort(400)
+    address = (request.args.get("address") or "").strip()[:254] or None
+    page = mail_outbox.page(
+        status, address=address, after=parse_after(request.args.get("after")), size=current_app.config["PAGE_SIZE"]
+    )
+    return render_template(
+        "admin/outbox.html",
+        page=page,
+        status=status,
+        address=address,
+        counts=mail_outbox.counts(),
+        tabs=mail_outbox.TABS,
+        smtp_host=current_app.config.get("SMTP_HOST"),
+        kind_labels=i18n.MAIL_KIND_LABELS,
+        status_labels=i18n.OUTBOX_STATUS_LABELS,
+    )
+
+
+@bp.post("/outbox/<int:message_id>/retry")
+@role_required(Role.ADMIN)
+def retry_mail(message_id):
+    if mail_outbox.retry(message_id, current_user):
+        flash(_("The message will be sent again now."), "success")
+    else:
+        flash(_("That message is no longer waiting to be sent again: it was sent, or erased."), "info")
+    return redirect(url_for("admin.outbox", status="failed"))

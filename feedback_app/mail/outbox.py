@@ -78,7 +78,7 @@ def address_hash(address: str, key: str | bytes | None = None) -> str:
     return keys.keyed_hash(key or current_app.secret_key, "mail-address", normalised(address))
 
 
-def _hashes(address: str) -> list[str]:
+def address_hashes(address: str) -> list[str]:
     # Under every key still accepted: an unsubscription made before a key rotation still holds.
     secret_keys = [current_app.secret_key, *(current_app.config.get("SECRET_KEY_FALLBACKS") or [])]
     return [address_hash(address, key) for key in secret_keys]
@@ -87,7 +87,9 @@ def _hashes(address: str) -> list[str]:
 def is_suppressed(address: str) -> bool:
     return (
         db.session.execute(
-            select(MailSuppression.address_hash).where(MailSuppression.address_hash.in_(_hashes(address))).limit(1)
+            select(MailSuppression.address_hash)
+            .where(MailSuppression.address_hash.in_(address_hashes(address)))
+            .limit(1)
         ).first()
         is not None
     )
@@ -250,7 +252,7 @@ def unsubscribe(message: OutboxMessage) -> None:
 def erase(addresses: Iterable[str], *, user_id: int | None = None) -> int:
     """Forget these addresses in the outbox (an account deleted): messages stay as counts, to no
     one, with no text; waiting ones are not sent. How many messages were erased."""
-    hashes = [h for address in addresses if address for h in _hashes(address)]
+    hashes = [h for address in addresses if address for h in address_hashes(address)]
     condition = OutboxMessage.recipient_hash.in_(hashes)
     if user_id is not None:
         condition = condition | (OutboxMessage.user_id == user_id)

@@ -65,6 +65,31 @@ REJECTION_EXPLANATIONS = {
     ),
     "duplicate": _l("The same view had already been sent; the earlier one is followed up instead."),
 }
+# The mail outbox's kinds of message and its states (the administrators' outbox page).
+MAIL_KIND_LABELS = {
+    "receipt": _l("Receipt of a view"),
+    "routed": _l("View routed to a bureau"),
+    "rerouted": _l("View routed to another bureau"),
+    "sent_back": _l("View sent back by its bureau"),
+    "answered": _l("View answered"),
+    "closed": _l("View closed"),
+    "rejected": _l("View not accepted"),
+    "link_recovery": _l("Lost tracking link"),
+    "account_verification": _l("Account address to confirm"),
+    "digest": _l("Weekly digest"),
+}
+OUTBOX_STATUS_LABELS = {
+    "pending": _l("Waiting"),
+    "sending": _l("Being sent"),
+    "sent": _l("Sent"),
+    "failed": _l("Failed"),
+}
+# "Did this answer your point?" (models.Verdict), as the sender chooses and the bureau reads it.
+VERDICT_LABELS = {
+    "yes": _l("Yes"),
+    "partly": _l("Partly"),
+    "no": _l("No"),
+}
 INITIATIVE_STATUS_LABELS = {
     "listed": _l("In the Blueprint"),
     "in_service": _l("In service"),
