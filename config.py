@@ -135,6 +135,9 @@ class Config:
     SUPPORT_RATE_LIMIT = _env("SUPPORT_RATE_LIMIT", "30 per hour")
     # A bureau officer's exports of views (bureau/export.py): the heaviest reads a bureau can ask for.
     EXPORT_RATE_LIMIT = _env("EXPORT_RATE_LIMIT", "10 per hour")
+    # Asking for a lost tracking link (intake/recovery.py), per client address; each reference
+    # is limited too, whoever asks for it.
+    LINK_RECOVERY_RATE_LIMIT = _env("LINK_RECOVERY_RATE_LIMIT", "5 per hour")
 
     # A view that makes this many or more from one client address within this many minutes is
     # flagged repeated_posting for a moderator (never refused: many residents share an address).

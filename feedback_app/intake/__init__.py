@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("intake", __name__)
 
-from . import views  # noqa: E402,F401
+from . import recovery, views  # noqa: E402,F401
