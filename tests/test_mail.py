@@ -282,3 +282,11 @@ def test_the_form_cannot_flood_one_mailbox(app, queued, mail_server):
     assert len(mail_server.to("victim@example.org")) == app.config["MAIL_ADDRESS_HOURLY_LIMIT"]
     assert db.session.execute(select(Submission.id)).scalars().all()  # every view stored all the same
     assert outbox.address_hash("victim@example.org") == outbox.address_hash(" VICTIM@example.org ")
+
+
+def test_mail_templates_carry_no_script():
+    from pathlib import Path
+
+    mail = Path(__file__).resolve().parents[1] / "templates" / "mail"
+    for path in mail.glob("*.html"):
+        assert not re.search(r"<script|\son[a-z]+\s*=|javascript:", path.read_text(), re.IGNORECASE), path
