@@ -9,11 +9,13 @@ each task by name and the events' sweep knows every handler.
 """
 
 from . import create_app
+from .catalogue import digest as catalogue_digest
+from .intake import recovery as intake_recovery
 from .kernel import events, task_queue
 from .mail import delivery as mail_delivery
 from .routing import tasks as routing_tasks
 
-TASK_MODULES = (task_queue, events, routing_tasks, mail_delivery)
+TASK_MODULES = (task_queue, events, routing_tasks, mail_delivery, intake_recovery, catalogue_digest)
 
 app = create_app()
 task_queue.bind_worker_app(app)

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("catalogue", __name__)
 
-from . import views  # noqa: E402,F401
+from . import digest, follow, views  # noqa: E402,F401
