@@ -2,7 +2,8 @@
 
 Routes are read from the app's URL map, so a page added later is fuzzed without touching this
 file; only the values are chosen per kind of argument. Each route is requested by a visitor
-and by a signed-in moderator, officer and admin. Forms are posted as a browser would (the
+and by a signed-in moderator, officer, admin and resident (one whose address is confirmed: the
+tracking page offers it "Add this view to my account"). Forms are posted as a browser would (the
 CSRF token and hidden fields taken from the page that shows the form), with hostile values in
 the fields, the path and the query string.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import io
 import traceback
 import zlib
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit
 
@@ -35,9 +37,13 @@ from sqlalchemy import select, update
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from feedback_app.auth import services as accounts
+from feedback_app.auth import signup
+from feedback_app.bureau import services as bureau
 from feedback_app.extensions import db
 from feedback_app.intake import services as intake
-from feedback_app.kernel.models import Bureau, Initiative, Role, SmartArea, Submission, User
+from feedback_app.kernel.models import Bureau, Initiative, Role, SmartArea, Status, Submission, User
+from feedback_app.moderation import services as moderation
 
 from . import factories
 from .conftest import Browser, hypothesis_examples
@@ -385,6 +391,13 @@ class Fuzzer:
         self.send(persona, "POST", url, query_string=query, data=form, headers=headers)
 
 
+def _verification_token() -> str:
+    """The token of a new resident account's e-mail verification link (/account/verify/<token>),
+    so that the page's confirm form is posted too."""
+    signup.sign_up("unconfirmed@example.org", factories.PASSWORD, None, locale="en")
+    return signup.verification_token(accounts.find_by_email("unconfirmed@example.org"))
+
+
 def _restore(users: dict[str, dict]):
     """Put the signed-in personas back as they were: a fuzzed sign-out, deactivation, role
     change or two-factor reset would otherwise leave the rest of the run as a visitor."""
@@ -406,6 +419,9 @@ def test_no_route_answers_hostile_input_with_a_server_error(app, client, backend
         "admin": factories.user(Role.ADMIN),
     }
     factories.user(Role.RESIDENT)  # someone for the admin pages to act on
+    staff["resident"] = factories.user(Role.RESIDENT)  # not staff, but signed in and restored alike
+    staff["resident"].email_verified_at = datetime.now(UTC)
+    db.session.commit()
     receipt = intake.submit(
         intake.NewSubmission(
             body=factories.TRANSPORT_VIEW,
@@ -413,6 +429,13 @@ def test_no_route_answers_hostile_input_with_a_server_error(app, client, backend
             topic_area="mobility",
             initiative_id=factories.initiative().id,
         )
+    )
+    # Answered, so that its tracking page asks "did this answer your point?" (a form to post).
+    answered = db.session.get(Submission, receipt.submission_id)
+    if (answered.status, answered.bureau_code) != (Status.ROUTED, "TLB"):
+        moderation.route(answered.id, area="mobility", bureau="TLB", actor=staff["moderator"], version=answered.version)
+    bureau.answer(
+        staff["officer"], receipt.submission_id, bureau.AnswerText("We asked the operator for more trips.", None)
     )
     factories.submission(factories.TRANSPORT_VIEW + " Call me on 9123 4567.")  # waits for review
 
@@ -437,7 +460,7 @@ def test_no_route_answers_hostile_input_with_a_server_error(app, client, backend
         "id": [str(receipt.submission_id), *(str(i) for i in ids if i != receipt.submission_id)],
         "code": [areas[0], initiatives[0], "en", *areas[1:], *initiatives[1:], "zh_Hant"],
         "reference": [receipt.reference],
-        "token": [receipt.tracking_token],
+        "token": [receipt.tracking_token, _verification_token()],
         "filename": ["style.css"],
         "bureau": list(db.session.execute(select(Bureau.code).limit(3)).scalars()),
     }

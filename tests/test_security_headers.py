@@ -135,6 +135,23 @@ def test_hsts_only_when_cookies_are_https_only(app):
         assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
+def test_the_tracking_pages_forms_answer_with_its_policy(browser, login_as):
+    """What the tracking page's own forms (did the answer help? add to my account) send back: the
+    page again with errors, or a redirect to it, never cached and never naming the link elsewhere."""
+    receipt = intake.submit(
+        intake.NewSubmission(
+            body=factories.TRANSPORT_VIEW, language="en", topic_area="mobility", initiative_id=factories.initiative().id
+        )
+    )
+    link = f"/track/{receipt.reference}/{receipt.tracking_token}"
+    page = browser.client.get(f"/initiatives/{factories.initiative().code}/views/new").get_data(as_text=True)
+    for action in ("feedback", "add-to-account"):
+        response = browser.client.post(f"{link}/{action}", data={"csrf_token": csrf_token(page)})
+        assert response.status_code in (302, 303, 400), (action, response.status_code)
+        assert_security_headers(response)
+        assert response.headers["Referrer-Policy"] == "no-referrer", action
+
+
 def _get_every_page(client, sub, user):
     """GET every route of the app, with real ids where it takes them; yields (rule, response)."""
     values = {

@@ -1,5 +1,6 @@
 """A bureau's dashboard: its backlog by age and by officer, what is overdue, answers per week,
-how long answers take and how many meet the target. One bureau's own views only (a joint view
+how long answers take and how many meet the target, and what the senders said of the answers
+("did this answer your point?", per initiative too). One bureau's own views only (a joint view
 counts for the bureau that owns it, `Submission.bureau_code`); read from the submissions, nothing
 new is stored.
 
@@ -8,7 +9,9 @@ bureau's rows through the inbox indexes (migration 0019), never the table. The b
 overdue figures read only what awaits an answer (`ix_submission_bureau_status_due`: the overdue
 count and list never leave that index's range of due dates); answers per week and the 90-day
 figures read the bureau's views (`ix_submission_bureau_id`), since nothing indexes `answered_at`.
-Counting is done in SQL; only the median is computed here (see `_answer_times`).
+Counting is done in SQL; only the median is computed here (see `_answer_times`). The senders'
+verdicts are one grouped count over `ix_answer_feedback_bureau_created` (bureau, date): a
+bureau's answers of one quarter, a few thousand rows at most.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from ..extensions import db
 from ..kernel import deadlines, workflow
-from ..kernel.models import Role, Submission, User
+from ..kernel.catalogue import InitiativeRef
+from ..kernel.models import AnswerFeedback, Initiative, Role, Submission, User, Verdict
 
 # The backlog's age bands, in Hong Kong working days since the view reached the bureau
 # (`deadlines.working_days_between`): (first age not in the band, key); the last band is open.
@@ -55,6 +59,36 @@ class OverdueView:
 
 
 @dataclass(frozen=True)
+class Verdicts:
+    """How many senders said the answer to their view answered their point: yes, partly, no."""
+
+    yes: int = 0
+    partly: int = 0
+    no: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.yes + self.partly + self.no
+
+    def count(self, verdict: str) -> int:
+        return int(getattr(self, Verdict(verdict).value))
+
+    def share(self, verdict: str) -> float | None:
+        """The verdict's part of all given (0 to 1), None when nobody said anything."""
+        return self.count(verdict) / self.total if self.total else None
+
+    def rows(self) -> list[tuple[str, int, float | None]]:
+        """(verdict, count, share) in the order the question offers them."""
+        return [(v.value, self.count(v), self.share(v)) for v in Verdict]
+
+
+@dataclass(frozen=True)
+class InitiativeVerdicts:
+    initiative: InitiativeRef | None  # None: general views on a smart area
+    verdicts: Verdicts
+
+
+@dataclass(frozen=True)
 class Dashboard:
     bureau_code: str
     now: datetime
@@ -68,6 +102,10 @@ class Dashboard:
     median_working_days: float | None
     judged: int  # views answered in the last 90 days that had a due date
     within_target: int  # of those, answered by their due date
+    # "Did this answer your point?" given in the last 90 days, on the bureau's views: in all,
+    # and per initiative (most answers first; general views last).
+    verdicts: Verdicts = Verdicts()
+    verdicts_by_initiative: tuple[InitiativeVerdicts, ...] = ()
 
     @property
     def awaiting(self) -> int:
@@ -228,6 +266,43 @@ def _within_target(code: str, now: datetime) -> tuple[int, int]:
     return judged, within
 
 
+FEEDBACK_WINDOW = ANSWER_WINDOW
+
+
+def _verdicts(code: str, now: datetime) -> tuple[Verdicts, tuple[InitiativeVerdicts, ...]]:
+    """The senders' verdicts given in the last 90 days on the bureau's views, in all and per
+    initiative: one grouped count (initiative, verdict)."""
+    rows = db.session.execute(
+        select(AnswerFeedback.initiative_id, AnswerFeedback.verdict, func.count())
+        .where(
+            AnswerFeedback.bureau_code == code,
+            AnswerFeedback.created_at >= now - FEEDBACK_WINDOW,
+            AnswerFeedback.created_at <= now,
+        )
+        .group_by(AnswerFeedback.initiative_id, AnswerFeedback.verdict)
+    ).tuples()
+    counts: dict[int | None, dict[str, int]] = {}
+    for initiative_id, verdict, count in rows:
+        counts.setdefault(initiative_id, {})[verdict] = count
+    initiatives = {
+        row.id: InitiativeRef(row.id, row.code, row.area_code, row.title_en, row.title_zh)
+        for row in db.session.execute(
+            select(
+                Initiative.id, Initiative.code, Initiative.area_code, Initiative.title_en, Initiative.title_zh
+            ).where(Initiative.id.in_([i for i in counts if i is not None]))
+        )
+    }
+    per_initiative = [
+        InitiativeVerdicts(initiatives.get(initiative_id) if initiative_id is not None else None, Verdicts(**by))
+        for initiative_id, by in counts.items()
+    ]
+    per_initiative.sort(
+        key=lambda row: (row.initiative is None, -row.verdicts.total, row.initiative.code if row.initiative else "")
+    )
+    overall = Verdicts(**{v.value: sum(by.get(v.value, 0) for by in counts.values()) for v in Verdict})
+    return overall, tuple(per_initiative)
+
+
 def build(code: str, now: datetime | None = None) -> Dashboard:
     """The dashboard of bureau `code` as at `now` (default: this moment)."""
     now = now or datetime.now(UTC)
@@ -242,6 +317,7 @@ def build(code: str, now: datetime | None = None) -> Dashboard:
             working[days] = deadlines.working_days_between(routed, answered)
         working_days.append(working[days])
     judged, within = _within_target(code, now)
+    verdicts, verdicts_by_initiative = _verdicts(code, now)
     return Dashboard(
         bureau_code=code,
         now=now,
@@ -255,4 +331,6 @@ def build(code: str, now: datetime | None = None) -> Dashboard:
         median_working_days=_median(working_days),
         judged=judged,
         within_target=within,
+        verdicts=verdicts,
+        verdicts_by_initiative=verdicts_by_initiative,
     )

@@ -23,6 +23,7 @@ from ..kernel import audit, workflow
 from ..kernel.database import write_transaction
 from ..kernel.models import (
     Answer,
+    AnswerFeedback,
     AuditAction,
     AuditEvent,
     Bureau,
@@ -96,6 +97,21 @@ def allowed(officer: User, sub: Submission) -> frozenset[Action]:
     if rel == Relation.SENDER:
         return frozenset()
     return workflow.allowed_actions(sub, officer.role, partner=rel == Relation.PARTNER)
+
+
+def answer_feedback(officer: User, sub_id: int) -> AnswerFeedback | None:
+    """What the sender said of the answer ("did this answer your point?"), for the bureau that
+    owns the view: a partner bureau, or one that sent it back, does not read it."""
+    return db.session.execute(
+        select(AnswerFeedback)
+        .join(Submission, Submission.id == AnswerFeedback.submission_id)
+        .where(
+            AnswerFeedback.submission_id == sub_id,
+            AnswerFeedback.bureau_code == officer.bureau_code,
+            Submission.bureau_code == officer.bureau_code,
+            visible_to(officer),
+        )
+    ).scalar_one_or_none()
 
 
 def _decide(officer: User, sub_id: int, action: Action, **kwargs) -> Submission:

@@ -8,10 +8,13 @@ from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, URLSafeTimedSerializer
-from wtforms import EmailField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
+from ..kernel.models import Verdict
 from ..web.forms import Form
+from ..web.i18n import VERDICT_LABELS
 from .services import is_form_token, new_form_token
 
 GENERAL = ""  # the select value for "a general view on this smart area"
@@ -127,6 +130,39 @@ class SubmissionForm(Form):
             "This form came without its one-time sending code (it may be from an old page), so nothing "
             "was sent. What you typed is kept below: please check it and send it again."
         )
+
+
+FEEDBACK_COMMENT_MAX = 2000
+
+
+class AnswerFeedbackForm(Form):
+    """ "Did this answer your point?" on the tracking page: asked once, the comment goes to the bureau."""
+
+    verdict = RadioField(
+        _l("Did this answer your point?"),
+        choices=[SelectChoice(verdict.value, VERDICT_LABELS[verdict.value]) for verdict in Verdict],
+        validators=[DataRequired(message=_l("Please choose yes, partly or no."))],
+    )
+    comment = TextAreaField(
+        _l("Anything you want the bureau to know? (optional)"),
+        validators=[
+            Optional(),
+            Length(
+                max=FEEDBACK_COMMENT_MAX,
+                message=_l("Please keep your comment under %(max)d characters."),
+            ),
+        ],
+        description=_l(
+            "The bureau reads it with your view; it is not published. Please leave out your name, phone number and address."
+        ),
+    )
+    submit = SubmitField(_l("Send my answer"))
+
+
+class AttachForm(Form):
+    """Add a view sent without an account to the signed-in resident's account: a button."""
+
+    submit = SubmitField(_l("Add this view to my account"))
 
 
 def _filled_in_time(shown_at: datetime) -> bool:

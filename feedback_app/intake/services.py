@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from flask import current_app
-from sqlalchemy import func, literal, select, text
+from sqlalchemy import func, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..kernel import workflow
+from ..kernel import audit, workflow
 from ..kernel.database import write_transaction
-from ..kernel.models import AuditAction, OutboxMessage, Submission, User
+from ..kernel.models import AnswerFeedback, AuditAction, OutboxMessage, Role, Submission, User, Verdict
 from ..mail import links as mail_links
 from ..mail import outbox
 from ..text import abuse, keys
@@ -283,3 +284,125 @@ def unsubscribe(message_id: int, token: str) -> bool:
 def unsubscribe_link_is_valid(message_id: int, token: str) -> bool:
     message = db.session.get(OutboxMessage, message_id)
     return message is not None and mail_links.unsubscribes(message, token)
+
+
+# --- "did this answer your point?" ------------------------------------------------------------
+
+
+class FeedbackRefused(Exception):
+    """Why a sender's answer to "did this answer your point?" was not stored."""
+
+
+class FeedbackAlreadyGiven(FeedbackRefused):
+    """Asked once: the view's sender already answered."""
+
+
+class NothingToJudge(FeedbackRefused):
+    """The view has no answer (yet) to say anything about."""
+
+
+def give_feedback(sub_id: int, verdict: Verdict | str, comment: str | None, *, user: User | None = None) -> None:
+    """Store the sender's verdict on the answer to their view, once, with the bureau that owns
+    the view and its initiative as they are now (the results are counted per each), audited in
+    the same transaction.
+
+    `user`: the signed-in person; named in the audit only as the account it concerns, and only
+    when the view is on that account (staff pages show an actor's name, and the bureau reads this).
+    """
+    verdict = Verdict(verdict)
+    try:
+        with write_transaction():
+            sub = db.session.get(Submission, sub_id, with_for_update=True)
+            if sub is None or not sub.answers:
+                raise NothingToJudge()
+            given = db.session.execute(
+                select(AnswerFeedback.id).where(AnswerFeedback.submission_id == sub.id)
+            ).scalar_one_or_none()
+            if given is not None:
+                raise FeedbackAlreadyGiven()
+            db.session.add(
+                AnswerFeedback(
+                    submission_id=sub.id,
+                    verdict=verdict,
+                    comment=comment or None,
+                    bureau_code=sub.bureau_code,
+                    initiative_id=sub.initiative_id,
+                )
+            )
+            audit.record(
+                AuditAction.ANSWER_FEEDBACK_GIVEN,
+                submission_id=sub.id,
+                target_user_id=_own_account(sub, user),
+                after={"verdict": verdict.value},
+            )
+    except IntegrityError:
+        # Two sendings at once: the unique submission_id let one in.
+        raise FeedbackAlreadyGiven() from None
+
+
+def _own_account(sub: Submission, user: User | None) -> int | None:
+    return user.id if user is not None and user.is_authenticated and sub.user_id == user.id else None
+
+
+# --- a view added to the sender's account -----------------------------------------------------
+
+
+class AccountLink(StrEnum):
+    """How the view stands to the person reading its tracking page (None: a visitor or staff)."""
+
+    ADDABLE = "addable"  # a signed-in resident, the view on no account: the page offers to add it
+    VERIFY_FIRST = "verify_first"  # the same, but the account's address is not confirmed yet
+    YOURS = "yours"  # on this account: listed under "My views"
+    ANOTHER_ACCOUNT = "another_account"  # on someone else's account: it cannot be added
+
+
+def account_link(sub: Submission, user: User | None) -> AccountLink | None:
+    if user is None or not user.is_authenticated or user.role != Role.RESIDENT:
+        return None
+    if sub.user_id == user.id:
+        return AccountLink.YOURS
+    if sub.user_id is not None:
+        return AccountLink.ANOTHER_ACCOUNT
+    return AccountLink.ADDABLE if user.email_verified_at is not None else AccountLink.VERIFY_FIRST
+
+
+class AttachRefused(Exception):
+    def __init__(self, link: AccountLink | None):
+        super().__init__(link)
+        self.link = link
+
+
+def attach(sub_id: int, user: User) -> bool:
+    """Add a view sent without an account to the signed-in resident's account (its tracking link
+    was checked): True when added now, False if it was on this account already. Raises
+    AttachRefused (with how the view stands) for anyone else: a visitor, staff, an address not
+    confirmed, a view on another account.
+
+    One conditional UPDATE, so two accounts adding it at once cannot both win; the row's
+    version is left alone (a moderator's decision on it is not made stale by this)."""
+    with write_transaction():
+        sub = db.session.get(Submission, sub_id)
+        link = account_link(sub, user) if sub is not None else None
+        if link is AccountLink.YOURS:
+            return False
+        if link is not AccountLink.ADDABLE:
+            raise AttachRefused(link)
+        added = db.session.execute(
+            update(Submission)
+            .where(Submission.id == sub_id, Submission.user_id.is_(None))
+            .values(user_id=user.id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not added:
+            raise AttachRefused(AccountLink.ANOTHER_ACCOUNT)
+        # The account is the event's target, not its actor: staff pages name an event's actor,
+        # and a view sent without a name should not gain one for the bureau by this.
+        audit.record(AuditAction.VIEW_ATTACHED, submission_id=sub_id, target_user_id=user.id)
+    return True
+
+
+def known_sender(user: User | None) -> tuple[str | None, str] | None:
+    """The name and address a signed-in resident's form starts with (None: nobody to prefill)."""
+    if user is None or not user.is_authenticated or user.role != Role.RESIDENT or user.deleted_at is not None:
+        return None
+    return user.display_name or None, user.email

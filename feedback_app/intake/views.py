@@ -7,9 +7,9 @@ from wtforms.fields.choices import SelectChoice
 from ..extensions import csrf, limiter
 from ..kernel import catalogue, public
 from ..mail import links as mail_links
-from ..web.i18n import localized
+from ..web.i18n import VERDICT_LABELS, localized
 from . import bp, services
-from .forms import GENERAL, SubmissionForm, sending_code
+from .forms import GENERAL, AnswerFeedbackForm, AttachForm, SubmissionForm, sending_code
 
 
 def _submission_limit():
@@ -48,6 +48,9 @@ def _form_for(area, initiative_code):
     if not form.is_submitted():
         form.initiative.data = initiative_code or GENERAL
         form.form_token.data = sending_code()
+        sender = services.known_sender(_signed_in())
+        if sender is not None:  # a signed-in resident's own, still editable
+            form.name.data, form.email.data = sender
     return form
 
 
@@ -159,13 +162,94 @@ def submit_on_initiative(code):
 def track(reference, token):
     """The sender's own page for their view, reached by its secret link."""
     sub = services.find_tracked(reference, token) or abort(404)
+    return _tracking_page(sub, token, is_new=request.args.get("new") == "1")
+
+
+def _signed_in():
+    return current_user if current_user.is_authenticated else None
+
+
+def _tracking_page(sub, token, *, is_new=False, feedback_form=None, status=200):
+    view = public.tracked(sub)
+    link = services.account_link(sub, _signed_in())
+    if feedback_form is None and view.asks_feedback:
+        feedback_form = AnswerFeedbackForm(formdata=None)
     response = make_response(
-        render_template("intake/track.html", view=public.tracked(sub), is_new=request.args.get("new") == "1")
+        render_template(
+            "intake/track.html",
+            view=view,
+            token=token,
+            is_new=is_new,
+            feedback_form=feedback_form,
+            account_link=link,
+            AccountLink=services.AccountLink,
+            attach_form=AttachForm(formdata=None) if link is services.AccountLink.ADDABLE else None,
+            VERDICT_LABELS=VERDICT_LABELS,
+        ),
+        status,
     )
     # The secret link must not leak to other sites or caches.
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _back_to_tracking(reference, token, anchor=None):
+    response = redirect(url_for(".track", reference=reference, token=token, _anchor=anchor))
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+# The form checks its own security token, so an expired one is reported on the form with the
+# comment kept, instead of on a bare error page.
+@bp.post("/track/<reference>/<token>/feedback")
+@csrf.exempt
+def give_feedback(reference, token):
+    """ "Did this answer your point?": asked once on the tracking page."""
+    sub = services.find_tracked(reference, token) or abort(404)
+    form = AnswerFeedbackForm()
+    if public.sender_feedback(sub.id) is not None:
+        flash(_("You already told us whether the answer helped. Thank you: it can be said only once."), "info")
+        return _back_to_tracking(sub.reference, token, "feedback")
+    if not form.validate():
+        return _tracking_page(sub, token, feedback_form=form, status=400)
+    try:
+        services.give_feedback(sub.id, form.verdict.data, form.comment.data, user=_signed_in())
+    except services.FeedbackAlreadyGiven:
+        flash(_("You already told us whether the answer helped. Thank you: it can be said only once."), "info")
+    except services.NothingToJudge:
+        flash(_("Your view has no answer yet, so there is nothing to say about it yet."), "error")
+    else:
+        flash(_("Thank you. The bureau will read what you told us."), "success")
+    return _back_to_tracking(sub.reference, token, "feedback")
+
+
+@bp.post("/track/<reference>/<token>/add-to-account")
+def add_to_account(reference, token):
+    """A signed-in resident adds a view they sent without an account to it, by its tracking link."""
+    sub = services.find_tracked(reference, token) or abort(404)
+    form = AttachForm()
+    if form.validate():
+        try:
+            if services.attach(sub.id, current_user):
+                flash(_("This view is now in your account, listed under “My views”."), "success")
+            else:
+                flash(_("This view is already in your account."), "info")
+        except services.AttachRefused as refused:
+            flash(_attach_refusal(refused.link), "error")
+    return _back_to_tracking(sub.reference, token, "account")
+
+
+def _attach_refusal(link):
+    if link is services.AccountLink.ANOTHER_ACCOUNT:
+        return _("This view is already in another account, so it cannot be added to yours.")
+    if link is services.AccountLink.VERIFY_FIRST:
+        return _(
+            "Please confirm your e-mail address first, with the link in the message we sent you; then you can add this view to your account."
+        )
+    if current_user.is_authenticated:
+        return _("Views can be added only to a resident's account, not to a staff account.")
+    return _("Please sign in to add this view to your account.")
 
 
 @bp.route("/mail/confirm/<reference>/<token>", methods=["GET", "POST"])

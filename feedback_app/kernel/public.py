@@ -14,7 +14,9 @@ support counts, and later statistics, open data, feeds and the API) reads views 
   supporter's hash, the route's history of decisions) is not there to be shown by mistake.
 
 The tracking page, which the sender alone reaches by a secret link, reads a `TrackedView`:
-the same published text, with the view's state and a history without names or reasons.
+the same published text, with the view's state and a history without names or reasons, why it
+was not accepted (the reason's category, never the moderator's note), where a campaign's answer
+can be read when the view has none of its own, and what the sender said of the answer.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from ..text import markup
 from ..text.redaction import PLACEHOLDERS, find_personal_data, published_text, redact, span_key
 from . import workflow
 from .catalogue import AreaRef, InitiativeRef
-from .models import Answer, OfficialContact, Submission, Support, utcnow
+from .models import Answer, AnswerFeedback, OfficialContact, Status, Submission, Support, utcnow
 
 published = workflow.published
 
@@ -105,6 +107,16 @@ class PublicEvent:
 
 
 @dataclass(frozen=True)
+class SenderFeedback:
+    """What the sender said when asked "did this answer your point?" (their own words, unmasked:
+    only they and the bureau read it)."""
+
+    verdict: str  # models.Verdict
+    comment: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class TrackedView:
     """What the tracking page shows its sender: the view's state, its published text and answers."""
 
@@ -119,6 +131,23 @@ class TrackedView:
     answers: tuple[PublicAnswer, ...]
     closing_note: str | None  # what the bureau said when it closed the view, masked
     history: tuple[PublicEvent, ...]
+    # Why a moderator did not accept it (models.RejectionReason), while it stays rejected.
+    rejection_reason: str | None = None
+    # A view with no answer of its own in a campaign whose published copy was answered: that
+    # copy's reference, whose public page (/views/<reference>) shows the campaign's answer.
+    campaign_answer: str | None = None
+    # The sender's "did this answer your point?", once given.
+    feedback: SenderFeedback | None = None
+
+    @property
+    def no_answer_follows(self) -> bool:
+        """Rejected or closed: the bureau will not answer (further)."""
+        return self.status in (Status.REJECTED, Status.CLOSED)
+
+    @property
+    def asks_feedback(self) -> bool:
+        """Answered and not yet judged: the page asks once whether the answer helped."""
+        return bool(self.answers) and self.feedback is None
 
 
 @dataclass(frozen=True)
@@ -241,7 +270,34 @@ def tracked(sub: Submission) -> TrackedView:
             for e in workflow.history(sub)
             if e.action not in workflow.INTERNAL_EVENTS
         ),
+        rejection_reason=sub.rejection_reason if sub.status == Status.REJECTED else None,
+        campaign_answer=_campaign_answer(sub) if not sub.answers else None,
+        feedback=sender_feedback(sub.id),
     )
+
+
+def _campaign_answer(sub: Submission) -> str | None:
+    """The reference of the campaign's newest published copy that has an answer, if any: read
+    through `published()`, so its link opens a page the public may see."""
+    if sub.campaign_id is None:
+        return None
+    answered = select(Answer.id).where(Answer.submission_id == Submission.id).exists()
+    return db.session.execute(
+        select(Submission.reference)
+        .where(Submission.campaign_id == sub.campaign_id, Submission.id != sub.id, published(), answered)
+        .order_by(Submission.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def sender_feedback(submission_id: int) -> SenderFeedback | None:
+    """What the sender of this view said of its answer, if they said it."""
+    row = db.session.execute(
+        select(AnswerFeedback.verdict, AnswerFeedback.comment, AnswerFeedback.created_at).where(
+            AnswerFeedback.submission_id == submission_id
+        )
+    ).one_or_none()
+    return SenderFeedback(row.verdict, row.comment, row.created_at) if row is not None else None
 
 
 def _closing_note(sub: Submission, tokens: Mapping[str, str]) -> str | None:
