@@ -176,3 +176,31 @@ def test_one_reference_is_limited_whoever_asks(app, mail_server):
     # Other references are still answered.
     other = _view(email="other@example.org")
     assert _ask(client, other.reference, "other@example.org").status_code == 200
+
+
+def test_the_request_does_the_same_work_whether_or_not_they_match(client, mail_server, monkeypatch):
+    """The page's own request only hands the question to a worker: one task either way, with the
+    reference and a keyed hash of the address (never the address), and nothing read or written."""
+    from feedback_app.intake import recovery
+
+    sub = _view()
+    queued = []
+    monkeypatch.setattr(recovery, "enqueue", lambda name, *args: queued.append((name, *args)) or True)
+    _ask(client, sub.reference, "chan@example.org")
+    _ask(client, sub.reference, "someone.else@example.org")
+    assert [name for name, *_ in queued] == ["intake.recover_link"] * 2
+    assert all("@" not in arg for _, *args in queued for arg in args)
+    assert _recoveries() == []
+    # The worker runs them: only the match writes a message.
+    assert [recovery.send_link(*args) for _, *args in queued] == [True, False]
+    assert len(_recoveries()) == 1
+
+
+def test_with_the_queue_down_the_link_is_still_sent(client, mail_server, monkeypatch):
+    from feedback_app.intake import recovery
+
+    sub = _view()
+    mail_server.clear()
+    monkeypatch.setattr(recovery, "enqueue", lambda name, *args: False)
+    assert _ask(client, sub.reference, "chan@example.org").status_code == 200
+    assert len(mail_server.to("chan@example.org")) == 1

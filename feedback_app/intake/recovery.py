@@ -141,7 +141,7 @@ def _refused(_limit):
 @limiter.limit(
     LINK_RECOVERY_REFERENCE_LIMIT, methods=["POST"], key_func=_reference_key, deduct_when=_asked, on_breach=_refused
 )
-def recover():
+def lost_link():
     """The form for a lost tracking link; the same answer whether or not a view matches."""
     form = LinkRecoveryForm()
     if not form.is_submitted():
