@@ -22,7 +22,7 @@ from feedback_app.kernel.models import Initiative
 from feedback_app.routing import services as routing
 from feedback_app.routing import versions as model_versions
 
-from . import export_volume, inbox_volume, queue_volume, redaction_false_positives, submit_http
+from . import export_volume, inbox_volume, mail_delivery, queue_volume, redaction_false_positives, submit_http
 
 REPEAT = 7
 
@@ -95,6 +95,7 @@ def main() -> None:
                 )
 
     submit_http.run()
+    mail_delivery.run()
     queue_volume.run()
     inbox_volume.run()
     redaction_false_positives.run()
@@ -111,6 +112,10 @@ if __name__ == "__main__":
         queue_volume.suggestions_only()
     elif sys.argv[1:] == ["export"]:  # `python -m bench export`: a bureau's export at 100,000 views
         export_volume.run()
+    elif sys.argv[1:] == ["mail"]:  # `python -m bench mail`: the worker's mail delivery rate
+        mail_delivery.run()
+    elif sys.argv[1:] == ["submit"]:  # `python -m bench submit`: sending a view over HTTP
+        submit_http.run()
     elif sys.argv[1:] == ["redaction"]:  # `python -m bench redaction`: what the masking hides in ordinary text
         redaction_false_positives.run()
     else:

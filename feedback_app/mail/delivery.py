@@ -13,6 +13,7 @@ Without SMTP_HOST, messages are written to the log instead of sent (a first run 
 
 from __future__ import annotations
 
+import functools
 import logging
 import smtplib
 import ssl
@@ -96,6 +97,12 @@ def transport() -> Iterator[Transport]:
         connection.close()
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Made once per process: loading the system's certificates takes tens of milliseconds.
+    return ssl.create_default_context()
+
+
 class _LazySMTP:
     def __init__(self, config: dict) -> None:
         self.config = config
@@ -103,15 +110,14 @@ class _LazySMTP:
 
     def _open(self) -> smtplib.SMTP:
         c = self.config
-        context = ssl.create_default_context()
         if c["SMTP_SSL"]:
             connection: smtplib.SMTP = smtplib.SMTP_SSL(
-                c["SMTP_HOST"], c["SMTP_PORT"], timeout=c["SMTP_TIMEOUT"], context=context
+                c["SMTP_HOST"], c["SMTP_PORT"], timeout=c["SMTP_TIMEOUT"], context=_tls_context()
             )
         else:
             connection = smtplib.SMTP(c["SMTP_HOST"], c["SMTP_PORT"], timeout=c["SMTP_TIMEOUT"])
             if c["SMTP_STARTTLS"]:
-                connection.starttls(context=context)
+                connection.starttls(context=_tls_context())
         if c.get("SMTP_USERNAME"):
             connection.login(c["SMTP_USERNAME"], c.get("SMTP_PASSWORD") or "")
         return connection
