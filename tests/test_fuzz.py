@@ -37,6 +37,8 @@ from sqlalchemy import select, update
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from feedback_app.auth import services as accounts
+from feedback_app.auth import signup
 from feedback_app.bureau import services as bureau
 from feedback_app.extensions import db
 from feedback_app.intake import services as intake
@@ -389,6 +391,13 @@ class Fuzzer:
         self.send(persona, "POST", url, query_string=query, data=form, headers=headers)
 
 
+def _verification_token() -> str:
+    """The token of a new resident account's e-mail verification link (/account/verify/<token>),
+    so that the page's confirm form is posted too."""
+    signup.sign_up("unconfirmed@example.org", factories.PASSWORD, None, locale="en")
+    return signup.verification_token(accounts.find_by_email("unconfirmed@example.org"))
+
+
 def _restore(users: dict[str, dict]):
     """Put the signed-in personas back as they were: a fuzzed sign-out, deactivation, role
     change or two-factor reset would otherwise leave the rest of the run as a visitor."""
@@ -451,7 +460,7 @@ def test_no_route_answers_hostile_input_with_a_server_error(app, client, backend
         "id": [str(receipt.submission_id), *(str(i) for i in ids if i != receipt.submission_id)],
         "code": [areas[0], initiatives[0], "en", *areas[1:], *initiatives[1:], "zh_Hant"],
         "reference": [receipt.reference],
-        "token": [receipt.tracking_token],
+        "token": [receipt.tracking_token, _verification_token()],
         "filename": ["style.css"],
         "bureau": list(db.session.execute(select(Bureau.code).limit(3)).scalars()),
     }

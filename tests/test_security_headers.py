@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from feedback_app.auth import services as accounts
+from feedback_app.auth import signup
 from feedback_app.intake import services as intake
 from feedback_app.kernel.models import Role
 
@@ -292,3 +294,23 @@ def test_over_plain_http_the_language_cookie_still_works(client):
     response = client.get("/language/zh_Hans")
     assert "Secure" not in response.headers["Set-Cookie"]
     assert "简体" in client.get("/").get_data(as_text=True) or client.get_cookie("lang").value == "zh_Hans"
+
+
+def test_a_residents_own_pages_and_links_are_never_stored_nor_named_elsewhere(app, browser, resident):
+    """The account's verification link keeps its token out of Referer headers and caches; the
+    sign-up pages and the data download are never stored."""
+    for path in ("/account/signup", "/account/signup/sent"):
+        response = browser.client.get(path)
+        assert response.status_code == 200 and is_no_store(response), path
+        assert_security_headers(response)
+    signup.sign_up("new.resident@example.org", factories.PASSWORD, None, locale="en")
+    token = signup.verification_token(accounts.find_by_email("new.resident@example.org"))
+    for path in (f"/account/verify/{token}", "/account/verify/not-a-token"):
+        response = browser.client.get(path)
+        assert response.headers["Referrer-Policy"] == "no-referrer" and is_no_store(response), path
+        assert_security_headers(response)
+    browser.login(resident.email)
+    page = browser.client.get("/account/data")
+    download = browser.client.post("/account/data", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    assert download.status_code == 200 and is_no_store(download)
+    assert_security_headers(download)

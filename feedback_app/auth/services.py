@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..kernel import audit
 from ..kernel.database import write_transaction
-from ..kernel.models import AuditAction, Bureau, Role, User
+from ..kernel.models import AuditAction, Bureau, Role, User, utcnow
 from ..text import keys
 from ..web.forms import CONTROL_CHARACTERS
 from . import demo_accounts, enrolment, two_factor
@@ -110,7 +110,7 @@ def check_password_rule(password: str | None) -> str:
     return password
 
 
-def _display_name(display_name: str | None, email: str) -> str:
+def display_name_rule(display_name: str | None, email: str) -> str:
     name = (display_name or "").strip() or email.split("@")[0]
     if len(name) > DISPLAY_NAME_MAX_LENGTH or CONTROL_CHARACTERS.search(name):
         raise AccountError(
@@ -213,17 +213,30 @@ def create_user(
     _refuse_demo_account(email)
     role, bureau = _role_and_bureau(role, bureau)
     check_password_rule(password)
-    name = _display_name(display_name, email)
+    name = display_name_rule(display_name, email)
     actor_id = _actor_id(actor)
     with write_transaction():
         if find_by_email(email) is not None:
             raise AccountError(_l("An account for %(email)s already exists.", email=email), field="email")
-        user = User(email=email, display_name=name, role=role, bureau_code=bureau)
+        # Made by an administrator (the admin page, `flask users`): the address counts as
+        # verified, as every account made before residents could sign up does (migration 0021).
+        user = User(email=email, display_name=name, role=role, bureau_code=bureau, email_verified_at=utcnow())
         user.set_password(password)
         db.session.add(user)
         db.session.flush()  # the id, for the audit record
         _audit(user, AuditAction.ACCOUNT_CREATED, actor_id, after={"role": role.value, "bureau": bureau})
     return user
+
+
+def email_verified(user: User) -> bool:
+    """Whether the account proved its address: needed to attach views and follow initiatives
+    (a resident who signed up and has not opened the verification link yet cannot)."""
+    return user.email_verified_at is not None
+
+
+def _refuse_deleted_account(user: User) -> None:
+    if user.deleted_at is not None:
+        raise AccountError(_l("This account was deleted by its owner: it cannot be used again."))
 
 
 def end_all_sessions(user_id: int) -> None:
@@ -240,10 +253,27 @@ def change_password(user_id: int, new_password: str, *, actor: User | None = Non
     actor_id = _actor_id(actor)
     with write_transaction():
         user = _get_for_update(user_id)
+        _refuse_deleted_account(user)
         user.set_password(new_password)
         user.session_version = User.session_version + 1
         _audit(user, AuditAction.PASSWORD_CHANGED, actor_id)
     return user
+
+
+class WrongPassword(AccountError):
+    pass
+
+
+def change_own_password(user: User, current_password: str, new_password: str) -> User:
+    """Someone signed in changes their own password: the current one first, then the new one
+    under the same rules; every session of the account ends (the caller signs this one in again
+    with the new session version). Two-step sign-in is left as it is."""
+    if not user.check_password(current_password or ""):
+        raise WrongPassword(_l("That password is not right."), field="current_password")
+    check_password_rule(new_password)
+    if user.check_password(new_password):
+        raise AccountError(_l("The new password is the same as the current one."), field="password")
+    return change_password(user.id, new_password, actor=user)
 
 
 def change_role(user_id: int, role: Role, bureau: str | None = None, *, actor: User | None = None) -> User:
@@ -252,6 +282,7 @@ def change_role(user_id: int, role: Role, bureau: str | None = None, *, actor: U
     actor_id = _actor_id(actor)
     with write_transaction():
         user = _get_for_update(user_id)
+        _refuse_deleted_account(user)
         before = {"role": user.role, "bureau": user.bureau_code}
         after = {"role": role.value, "bureau": bureau}
         if before == after:
@@ -274,6 +305,7 @@ def set_active(user_id: int, active: bool, *, actor: User | None = None) -> User
         if user.active == active:
             return user
         if active:
+            _refuse_deleted_account(user)
             _refuse_demo_account(user.email)
         else:
             _refuse_removing_admin(user, actor_id)

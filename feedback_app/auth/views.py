@@ -73,6 +73,18 @@ def _code_refused(limit):
     return make_response(page, 429)
 
 
+def _signed_in(user) -> None:
+    flash(_("You are signed in."), "success")
+    if not services.email_verified(user):
+        flash(
+            _(
+                "Please confirm your e-mail address with the link we sent you. Until then you cannot add "
+                "views to your account or follow initiatives. Your account page can send the link again."
+            ),
+            "warning",
+        )
+
+
 def _needs_link_message() -> str:
     return _(
         "Your account must set up two-step sign-in before it can be used. Open the enrolment link your "
@@ -110,7 +122,7 @@ def login():
                 # account): only the person holding the link an administrator gave out can.
                 return render_template("auth/login.html", form=form, refusal=_needs_link_message()), 403
             complete_sign_in(user, remember=form.remember.data)
-            flash(_("You are signed in."), "success")
+            _signed_in(user)
             return redirect(target or _home_for(user))
         g.sign_in_failed = True
         form.password.errors.append(_("The e-mail address or password is not right."))
@@ -146,7 +158,7 @@ def login_code():
         used = two_factor.verify(user.id, form.code.data)
         if used is not None:
             complete_sign_in(user, remember=state.get("remember", False))
-            flash(_("You are signed in."), "success")
+            _signed_in(user)
             if used == two_factor.SecondFactor.RECOVERY_CODE:
                 flash(
                     ngettext(
