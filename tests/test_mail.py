@@ -290,3 +290,15 @@ def test_mail_templates_carry_no_script():
     mail = Path(__file__).resolve().parents[1] / "templates" / "mail"
     for path in mail.glob("*.html"):
         assert not re.search(r"<script|\son[a-z]+\s*=|javascript:", path.read_text(), re.IGNORECASE), path
+
+
+def test_a_server_back_after_an_outage_gets_the_whole_backlog_at_once(app, queued, mail_server):
+    mail_server.stop()
+    early = _stored(email="early@example.org")
+    start = datetime.now(UTC)
+    for minutes in (2, 5, 12):  # the early one is put off further and further
+        delivery.send_due(start + timedelta(minutes=minutes))
+    late = _stored(email="late@example.org")  # its first retry is due a minute from now
+    mail_server.start()
+    assert delivery.send_due(datetime.now(UTC) + timedelta(minutes=1, seconds=5)) == 2
+    assert {str(m["To"]) for m in mail_server.messages} == {early.email, late.email}

@@ -164,11 +164,20 @@ _CLAIM = text(
 ).bindparams(bindparam("lease", type_=UTCDateTime()), bindparam("now", type_=UTCDateTime()))
 
 
-def _claim(message_id: int, now: datetime) -> int | None:
+# The server answers again: a message waiting out a failure's delay goes now (never one that a
+# worker holds: its lease still runs).
+_CLAIM_EARLY = text(
+    "UPDATE outbox_message SET status = 'sending', attempts = attempts + 1, next_attempt_at = :lease "
+    "WHERE id = :id AND status = 'pending' RETURNING attempts"
+).bindparams(bindparam("lease", type_=UTCDateTime()))
+
+
+def _claim(message_id: int, now: datetime, *, early: bool = False) -> int | None:
     """Take the message for LEASE; its try number, or None when it is not due (sent, failed,
-    claimed by another worker, or waiting out a failure's delay)."""
+    claimed by another worker, or waiting out a failure's delay unless `early`)."""
+    statement, values = (_CLAIM_EARLY, {}) if early else (_CLAIM, {"now": now})
     with write_transaction():
-        return db.session.execute(_CLAIM, {"id": message_id, "lease": now + LEASE, "now": now}).scalar_one_or_none()
+        return db.session.execute(statement, {"id": message_id, "lease": now + LEASE, **values}).scalar_one_or_none()
 
 
 def _permanent(exc: Exception) -> bool:
@@ -178,17 +187,17 @@ def _permanent(exc: Exception) -> bool:
     return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500 and exc.smtp_code != 554
 
 
-def send(ids: Iterable[int], now: datetime | None = None) -> int:
-    """Send these messages where they are due; how many were sent."""
+def send(ids: Iterable[int], now: datetime | None = None, *, early: bool = False) -> int:
+    """Send these messages where they are due (`early`: waiting out a delay too); how many were sent."""
     sent = 0
     with transport() as channel:
         for message_id in ids:
-            sent += _send_one(channel, message_id, now or datetime.now(UTC))
+            sent += _send_one(channel, message_id, now or datetime.now(UTC), early=early)
     return sent
 
 
-def _send_one(channel: Transport, message_id: int, now: datetime) -> bool:
-    attempt = _claim(message_id, now)
+def _send_one(channel: Transport, message_id: int, now: datetime, *, early: bool = False) -> bool:
+    attempt = _claim(message_id, now, early=early)
     if attempt is None:
         return False
     message = db.session.get(OutboxMessage, message_id, populate_existing=True)
@@ -201,13 +210,13 @@ def _send_one(channel: Transport, message_id: int, now: datetime) -> bool:
         channel.send(email)
     except Exception as exc:  # noqa: BLE001 - any failure is this message's own: it is tried again
         db.session.rollback()
-        _failed(message_id, attempt, exc)
+        _failed(message_id, attempt, exc, now)
         return False
     _mark(message_id, status=OutboxStatus.SENT, sent_at=datetime.now(UTC), next_attempt_at=None, last_error=None)
     return True
 
 
-def _failed(message_id: int, attempt: int, exc: Exception) -> None:
+def _failed(message_id: int, attempt: int, exc: Exception, now: datetime) -> None:
     error = f"{type(exc).__name__}: {exc}"[:2000]
     if attempt >= MAX_ATTEMPTS or _permanent(exc):
         log.error("mail message %s failed for good after %d tries: %s", message_id, attempt, error)
@@ -215,7 +224,8 @@ def _failed(message_id: int, attempt: int, exc: Exception) -> None:
         return
     delay = RETRY_DELAYS[attempt - 1]
     log.warning("mail message %s failed (try %d), trying again in %s: %s", message_id, attempt, delay, error)
-    _mark(message_id, status=OutboxStatus.PENDING, next_attempt_at=datetime.now(UTC) + delay, last_error=error)
+    # From the sweep's moment, the same clock its claim used.
+    _mark(message_id, status=OutboxStatus.PENDING, next_attempt_at=now + delay, last_error=error)
 
 
 def _mark(message_id: int, **values: object) -> None:
@@ -237,9 +247,28 @@ def due(now: datetime, limit: int = SWEEP_BATCH) -> list[int]:
     return ids
 
 
+def waiting_out_a_delay(now: datetime, limit: int = SWEEP_BATCH) -> list[int]:
+    """Messages a failure put off until later, soonest first."""
+    ids = list(
+        db.session.execute(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at > now)
+            .order_by(OutboxMessage.next_attempt_at)
+            .limit(limit)
+        ).scalars()
+    )
+    db.session.rollback()
+    return ids
+
+
 def send_due(now: datetime | None = None) -> int:
+    """The sweep: what is due; and once the server has taken one, what waited for it (a server
+    back after an outage gets the backlog within a minute, not at each message's next try)."""
     now = now or datetime.now(UTC)
-    return send(due(now), now)
+    sent = send(due(now), now)
+    if sent:
+        sent += send(waiting_out_a_delay(now), now, early=True)
+    return sent
 
 
 @events.subscribe(*outbox.MAIL_EVENTS, name="mail.send")
