@@ -94,7 +94,7 @@ def test_the_reason_is_given_in_the_readers_language(app, client, moderator):
     moderation.reject(sub.id, reason=RejectionReason.OFF_TOPIC, note=None, actor=moderator, version=sub.version)
     client.get("/language/zh_Hant")
     page = _page(client, receipt)
-    assert "離題" in page or "無關" in page  # the category, in Traditional Chinese
+    assert "原因：與主題無關。" in page  # the category ("Off-topic"), in Traditional Chinese
     assert "Off-topic" not in page and NO_ANSWER_YET not in page
 
 
@@ -203,7 +203,8 @@ def test_a_signed_in_residents_name_and_address_are_filled_in_and_can_be_changed
     page = response.get_data(as_text=True)
     sub = db.session.execute(select(Submission).order_by(Submission.id.desc())).scalars().first()
     assert (sub.name, sub.email, sub.user_id) == ("Chan", "other@example.org", resident.id)
-    assert "“My views”" in page and "the only way to follow your view" not in page
+    assert "“My views”" in page and 'href="/account/views"' in page
+    assert "the only way to follow your view" not in page
 
 
 def test_a_visitor_and_staff_get_an_empty_form_and_the_link_is_the_only_way(app, browser, login_as, officer):
@@ -240,6 +241,8 @@ def test_a_signed_in_resident_adds_a_view_sent_without_an_account(app, browser, 
     assert (event.submission_id, event.target_user_id) == (receipt.submission_id, resident.id)
     again = browser.client.get(_tracking(receipt)).get_data(as_text=True)
     assert "Add this view to my account" not in again and "This view is in your account" in again
+    assert 'href="/account/views"' in again
+    assert receipt.reference in browser.client.get("/account/views").get_data(as_text=True)  # listed in "My views"
     assert "already in your account" in _add_without_button(browser, receipt).get_data(as_text=True)
 
 
