@@ -9,6 +9,7 @@ feature that writes messages of its own kind adds what its templates need with `
 from __future__ import annotations
 
 import re
+from html import unescape
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,6 @@ from typing import Any
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
 from sqlalchemy import select
 
 from ..extensions import db
@@ -88,11 +88,13 @@ def render(message: OutboxMessage) -> Rendered:
 
 
 _BLOCK_END = re.compile(r"</(?:p|h[1-6]|li|blockquote|pre)>|<br\s*/?>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
 
 
-def plain_text(html: Markup) -> str:
-    """An answer's safe HTML as plain text for the text part: one paragraph per block."""
-    blocks = (Markup(piece).striptags() for piece in _BLOCK_END.split(str(html)))
+def plain_text(html: str) -> str:
+    """An answer's cleaned HTML as plain text for the text part (never read as HTML): one
+    paragraph per block, tags dropped, entities turned back into characters."""
+    blocks = (" ".join(unescape(_TAG.sub("", piece)).split()) for piece in _BLOCK_END.split(str(html)))
     return "\n\n".join(block for block in blocks if block)
 
 
