@@ -9,9 +9,9 @@ feature that writes messages of its own kind adds what its templates need with `
 from __future__ import annotations
 
 import re
-from html import unescape
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import unescape
 from typing import Any
 
 from flask import current_app, render_template, url_for
