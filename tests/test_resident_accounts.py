@@ -31,7 +31,7 @@ from feedback_app.kernel.models import (
 from feedback_app.mail import delivery
 
 from . import factories
-from .conftest import Browser, csrf_token
+from .conftest import Browser, RequestIsolatedClient, csrf_token, make_app
 
 LINK_RE = re.compile(r"http://127\.0\.0\.1:5000(/[^\s\"<>]+)")
 REF_RE = re.compile(r"SCF-\d{4}-\d{6}")
@@ -502,3 +502,24 @@ def test_the_verification_mail_of_a_deleted_account_is_not_sent(app, browser, ma
     mail_server.refusing = False
     assert delivery.send_due(utcnow() + timedelta(hours=1)) == 0
     assert mail_server.messages == []
+
+
+def test_sign_ups_are_limited_per_client_and_the_form_comes_back(app):
+    limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True, SIGNUP_RATE_LIMIT="2 per hour")
+    limited.test_client_class = RequestIsolatedClient
+    browser = Browser(limited.test_client())
+    # A form with a mistake does not count; an address with an account counts like a new one.
+    assert _sign_up(browser, "a@example.org", again="something-else-1").status_code == 400
+    _verified_resident("taken@example.org")
+    assert _sign_up(browser, "taken@example.org").request.path == "/account/signup/sent"
+    assert _sign_up(browser, "b@example.org").request.path == "/account/signup/sent"
+    refused = _sign_up(browser, "c@example.org", name="Kept Name")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 429 and "Too many accounts" in html and 'value="Kept Name"' in html
+    assert accounts.find_by_email("c@example.org") is None
+
+
+def test_a_demo_address_never_becomes_a_resident_account(browser, mail_server):
+    response = _sign_up(browser, "resident@demo.scf.hk")
+    assert response.request.path == "/account/signup/sent"
+    assert accounts.find_by_email("resident@demo.scf.hk") is None and mail_server.messages == []
