@@ -275,3 +275,16 @@ def test_the_dashboard_says_when_nobody_has_answered_yet(app, browser, login_as,
     login_as(officer)
     html = browser.client.get("/bureau/dashboard").get_data(as_text=True)
     assert "No sender has said yet whether an answer of your bureau helped" in html
+
+
+def test_the_mails_link_to_the_question_works_as_the_forms_own(app, client, moderator, officer):
+    from feedback_app.mail import links
+
+    receipt = _answered(moderator, officer)
+    sub = db.session.get(Submission, receipt.submission_id)
+    mailed = f"/track/{receipt.reference}/{links.tracking_token(sub)}"
+    page = client.get(mailed).get_data(as_text=True)
+    assert f'action="{mailed}/feedback"' in page
+    response = client.post(mailed + "/feedback", data={"csrf_token": csrf_token(page), "verdict": "yes"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(mailed + "#feedback")
+    assert [f.verdict for f in _feedback()] == ["yes"]
