@@ -306,3 +306,14 @@ def test_a_wrong_link_adds_nothing(app, browser, login_as):
         f"/track/{receipt.reference}/not-the-token/add-to-account", data={"csrf_token": csrf_token(page)}
     )
     assert response.status_code == 404 and _fresh(receipt.submission_id).user_id is None
+
+
+def test_a_link_with_a_token_that_is_not_ours_is_not_found(app, browser):
+    receipt = _send()
+    page = browser.client.get(f"/initiatives/{factories.initiative().code}/views/new").get_data(as_text=True)
+    for token in ("uaÖoÏ", "\u200f", "x" * 300):
+        base = f"/track/{receipt.reference}/{token}"
+        assert browser.client.get(base).status_code == 404
+        for action in ("feedback", "add-to-account"):
+            response = browser.client.post(f"{base}/{action}", data={"csrf_token": csrf_token(page), "verdict": "yes"})
+            assert response.status_code == 404, (token, action)

@@ -161,8 +161,16 @@ def submit_on_initiative(code):
 @bp.get("/track/<reference>/<token>")
 def track(reference, token):
     """The sender's own page for their view, reached by its secret link."""
-    sub = services.find_tracked(reference, token) or abort(404)
+    sub = _tracked_or_404(reference, token)
     return _tracking_page(sub, token, is_new=request.args.get("new") == "1")
+
+
+def _tracked_or_404(reference, token):
+    # Our tokens are URL-safe ASCII; anything else is no link of ours (and the constant-time
+    # comparison under find_tracked refuses to compare non-ASCII text at all).
+    if not token.isascii():
+        abort(404)
+    return services.find_tracked(reference, token) or abort(404)
 
 
 def _signed_in():
@@ -206,7 +214,7 @@ def _back_to_tracking(reference, token, anchor=None):
 @csrf.exempt
 def give_feedback(reference, token):
     """ "Did this answer your point?": asked once on the tracking page."""
-    sub = services.find_tracked(reference, token) or abort(404)
+    sub = _tracked_or_404(reference, token)
     form = AnswerFeedbackForm()
     if public.sender_feedback(sub.id) is not None:
         flash(_("You already told us whether the answer helped. Thank you: it can be said only once."), "info")
@@ -227,7 +235,7 @@ def give_feedback(reference, token):
 @bp.post("/track/<reference>/<token>/add-to-account")
 def add_to_account(reference, token):
     """A signed-in resident adds a view they sent without an account to it, by its tracking link."""
-    sub = services.find_tracked(reference, token) or abort(404)
+    sub = _tracked_or_404(reference, token)
     form = AttachForm()
     if form.validate():
         try:
