@@ -430,10 +430,11 @@ def test_deleting_the_account_leaves_no_name_or_address_anywhere(app, browser, m
         accounts.set_active(me.id, True, actor=factories.user(Role.ADMIN))
 
 
-def test_an_unconfirmed_account_cannot_take_an_address_off_someone_elses_views(browser, mail_server):
+def test_an_unconfirmed_account_cannot_take_an_address_or_its_mail_from_its_owner(browser, mail_server):
     victim = _send_view(browser, name="Real Owner", email="owner@example.org")
     _sign_up(browser, "owner@example.org")  # not confirmed: the address is not proven theirs
     browser.login("owner@example.org", PASSWORD)
+    own = _send_view(browser, factories.TRANSPORT_VIEW + " Sent signed in.", name="Who Ever", email="x@example.org")
     page = browser.client.get("/account/delete")
     browser.client.post(
         "/account/delete",
@@ -441,6 +442,12 @@ def test_an_unconfirmed_account_cannot_take_an_address_off_someone_elses_views(b
     )
     db.session.refresh(victim)
     assert victim.email == "owner@example.org" and victim.name == "Real Owner"
+    receipts = {
+        m.submission_id: m.recipient
+        for m in db.session.execute(select(OutboxMessage).where(OutboxMessage.kind == "receipt")).scalars()
+    }
+    assert receipts == {victim.id: "owner@example.org", own.id: None}
+    assert _traces("x@example.org", "Who Ever") == []
 
 
 def test_staff_cannot_delete_their_own_account(browser, moderator):

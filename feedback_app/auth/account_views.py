@@ -155,7 +155,8 @@ def verify_email(token):
     if not done and form.validate_on_submit():
         signup.verify(user.id)
         done = True
-    return _link_page("auth/verify_email.html", problem=None, done=done, form=form)
+    status = 400 if form.errors else 200
+    return _link_page("auth/verify_email.html", status, problem=None, done=done, form=form)
 
 
 @bp.post("/verify/resend")

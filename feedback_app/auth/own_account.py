@@ -18,11 +18,13 @@ from ..extensions import db
 from ..kernel import audit, public, workflow
 from ..kernel.database import write_transaction
 from ..kernel.models import (
+    OUTBOX_WAITING,
     AnswerFeedback,
     AuditAction,
     Initiative,
     InitiativeFollow,
     OutboxMessage,
+    OutboxStatus,
     Role,
     SmartArea,
     Submission,
@@ -231,6 +233,22 @@ class Deleted:
     messages_erased: int
 
 
+def _erase_mail_about(submission_ids: list[int]) -> int:
+    """What outbox.erase does for an address, for the messages about these views: not sent if
+    still waiting, and kept only as counts, to no one."""
+    if not submission_ids:
+        return 0
+    about = OutboxMessage.submission_id.in_(submission_ids)
+    db.session.execute(
+        update(OutboxMessage)
+        .where(about, OutboxMessage.status.in_(OUTBOX_WAITING))
+        .values(status=OutboxStatus.FAILED, next_attempt_at=None, last_error="erased")
+    )
+    return db.session.execute(
+        update(OutboxMessage).where(about, OutboxMessage.recipient.is_not(None)).values(recipient=None, context={})
+    ).rowcount
+
+
 def delete_account(user_id: int, password: str) -> Deleted:
     """Delete a resident's own account (password asked again, the caller asked for the box).
 
@@ -255,10 +273,12 @@ def delete_account(user_id: int, password: str) -> Deleted:
         if user is None or user.deleted_at is not None:
             raise services.AccountNotFound("no such account")
         address = user.email
+        verified = user.email_verified_at is not None
+        own = list(db.session.execute(select(Submission.id).where(Submission.user_id == user.id)).scalars())
         views = db.session.execute(
             update(Submission).where(Submission.user_id == user.id).values(name=None, email=None, user_id=None)
         ).rowcount
-        if user.email_verified_at is not None:
+        if verified:
             # Only an address the account proved its own: an unverified account must not be able to
             # take someone else's address off their views.
             views += db.session.execute(
@@ -267,7 +287,10 @@ def delete_account(user_id: int, password: str) -> Deleted:
                 .values(name=None, email=None)
             ).rowcount
         follows = db.session.execute(delete(InitiativeFollow).where(InitiativeFollow.user_id == user.id)).rowcount
-        erased = outbox.erase([address], user_id=user.id)
+        # By address only when it was proven the account's: an unconfirmed account must not stop
+        # or erase the mail of the address's real owner. Its own views' mail goes either way.
+        erased = outbox.erase([address] if verified else [], user_id=user.id)
+        erased += _erase_mail_about(own)
         user.email = deleted_address(user.id)
         user.display_name = ""
         user.password_hash = UNUSABLE_PASSWORD
