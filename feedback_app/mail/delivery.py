@@ -66,7 +66,9 @@ class LogTransport:
     def send(self, message: EmailMessage) -> None:
         body = message.get_body(("plain",))
         text_part = body.get_content() if body is not None else ""
-        log.info(
+        # A warning, so that the worker prints it even when quiet (`make run`): in production
+        # no SMTP_HOST is a mistake worth seeing.
+        log.warning(
             "mail not sent (no SMTP_HOST set); it would have been:\nTo: %s\nSubject: %s\nMessage-ID: %s\n\n%s",
             message["To"],
             message["Subject"],

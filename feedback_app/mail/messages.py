@@ -76,7 +76,15 @@ def render(message: OutboxMessage) -> Rendered:
         builder = _builders.get(message.kind)
         if builder is not None:
             values.update(builder(message))
-        values.update(message=message, kind=message.kind, locale=message.locale)
+        chinese = message.locale.startswith("zh")
+        # Chinese takes a full-width colon and no space between sentences (GLOSSARY.md).
+        values.update(
+            message=message,
+            kind=message.kind,
+            locale=message.locale,
+            colon="：" if chinese else ": ",
+            space="" if chinese else " ",
+        )
         reference = message.submission.reference if message.submission is not None else ""
         subject = str(SUBJECTS[Kind(message.kind)]) % {"reference": reference}
         return Rendered(
