@@ -138,6 +138,8 @@ class Config:
     # Asking for a lost tracking link (intake/recovery.py), per client address; each reference
     # is limited too, whoever asks for it.
     LINK_RECOVERY_RATE_LIMIT = _env("LINK_RECOVERY_RATE_LIMIT", "5 per hour")
+    # Residents' sign-ups per client address (auth/account_views.py).
+    SIGNUP_RATE_LIMIT = _env("SIGNUP_RATE_LIMIT", "5 per hour")
 
     # A view that makes this many or more from one client address within this many minutes is
     # flagged repeated_posting for a moderator (never refused: many residents share an address).
