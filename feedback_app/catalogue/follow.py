@@ -8,8 +8,9 @@ is mail, and mail goes only to addresses their owner proved are theirs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import wraps
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import delete, select
@@ -138,7 +139,21 @@ def unfollow_initiative(code):
     return _back(initiative)
 
 
+def _not_stored(view):
+    """An account's page is never kept by a cache, not even the redirect to sign in (the
+    catalogue's other pages are public)."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        response = make_response(view(*args, **kwargs))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return wrapped
+
+
 @bp.get("/account/following")
+@_not_stored
 @login_required
 def following():
     page = followed(current_user.id, after=parse_after(request.args.get("after")), size=current_app.config["PAGE_SIZE"])
