@@ -285,3 +285,23 @@ def test_a_digest_lists_the_newest_views_and_counts_the_rest(app, queued, mail_s
     assert row.context["views"] == [s.id for s in reversed(subs)][:3] and row.context["more"] == 1
     text = mail_server.to("follower@example.org")[0].get_body(("plain",)).get_content()
     assert "And 1 more" in text
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "https://evil.example/", "/\t/evil.example", "javascript:alert(1)"]
+)
+def test_after_following_only_a_page_of_this_site_is_returned_to(browser, login_as, target):
+    login_as(_verified_resident())
+    initiative = factories.initiative()
+    page = browser.client.get(f"/initiatives/{initiative.code}").get_data(as_text=True)
+    response = browser.client.post(
+        f"/initiatives/{initiative.code}/follow", data={"csrf_token": csrf_token(page), "next": target}
+    )
+    assert response.status_code == 302 and response.headers["Location"] == f"/initiatives/{initiative.code}"
+
+
+def test_a_visitors_initiative_page_carries_no_form_token(client):
+    # It stays the same page for every visitor (a shared cache may keep it): no button, no token.
+    initiative = factories.initiative()
+    page = client.get(f"/initiatives/{initiative.code}").get_data(as_text=True)
+    assert "csrf_token" not in page
