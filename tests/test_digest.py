@@ -305,3 +305,15 @@ def test_a_visitors_initiative_page_carries_no_form_token(client):
     initiative = factories.initiative()
     page = client.get(f"/initiatives/{initiative.code}").get_data(as_text=True)
     assert "csrf_token" not in page
+
+
+def test_a_campaign_is_listed_once(app, queued, mail_server, moderator):
+    app.config["CAMPAIGNS"] = True
+    resident = _verified_resident(email="follower@example.org")
+    initiative = factories.initiative()
+    _follow(resident, initiative)
+    copies = [_published(moderator, factories.TRANSPORT_VIEW, initiative) for _ in range(3)]
+    assert len({c.campaign_id for c in copies}) == 1 and copies[0].campaign_id is not None
+    assert digest.send_digests(_later()) == 1
+    [row] = _digests()
+    assert row.context["views"] == [copies[-1].id]  # the newest copy stands for the campaign
