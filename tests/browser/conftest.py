@@ -5,6 +5,9 @@ production mode) on a free local port, on a database prepared the way a deployme
 (`flask db upgrade`, `flask catalogue load`) plus the suite's trained classifier. It is served once
 per backend: SQLite always, PostgreSQL when TEST_DATABASE_URL is set, in a database of its own
 (`<name>_browser`) because the other tests wipe TEST_DATABASE_URL's database while this server runs.
+The worker beside it sends its mail over SMTP to a real server in this process (aiosmtpd,
+tests/mail_server.py, one per served backend), and the journeys read it there (the `mailbox`
+fixture): the links in it lead to the served app (PUBLIC_BASE_URL).
 
 Every page a journey visits is checked with axe-core (WCAG 2.0/2.1/2.2 A and AA rules, zero
 violations of any impact) and must fit its screen, a 390 px phone included (nothing scrolls the
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess  # nosec B404 - the suite starts its own server processes
@@ -30,6 +34,8 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import parseaddr
 from pathlib import Path
 
 import pytest
@@ -41,6 +47,7 @@ from feedback_app.auth import services as accounts
 from feedback_app.extensions import db
 
 from ..conftest import PG_URL, REQUIRE_PG, _store_model, make_app, own_postgresql_database, totp_code
+from ..mail_server import MailServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -135,8 +142,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _server_environment(url: str, folder: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "RATELIMIT_", "REDIS_", "TASK", "TEST_"))}
+def _server_environment(url: str, folder: Path, *, smtp_port: int) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("FLASK_", "RATELIMIT_", "REDIS_", "TASK", "TEST_", "SMTP_", "MAIL_", "PUBLIC_BASE_URL"))
+    }
     env.update(
         DATABASE_URL=url,
         TASK_QUEUE_PATH=str(folder / "tasks.sqlite3"),
@@ -147,6 +158,13 @@ def _server_environment(url: str, folder: Path) -> dict[str, str]:
         SUBMISSION_RATE_LIMIT="1000 per minute",
         SIMILAR_VIEWS_RATE_LIMIT="1000 per minute",
         SUPPORT_RATE_LIMIT="1000 per minute",
+        LINK_RECOVERY_RATE_LIMIT="1000 per minute",
+        SIGNUP_RATE_LIMIT="1000 per minute",
+        # The worker beside the server sends its mail to the suite's SMTP server (live_server.mail);
+        # PUBLIC_BASE_URL, set once the port is known, makes the links in it lead to this server.
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(smtp_port),
+        SMTP_TIMEOUT="5",
         # People in the journeys type and read; a second is enough to show the check is on.
         SUBMISSION_MIN_FILL_SECONDS="1",
         FLASK_APP="wsgi:app",
@@ -185,10 +203,21 @@ class LiveServer:
     url: str  # http://127.0.0.1:<port>
     database_url: str
     backend: str
+    mail: MailServer  # what the worker beside the server sent (aiosmtpd, in this process)
 
     def app(self):
-        """An app on the served database, for setting up data through the services."""
-        return make_app(database_url(self.database_url), SECRET_KEY=SERVER_SECRET_KEY, PAGE_SIZE=SERVER_PAGE_SIZE)
+        """An app on the served database, for setting up data through the services. Its tasks run
+        at once, in this process: the mail a set-up step causes (a bureau's answer) goes from here
+        to the same SMTP server, with the same links, as the worker's would."""
+        return make_app(
+            database_url(self.database_url),
+            SECRET_KEY=SERVER_SECRET_KEY,
+            PAGE_SIZE=SERVER_PAGE_SIZE,
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=self.mail.port,
+            SMTP_TIMEOUT=5,
+            PUBLIC_BASE_URL=self.url,
+        )
 
 
 def _wait_until_serving(process: subprocess.Popen, url: str, log: Path) -> None:
@@ -218,10 +247,10 @@ def live_server(request, chromium, tmp_path_factory, model_artifact):
                 pytest.fail("TEST_REQUIRE_POSTGRESQL=1 but TEST_DATABASE_URL is not set")
             pytest.skip("Browser suite on PostgreSQL skipped: TEST_DATABASE_URL is not set")
         url = _own_postgresql_database()
-    env = _server_environment(url, folder)
+    server = LiveServer(url="", database_url=url, backend=backend, mail=MailServer())
+    env = _server_environment(url, folder, smtp_port=server.mail.port)
     _flask(env, "db", "upgrade")
     _flask(env, "catalogue", "load")
-    server = LiveServer(url="", database_url=url, backend=backend)
     app = server.app()
     with app.app_context():
         _store_model(model_artifact)
@@ -229,6 +258,8 @@ def live_server(request, chromium, tmp_path_factory, model_artifact):
 
     port = _free_port()
     server.url = f"http://127.0.0.1:{port}"
+    env["PUBLIC_BASE_URL"] = server.url  # the links in mail lead to this server
+    server.mail.start()
     log = folder / "gunicorn.log"
     with open(log, "w") as out:
         process = subprocess.Popen(  # nosec B603 - fixed arguments, the virtualenv's own gunicorn
@@ -273,6 +304,7 @@ def live_server(request, chromium, tmp_path_factory, model_artifact):
             except subprocess.TimeoutExpired:
                 running.kill()
                 running.wait()
+        server.mail.stop()
 
 
 @pytest.fixture
@@ -283,6 +315,52 @@ def served_app(live_server):
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+MAIL_WAIT_SECONDS = 30
+
+
+class Mailbox:
+    """The mail the worker beside the live server sent, read as a resident reads theirs: by the
+    address it went to, its subject, and the links in its text part."""
+
+    def __init__(self, server: MailServer, base_url: str):
+        self.server = server
+        self.base_url = base_url
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.server.to(address) if parseaddr(str(m["To"]))[1].lower() == address.lower()]
+
+    def wait_for(self, address: str, subject_has: str, *, seconds: float = MAIL_WAIT_SECONDS) -> EmailMessage:
+        """The first message to `address` whose subject holds `subject_has`, once the worker has
+        sent it."""
+        deadline = time.monotonic() + seconds
+        while True:
+            found = [m for m in self.to(address) if subject_has in str(m["Subject"])]
+            if found:
+                return found[0]
+            if time.monotonic() > deadline:
+                subjects = [str(m["Subject"]) for m in self.to(address)]
+                raise AssertionError(f"no mail to {address} about {subject_has!r} in {seconds} s; it has {subjects}")
+            time.sleep(0.1)
+
+    @staticmethod
+    def text(message: EmailMessage) -> str:
+        return message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+    def links(self, message: EmailMessage) -> list[str]:
+        """The paths of the links to this server in the message's text part."""
+        return re.findall(re.escape(self.base_url) + r"(/[^\s<>\"]+)", self.text(message))
+
+    def link(self, message: EmailMessage, starting: str) -> str:
+        found = [link for link in self.links(message) if link.startswith(starting)]
+        assert found, f"no link starting {starting} in {message['Subject']!r}: {self.links(message)}"
+        return found[0]
+
+
+@pytest.fixture
+def mailbox(live_server) -> Mailbox:
+    return Mailbox(live_server.mail, live_server.url)
 
 
 # --- journeys --------------------------------------------------------------------------------
