@@ -140,6 +140,11 @@ class Config:
     LINK_RECOVERY_RATE_LIMIT = _env("LINK_RECOVERY_RATE_LIMIT", "5 per hour")
     # Residents' sign-ups per client address (auth/account_views.py).
     SIGNUP_RATE_LIMIT = _env("SIGNUP_RATE_LIMIT", "5 per hour")
+    # A new account's address check: how long its mailed link works, and how often one account
+    # may ask for it again; a resident's downloads of their own data.
+    ACCOUNT_VERIFICATION_HOURS = _env_int("ACCOUNT_VERIFICATION_HOURS", 48)
+    VERIFICATION_RESEND_RATE_LIMIT = _env("VERIFICATION_RESEND_RATE_LIMIT", "3 per hour")
+    ACCOUNT_EXPORT_RATE_LIMIT = _env("ACCOUNT_EXPORT_RATE_LIMIT", "10 per hour")
 
     # A view that makes this many or more from one client address within this many minutes is
     # flagged repeated_posting for a moderator (never refused: many residents share an address).

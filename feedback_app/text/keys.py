@@ -7,7 +7,8 @@ links stop working. Add a new purpose rather than change an old one.
 
 Purposes in use: "client-address" (abuse.client_hash), "enrolment-link" (auth.enrolment),
 "tracking" (the tracking token a submission form derives, intake.services), "support"
-(campaigns.support).
+(campaigns.support); the mail's "mail-tracking", "mail-confirm", "mail-unsubscribe" (mail.links)
+and "mail-address" (mail.outbox.address_hash).
 """
 
 from __future__ import annotations
@@ -49,8 +50,10 @@ def digest(value: str) -> str:
 
 
 def equal(a: str, b: str) -> bool:
-    """Compared in constant time, so timing tells nothing about how much of a secret matched."""
-    return hmac.compare_digest(a, b)
+    """Compared in constant time, so timing tells nothing about how much of a secret matched.
+    As UTF-8 bytes: a token typed into a URL may hold any character (compare_digest refuses
+    non-ASCII text)."""
+    return hmac.compare_digest(a.encode(), b.encode())
 
 
 def new_token(nbytes: int = TOKEN_BYTES) -> str:
