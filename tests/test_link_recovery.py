@@ -15,7 +15,7 @@ from feedback_app.kernel.models import OutboxMessage, Submission
 from . import factories
 from .conftest import RequestIsolatedClient, csrf_token, make_app
 
-PAGE = "/track/lost"
+PAGE = "/lost-tracking-link"
 LINK_RE = re.compile(r"http://127\.0\.0\.1:5000(/track/[^\s\"<>]+)")
 CSRF_VALUE_RE = re.compile(r'(name="csrf_token" type="hidden" value=")[^"]+(")')
 

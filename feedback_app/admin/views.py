@@ -15,7 +15,7 @@ from ..auth import services as accounts
 from ..auth.demo_accounts import is_demo_email
 from ..auth.login import role_required
 from ..kernel import catalogue
-from ..kernel.models import Role, TrainingStatus, utcnow
+from ..kernel.models import OutboxStatus, Role, TrainingStatus, utcnow
 from ..routing import quality
 from ..routing import versions as model_versions
 from ..web import i18n
@@ -446,4 +446,4 @@ def retry_mail(message_id):
         flash(_("The message will be sent again now."), "success")
     else:
         flash(_("That message is no longer waiting to be sent again: it was sent, or erased."), "info")
-    return redirect(url_for("admin.outbox", status="failed"))
+    return redirect(url_for("admin.outbox", status=OutboxStatus.FAILED))

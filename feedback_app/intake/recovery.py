@@ -136,7 +136,7 @@ def _refused(_limit):
     return _page(form, status=429, refusal=refusal)
 
 
-@bp.route("/track/lost", methods=["GET", "POST"])
+@bp.route("/lost-tracking-link", methods=["GET", "POST"])
 @limiter.limit(_client_limit, methods=["POST"], deduct_when=_asked, on_breach=_refused)
 @limiter.limit(
     LINK_RECOVERY_REFERENCE_LIMIT, methods=["POST"], key_func=_reference_key, deduct_when=_asked, on_breach=_refused

@@ -176,7 +176,9 @@ def submit(data: NewSubmission, *, user: User | None = None, form_token: str | N
         with write_transaction():
             # No lookup first: a form sent before is refused by the unique index on its token,
             # so the common case, a new sending, costs one statement less.
-            receipt = _store(data, user=user, tracking_token=token, form_token=form_token)
+            # The view object is held until the commit: the mail outbox's hook, run as the commit
+            # flushes the view's audit event, finds it in the session instead of reading it again.
+            receipt, _view = _store(data, user=user, tracking_token=token, form_token=form_token)
     except IntegrityError:
         # The same form again, now or earlier (at the same moment, the unique form_token_hash
         # made this one wait for the other and then refused it); nothing of this attempt was
@@ -220,7 +222,9 @@ def _posted_repeatedly(client_hash: str | None, now: datetime) -> bool:
     return db.session.execute(select(func.count()).select_from(earlier)).scalar_one() >= needed
 
 
-def _store(data: NewSubmission, *, user: User | None, tracking_token: str, form_token: str | None) -> Receipt:
+def _store(
+    data: NewSubmission, *, user: User | None, tracking_token: str, form_token: str | None
+) -> tuple[Receipt, Submission]:
     now = datetime.now(UTC)
     client = abuse.client_hash(data.client_address, current_app.secret_key)
     flags = abuse.flags_for(data.body)
@@ -244,7 +248,7 @@ def _store(data: NewSubmission, *, user: User | None, tracking_token: str, form_
     db.session.add(sub)
     db.session.flush()
     workflow.record_creation(sub, AuditAction.SUBMITTED, actor=user)
-    return Receipt(sub.id, sub.reference, tracking_token)
+    return Receipt(sub.id, sub.reference, tracking_token), sub
 
 
 def find_tracked(reference: str, token: str) -> Submission | None:
