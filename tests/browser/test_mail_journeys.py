@@ -111,8 +111,10 @@ def test_resident_follows_a_view_by_mail_answers_the_question_and_finds_the_link
     assert COMMENT[lang] in page.locator("#feedback blockquote").inner_text()
     assert not page.locator("#feedback form").count()  # asked once
 
-    # The tracking link lost: the reference and the address bring it back by mail.
-    journey.open(page, "/track/lost", "lost-link")
+    # The tracking link lost: from the home page, the reference and the address bring it back by mail.
+    journey.open(page, "/", "home")
+    page.locator("main a[href$='/lost-tracking-link']").click()
+    journey.look(page, "lost-link")
     page.fill("#reference", reference.lower())  # typed as it comes
     page.fill("#email", address)
     with page.expect_navigation():
