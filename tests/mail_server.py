@@ -25,7 +25,7 @@ class _Handler:
     def __init__(self, server: MailServer) -> None:
         self.server = server
 
-    async def handle_DATA(self, _server, _session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, _server, _session, envelope) -> str:
         if self.server.refusing:
             return "451 4.3.0 try again later"
         message = message_from_bytes(envelope.content, policy=policy.default)
