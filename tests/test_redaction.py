@@ -575,3 +575,9 @@ def test_forms_a_held_out_probe_found(text, value):
 )
 def test_a_date_the_next_word_says_is_a_birth(text, masked):
     assert ("[DATE OF BIRTH]" in redact(text)) is masked
+
+
+def test_a_lower_case_address_with_room_floor_building_and_estate_is_masked_whole():
+    # Found by the kinds' hypothesis test: "floor" was taken as the first word of the building's name.
+    assert redact("rm 1 1st floor kam fung house wah fu estate") == "[ADDRESS]"
+    assert redact("write to rm 12 3rd floor kam fung house, thanks") == "write to [ADDRESS], thanks"

@@ -143,6 +143,7 @@ def test_the_account_and_its_mail_take_the_language_of_the_page(browser, mail_se
     ],
 )
 def test_a_refused_sign_up_keeps_what_was_typed_and_opens_nothing(browser, mail_server, fields, field, problem):
+    fields = dict(fields)  # the parameters are shared by the SQLite and PostgreSQL cases
     email = fields.pop("email", "kept@example.org")
     response = _sign_up(browser, email, name="Kept Name", **fields)
     html = response.get_data(as_text=True)

@@ -978,14 +978,15 @@ _NAMED_PLACE = re.compile(
 )
 _NAME_BEFORE = re.compile(r"(?<![A-Za-z0-9'’\-/])(?:[A-Za-z][A-Za-z'’\-]{1,20}[ \t]+){1,3}\Z")
 _NUMBER_AFTER = re.compile(r"[ \t]?(?:[Nn]o\.?[ \t]?)?[0-9]")
-# Words that are not part of a street or building name ("5 minutes down the road", "my house");
+# Words that are not part of a street or building name ("5 minutes down the road", "my house"; the
+# unit words, so "1st floor kam fung house" names Kam Fung House, not "floor kam fung house");
 # not the English words that are also Cantonese syllables of names (To Kwa Wan, So Uk, On Ting).
 _NOT_NAME_WORDS = frozenset(
     """the a an of in at by for from with down up along across off over this that these those my our your his
     her their its and or near next via into onto minutes mins min hours hrs km metres meters more less other same
     every each whole many few some all new big small old busy same very then there here is are was were be
     public private community shopping sports health care government house building centre center plaza tower estate
-    court village""".split()
+    court village floor flr fl room rm flat unit block blk""".split()
 )
 # Common words that end street names only when the name is written with capitals (Sun Walk).
 _LOWER_CASE_AMBIGUOUS = frozenset("walk way rise place close pl dr".split())

@@ -127,6 +127,14 @@ def test_resident_follows_a_view_by_mail_answers_the_question_and_finds_the_link
     assert reference in page.locator("h1").inner_text()
     assert COMMENT[lang] in page.locator("#feedback").inner_text()
 
+    # Every message can stop the mail: its unsubscribe link, opened, asks first (a mail scanner
+    # opening it changes nothing); the button stops it.
+    journey.open(page, mailbox.link(recovered, "/mail/unsubscribe/"), "unsubscribe")
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    journey.look(page, "unsubscribed")
+    assert page.locator(".confirmation").is_visible()
+
 
 def test_resident_opens_an_account_downloads_their_data_and_deletes_it(
     journey_factory, lang, viewport, live_server, mailbox

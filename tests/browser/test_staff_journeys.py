@@ -542,6 +542,12 @@ def test_admin_signs_in_with_two_steps_and_manages_an_account(journey_factory, a
         journey.look(page, "retraining-started")
         assert page.locator(".flash-success").count() == 1
         assert page.locator("#training-runs li").count() == 1
+    # The mail outbox, a tab away: what waits, what was sent, what failed.
+    page.locator("nav.tabs a[href$='/admin/outbox']").click()
+    journey.look(page, "mail-outbox")
+    assert page.locator("h1").count() == 1
+    page.locator("nav.tabs[aria-label] a[href*='status=sent']").click()
+    journey.look(page, "mail-outbox-sent")
     page.locator("nav.tabs a[href$='/admin/users']").click()
     page.locator("main a[href$='/admin/users/new']").click()
     journey.look(page, "new-account")
