@@ -227,14 +227,19 @@ def _failed() -> bool:
     return bool(g.get("sign_in_failed"))
 
 
-@bp.route("/delete", methods=["GET", "POST"])
-@login_required
-@limiter.limit(
+# Pages that ask for the account's password again (delete, change password): wrong ones count
+# against the account, as failed sign-ins do, so a stolen session cannot guess it.
+password_guesses = limiter.limit(
     lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
     methods=["POST"],
     key_func=lambda: f"user:{current_user.get_id()}",
     deduct_when=lambda response: _failed(),
 )
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@login_required
+@password_guesses
 def delete_account():
     user = current_user._get_current_object()
     refusal = own_account.refusal(user)
@@ -261,12 +266,7 @@ def delete_account():
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
-@limiter.limit(
-    lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
-    methods=["POST"],
-    key_func=lambda: f"user:{current_user.get_id()}",
-    deduct_when=lambda response: _failed(),
-)
+@password_guesses
 def change_password():
     user = current_user._get_current_object()
     form = ChangePasswordForm()
