@@ -68,8 +68,10 @@ def add(view: public.PublicView | Submission, supporter: str, *, also: tuple[str
             # constraint, and only this insert is undone.
             with db.session.begin_nested():
                 db.session.add(Support(submission_id=view.id, supporter_hash=supporter))
+                db.session.flush()
         except IntegrityError:
             return False
+        public.mark_changed()  # the view's count of supporters, shown on public pages
     return True
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from flask_login import UserMixin
@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -404,6 +405,9 @@ class Submission(Model):
         ),
         Index("ix_submission_assignee_bureau_due", "assigned_to_id", "bureau_code", "due_at", "id"),
         Index("ix_submission_bureau_initiative_due", "bureau_code", "initiative_id", "due_at", "id"),
+        # A month of views for the statistics' rollups; a smart area's published general views.
+        Index("ix_submission_created_at", "created_at", "id"),
+        Index("ix_submission_topic_area_visibility_id", "topic_area_code", "visibility", "id"),
         _one_of("status", Status),
         _one_of("visibility", Visibility),
         _one_of("rejection_reason", RejectionReason),  # NULL passes a CHECK: no reason
@@ -501,6 +505,9 @@ class Submission(Model):
     # When the sender confirmed, from the receipt's link, that they want updates by e-mail: until
     # then the address gets the receipt only (feedback_app/mail/; migration 0021).
     mail_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Whether the masking found personal data in the view as sent: set by the worker when it
+    # routes the view (None until it has looked). The public moderation report counts it.
+    personal_data_found: Mapped[bool | None] = mapped_column(Boolean)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -733,6 +740,80 @@ class InitiativeFollow(Model):
         ForeignKey("initiative.id"), primary_key=True, autoincrement=False, index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StatsMeasure(enum.StrEnum):
+    """What a row of StatsDistribution counts the values of."""
+
+    ANSWER_DAYS = "answer_days"  # whole days from routing to a bureau's first answer, per bureau
+    CAMPAIGN_SIZE = "campaign_size"  # copies in a campaign, at the month of its first copy
+
+
+class StatsMonth(Model):
+    """The statistics' rollup: the views received in a month (Hong Kong time), per smart area
+    written about and bureau routed to ('' while none), as they stand now. Kept by the worker,
+    which recounts a month when one of its views changes, and rebuilt from scratch by
+    `flask stats rebuild` (feedback_app/stats/; migration 0022)."""
+
+    __tablename__ = "stats_month"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
+    area_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    bureau_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    published: Mapped[int] = mapped_column(Integer, default=0)
+    hidden: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_spam: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_abusive: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_off_topic: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    personal_data: Mapped[int] = mapped_column(Integer, default=0)  # the masking found some
+    routed_auto: Mapped[int] = mapped_column(Integer, default=0)  # routed by the worker
+    routed_moderator: Mapped[int] = mapped_column(Integer, default=0)
+    overridden: Mapped[int] = mapped_column(Integer, default=0)  # a moderator routed it elsewhere than predicted
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    answered_on_time: Mapped[int] = mapped_column(Integer, default=0)  # first answer by its due date
+    helped_yes: Mapped[int] = mapped_column(Integer, default=0)  # "did this answer your point?"
+    helped_partly: Mapped[int] = mapped_column(Integer, default=0)
+    helped_no: Mapped[int] = mapped_column(Integer, default=0)
+    in_campaign: Mapped[int] = mapped_column(Integer, default=0)  # copies of a campaign
+
+
+class StatsDistribution(Model):
+    """How often each value of a measure occurred among a month's views, per bureau ('' for
+    none): medians and campaign sizes over any period are read from these (migration 0022)."""
+
+    __tablename__ = "stats_distribution"
+    __table_args__ = (_one_of("measure", StatsMeasure),)
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    measure: Mapped[str] = mapped_column(String(20), primary_key=True)
+    bureau_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatsDirtyMonth(Model):
+    """A month whose rollups are to be recounted: marked by the worker when a view of it changes."""
+
+    __tablename__ = "stats_dirty_month"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PublicState(Model):
+    """One row: how far what the public sees has changed. `version` moves with every change of a
+    published view, an answer or support (kernel/public.py, in the change's own transaction), so
+    caches and ETags keyed on it are never stale; `stats_refreshed_at` is when the rollups last
+    took a change in."""
+
+    __tablename__ = "public_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    stats_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(Model):

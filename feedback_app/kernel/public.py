@@ -25,20 +25,32 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import cast
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import ColumnElement, Select, func, or_, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy import ColumnElement, Select, Table, func, insert, or_, select, update
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from ..extensions import db
 from ..text import markup
 from ..text.redaction import PLACEHOLDERS, find_personal_data, published_text, redact, span_key
-from . import workflow
+from . import events, workflow
 from .catalogue import AreaRef, InitiativeRef
-from .models import Answer, AnswerFeedback, OfficialContact, Status, Submission, Support, utcnow
+from .models import (
+    Answer,
+    AnswerFeedback,
+    AuditAction,
+    AuditEvent,
+    OfficialContact,
+    PublicState,
+    Status,
+    Submission,
+    Support,
+    utcnow,
+)
 
 published = workflow.published
 
@@ -510,3 +522,61 @@ def tally(initiative_id: int) -> Tally:
     )
     supporters = db.session.execute(select(func.count()).select_from(supports)).scalar_one()
     return Tally(int(views), entries, campaigns, supporters)
+
+
+# --- what the public sees has changed: the version caches and ETags are keyed on ----------------
+
+# The changes that alter a public page: what is published and how, answers, closing notes, the
+# copies a campaign stands for. Support is counted through `mark_changed` by its own service.
+PUBLIC_CHANGES = (
+    AuditAction.VISIBILITY_PUBLISHED,
+    AuditAction.VISIBILITY_HIDDEN,
+    AuditAction.PUBLIC_TEXT_EDITED,
+    AuditAction.NOT_PERSONAL_MARKED,
+    AuditAction.ANSWERED,
+    AuditAction.CLOSED,
+    AuditAction.REOPENED,
+    AuditAction.BUREAU_REOPENED,
+    AuditAction.REJECTED,
+    AuditAction.JOINED_CAMPAIGN,
+    AuditAction.SPLIT_FROM_CAMPAIGN,
+)
+_STATE_ID = 1
+
+
+@dataclass(frozen=True)
+class State:
+    """How far what the public sees has changed (models.PublicState)."""
+
+    version: int
+    changed_at: datetime
+    stats_refreshed_at: datetime | None
+
+
+def mark_changed(session: Session | None = None) -> None:
+    """Move the public version on, in the current transaction: committed with the change, or not
+    at all. One single-row UPDATE (Core, so it may run while the session flushes)."""
+    connection = (session or db.session).connection()
+    table = cast(Table, PublicState.__table__)
+    changed = connection.execute(
+        update(table).where(table.c.id == _STATE_ID).values(version=table.c.version + 1, changed_at=utcnow())
+    )
+    if changed.rowcount == 0:  # a database made before migration 0022's row (a test's create_all)
+        connection.execute(insert(table).values(id=_STATE_ID, version=1, changed_at=utcnow()))
+
+
+@events.on_record(*PUBLIC_CHANGES, name="public.version")
+def _public_change_recorded(session: Session, _event: AuditEvent) -> None:
+    mark_changed(session)
+
+
+def state() -> State:
+    """The public version, when it last moved, and when the statistics last took a change in."""
+    row = db.session.execute(
+        select(PublicState.version, PublicState.changed_at, PublicState.stats_refreshed_at).where(
+            PublicState.id == _STATE_ID
+        )
+    ).one_or_none()
+    if row is None:
+        return State(0, datetime(2020, 1, 1, tzinfo=UTC), None)
+    return State(row.version, row.changed_at, row.stats_refreshed_at)

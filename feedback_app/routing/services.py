@@ -81,7 +81,9 @@ def predict(sub: Submission) -> tuple[classifier.Prediction, classifier.Model, i
     return prediction, model, version.id
 
 
-def decide(prediction: classifier.Prediction, model: classifier.Model, text: str, flags: str = "") -> Decision:
+def decide(
+    prediction: classifier.Prediction, model: classifier.Model, personal_data: bool, flags: str = ""
+) -> Decision:
     """Route on the bureau alone: the smart area is the one the resident chose.
 
     The model's thresholds were chosen per language on held-out text for the precision bureaus
@@ -90,7 +92,7 @@ def decide(prediction: classifier.Prediction, model: classifier.Model, text: str
     """
     if flags:
         return Decision(False, "flagged for a moderator")
-    if find_personal_data(text):
+    if personal_data:
         return Decision(False, "contains personal data")
     if prediction.off_topic_p >= model.off_topic_cutoff:
         return Decision(False, "no bureau seems to own it")
@@ -156,7 +158,9 @@ def route_submission(submission_id: int) -> None:
             sub.predicted_bureau_p = prediction.bureau_p
             sub.predicted_semantic = prediction.semantic
             sub.classifier_version_id = version_id
-            decision = decide(prediction, model, sub.body, sub.flags)
+            # Stored for the public moderation report ("personal data masked"), looked for once.
+            sub.personal_data_found = bool(find_personal_data(sub.body))
+            decision = decide(prediction, model, sub.personal_data_found, sub.flags)
             if decision.route:
                 workflow.automatic(
                     sub,
