@@ -1,0 +1,1 @@
+"""Atom feeds of new answers, per initiative and per bureau."""

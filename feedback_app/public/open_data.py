@@ -1,0 +1,1 @@
+"""Open data: published views and answers, and the statistics, to download."""

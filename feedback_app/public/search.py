@@ -1,0 +1,1 @@
+"""Search over published views (the public projection only)."""

@@ -1,0 +1,1 @@
+"""The public statistics page and the moderation report."""
