@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..kernel.models import StatsMonth
+
 
 @dataclass(frozen=True)
 class Period:
@@ -128,15 +133,67 @@ class ModerationReport:
     refreshed_at: datetime | None
 
 
+# The first year the selector may name: the Blueprint 2.0 was published in December 2020, and a
+# year before any view is a page of zeros, not an error. Later than `today`'s year is no period.
+FIRST_YEAR = 2020
+TWELVE_MONTHS = "12m"
+ALL_TIME = "all"
+
+
+def _month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _months_back(month: date, count: int) -> date:
+    """The first day of the month `count` months before `month`."""
+    index = month.year * 12 + month.month - 1 - count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _first_month() -> date | None:
+    """The earliest month with a view (bounded by the rollup's months x areas x bureaus)."""
+    return db.session.execute(select(func.min(StatsMonth.month))).scalar_one_or_none()
+
+
+def _years_with_views() -> list[int]:
+    months = db.session.execute(select(StatsMonth.month).where(StatsMonth.received > 0).distinct()).scalars()
+    return sorted({month.year for month in months}, reverse=True)
+
+
 def periods(today: date) -> list[Period]:
     """The period selector's choices: the last twelve months (first), each calendar year that has
     views (newest first), and all time."""
-    raise NotImplementedError  # stats helper: replace
+    choices = [_twelve_months(today)]
+    choices += [_year(year, today) for year in _years_with_views() if year <= today.year]
+    choices.append(_all_time(today))
+    return choices
 
 
 def period(key: str | None, today: date) -> Period | None:
     """The period a selector value names (the default for None or ""); None for any other value."""
-    raise NotImplementedError  # stats helper: replace
+    if not key or key == TWELVE_MONTHS:
+        return _twelve_months(today)
+    if key == ALL_TIME:
+        return _all_time(today)
+    if len(key) == 4 and key.isascii() and key.isdigit() and FIRST_YEAR <= int(key) <= today.year:
+        return _year(int(key), today)
+    return None
+
+
+def _twelve_months(today: date) -> Period:
+    this_month = _month_of(today)
+    return Period(TWELVE_MONTHS, _months_back(this_month, 11), this_month)
+
+
+def _year(year: int, today: date) -> Period:
+    # The current year stops at the current month: months still to come have no views to show.
+    return Period(str(year), date(year, 1, 1), min(date(year, 12, 1), _month_of(today)))
+
+
+def _all_time(today: date) -> Period:
+    this_month = _month_of(today)
+    first = _first_month()
+    return Period(ALL_TIME, min(first, this_month) if first else this_month, this_month)
 
 
 def statistics(chosen: Period) -> Statistics:
