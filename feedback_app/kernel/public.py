@@ -443,6 +443,13 @@ def answer_preview(body: str, translation: str | None, language: str, bureau_cod
     return _public_answer(answer, official, mask_tokens(), strict=True)
 
 
+def answer_plain_text(source: str, official: Collection[str]) -> str:
+    """An answer's text as a file carries it (open data): its Markdown as written, masked as the
+    pages mask it but for the bureau's `official` contacts (`official_contacts`), with the mask
+    tokens in English (a downloaded file is the same whoever asks)."""
+    return _masked(source, official, PLACEHOLDERS, markdown=False)
+
+
 MARKUP_PROBLEMS = {
     markup.Problem.TOO_LONG: _l("The answer is too long: at most %(num)s characters.", num=f"{markup.MAX_LENGTH:,}"),
     markup.Problem.TOO_MANY_BRACKETS: _l(
