@@ -73,6 +73,19 @@ class Config:
     # Behind a load balancer every request comes from its address: trust this many proxies'
     # X-Forwarded-For / X-Forwarded-Proto so the real client is counted (0 = no proxy).
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+    # The public pages' shared cache (feedback_app/web/public_cache.py, Flask-Caching): Redis when
+    # REDIS_URL is set, so every app node shares what one rendered; otherwise this process's
+    # memory. Entries are keyed on the public version, which moves in the transaction of every
+    # change the public sees, so nothing needs deleting; the timeout only bounds what is kept.
+    CACHE_TYPE = _env("CACHE_TYPE", "RedisCache" if REDIS_URL else "SimpleCache")
+    CACHE_REDIS_URL = _env("CACHE_REDIS_URL", REDIS_URL)
+    CACHE_KEY_PREFIX = _env("CACHE_KEY_PREFIX", "scf-public:")  # its own keys beside limits and tasks
+    CACHE_DEFAULT_TIMEOUT = _env_int("CACHE_DEFAULT_TIMEOUT", 600)  # seconds
+    CACHE_THRESHOLD = _env_int("CACHE_THRESHOLD", 2000)  # entries kept in memory (SimpleCache)
+    # A dead or black-holed Redis must answer within this (seconds): the page is then rendered
+    # without the cache (logged once), and Redis is asked again after CACHE_RETRY_SECONDS.
+    CACHE_REDIS_TIMEOUT = _env_float("CACHE_REDIS_TIMEOUT", 0.2)
+    CACHE_RETRY_SECONDS = _env_int("CACHE_RETRY_SECONDS", 30)
     # One limit for submitting, whichever form leads to it; only stored views count.
     SUBMISSION_RATE_LIMIT = _env("SUBMISSION_RATE_LIMIT", "10 per minute;100 per day")
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
@@ -204,3 +217,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = _env("TEST_SQLITE_URL", "sqlite://")
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
+    # Tests write rows directly (factories) without moving the public version, and read pages
+    # between; tests/test_public_cache.py turns the cache on where it is what is tested.
+    CACHE_TYPE = "NullCache"
+    CACHE_NO_NULL_WARNING = True

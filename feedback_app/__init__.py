@@ -30,7 +30,7 @@ from .mail import delivery as mail_delivery  # noqa: F401 - the outbox's subscri
 from .moderation import bp as moderation_bp
 from .public import bp as public_bp
 from .routing import tasks as routing_tasks  # noqa: F401 - its tasks and event handlers (run here in immediate mode)
-from .web import errors, i18n, input_guard, security, templating
+from .web import errors, i18n, input_guard, public_cache, security, templating
 
 
 def create_app(config: type | dict | None = None) -> Flask:
@@ -85,6 +85,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     limiter.init_app(app)
+    public_cache.configure(app)
     login_manager.init_app(app)
     configure_login(login_manager)
     task_queue.configure(app)

@@ -5,6 +5,7 @@ import re
 
 from flask import Flask, current_app, has_app_context
 from flask_babel import Babel
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -33,6 +34,8 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# The public pages' shared cache, bound by web/public_cache.configure (its only user).
+cache = Cache()
 
 
 class _AppLimiter(Limiter):

@@ -4,15 +4,18 @@ from ..kernel import catalogue as services
 from ..kernel import public
 from ..web.i18n import in_reading_order, reading_key
 from ..web.pagination import parse_after, parse_page
+from ..web.public_cache import public_page
 from . import bp
 
 
 @bp.get("/")
+@public_page(on="public")
 def home():
     return render_template("catalogue/home.html", areas=services.list_areas(), counts=services.initiative_counts())
 
 
 @bp.get("/areas/<code>")
+@public_page(on="public")
 def area(code):
     area = services.get_area(code) or abort(404)
     q = request.args.get("q", "").strip()[:100]
@@ -23,6 +26,7 @@ def area(code):
 
 
 @bp.get("/initiatives")
+@public_page(on="public")
 def initiatives():
     q = request.args.get("q", "").strip()[:100]
     area = request.args.get("area") or None
@@ -46,6 +50,7 @@ def initiatives():
 
 
 @bp.get("/initiatives/<code>")
+@public_page(on="public")
 def initiative(code):
     initiative = services.get_initiative(code) or abort(404)
     views = public.views_on(
@@ -57,5 +62,6 @@ def initiative(code):
 
 
 @bp.get("/bureaus")
+@public_page(on="public")
 def bureaus():
     return render_template("catalogue/bureaus.html", bureaus=in_reading_order(services.list_bureaus(), "name"))

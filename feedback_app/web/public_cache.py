@@ -1,0 +1,226 @@
+"""Public pages served fast: HTTP validators and a shared cache, keyed on what the public sees.
+
+Everything a public page shows changes only when the public version moves (kernel/public.py:
+`mark_changed` runs in the transaction of every change the public sees) or, for the statistics,
+when the worker takes changes into the rollups (`stats_refreshed_at`). So a page is keyed on
+that version, the reader's language, the deployed code (templates, translations, Python) and
+its URL; nothing is ever deleted, a new version simply asks for new keys (old ones expire).
+
+Two layers, both here so that no view repeats the rules:
+- `@public_page(on="public" | "stats")`: a visitor with no session (no cookie of ours: nobody
+  signed in, no flash message, no CSRF token) gets the page with an ETag and Last-Modified, a
+  conditional GET a 304 without anything being rendered, and the page itself from the shared
+  cache. A page that turns out to carry something per visitor (rendering it wrote the session,
+  e.g. a CSRF token, or set a cookie) is sent privately and never stored. A visitor with a
+  session gets the page rendered for them alone (`private, no-cache`).
+- `fragment(name, *key, render=...)`: a piece of a page that is the same for every visitor
+  (a list of published views and answers) rendered once per version and language, for pages
+  that also carry per-visitor parts (the support form's CSRF token on /views/<reference>).
+
+The store is Flask-Caching (extensions.cache): Redis when REDIS_URL is set, with a short socket
+timeout; while Redis fails, pages use this process's memory instead (correct, since keys carry
+the version), and the failure is logged once per outage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle  # nosec B403 - only to name its errors; cachelib reads back our own entries
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache as once
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+from cachelib import SimpleCache
+from flask import Flask, current_app, g, make_response, request, session
+from flask_babel import get_locale
+from markupsafe import Markup
+from redis import RedisError
+from werkzeug.http import is_resource_modified
+
+from ..extensions import cache
+from ..kernel import public
+
+KINDS = ("public", "stats")
+_ROOT = Path(__file__).resolve().parents[2]
+_FALLBACK = "public_cache_fallback"
+_DOWN_UNTIL = "public_cache_down_until"
+# What a failing store raises: Redis down or slow, an entry that cannot be read back.
+_STORE_ERRORS = (RedisError, OSError, pickle.PickleError, EOFError, ValueError, TypeError)
+
+
+def configure(app: Flask) -> None:
+    """Bind the cache: a short socket timeout on Redis, so a dead one costs a page little."""
+    config: dict[str, Any] = {}
+    if app.config.get("CACHE_TYPE") == "RedisCache":
+        timeout = float(app.config.get("CACHE_REDIS_TIMEOUT", 0.2))
+        config["CACHE_OPTIONS"] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    cache.init_app(app, config=config)
+    app.extensions[_FALLBACK] = SimpleCache(threshold=int(app.config.get("CACHE_THRESHOLD", 500)))
+    app.extensions[_DOWN_UNTIL] = 0.0
+
+
+@dataclass(frozen=True)
+class _Version:
+    tag: str
+    modified: datetime | None
+
+
+def _version(on: str) -> _Version:
+    """The version a page of this kind is keyed on, read once per request."""
+    state = g.get("_public_state")
+    if state is None:
+        state = g._public_state = public.state()
+    if on == "public":
+        return _Version(str(state.version), state.changed_at)
+    refreshed = state.stats_refreshed_at
+    return _Version(refreshed.isoformat() if refreshed else "never", refreshed)
+
+
+@once
+def _deployment() -> tuple[str, datetime]:
+    """A digest of the code that renders pages, and when it last changed: a new deployment asks
+    for new keys. Contents, not times, so nodes with the same code share entries."""
+    digest, newest = hashlib.sha256(), 0.0
+    for folder, pattern in (("templates", "**/*.html"), ("feedback_app", "**/*.py"), ("feedback_app", "**/*.mo")):
+        for path in sorted((_ROOT / folder).glob(pattern)):
+            digest.update(str(path.relative_to(_ROOT)).encode())
+            digest.update(path.read_bytes())
+            newest = max(newest, path.stat().st_mtime)
+    return digest.hexdigest()[:16], datetime.fromtimestamp(int(newest), UTC)
+
+
+def _key(on: str, *parts: object) -> str:
+    version = _version(on)
+    raw = "\x1f".join(map(str, (on, version.tag, get_locale(), _deployment()[0], *parts)))
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+# --- the store, and what happens when it fails ------------------------------------------------
+
+
+def _store(app: Flask):
+    if time.monotonic() < app.extensions[_DOWN_UNTIL]:
+        return app.extensions[_FALLBACK]
+    return cache.cache
+
+
+def _failed(app: Flask, error: Exception) -> None:
+    if time.monotonic() >= app.extensions[_DOWN_UNTIL]:
+        app.logger.error(
+            "Public pages' cache failed (%s): using this process's memory for %ss.",
+            type(error).__name__,
+            app.config.get("CACHE_RETRY_SECONDS", 30),
+        )
+    app.extensions[_DOWN_UNTIL] = time.monotonic() + float(app.config.get("CACHE_RETRY_SECONDS", 30))
+
+
+def _get(key: str) -> Any:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        return _store(app).get(key)
+    except _STORE_ERRORS as error:
+        _failed(app, error)
+        return None
+
+
+def _set(key: str, value: Any) -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        _store(app).set(key, value)
+    except _STORE_ERRORS as error:  # the page is sent all the same
+        _failed(app, error)
+
+
+# --- pieces of a page ---------------------------------------------------------------------------
+
+
+def fragment(name: str, *key: object, render: Callable[[], str], on: str = "public") -> Markup:
+    """`render()` once per version, language and `key`, then from the cache. What it renders
+    must be the same for every visitor: no CSRF token, no name, nothing from the session."""
+    cache_key = "fragment:" + _key(on, name, *key)
+    html = _get(cache_key)
+    if html is None:
+        html = str(render())
+        _set(cache_key, html)
+    return Markup(html)  # nosec B704 - the output of our own autoescaping templates
+
+
+# --- whole pages ----------------------------------------------------------------------------
+
+
+def _shareable_request() -> bool:
+    """No cookie that makes the page someone's own: the session (a signed-in person, a flash
+    message, a CSRF token) or Flask-Login's remember-me cookie."""
+    if request.method not in ("GET", "HEAD"):
+        return False
+    own = (
+        current_app.config.get("SESSION_COOKIE_NAME", "session"),
+        current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+    )
+    return not any(name in request.cookies for name in own)
+
+
+def _shareable_response(response) -> bool:
+    cache_control = response.headers.get("Cache-Control", "")
+    return (
+        response.status_code == 200
+        and not response.direct_passthrough
+        and "Set-Cookie" not in response.headers
+        and not session.modified
+        and not session
+        and "private" not in cache_control
+        and "no-store" not in cache_control
+    )
+
+
+def _sent_privately(response):
+    response.vary.add("Cookie")
+    if not session.get("_user_id") and "Cache-Control" not in response.headers:
+        # Signed in, web/security.py makes it no-store; otherwise a browser may keep it, no proxy.
+        response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _with_validators(response, etag: str, modified: datetime | None):
+    response.set_etag(etag)
+    if modified is not None:
+        response.last_modified = max(modified, _deployment()[1])
+    response.headers["Cache-Control"] = "no-cache"  # may be kept, but asked about each time
+    response.vary.update(("Cookie", "Accept-Language"))
+    return response
+
+
+def public_page(on: str = "public") -> Callable:
+    """Serve a public GET page from the cache when nothing in it is per visitor (module doc)."""
+    if on not in KINDS:
+        raise ValueError(f"public_page(on=...) is one of {KINDS}, not {on!r}")
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not _shareable_request():
+                return _sent_privately(make_response(view(*args, **kwargs)))
+            key = _key(on, "page", request.host_url, request.path, request.query_string)
+            etag, modified = key[:32], _version(on).modified
+            last_modified = max(modified, _deployment()[1]) if modified is not None else None
+            if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
+                return _with_validators(current_app.response_class(status=304), etag, modified)
+            cached = _get("page:" + key)
+            if cached is not None:
+                body, mimetype = cached
+                response = current_app.response_class(body, mimetype=mimetype)
+            else:
+                response = make_response(view(*args, **kwargs))
+                if not _shareable_response(response):
+                    return _sent_privately(response)
+                _set("page:" + key, (response.get_data(), response.mimetype))
+            return _with_validators(response, etag, modified)
+
+        return wrapper
+
+    return decorate
