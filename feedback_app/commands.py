@@ -1,5 +1,5 @@
 """Command-line tasks: `flask setup`, `flask catalogue load`, `flask users create`, `flask classifier ...`,
-`flask bureau deadlines`."""
+`flask bureau deadlines`, `flask stats rebuild`."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ from .auth.demo_accounts import DEMO_ACCOUNTS
 from .kernel import catalogue
 from .kernel.models import ClassifierVersion, Role, User
 from .routing import versions as model_versions
+from .stats import rollups as stats_rollups
 from .web.simplified import write_simplified
 
 catalogue_cli = AppGroup("catalogue", help="Reference data: smart areas, bureaus, initiatives.")
 users_cli = AppGroup("users", help="Accounts.")
 classifier_cli = AppGroup("classifier", help="Classifier versions stored in the database.")
 bureau_cli = AppGroup("bureau", help="Bureaus' answer deadlines.")
+stats_cli = AppGroup("stats", help="The public statistics' rollup tables.")
 
 
 @catalogue_cli.command("load")
@@ -301,10 +303,19 @@ def fill_deadlines():
     click.echo(f"Due dates filled: {filled} view{'' if filled == 1 else 's'}.")
 
 
+@stats_cli.command("rebuild")
+def rebuild_stats():
+    """Recount the statistics' rollups of every month from the views (safe to re-run; the
+    worker keeps them up to date after that)."""
+    months = stats_rollups.rebuild()
+    click.echo(f"Statistics recounted: {months} month{'' if months == 1 else 's'}.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(i18n_cli)
     app.cli.add_command(catalogue_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(classifier_cli)
     app.cli.add_command(bureau_cli)
+    app.cli.add_command(stats_cli)
     app.cli.add_command(setup)
