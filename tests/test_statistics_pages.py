@@ -162,8 +162,8 @@ def test_statistics_page_shows_each_figure_as_a_chart_and_the_same_numbers_in_it
 @pytest.mark.parametrize(
     ("accept", "words"),
     [
-        ("zh-HK", ("統計數字", "運輸及物流局", "智慧出行", "尚未轉交部門")),
-        ("zh-CN", ("统计数字", "运输及物流局", "智慧出行", "尚未转交部门")),
+        ("zh-HK", ("統計數字", "運輸及物流局", "智慧出行", "尚未轉交政策局")),
+        ("zh-CN", ("统计数字", "运输及物流局", "智慧出行", "尚未转交政策局")),
     ],
 )
 def test_statistics_page_in_chinese_names_areas_and_bureaus_in_the_readers_script(client, known, accept, words):
