@@ -3,23 +3,47 @@ from them (feedback_app/stats/)."""
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, func, select, update
 
 from feedback_app.bureau import services as bureau
+from feedback_app.campaigns import services as campaigns
 from feedback_app.extensions import db
 from feedback_app.intake import services as intake
-from feedback_app.kernel import catalogue
-from feedback_app.kernel.models import RejectionReason, Role, Status, Submission, Verdict, Visibility
+from feedback_app.kernel import catalogue, events, public, workflow
+from feedback_app.kernel.deadlines import HONG_KONG
+from feedback_app.kernel.models import (
+    AnswerFeedback,
+    AuditAction,
+    AuditEvent,
+    RejectionReason,
+    Role,
+    StatsDirtyMonth,
+    StatsDistribution,
+    StatsMonth,
+    Status,
+    Submission,
+    Verdict,
+    Visibility,
+)
+from feedback_app.kernel.task_queue import huey
+from feedback_app.kernel.workflow import Action
 from feedback_app.moderation import services as moderation
 from feedback_app.routing import services as routing
 from feedback_app.stats import figures, rollups
 from feedback_app.stats.figures import Helped, Share
 
 from . import factories
+from .conftest import hypothesis_examples
 
 
 def test_period_selector_names_twelve_months_years_and_all_time(app):
@@ -225,3 +249,302 @@ def test_every_figure_of_a_known_data_set_counted_by_hand(app, backend, monkeypa
     assert everything.first == OCT
     assert figures.moderation_report(figures.period("2025", TODAY)).total.received == 0
     assert [p.key for p in figures.periods(TODAY)] == ["12m", "2026", "all"]
+
+
+# --- The worker's path: events mark months, the periodic task recounts them ------------------
+
+
+@pytest.fixture(autouse=True)
+def empty_rollups(app):
+    """The rollup tables start empty (PostgreSQL's per-test truncation does not list them)."""
+    for table in (StatsMonth, StatsDistribution, StatsDirtyMonth):
+        db.session.execute(delete(table))
+    db.session.commit()
+
+
+def _marks() -> dict[date, datetime]:
+    return dict(db.session.execute(select(StatsDirtyMonth.month, StatsDirtyMonth.marked_at)).tuples().all())
+
+
+def _received(month: date) -> int:
+    return db.session.execute(
+        select(func.coalesce(func.sum(StatsMonth.received), 0)).where(StatsMonth.month == month)
+    ).scalar_one()
+
+
+def test_a_change_marks_its_month_and_the_periodic_task_recounts_it(app, monkeypatch, moderator):
+    assert "stats.mark_dirty" in {h.name for h in events.handlers_for(AuditAction.VISIBILITY_HIDDEN)}
+    assert rollups.refresh_rollups.task_class in huey._registry._periodic_tasks  # every minute
+    now = datetime.now(UTC)
+    this_month = rollups.month_of(now)
+    sub = _view(monkeypatch, TEXTS[0], this_month, route=False, day=now.astimezone(HONG_KONG).day)
+    assert set(_marks()) == {this_month}  # submitted and queued, by the events' handler
+
+    assert rollups.refresh_rollups.call_local() == 1
+    assert _marks() == {} and _received(this_month) == 1
+    assert public.state().stats_refreshed_at is not None
+    assert rollups.refresh_rollups.call_local() == 0  # nothing marked: nothing recounted
+
+    moderation.set_visibility(sub.id, visibility=Visibility.PUBLISHED, actor=moderator, version=sub.version)
+    assert set(_marks()) == {this_month}
+    rollups.refresh_rollups.call_local()
+    published = db.session.execute(select(func.sum(StatsMonth.published))).scalar_one()
+    assert published == 1 and _marks() == {}
+
+
+def test_a_month_marked_again_while_it_was_counted_keeps_its_mark(app):
+    month = date(2026, 5, 1)
+    rollups.mark_dirty([month])
+    db.session.commit()
+    read = _marks()[month]
+    rollups.mark_dirty([month])  # a change came in while the count ran
+    db.session.commit()
+    rollups.recount(month, read)
+    assert month in _marks()
+    rollups.recount(month, _marks()[month])
+    assert month not in _marks()
+
+
+def test_the_handler_run_twice_marks_the_same_months_and_a_campaign_marks_its_first_copys(app, monkeypatch):
+    app.config["CAMPAIGNS"] = True
+    first = _view(monkeypatch, COPIES[0], OCT, route=False)
+    later = _view(monkeypatch, COPIES[1], NOV, route=False)
+    db.session.execute(delete(StatsDirtyMonth))
+    db.session.commit()
+    joined = db.session.execute(
+        select(AuditEvent).where(AuditEvent.submission_id == later.id, AuditEvent.action == AuditAction.JOINED_CAMPAIGN)
+    ).scalar_one()
+    for _ in range(2):
+        rollups.view_changed(events.Event.of(joined))
+    assert set(_marks()) == {OCT, NOV}  # the copy's month, and the campaign's first copy's
+    assert _fresh(first).campaign_id == _fresh(later).campaign_id is not None
+
+
+# --- Random events: the rollups equal a direct count -----------------------------------------
+
+# Moments around Hong Kong's month ends: 16:00 UTC on the last day is midnight in Hong Kong.
+MOMENTS = (
+    datetime(2025, 12, 31, 15, 59, 59, tzinfo=UTC),
+    datetime(2025, 12, 31, 16, 0, tzinfo=UTC),
+    datetime(2026, 1, 15, 3, 0, tzinfo=UTC),
+    datetime(2026, 2, 28, 16, 0, tzinfo=UTC),
+    datetime(2026, 3, 2, 9, 30, tzinfo=UTC),
+)
+POOL = (*TEXTS[:4], *TEXTS[7:], *COPIES)
+BUREAUS = ("TLB", "HB", "EEB")
+VIEW_OPS = (
+    "route",
+    "reject",
+    "reopen",
+    "publish",
+    "hide",
+    "answer",
+    "send_back",
+    "close",
+    "reopen_closed",
+    "feedback",
+    "split",
+)
+OPS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("submit"),
+            st.integers(0, len(POOL) - 1),
+            st.sampled_from(MOMENTS),
+            st.booleans(),
+            st.sampled_from(BUREAUS[:2]),
+        ),
+        st.tuples(st.sampled_from(VIEW_OPS), st.integers(0, 1000), st.integers(0, 5)),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+def _submit(monkeypatch, text: str, moment: datetime, route: bool, predicted: str) -> None:
+    with monkeypatch.context() as patch:
+        _predicting(patch, predicted, route=route)
+        init = factories.initiative()
+        receipt = intake.submit(
+            intake.NewSubmission(body=text, language="en", topic_area=init.area_code, initiative_id=init.id)
+        )
+    # Received at `moment`: its month is marked again by its events' handler, run a second time
+    # as the worker may (what happened to it so far happened "then").
+    db.session.execute(update(Submission).where(Submission.id == receipt.submission_id).values(created_at=moment))
+    db.session.commit()
+    for row in db.session.execute(
+        select(AuditEvent).where(AuditEvent.submission_id == receipt.submission_id)
+    ).scalars():
+        rollups.view_changed(events.Event.of(row))
+
+
+def _apply(op: str, sub: Submission, p: int, moderator, officers) -> None:
+    officer = officers.get(sub.bureau_code or "")
+    staff = {a: moderator for a in workflow.MODERATOR_ACTIONS} | {a: officer for a in workflow.OFFICER_ACTIONS}
+    action = {
+        "route": Action.ROUTE,
+        "reject": Action.REJECT,
+        "reopen": Action.REOPEN,
+        "publish": Action.PUBLISH,
+        "hide": Action.HIDE,
+        "answer": Action.ANSWER,
+        "send_back": Action.SEND_BACK,
+        "close": Action.CLOSE,
+        "reopen_closed": Action.REOPEN_CLOSED,
+    }.get(op)
+    if action is not None:
+        actor = staff[action]
+        if actor is None or action not in workflow.allowed_actions(sub, actor.role):
+            return
+    if op == "route":
+        moderation.route(sub.id, area=sub.topic_area_code, bureau=BUREAUS[p % 3], actor=moderator, version=sub.version)
+    elif op == "reject":
+        reason = list(RejectionReason)[p % 4]
+        moderation.reject(sub.id, reason=reason, note=None, actor=moderator, version=sub.version)
+    elif op == "reopen":
+        moderation.reopen(sub.id, note=None, actor=moderator, version=sub.version)
+    elif op in ("publish", "hide"):
+        visibility = Visibility.PUBLISHED if op == "publish" else Visibility.HIDDEN
+        moderation.set_visibility(sub.id, visibility=visibility, actor=moderator, version=sub.version)
+    elif op == "answer":
+        _answer(officer, sub, days=p, late=p % 2 == 1)
+    elif op == "send_back":
+        bureau.send_back(officer, sub.id, "Not ours")
+    elif op == "close":
+        bureau.close(officer, sub.id, "Done")
+    elif op == "reopen_closed":
+        bureau.reopen(officer, sub.id)
+    elif op == "feedback" and sub.answers:
+        if db.session.execute(select(AnswerFeedback.id).where(AnswerFeedback.submission_id == sub.id)).first() is None:
+            intake.give_feedback(sub.id, list(Verdict)[p % 3], None)
+    elif op == "split" and sub.campaign_id is not None:
+        campaigns.split_out(sub.id, actor=moderator)
+
+
+def _direct_counts() -> tuple[dict, dict]:
+    """The rollups, counted here in plain Python over every row: the oracle."""
+    views = db.session.execute(select(Submission)).scalars().all()
+    actions: dict[int, set[str]] = {}
+    for submission_id, action in db.session.execute(select(AuditEvent.submission_id, AuditEvent.action)):
+        actions.setdefault(submission_id, set()).add(action)
+    verdicts = dict(db.session.execute(select(AnswerFeedback.submission_id, AnswerFeedback.verdict)).tuples().all())
+    hong_kong = ZoneInfo("Asia/Hong_Kong")
+
+    def month(moment: datetime) -> date:
+        local = moment.astimezone(hong_kong)
+        return date(local.year, local.month, 1)
+
+    rows: dict[tuple, Counter] = {}
+    distribution: Counter = Counter()
+    campaign_copies: dict[int, list[datetime]] = {}
+    for v in views:
+        done = actions.get(v.id, set())
+        auto = "auto_routed" in done
+        by_moderator = not auto and bool(done & {"route_confirmed", "route_changed"})
+        counts = rows.setdefault((month(v.created_at), v.topic_area_code, v.bureau_code or ""), Counter())
+        counts.update(
+            {
+                "received": 1,
+                "published": v.visibility == "published" and v.status != "rejected",
+                "hidden": v.visibility == "hidden",
+                "rejected_spam": v.rejection_reason == "spam",
+                "rejected_abusive": v.rejection_reason == "abusive",
+                "rejected_off_topic": v.rejection_reason == "off_topic",
+                "rejected_duplicate": v.rejection_reason == "duplicate",
+                "personal_data": v.personal_data_found is True,
+                "routed_auto": auto,
+                "routed_moderator": by_moderator,
+                "overridden": by_moderator
+                and v.predicted_bureau_code is not None
+                and v.bureau_code is not None
+                and v.bureau_code != v.predicted_bureau_code,
+                "answered": v.answered_at is not None,
+                "answered_on_time": v.answered_at is not None and v.due_at is not None and v.answered_at <= v.due_at,
+                "helped_yes": verdicts.get(v.id) == "yes",
+                "helped_partly": verdicts.get(v.id) == "partly",
+                "helped_no": verdicts.get(v.id) == "no",
+                "in_campaign": v.campaign_id is not None,
+            }
+        )
+        if v.answered_at is not None and v.routed_at is not None:
+            days = max(0, math.floor((v.answered_at - v.routed_at) / timedelta(days=1)))
+            distribution[(month(v.created_at), "answer_days", v.bureau_code or "", days)] += 1
+        if v.campaign_id is not None:
+            campaign_copies.setdefault(v.campaign_id, []).append(v.created_at)
+    for moments in campaign_copies.values():
+        distribution[(month(min(moments)), "campaign_size", "", len(moments))] += 1
+    expected = {key: {name: int(n) for name, n in counts.items()} for key, counts in rows.items()}
+    return expected, dict(distribution)
+
+
+def _rollup_tables() -> tuple[dict, dict]:
+    counted = [c.key for c in StatsMonth.__table__.columns if c.key not in ("month", "area_code", "bureau_code")]
+    rows = {
+        (r.month, r.area_code, r.bureau_code): {name: getattr(r, name) for name in counted}
+        for r in db.session.execute(select(StatsMonth)).scalars()
+    }
+    distribution = {
+        (r.month, r.measure, r.bureau_code, r.value): r.count
+        for r in db.session.execute(select(StatsDistribution)).scalars()
+    }
+    return rows, distribution
+
+
+def _expected_rows(expected: dict) -> dict:
+    return {key: {name: counts.get(name, 0) for name in ROLLUP_COUNTS} for key, counts in expected.items()}
+
+
+ROLLUP_COUNTS = (
+    "received",
+    "published",
+    "hidden",
+    "rejected_spam",
+    "rejected_abusive",
+    "rejected_off_topic",
+    "rejected_duplicate",
+    "personal_data",
+    "routed_auto",
+    "routed_moderator",
+    "overridden",
+    "answered",
+    "answered_on_time",
+    "helped_yes",
+    "helped_partly",
+    "helped_no",
+    "in_campaign",
+)
+
+
+def test_after_random_events_the_rollups_equal_a_direct_count(app, backend, monkeypatch, moderator, runner):
+    app.config["CAMPAIGNS"] = True
+    officers = {code: factories.user(Role.OFFICER, bureau=code) for code in BUREAUS}
+    examples = hypothesis_examples(12 if backend == "sqlite" else 6)
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(OPS)
+    def events_then_counts(ops):
+        for op in ops:
+            if op[0] == "submit":
+                _submit(monkeypatch, POOL[op[1]], op[2], op[3], op[4])
+                continue
+            ids = db.session.execute(select(Submission.id).order_by(Submission.id)).scalars().all()
+            if ids:
+                _apply(op[0], _fresh(db.session.get(Submission, ids[op[1] % len(ids)])), op[2], moderator, officers)
+        db.session.commit()
+        rollups.refresh_rollups.call_local()
+        expected, distribution = _direct_counts()
+        assert _rollup_tables() == (_expected_rows(expected), distribution)
+        assert _marks() == {}
+
+        result = runner.invoke(args=["stats", "rebuild"])
+        assert result.exit_code == 0, result.output
+        assert "Statistics recounted:" in result.output
+        assert _rollup_tables() == (_expected_rows(expected), distribution)
+
+    events_then_counts()

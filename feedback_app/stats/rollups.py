@@ -116,7 +116,7 @@ def mark_dirty(months: Iterable[date]) -> None:
 
 
 @events.subscribe(*COUNTED_CHANGES, name="stats.mark_dirty")
-def _view_changed(event: events.Event) -> None:
+def view_changed(event: events.Event) -> None:
     """Safe to run twice: marking a marked month only marks it later."""
     if event.submission_id is None:
         return
