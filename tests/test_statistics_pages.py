@@ -8,10 +8,10 @@ import re
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import delete, insert, update
 
 from feedback_app.extensions import db
-from feedback_app.kernel.models import PublicState, RejectionReason, StatsDistribution, StatsMonth
+from feedback_app.kernel.models import PublicState, RejectionReason, StatsDirtyMonth, StatsDistribution, StatsMonth
 from feedback_app.moderation import services as moderation
 from feedback_app.stats import rollups
 
@@ -29,8 +29,17 @@ def _months_before(month: date, count: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def _no_rollups() -> None:
+    # The PostgreSQL test database keeps tables the per-test TRUNCATE does not name.
+    for table in (StatsMonth, StatsDistribution, StatsDirtyMonth):
+        db.session.execute(delete(table))
+    db.session.execute(update(PublicState).values(stats_refreshed_at=None))
+    db.session.commit()
+
+
 def _rollups(rows: list[dict], distribution: list[dict] = ()) -> None:
     """The rollup tables as the worker would leave them (their figures known by construction)."""
+    _no_rollups()
     db.session.execute(insert(StatsMonth), rows)
     if distribution:
         db.session.execute(insert(StatsDistribution), list(distribution))
@@ -196,6 +205,7 @@ def test_period_selector_is_a_labelled_get_form_and_an_unknown_period_says_so(cl
 
 
 def test_a_period_without_views_says_so_helpfully(client, app):
+    _no_rollups()
     html = client.get("/statistics").get_data(as_text=True)
     assert "No views were received in this period" in html
     assert "<svg" not in html.split("</header>", 1)[1]
@@ -243,6 +253,7 @@ def test_moderation_report_in_traditional_chinese(client, known):
 
 
 def test_a_view_rejected_through_the_services_is_counted_in_the_report(client, app, moderator):
+    _no_rollups()
     sub = factories.submission("Cheap watches for sale, best prices, click now for discounts today only!")
     db.session.refresh(sub)
     moderation.reject(sub.id, reason=RejectionReason.SPAM, note=None, actor=moderator, version=sub.version)
@@ -276,3 +287,20 @@ def test_moderation_dashboard_draws_labelled_charts_beside_its_tables(client, lo
     assert "Under an hour</text>" in html and ">Decisions</text>" in html
     backlog = {row[0]: row[1] for row in _cells(html, "backlog")[1:]}
     assert sum(int(n) for n in backlog.values()) == 1
+
+
+def test_statistics_pages_carry_validators_that_change_when_the_rollups_take_a_change_in(client, known):
+    this, _ = known
+    first = client.get("/statistics")
+    etag = first.headers["ETag"]
+    assert client.get("/statistics", headers={"If-None-Match": etag}).status_code == 304
+    db.session.execute(update(StatsMonth).where(StatsMonth.month == this).values(received=9))
+    db.session.commit()
+    # The worker's refresh moves the rollups' time: a new page, a new ETag.
+    db.session.execute(update(PublicState).values(stats_refreshed_at=datetime(2026, 12, 2, tzinfo=UTC)))
+    db.session.commit()
+    fresh = client.get("/statistics", headers={"If-None-Match": etag})
+    assert fresh.status_code == 200 and fresh.headers["ETag"] != etag
+    assert _cells(fresh.get_data(as_text=True), "per-month")[-1][1] == "9"
+    report = client.get("/statistics/moderation")
+    assert report.headers.get("ETag") and _cells(report.get_data(as_text=True), "outcomes")[1][1] == "9"

@@ -1,6 +1,7 @@
 """The public statistics page and the moderation report.
 
-Both read only the statistics' figures (stats/figures.py, from the rollup tables), never views.
+Both read only the statistics' figures (stats/figures.py, from the rollup tables), never views,
+and are served from the public pages' cache keyed on when the rollups last took a change in.
 The period comes from a GET form (`period`); a value that names no period is answered with the
 default period's page, a notice saying so and a 404 status, so a mistyped link still helps.
 """
@@ -16,6 +17,7 @@ from flask_babel import format_decimal, get_locale
 from ..kernel.deadlines import HONG_KONG
 from ..stats import figures
 from ..web import charts
+from ..web.public_cache import public_page
 from . import bp
 
 # The chart geometry, for every template that draws a chart (the moderation dashboard too).
@@ -58,6 +60,7 @@ def _open_data_url() -> str | None:
 
 
 @bp.get("/statistics")
+@public_page(on="stats")
 def statistics():
     chosen, choices, unknown = _period()
     page = render_template(
@@ -71,6 +74,7 @@ def statistics():
 
 
 @bp.get("/statistics/moderation")
+@public_page(on="stats")
 def moderation_report():
     chosen, choices, unknown = _period()
     page = render_template(
