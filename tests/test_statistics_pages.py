@@ -164,7 +164,7 @@ def test_statistics_page_shows_each_figure_as_a_chart_and_the_same_numbers_in_it
     assert "Yes: 6 (67%)" in _figure(html, "helped")  # the legend names each share
 
     assert "2026-12-01 10:30" in html  # the last update, in Hong Kong time
-    assert 'href="/statistics/moderation?period=12m"' in html
+    assert 'href="/statistics/moderation?period=12m"' in html and 'href="/open-data"' in html
     assert "SCF-" not in html  # figures only, never a view
 
 

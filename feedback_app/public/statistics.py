@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from babel.dates import format_skeleton
-from flask import current_app, render_template, request, url_for
+from flask import render_template, request
 from flask_babel import format_decimal, get_locale
 
 from ..kernel.deadlines import HONG_KONG
@@ -52,13 +52,6 @@ def _period() -> tuple[figures.Period, list[figures.Period], bool]:
     return chosen or figures.period(None, today), figures.periods(today), unknown  # type: ignore[return-value]
 
 
-def _open_data_url() -> str | None:
-    # The open data pages come with the same issue; link to them once they are there.
-    if "public.open_data" in current_app.view_functions:
-        return url_for("public.open_data")
-    return None
-
-
 @bp.get("/statistics")
 @public_page(on="stats")
 def statistics():
@@ -68,7 +61,6 @@ def statistics():
         stats=figures.statistics(chosen),
         periods=choices,
         unknown_period=unknown,
-        open_data_url=_open_data_url(),
     )
     return page, 404 if unknown else 200
 
