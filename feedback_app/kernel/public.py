@@ -21,23 +21,26 @@ can be read when the view has none of its own, and what the sender said of the a
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import ColumnElement, Select, Table, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from ..extensions import db
 from ..text import markup
+from ..text.chinese import to_simplified
 from ..text.redaction import PLACEHOLDERS, find_personal_data, published_text, redact, span_key
 from . import events, workflow
+from . import search as text_search
 from .catalogue import AreaRef, InitiativeRef
 from .models import (
     Answer,
@@ -181,22 +184,54 @@ class PublicPage:
     is_first: bool
 
 
-def _published_on(initiative_id: int, view: workflow.View = Submission) -> list[ColumnElement[bool]]:
-    return [view.initiative_id == initiative_id, published(view)]
+@dataclass(frozen=True)
+class Scope:
+    """Whose published views a list shows: an initiative's, a smart area's general views (those on
+    no initiative), a smart area's (search), or all (search). The lists' two scopes each match an
+    index on (their column, visibility, id), so a page newest first is one backward range scan
+    (ix_submission_initiative_visibility_id, ix_submission_topic_area_visibility_id)."""
+
+    initiative_id: int | None = None
+    area_code: str | None = None
+    general_only: bool = False  # with area_code: only views on no initiative
+
+    @classmethod
+    def initiative(cls, initiative_id: int) -> Scope:
+        return cls(initiative_id=initiative_id)
+
+    @classmethod
+    def area(cls, code: str) -> Scope:
+        """The area's general views, as its page lists them."""
+        return cls(area_code=code, general_only=True)
+
+    def where(self, view: workflow.View = Submission) -> list[ColumnElement[bool]]:
+        """The published views in the scope (`view`: Submission or an alias of it)."""
+        where = [published(view)]
+        if self.initiative_id is not None:
+            where.append(view.initiative_id == self.initiative_id)
+        if self.area_code is not None:
+            where.append(view.topic_area_code == self.area_code)
+            if self.general_only:
+                where.append(view.initiative_id.is_(None))
+        return where
 
 
-def listing(initiative_id: int) -> Select[tuple[Submission]]:
-    """An initiative's published views, a campaign once, at its newest published copy (as
-    consultations report them)."""
+def _scope(scope: Scope | int) -> Scope:
+    # An initiative's id alone still names its scope (the lists' first callers).
+    return scope if isinstance(scope, Scope) else Scope.initiative(scope)
+
+
+def listing(scope: Scope | int) -> Select[tuple[Submission]]:
+    """The scope's published views, a campaign once, at its newest published copy in the scope
+    (as consultations report them)."""
+    scope = _scope(scope)
     copy = aliased(Submission)
     newest_copy = (
         select(func.max(copy.id))
-        .where(copy.campaign_id == Submission.campaign_id, *_published_on(initiative_id, copy))
+        .where(copy.campaign_id == Submission.campaign_id, *scope.where(copy))
         .scalar_subquery()
     )
-    return select(Submission).where(
-        *_published_on(initiative_id), or_(Submission.campaign_id.is_(None), Submission.id == newest_copy)
-    )
+    return select(Submission).where(*scope.where(), or_(Submission.campaign_id.is_(None), Submission.id == newest_copy))
 
 
 def _loaded(stmt: Select[tuple[Submission]]) -> Select[tuple[Submission]]:
@@ -209,21 +244,101 @@ def _loaded(stmt: Select[tuple[Submission]]) -> Select[tuple[Submission]]:
 
 def view(reference: str) -> PublicView | None:
     """The published view with this reference; None for any other (unpublished, rejected, none)."""
-    sub = db.session.execute(
-        _loaded(select(Submission).where(Submission.reference == reference, published()))
-    ).scalar_one_or_none()
+    sub = db.session.execute(_view_statement(), {"reference": reference}).scalar_one_or_none()
     return _project([sub])[0] if sub is not None else None
 
 
-def views_on(initiative_id: int, *, after: int | None, size: int) -> PublicPage:
-    """A page of `listing(initiative_id)`, newest first, cut at id `after`."""
-    stmt = listing(initiative_id)
-    if after is not None:
-        stmt = stmt.where(Submission.id < after)
-    rows = list(db.session.execute(_loaded(stmt).order_by(Submission.id.desc()).limit(size + 1)).scalars())
+# Built once per process: building a statement with its subquery and loader options took about a
+# quarter of a public page's time (issue 19), compiling it is cached by SQLAlchemy, and the
+# values come as bound parameters.
+@functools.cache
+def _view_statement() -> Select[tuple[Submission]]:
+    return _loaded(select(Submission).where(Submission.reference == bindparam("reference"), published()))
+
+
+@functools.cache
+def _page_statement(kind: str, after: bool, size: int) -> Select[tuple[Submission]]:
+    # The scope's value as a bound parameter in place of the id or code the dataclass types.
+    value: Any = bindparam("scope")
+    scope = Scope(initiative_id=value) if kind == "initiative" else Scope(area_code=value, general_only=True)
+    stmt = listing(scope)
+    if after:
+        stmt = stmt.where(Submission.id < bindparam("after"))
+    return _loaded(stmt).order_by(Submission.id.desc()).limit(size + 1)
+
+
+def views_on(scope: Scope | int, *, after: int | None, size: int) -> PublicPage:
+    """A page of `listing(scope)`, newest first, cut at id `after`."""
+    scope = _scope(scope)
+    kind: str
+    value: int | str
+    if scope.initiative_id is not None:
+        kind, value = "initiative", scope.initiative_id
+    elif scope.area_code is not None and scope.general_only:
+        kind, value = "area", scope.area_code
+    else:
+        raise ValueError(f"views_on lists an initiative's views or an area's general views, not {scope}")
+    rows = list(
+        db.session.execute(_page_statement(kind, after is not None, size), {"scope": value, "after": after}).scalars()
+    )
     more = len(rows) > size
     rows = rows[:size]
-    return PublicPage(_project(rows, initiative_id=initiative_id), rows[-1].id if more else None, after is None)
+    return PublicPage(_project(rows, scope=scope), rows[-1].id if more else None, after is None)
+
+
+# --- search over published views ---------------------------------------------------------------
+
+# At most this many published views whose text AS SENT holds the words are looked at per request;
+# a page of results can be short (its pager goes on from where this one stopped).
+SEARCH_EXAMINED = 200
+
+
+@dataclass(frozen=True)
+class Found:
+    """A page of search results (read by the `pager` macro like a KeysetPage)."""
+
+    items: list[PublicView]
+    next_after: int | None
+    is_first: bool
+    count: int  # views found from `after` on, as far as this request looked
+    complete: bool  # every candidate was looked at: `count` is all there is from `after` on
+
+
+def _folded(text: str) -> str:
+    # What a term and a published text are compared as: width and case folded, Simplified.
+    return to_simplified(unicodedata.normalize("NFKC", text).casefold())
+
+
+def search(query: str, scope: Scope, *, after: int | None, size: int) -> Found | None:
+    """Published views whose PUBLISHED text holds every word of `query`, newest first, a campaign
+    once (as `listing` shows it); None for a query with no words.
+
+    The text-search index (kernel/search.py) is of the view as sent, which holds the personal
+    data that publishing masks: it only finds candidates among published views, and a view is
+    kept only if its masked published text (as the reader sees it, Simplified and Traditional
+    folded together) holds every word. So a masked phone number, e-mail address or name finds
+    nothing. The work is bounded: at most SEARCH_EXAMINED candidates are read per request."""
+    words = text_search.terms(query)
+    if not words:
+        return None
+    condition = text_search.matching(query, db.session.get_bind().dialect.name)
+    stmt = listing(scope).where(condition) if condition is not None else listing(scope)
+    if after is not None:
+        stmt = stmt.where(Submission.id < after)
+    candidates = list(db.session.execute(stmt.order_by(Submission.id.desc()).limit(SEARCH_EXAMINED + 1)).scalars())
+    complete = len(candidates) <= SEARCH_EXAMINED
+    candidates = candidates[:SEARCH_EXAMINED]
+    tokens, wanted = mask_tokens(), [_folded(w) for w in words]
+    found = [
+        sub.id for sub in candidates if all(w in _folded(published_text(sub, placeholders=tokens)) for w in wanted)
+    ]
+    if len(found) > size:
+        next_after: int | None = found[size - 1]
+    elif not complete:
+        next_after = candidates[-1].id
+    else:
+        next_after = None
+    return Found(views_by_id(found[:size]), next_after, after is None, len(found), complete)
 
 
 def views_by_id(ids: Sequence[int]) -> list[PublicView]:
@@ -235,15 +350,15 @@ def views_by_id(ids: Sequence[int]) -> list[PublicView]:
     return _project([by_id[i] for i in ids if i in by_id])
 
 
-def _project(subs: list[Submission], *, initiative_id: int | None = None) -> list[PublicView]:
-    """Published rows as public objects. `initiative_id`: a campaign's copies are counted on that
-    initiative only (its page lists them), otherwise on every initiative.
+def _project(subs: list[Submission], *, scope: Scope | None = None) -> list[PublicView]:
+    """Published rows as public objects. `scope`: a campaign's copies are counted in that scope
+    only (its page lists them), otherwise everywhere.
 
     Private: only this module's queries, each selecting with `published()`, hand it rows.
     """
     tokens = mask_tokens()
     contacts = _contacts_for(subs)
-    copies = published_copies({s.campaign_id for s in subs if s.campaign_id is not None}, initiative_id=initiative_id)
+    copies = published_copies({s.campaign_id for s in subs if s.campaign_id is not None}, scope=scope)
     supporters = supporter_counts((s.id, s.campaign_id) for s in subs)
     return [
         PublicView(
@@ -468,11 +583,11 @@ def answer_problems(*texts: str | None) -> list[str]:
     return [str(MARKUP_PROBLEMS[problem]) for problem in markup.Problem if problem in found]
 
 
-def published_copies(campaign_ids: set[int], *, initiative_id: int | None = None) -> dict[int, int]:
-    """How many published copies each campaign has, on the initiative if one is given."""
+def published_copies(campaign_ids: set[int], *, scope: Scope | int | None = None) -> dict[int, int]:
+    """How many published copies each campaign has, in the scope if one is given."""
     if not campaign_ids:
         return {}
-    where = _published_on(initiative_id) if initiative_id is not None else [published()]
+    where = _scope(scope).where() if scope is not None else [published()]
     rows = db.session.execute(
         select(Submission.campaign_id, func.count())
         .where(Submission.campaign_id.in_(campaign_ids), *where)
@@ -509,10 +624,11 @@ def supporter_counts(views: Iterable[tuple[int, int | None]]) -> dict[int, int]:
     return result
 
 
-def tally(initiative_id: int) -> Tally:
-    """The initiative's published views counted as `listing` shows them."""
+def tally(scope: Scope | int) -> Tally:
+    """The scope's published views counted as `listing` shows them."""
+    where = _scope(scope).where()
     entry = func.coalesce(-Submission.campaign_id, Submission.id)
-    per_entry = select(func.count().label("copies")).where(*_published_on(initiative_id)).group_by(entry).subquery()
+    per_entry = select(func.count().label("copies")).where(*where).group_by(entry).subquery()
     views, entries, campaigns = db.session.execute(
         select(
             func.coalesce(func.sum(per_entry.c.copies), 0),
@@ -524,7 +640,7 @@ def tally(initiative_id: int) -> Tally:
         select(entry.label("entry"), Support.supporter_hash)
         .distinct()
         .join(Support, Support.submission_id == Submission.id)
-        .where(*_published_on(initiative_id))
+        .where(*where)
         .subquery()
     )
     supporters = db.session.execute(select(func.count()).select_from(supports)).scalar_one()

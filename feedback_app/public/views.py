@@ -7,6 +7,7 @@ from ..extensions import limiter
 from ..kernel import public
 from ..web.forms import CONTROL_CHARACTERS
 from ..web.i18n import remember_language
+from ..web.public_cache import cached, public_page
 from ..web.urls import safe_next
 from . import bp, services
 
@@ -41,8 +42,12 @@ def favicon():
 
 
 @bp.get("/views/<reference>")
+@public_page(on="public")
 def view(reference):
-    return render_template("public/view.html", view=public.view(reference) or abort(404))
+    # The page carries the support form's CSRF token, so it is rendered for each visitor; the
+    # view itself (read, masked, its answers rendered) is the same for all, and kept.
+    found = cached("public-view", reference, compute=lambda: public.view(reference))
+    return render_template("public/view.html", view=found or abort(404))
 
 
 def _supporter(response) -> tuple[str, tuple[str, ...]]:

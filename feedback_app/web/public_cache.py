@@ -150,6 +150,18 @@ def fragment(name: str, *key: object, render: Callable[[], str], on: str = "publ
     return Markup(html)  # nosec B704 - the output of our own autoescaping templates
 
 
+def cached(name: str, *key: object, compute: Callable[[], Any], on: str = "public") -> Any:
+    """`compute()` once per version, language and `key`, then from the cache (pickled: a frozen
+    public object, never a row). None is not kept: a page that is not there is asked again."""
+    cache_key = "value:" + _key(on, name, *key)
+    value = _get(cache_key)
+    if value is None:
+        value = compute()
+        if value is not None:
+            _set(cache_key, value)
+    return value
+
+
 # --- whole pages ----------------------------------------------------------------------------
 
 
