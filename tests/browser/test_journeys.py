@@ -9,6 +9,11 @@ moderator publishing, a bureau answering) goes through the services, as the staf
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+from pathlib import Path
+
 import pytest
 
 from feedback_app.bureau import services as bureau
@@ -16,6 +21,7 @@ from feedback_app.campaigns import services as campaigns
 from feedback_app.extensions import db
 from feedback_app.kernel import catalogue
 from feedback_app.kernel.models import Role
+from feedback_app.stats import rollups
 
 from .people import publish, routed_to, send_view, staff
 
@@ -228,3 +234,79 @@ def test_resident_typing_a_copy_is_shown_the_published_view_and_supports_it(jour
     journey.open(page, f"/initiatives/{SUPPORTED_INITIATIVE}", "initiative-with-support")
     view = page.locator("article", has=page.locator(f"h3:has-text('{reference}')"))
     assert view.locator(f"a[href$='/views/{reference}']").count() == 1
+
+
+@pytest.fixture
+def counted_statistics(live_server, published_with_answers):
+    """The rollups recounted with the published and answered views in them, as `flask stats
+    rebuild` does (the worker's minute refresh gets there too, only later)."""
+    app = live_server.app()
+    with app.app_context():
+        rollups.rebuild()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _number(text: str) -> int:
+    return int(re.sub(r"\D", "", text) or 0)
+
+
+def _table_rows(page, table_id: str):
+    return page.locator(f"table:has(#{table_id}-caption) tbody tr")
+
+
+def _all_time_total(journey, page) -> int:
+    journey.open(page, "/statistics?period=all", "statistics-all-time-again")
+    return sum(_number(row.locator("td").inner_text()) for row in _table_rows(page, "per-month").all())
+
+
+def test_public_reads_the_statistics_and_the_moderation_report_and_downloads_the_figures(
+    journey_factory, lang, counted_statistics
+):
+    journey = journey_factory("5b-public-statistics")
+    page = journey.open(journey.new_page(), "/statistics", "statistics")
+    # Every figure is a chart with its table beside it, readable without JavaScript.
+    figures = page.locator("figure.chart-figure").all()
+    assert len(figures) >= 8
+    for figure in figures:
+        assert figure.locator("svg.chart-svg").count() == 1 and figure.locator("table caption").count() == 1
+    # The chart and its table say the same: this month's views, at least those the journeys published.
+    this_month = _number(_table_rows(page, "per-month").last.locator("td").inner_text())
+    assert this_month >= PUBLIC_VIEWS
+    columns = page.locator("figure[aria-labelledby=per-month-title] text.chart-value").all_text_contents()
+    assert _number(columns[-1]) == this_month
+
+    # The period selector: all time.
+    page.select_option("#period", "all")
+    page.locator("form.chart-period button[type=submit]").click()
+    page.wait_for_url("**/statistics?period=all")
+    journey.look(page, "statistics-all-time")
+    assert page.locator("#period").input_value() == "all"
+    total = sum(_number(row.locator("td").inner_text()) for row in _table_rows(page, "per-month").all())
+    assert total >= this_month
+
+    # The moderation report for the same period: its total row counts the same views.
+    page.locator("main a[href*='/statistics/moderation']").click()
+    journey.look(page, "moderation-report")
+    total_row = _table_rows(page, "outcomes").last
+    assert _number(total_row.locator("td").first.inner_text()) == total
+    assert page.locator("#method-h").is_visible()
+
+    # The figures behind the page, downloaded from the open data page and read back.
+    journey.open(page, "/statistics", "statistics-again")
+    page.locator("main a[href$='/open-data']").click()
+    journey.look(page, "open-data")
+    for _attempt in range(3):
+        with page.expect_download() as download:
+            page.locator("main a[href$='/open-data/statistics.csv']").first.click()
+        data = Path(download.value.path()).read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf"), data[:10]  # UTF-8 with its byte-order mark, for Excel
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+        assert {"month", "smart_area", "bureau", "received"} <= set(rows[0])
+        downloaded = sum(int(row["received"]) for row in rows)
+        if downloaded == total:
+            break
+        # The worker took a change in meanwhile: read the page again, as of now.
+        total = _all_time_total(journey, page)
+        journey.open(page, "/open-data", "open-data-again")
+    assert downloaded == total
