@@ -76,7 +76,9 @@ def _version(on: str) -> _Version:
     if state is None:
         state = g._public_state = public.state()
     if on == "public":
-        return _Version(str(state.version), state.changed_at)
+        # With the time it moved: a database restored or rebuilt (its version counted again from
+        # 1) never meets the pages a shared Redis kept for the old one.
+        return _Version(f"{state.version}@{state.changed_at.isoformat()}", state.changed_at)
     refreshed = state.stats_refreshed_at
     return _Version(refreshed.isoformat() if refreshed else "never", refreshed)
 
