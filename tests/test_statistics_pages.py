@@ -221,6 +221,7 @@ def test_moderation_report_by_month_with_its_method(client, known):
     response = client.get("/statistics/moderation")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
+    assert _cells(html, "received")[-2:] == [[last.strftime("%b %Y"), "40"], [this.strftime("%b %Y"), "6"]]
     outcomes = _cells(html, "outcomes")
     assert outcomes[0] == ["Month", "Received", "Published", "Hidden", "Not accepted", "Personal data masked"]
     assert outcomes[1] == [this.strftime("%b %Y"), "6", "0", "0", "3", "0"]  # newest first
