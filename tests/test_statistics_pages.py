@@ -14,6 +14,7 @@ from feedback_app.extensions import db
 from feedback_app.kernel.models import PublicState, RejectionReason, StatsDirtyMonth, StatsDistribution, StatsMonth
 from feedback_app.moderation import services as moderation
 from feedback_app.stats import rollups
+from feedback_app.web import charts
 
 from . import factories
 
@@ -270,7 +271,7 @@ def test_charts_fit_a_phone_and_name_their_unit(client, known):
     svgs = re.findall(r"<svg class=\"chart-svg[^>]*>", html)
     assert len(svgs) >= 8
     for svg in svgs:
-        assert 'viewBox="0 0 400 ' in svg and 'aria-hidden="true"' in svg and "width=" not in svg
+        assert f'viewBox="0 0 {charts.CHART_WIDTH} ' in svg and 'aria-hidden="true"' in svg and "width=" not in svg
     # Every wide table scrolls by itself, named by its caption.
     for region in re.findall(r'<div class="table-scroll chart-table"[^>]*>', html):
         assert 'role="region"' in region and 'tabindex="0"' in region and "aria-labelledby=" in region

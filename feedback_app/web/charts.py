@@ -2,8 +2,9 @@
 
 Templates draw what these layouts say (templates/_charts.html): a column chart by month, a
 horizontal bar chart by category and a 100%-stacked bar of shares. Each layout works in its own
-viewBox, CHART_WIDTH units wide, shown at the width of its column: on a 390 px phone that is about
-one unit a pixel, so FONT_SIZE stays readable there and larger screens only enlarge it.
+viewBox, CHART_WIDTH units wide, shown at the width of its column: on a 390 px phone (358 px inside
+the page's margins) that is a unit a pixel, so FONT_SIZE stays readable there, and larger screens
+only enlarge it (to 30rem at most: style.css).
 
 Text cannot be measured without a browser, so its width is estimated generously (a Han character
 is a full em, a Latin letter a little over half of one): labels get the room the estimate gives,
@@ -17,7 +18,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-CHART_WIDTH = 400
+CHART_WIDTH = 360
 FONT_SIZE = 13
 SMALL_FONT_SIZE = 12
 # Colours of bars and segments: each has at least 3:1 contrast with the white page (WCAG 1.4.11)
