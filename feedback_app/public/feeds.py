@@ -54,6 +54,7 @@ class Feed:
     updated: str
     rights: str
     entries: list[Entry]
+    subtitle: str = ""
 
 
 def _entry(found: open_data.FeedEntry) -> Entry:
@@ -84,6 +85,7 @@ def _feed(self_url: str, title: str, page: str, found: list[open_data.FeedEntry]
             url=url_for("public.open_data", _external=True),
         ),
         entries=[_entry(entry) for entry in found],
+        subtitle=_("The newest answers of the bureaus to published views, personal data masked."),
     )
 
 
