@@ -21,7 +21,8 @@ from flask import Response, current_app, render_template, request, stream_with_c
 from flask_babel import force_locale
 from werkzeug.http import is_resource_modified
 
-from ..kernel import open_data, public
+from ..kernel import catalogue, open_data, public
+from ..web.i18n import in_reading_order
 from . import bp
 
 # A file's layout: moved by hand whenever a file's columns change, so no cache keeps the old one.
@@ -232,5 +233,5 @@ def data_dictionary():
         json_fields=open_data.VIEWS_JSON_FIELDS,
         answer_fields=open_data.ANSWER_FIELDS,
         statistics_fields=open_data.STATISTICS_FIELDS,
-        formula_starts=open_data.FORMULA_STARTS,
+        bureaus=in_reading_order(catalogue.list_bureaus(), "name"),
     )
