@@ -306,3 +306,13 @@ def test_statistics_pages_carry_validators_that_change_when_the_rollups_take_a_c
     assert _cells(fresh.get_data(as_text=True), "per-month")[-1][1] == "9"
     report = client.get("/statistics/moderation")
     assert report.headers.get("ETag") and _cells(report.get_data(as_text=True), "outcomes")[1][1] == "9"
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_Hant", "zh_Hans"])
+def test_counts_are_grouped_as_babel_groups_them_in_each_language(locale):
+    from babel.numbers import format_decimal
+
+    from feedback_app.public.statistics import grouped
+
+    for number in (0, 7, 1234, 1_000_000, 2_000_000_000_000):
+        assert grouped(number) == format_decimal(number, locale=locale)

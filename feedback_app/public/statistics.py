@@ -32,6 +32,14 @@ def month_label(month: date, skeleton: str = "yMMM") -> str:
     return format_skeleton(skeleton, month, locale=get_locale())
 
 
+@bp.app_template_filter("grouped")
+def grouped(number: int) -> str:
+    """A count with its thousands grouped: "12,345". English and both Chinese scripts group by
+    threes with a comma (Babel's own symbols, held by a test), and a page of figures formats
+    hundreds of numbers: this costs a tenth of `numberformat`, which looks the symbols up each time."""
+    return f"{number:,}"
+
+
 @bp.app_template_filter("stats_pct")
 def share_percent(share: figures.Share) -> str:
     """A share as a whole percentage, "—" for a share of nothing (never a made-up 0%)."""
