@@ -79,6 +79,7 @@ TEXTS = [
     "My favourite football team lost the match last weekend and the referee was terrible.",
     "Minibus drivers on green route 44 should announce the stops for passengers who cannot see.",
     "Please call me on 9123 4567 about the broken ferry pier lighting at Central Pier 5.",
+    "Same as my earlier message: the pedestrian crossing signals on Nathan Road are far too short.",
 ]
 CAMPAIGN = (
     "We object to the closure of the Tai Po tram-style shuttle and demand the government keep "
@@ -172,6 +173,8 @@ def _known_data_set(app, monkeypatch, moderator):
     ):
         v = _view(monkeypatch, text, NOV, route=False)
         moderation.reject(v.id, reason=reason, note=None, actor=moderator, version=v.version)
+    v10 = _view(monkeypatch, TEXTS[9], NOV, route=False)
+    moderation.reject(v10.id, reason=RejectionReason.DUPLICATE, note=None, actor=moderator, version=v10.version)
     v8 = _view(monkeypatch, TEXTS[7], NOV, route=False, predicted="HB")
     moderation.reject(v8.id, reason=RejectionReason.DUPLICATE, note=None, actor=moderator, version=v8.version)
     moderation.reopen(v8.id, note=None, actor=moderator, version=_fresh(v8).version)
@@ -190,14 +193,14 @@ def test_every_figure_of_a_known_data_set_counted_by_hand(app, backend, monkeypa
     stats = figures.statistics(figures.period("12m", TODAY))
     months = stats.months
     assert len(months) == 12 and months[-1] == date(2026, 12, 1)
-    assert stats.received == 12
+    assert stats.received == 13
     per_month = dict(zip(months, stats.per_month, strict=True))
-    assert (per_month[OCT], per_month[NOV], sum(stats.per_month)) == (4, 8, 12)
+    assert (per_month[OCT], per_month[NOV], sum(stats.per_month)) == (4, 9, 13)
     assert [s.code for s in stats.by_area] == [a.code for a in catalogue.list_areas()]
     area = factories.initiative().area_code
-    assert {s.code: s.total for s in stats.by_area if s.total} == {area: 12}
-    # TLB: v1, v2, v3 (v9 was sent back); HB: v4, v8; not routed: 3 rejected, v9, 3 copies.
-    assert [(s.code, s.total) for s in stats.by_bureau] == [("TLB", 3), ("HB", 2), ("", 7)]
+    assert {s.code: s.total for s in stats.by_area if s.total} == {area: 13}
+    # TLB: v1, v2, v3 (v9 was sent back); HB: v4, v8; not routed: 4 rejected, v9, 3 copies.
+    assert [(s.code, s.total) for s in stats.by_bureau] == [("TLB", 3), ("HB", 2), ("", 8)]
     tlb, hb = stats.bureaus
     assert (tlb.bureau_code, tlb.received, tlb.answered, tlb.on_time) == ("TLB", 3, Share(3, 3), Share(2, 3))
     assert tlb.median_days == 2.0  # 1, 2, 5
@@ -222,8 +225,8 @@ def test_every_figure_of_a_known_data_set_counted_by_hand(app, backend, monkeypa
     assert october.rejected == {"spam": 0, "abusive": 0, "off_topic": 0, "duplicate": 0}
     assert (october.personal_data, october.campaigns, october.campaign_copies, october.largest_campaign) == (0, 0, 0, 0)
     assert (october.routed_auto, october.routed_moderator, october.overridden) == (2, 2, 1)
-    assert (november.received, november.published, november.hidden) == (8, 0, 0)
-    assert november.rejected == {"spam": 1, "abusive": 1, "off_topic": 1, "duplicate": 0}
+    assert (november.received, november.published, november.hidden) == (9, 0, 0)
+    assert november.rejected == {"spam": 1, "abusive": 1, "off_topic": 1, "duplicate": 1}
     assert (november.personal_data, november.campaigns, november.campaign_copies, november.largest_campaign) == (
         1,
         1,
@@ -235,10 +238,10 @@ def test_every_figure_of_a_known_data_set_counted_by_hand(app, backend, monkeypa
     total = report.total
     assert total.month is None
     assert (total.received, total.published, total.hidden, total.rejected_total, total.personal_data) == (
-        12,
+        13,
         3,
         1,
-        3,
+        4,
         1,
     )
     assert (total.campaigns, total.campaign_copies, total.largest_campaign) == (1, 3, 3)
@@ -330,7 +333,7 @@ MOMENTS = (
     datetime(2026, 2, 28, 16, 0, tzinfo=UTC),
     datetime(2026, 3, 2, 9, 30, tzinfo=UTC),
 )
-POOL = (*TEXTS[:4], *TEXTS[7:], *COPIES)
+POOL = (*TEXTS[:4], *TEXTS[7:9], *COPIES)
 BUREAUS = ("TLB", "HB", "EEB")
 VIEW_OPS = (
     "route",
