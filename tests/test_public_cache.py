@@ -211,3 +211,25 @@ def test_a_page_that_is_not_there_is_not_kept(cached, client):
     page = client.get("/areas/mobility?after=abc")
     assert page.status_code == 400 and "ETag" not in page.headers
     assert re.search(r"<h1>", client.get("/areas/mobility").get_data(as_text=True))
+
+
+def test_a_stored_page_gets_each_visitors_own_working_csrf_token(cached, app, moderator):
+    view = published(GENERAL, moderator)
+    url = f"/views/{view.reference}"
+    app.test_client().get(url)  # rendered once, stored with a hole for the token
+    visitor = app.test_client()
+
+    with Statements() as statements:
+        page = visitor.get(url)
+
+    assert statements.count == 1  # from the cache: only the public version was read
+    token = csrf_token(page.get_data(as_text=True))
+    assert token and "csrf-" not in page.get_data(as_text=True)
+    assert "Set-Cookie" in page.headers and "ETag" not in page.headers
+    thanked = visitor.post(f"{url}/support", data={"csrf_token": token}, follow_redirects=True)
+    assert "your support is counted" in thanked.get_data(as_text=True)
+    # Holding a session with a token only, the visitor still gets the shared pages.
+    visitor.get("/areas/mobility")  # the support moved the version on: rendered, stored
+    with Statements() as statements:
+        again = visitor.get("/areas/mobility")
+    assert again.status_code == 200 and statements.count == 1 and "ETag" in again.headers

@@ -7,12 +7,13 @@ that version, the reader's language, the deployed code (templates, translations,
 its URL; nothing is ever deleted, a new version simply asks for new keys (old ones expire).
 
 Two layers, both here so that no view repeats the rules:
-- `@public_page(on="public" | "stats")`: a visitor with no session (no cookie of ours: nobody
-  signed in, no flash message, no CSRF token) gets the page with an ETag and Last-Modified, a
-  conditional GET a 304 without anything being rendered, and the page itself from the shared
-  cache. A page that turns out to carry something per visitor (rendering it wrote the session,
-  e.g. a CSRF token, or set a cookie) is sent privately and never stored. A visitor with a
-  session gets the page rendered for them alone (`private, no-cache`).
+- `@public_page(on="public" | "stats")`: a visitor whose session holds nothing of theirs but
+  a CSRF token (nobody signed in, no flash message, no remember-me cookie) gets the page from
+  the shared cache, with an ETag and Last-Modified, and a conditional GET a 304 without anything
+  being rendered. A CSRF token (the support form) is a hole in the stored page, filled for each
+  visitor as it is sent; such a page is sent privately, without validators. A page whose
+  rendering wrote the session otherwise (a flash) or set a cookie is sent privately and never
+  stored. Anyone else (signed in, a flash waiting) gets the page rendered for them alone.
 - `fragment(name, *key, render=...)`: a piece of a page that is the same for every visitor
   (a list of published views and answers) rendered once per version and language, for pages
   that also carry per-visitor parts (the support form's CSRF token on /views/<reference>).
@@ -25,6 +26,7 @@ the version), and the failure is logged once per outage.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import pickle  # nosec B403 - only to name its errors; cachelib reads back our own entries
 import time
 from collections.abc import Callable
@@ -38,6 +40,7 @@ from typing import Any
 from cachelib import SimpleCache
 from flask import Flask, current_app, g, make_response, request, session
 from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from redis import RedisError
 from werkzeug.http import is_resource_modified
@@ -166,17 +169,46 @@ def cached(name: str, *key: object, compute: Callable[[], Any], on: str = "publi
 
 # --- whole pages ----------------------------------------------------------------------------
 
+# What a session may hold for its page to be the one every visitor gets, but for the CSRF token
+# (a hole in the stored page, filled per visitor): the token, and Flask-Login's "_fresh" mark,
+# which it writes into a visitor's session that is not theirs by its identifier (no one signed
+# in, nothing shown). A signed-in person (_user_id), a flash message (_flashes) or anything else
+# makes the page theirs alone.
+_SHARED_SESSION_KEYS = frozenset({"csrf_token", "_fresh"})
+
 
 def _shareable_request() -> bool:
-    """No cookie that makes the page someone's own: the session (a signed-in person, a flash
-    message, a CSRF token) or Flask-Login's remember-me cookie."""
+    """Nothing that makes the page someone's own: no remember-me cookie, and a session (if any)
+    that holds at most a CSRF token."""
     if request.method not in ("GET", "HEAD"):
         return False
-    own = (
-        current_app.config.get("SESSION_COOKIE_NAME", "session"),
-        current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
-    )
-    return not any(name in request.cookies for name in own)
+    if current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
+        return False
+    return set(session.keys()) <= _SHARED_SESSION_KEYS
+
+
+def _csrf_hole() -> str:
+    # Stands for the visitor's CSRF token in a stored page: the same on every node (from the
+    # key), and nothing a resident could type into a view to have it replaced.
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return "csrf-" + hmac.new(secret, b"public-cache csrf hole", hashlib.sha256).hexdigest()[:32]
+
+
+def _render_with_hole(view: Callable, args: tuple, kwargs: dict):
+    """The page rendered with a hole where the visitor's CSRF token goes: Flask-WTF's
+    generate_csrf answers from `g` when a token is there, so the session is not touched."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    setattr(g, field, _csrf_hole())
+    try:
+        return make_response(view(*args, **kwargs))
+    finally:
+        g.pop(field, None)
+
+
+def _filled(body: bytes) -> bytes:
+    """`body` with the visitor's own CSRF token in its holes (made now, in their session)."""
+    hole = _csrf_hole().encode()
+    return body.replace(hole, generate_csrf().encode()) if hole in body else body
 
 
 def _shareable_response(response) -> bool:
@@ -186,7 +218,6 @@ def _shareable_response(response) -> bool:
         and not response.direct_passthrough
         and "Set-Cookie" not in response.headers
         and not session.modified
-        and not session
         and "private" not in cache_control
         and "no-store" not in cache_control
     )
@@ -210,7 +241,8 @@ def _with_validators(response, etag: str, modified: datetime | None):
 
 
 def public_page(on: str = "public") -> Callable:
-    """Serve a public GET page from the cache when nothing in it is per visitor (module doc)."""
+    """Serve a public GET page from the cache when nothing in it is per visitor but a CSRF token
+    (module doc)."""
     if on not in KINDS:
         raise ValueError(f"public_page(on=...) is one of {KINDS}, not {on!r}")
 
@@ -225,15 +257,17 @@ def public_page(on: str = "public") -> Callable:
             if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
                 return _with_validators(current_app.response_class(status=304), etag, modified)
             cached = _get("page:" + key)
-            if cached is not None:
-                body, mimetype = cached
-                response = current_app.response_class(body, mimetype=mimetype)
-            else:
-                response = make_response(view(*args, **kwargs))
+            if cached is None:
+                response = _render_with_hole(view, args, kwargs)
                 if not _shareable_response(response):
+                    response.set_data(_filled(response.get_data()))
                     return _sent_privately(response)
-                _set("page:" + key, (response.get_data(), response.mimetype))
-            return _with_validators(response, etag, modified)
+                cached = (response.get_data(), response.mimetype)
+                _set("page:" + key, cached)
+            body, mimetype = cached
+            if _csrf_hole().encode() in body:  # the page carries a form: this visitor's alone
+                return _sent_privately(current_app.response_class(_filled(body), mimetype=mimetype))
+            return _with_validators(current_app.response_class(body, mimetype=mimetype), etag, modified)
 
         return wrapper
 
