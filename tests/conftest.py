@@ -55,7 +55,7 @@ MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "migrations")
 # Tables emptied between PostgreSQL tests; reference data stays loaded.
 PER_TEST_TABLES = (
     "answer, audit_event, submission, user_account, reference_counter, classifier_version, enrolment_link, "
-    "official_contact, mail_suppression"
+    "official_contact, mail_suppression, stats_month, stats_distribution, stats_dirty_month"
 )
 
 
@@ -287,6 +287,7 @@ def app(request, backend, tmp_path, model_artifact):
             db.session.execute(text(f"TRUNCATE {PER_TEST_TABLES} RESTART IDENTITY CASCADE"))
             # Reference data a test may change (admin bureau settings): back to as loaded.
             db.session.execute(text("UPDATE bureau SET answer_target_days = 10 WHERE answer_target_days <> 10"))
+            db.session.execute(text("UPDATE public_state SET stats_refreshed_at = NULL"))
             db.session.commit()
             _store_model(model_artifact)
     with app.app_context():

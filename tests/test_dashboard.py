@@ -46,7 +46,7 @@ def test_the_page_shows_charts_with_their_tables_in_the_readers_language(app, cl
     factories.submission()
     login_as(factories.user(Role.MODERATOR))
     page = client.get("/moderation/dashboard", headers={"Accept-Language": "zh-HK"}).get_data(as_text=True)
-    assert page.count('<svg class="chart" aria-hidden="true"') == 2 and page.count("<table") == 3
+    assert page.count('<svg class="chart-svg') == 2 and page.count("<table") == 3
     assert "一小時內" in page
     assert client.get("/moderation/queue").get_data(as_text=True).count('href="/moderation/dashboard"') == 1
 

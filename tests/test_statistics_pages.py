@@ -312,7 +312,7 @@ def test_statistics_pages_carry_validators_that_change_when_the_rollups_take_a_c
 def test_counts_are_grouped_as_babel_groups_them_in_each_language(locale):
     from babel.numbers import format_decimal
 
-    from feedback_app.public.statistics import grouped
+    from feedback_app.web.templating import grouped
 
     for number in (0, 7, 1234, 1_000_000, 2_000_000_000_000):
         assert grouped(number) == format_decimal(number, locale=locale)

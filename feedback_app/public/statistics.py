@@ -8,47 +8,14 @@ default period's page, a notice saying so and a 404 status, so a mistyped link s
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from babel.dates import format_skeleton
 from flask import render_template, request
-from flask_babel import format_decimal, get_locale
 
 from ..kernel.deadlines import HONG_KONG
 from ..stats import figures
-from ..web import charts
 from ..web.public_cache import public_page
 from . import bp
-
-# The chart geometry, for every template that draws a chart (the moderation dashboard too).
-bp.add_app_template_global(charts.column_chart, "chart_columns")
-bp.add_app_template_global(charts.bar_chart, "chart_bars")
-bp.add_app_template_global(charts.stacked_bar, "chart_stacked")
-
-
-@bp.app_template_filter("month_label")
-def month_label(month: date, skeleton: str = "yMMM") -> str:
-    """A month as the reader's language writes it: "Jan 2026", "2026年1月" ("MMM": "Jan", "1月")."""
-    return format_skeleton(skeleton, month, locale=get_locale())
-
-
-@bp.app_template_filter("grouped")
-def grouped(number: int) -> str:
-    """A count with its thousands grouped: "12,345". English and both Chinese scripts group by
-    threes with a comma (Babel's own symbols, held by a test), and a page of figures formats
-    hundreds of numbers: this costs a tenth of `numberformat`, which looks the symbols up each time."""
-    return f"{number:,}"
-
-
-@bp.app_template_filter("stats_pct")
-def share_percent(share: figures.Share) -> str:
-    """A share as a whole percentage, "—" for a share of nothing (never a made-up 0%)."""
-    return "—" if share.value is None else f"{round(100 * share.value)}%"
-
-
-@bp.app_template_filter("stats_days")
-def days(value: float | None) -> str:
-    return "—" if value is None else format_decimal(value, "#,##0.#")
 
 
 def _period() -> tuple[figures.Period, list[figures.Period], bool]:

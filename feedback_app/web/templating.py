@@ -1,12 +1,17 @@
 """Filters and globals every template can use."""
 
+from datetime import date
+from typing import Protocol
+
+from babel.dates import format_skeleton
 from flask import Flask, g
+from flask_babel import format_decimal, get_locale
 
 from ..kernel import catalogue, workflow
 from ..kernel.models import TrainingStatus
 from ..text import abuse
 from ..text.redaction import published_text
-from . import i18n
+from . import charts, i18n
 
 
 def _names(kind: str) -> dict[str, str]:
@@ -28,11 +33,40 @@ def reference_name(kind: str, code: str | int | None) -> str | None:
     return _names(kind).get(code, code)
 
 
+def month_label(month: date, skeleton: str = "yMMM") -> str:
+    """A month as the reader's language writes it: "Jan 2026", "2026年1月" ("MMM": "Jan", "1月")."""
+    return format_skeleton(skeleton, month, locale=get_locale())
+
+
+def grouped(number: int) -> str:
+    """A count with its thousands grouped: "12,345". English and both Chinese scripts group by
+    threes with a comma (Babel's own symbols, held by a test), and a page of figures formats
+    hundreds of numbers: this costs a tenth of `numberformat`, which looks the symbols up each time."""
+    return f"{number:,}"
+
+
+class _Share(Protocol):
+    @property
+    def value(self) -> float | None: ...
+
+
+def share_percent(share: _Share) -> str:
+    """A share (stats.figures.Share) as a whole percentage, "—" for a share of nothing (never a
+    made-up 0%)."""
+    return "—" if share.value is None else f"{round(100 * share.value)}%"
+
+
+def days(value: float | None) -> str:
+    return "—" if value is None else format_decimal(value, "#,##0.#")
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["loc"] = i18n.localized
     # Staff pages preview a view's published text with this filter. Public pages have no filter
     # to remember: they read the public projection's objects, whose text is already masked.
     app.jinja_env.filters["published_text"] = published_text
+    # Figures and the charts drawn on the server (web/charts.py, templates/_charts.html).
+    app.jinja_env.filters.update(month_label=month_label, grouped=grouped, stats_pct=share_percent, stats_days=days)
     app.jinja_env.globals.update(
         # The workflow's named sets of states, asked by templates as by queries.
         AWAITING_REVIEW=workflow.AWAITING_REVIEW,
@@ -61,4 +95,7 @@ def register(app: Flask) -> None:
         current_locale=i18n.current_locale,
         html_lang=i18n.html_lang,
         reference_name=reference_name,
+        chart_columns=charts.column_chart,
+        chart_bars=charts.bar_chart,
+        chart_stacked=charts.stacked_bar,
     )
