@@ -253,16 +253,16 @@ def count_month(month: date) -> MonthCounts:
     return MonthCounts(month, rows, distribution)
 
 
-# PostgreSQL: two workers recounting at once (each consumer schedules the periodic task) would
-# insert the same rows; they take turns on this transaction-scoped lock. SQLite's write
-# transaction already holds the database's write lock.
+# Two workers recounting at once (each consumer schedules the periodic task) take turns, and
+# each counts inside its turn: otherwise the one that counted first could store last, older
+# counts over newer ones, with the mark already cleared. PostgreSQL: this transaction-scoped
+# lock (the count reads without blocking anyone's writes); SQLite: the write transaction holds
+# the database's write lock from its BEGIN IMMEDIATE (a month of 27,000 views: about 80 ms).
 _ROLLUP_LOCK = text("SELECT pg_advisory_xact_lock(1917190001)")
 
 
 def _store(counts: MonthCounts) -> None:
     """Replace the month's rows, in the current write transaction."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(_ROLLUP_LOCK)
     db.session.execute(delete(StatsMonth).where(StatsMonth.month == counts.month))
     db.session.execute(delete(StatsDistribution).where(StatsDistribution.month == counts.month))
     if counts.rows:
@@ -279,10 +279,10 @@ def _refreshed(now: datetime) -> None:
 
 def recount(month: date, marked_at: datetime | None = None) -> None:
     """Recount one month and store it; clear its dirty mark if still the one read (`marked_at`)."""
-    counts = count_month(month)
-    db.session.rollback()  # end the read: the write transaction starts fresh
     with write_transaction():
-        _store(counts)
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(_ROLLUP_LOCK)
+        _store(count_month(month))
         if marked_at is not None:
             db.session.execute(
                 delete(StatsDirtyMonth).where(StatsDirtyMonth.month == month, StatsDirtyMonth.marked_at == marked_at)
