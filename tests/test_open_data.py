@@ -20,6 +20,7 @@ from feedback_app.kernel.models import Answer, PublicState, Role, StatsMonth, Vi
 from feedback_app.moderation import services as moderation
 
 from . import test_public_projection as projection
+from .conftest import make_app
 from .test_public_projection import _answer, _published, _staff
 
 # The projection test's world: published views of every kind beside ones the public never sees.
@@ -262,3 +263,22 @@ def test_a_feed_holds_the_newest_50_answers(app, client, moderator):
     db.session.commit()
     parsed = _feed(client, "/bureaus/TLB/answers.atom")[1]
     assert len(parsed.entries) == open_data.FEED_SIZE
+
+
+def test_whole_downloads_are_limited_per_address_and_a_304_is_never_counted(app):
+    limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], RATELIMIT_ENABLED=True, OPEN_DATA_RATE_LIMIT="2 per hour")
+    client = limited.test_client()  # each response read in full (buffered) before the next request
+    first = client.get("/open-data/views.csv", buffered=True)
+    assert first.status_code == 200
+    for _ in range(5):  # checking for a new version costs nothing
+        assert (
+            client.get(
+                "/open-data/views.csv", buffered=True, headers={"If-None-Match": first.headers["ETag"]}
+            ).status_code
+            == 304
+        )
+    assert client.get("/open-data/views.json", buffered=True).status_code == 200
+    assert client.get("/open-data/views.csv", buffered=True).status_code == 429
+    assert client.get("/open-data/statistics.csv", buffered=True).status_code == 200  # a small file: not limited
+    other = client.get("/open-data/views.csv", buffered=True, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 200

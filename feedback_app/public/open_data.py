@@ -21,6 +21,7 @@ from flask import Response, current_app, render_template, request, stream_with_c
 from flask_babel import force_locale
 from werkzeug.http import is_resource_modified
 
+from ..extensions import limiter
 from ..kernel import catalogue, open_data, public
 from ..web.i18n import in_reading_order
 from . import bp
@@ -32,6 +33,7 @@ DEFAULT_LICENCE = {
     "OPEN_DATA_LICENCE_TITLE": "Creative Commons Attribution 4.0 International",
     "OPEN_DATA_LICENCE_URL": "https://creativecommons.org/licenses/by/4.0/",
 }
+DEFAULT_RATE_LIMIT = "20 per hour"
 CSV = "text/csv; charset=utf-8"
 JSON = "application/json"
 # Stored by any cache, always asked again: the ETag makes asking cheap, and nothing stale is served.
@@ -92,13 +94,28 @@ def _statistics_validators() -> tuple[str, datetime]:
 # --- the files ---------------------------------------------------------------------------------
 
 
+def _download_limit() -> str:
+    return current_app.config.get("OPEN_DATA_RATE_LIMIT", DEFAULT_RATE_LIMIT)
+
+
+def _sent_in_full(response: Response) -> bool:
+    return response.status_code == 200  # a 304 costs a row of nothing: never counted
+
+
+# A million views take minutes of masking to write out: each address may ask for the whole views
+# (CSV and JSON together) a few times an hour; checking for a new version with the ETag is free.
+download_limit = limiter.shared_limit(_download_limit, scope="open-data-views", deduct_when=_sent_in_full)
+
+
 @bp.get("/open-data/views.csv")
+@download_limit
 def views_csv():
     etag, modified = _views_validators()
     return _download(etag, modified, "views.csv", CSV, lambda: open_data.views_csv(open_data.views()))
 
 
 @bp.get("/open-data/views.json")
+@download_limit
 def views_json():
     etag, modified = _views_validators()
     return _download(etag, modified, "views.json", JSON, lambda: open_data.views_json(open_data.views()))
