@@ -282,3 +282,8 @@ def test_whole_downloads_are_limited_per_address_and_a_304_is_never_counted(app)
     assert client.get("/open-data/statistics.csv", buffered=True).status_code == 200  # a small file: not limited
     other = client.get("/open-data/views.csv", buffered=True, environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert other.status_code == 200
+
+
+def test_the_data_dictionary_escapes_its_own_text(app, client):
+    page = client.get("/open-data").get_data(as_text=True)
+    assert "(/views/&lt;reference&gt;)" in page  # a lazy string is Markup to Jinja: escaped by hand
