@@ -300,7 +300,7 @@ class Found:
     items: list[PublicView]
     next_after: int | None
     is_first: bool
-    count: int  # views found from `after` on, as far as this request looked
+    count: int  # views found from `after` on, as far as this request looked (at most a page and one)
     complete: bool  # every candidate was looked at: `count` is all there is from `after` on
 
 
@@ -317,7 +317,8 @@ def search(query: str, scope: Scope, *, after: int | None, size: int) -> Found |
     data that publishing masks: it only finds candidates among published views, and a view is
     kept only if its masked published text (as the reader sees it, Simplified and Traditional
     folded together) holds every word. So a masked phone number, e-mail address or name finds
-    nothing. The work is bounded: at most SEARCH_EXAMINED candidates are read per request."""
+    nothing. The work is bounded: at most SEARCH_EXAMINED candidates are read per request, and
+    masked only until a page and one more are found."""
     words = text_search.terms(query)
     if not words:
         return None
@@ -326,16 +327,21 @@ def search(query: str, scope: Scope, *, after: int | None, size: int) -> Found |
     if after is not None:
         stmt = stmt.where(Submission.id < after)
     candidates = list(db.session.execute(stmt.order_by(Submission.id.desc()).limit(SEARCH_EXAMINED + 1)).scalars())
-    complete = len(candidates) <= SEARCH_EXAMINED
-    candidates = candidates[:SEARCH_EXAMINED]
     tokens, wanted = mask_tokens(), [_folded(w) for w in words]
-    found = [
-        sub.id for sub in candidates if all(w in _folded(published_text(sub, placeholders=tokens)) for w in wanted)
-    ]
+    found: list[int] = []
+    examined = 0
+    # Masking is most of the cost (about 0.4 ms a view): stop once the page and one more are found.
+    for sub in candidates[:SEARCH_EXAMINED]:
+        examined += 1
+        if all(w in _folded(published_text(sub, placeholders=tokens)) for w in wanted):
+            found.append(sub.id)
+            if len(found) > size:
+                break
+    complete = examined == len(candidates)  # every candidate looked at, none left behind
     if len(found) > size:
         next_after: int | None = found[size - 1]
     elif not complete:
-        next_after = candidates[-1].id
+        next_after = candidates[examined - 1].id
     else:
         next_after = None
     return Found(views_by_id(found[:size]), next_after, after is None, len(found), complete)
