@@ -28,9 +28,24 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any, cast
 
 from huey import crontab
-from sqlalchemy import Date, and_, bindparam, case, delete, exists, func, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Date,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -151,7 +166,8 @@ class MonthCounts:
     distribution: list[dict[str, object]]  # StatsDistribution rows
 
 
-def _flag(condition) -> object:
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """How many of the group's views meet `condition`."""
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
@@ -272,7 +288,10 @@ def _store(counts: MonthCounts) -> None:
 
 
 def _refreshed(now: datetime) -> None:
-    changed = db.session.execute(update(PublicState).where(PublicState.id == 1).values(stats_refreshed_at=now))
+    changed = cast(
+        CursorResult[Any],
+        db.session.execute(update(PublicState).where(PublicState.id == 1).values(stats_refreshed_at=now)),
+    )
     if changed.rowcount == 0:  # a database made without migration 0022's row
         db.session.execute(insert(PublicState).values(id=1, version=0, changed_at=now, stats_refreshed_at=now))
 
@@ -291,8 +310,9 @@ def recount(month: date, marked_at: datetime | None = None) -> None:
 
 def refresh() -> int:
     """Recount every month marked dirty; the number of months recounted."""
-    marks = db.session.execute(select(StatsDirtyMonth.month, StatsDirtyMonth.marked_at).order_by(StatsDirtyMonth.month))
-    marks = marks.all()
+    marks = db.session.execute(
+        select(StatsDirtyMonth.month, StatsDirtyMonth.marked_at).order_by(StatsDirtyMonth.month)
+    ).all()
     for month, marked_at in marks:
         recount(month, marked_at)
     if marks:
