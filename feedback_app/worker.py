@@ -14,8 +14,17 @@ from .intake import recovery as intake_recovery
 from .kernel import events, task_queue
 from .mail import delivery as mail_delivery
 from .routing import tasks as routing_tasks
+from .stats import rollups as stats_rollups
 
-TASK_MODULES = (task_queue, events, routing_tasks, mail_delivery, intake_recovery, catalogue_digest)
+TASK_MODULES = (
+    task_queue,
+    events,
+    routing_tasks,
+    mail_delivery,
+    intake_recovery,
+    catalogue_digest,
+    stats_rollups,
+)
 
 app = create_app()
 task_queue.bind_worker_app(app)
