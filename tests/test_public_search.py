@@ -152,3 +152,20 @@ def test_answers_are_shown_with_the_results(client, moderator):
     answer(officer, sub, "We will extend the barriers.")
     page = client.get("/views?q=noise+barriers").get_data(as_text=True)
     assert sub.reference in page and "1 answer" in page
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "found"),
+    [
+        ("en", "Search published views", "1 published view found."),
+        ("zh_Hant", "搜尋已公開的意見", "找到 1 則已公開的意見。"),
+        ("zh_Hans", "搜寻已公开的意见", "找到 1 则已公开的意见。"),
+    ],
+)
+def test_the_search_page_speaks_each_language(client, moderator, lang, heading, found):
+    published("The footbridge at Sheung Wan needs a lift.", moderator, area="mobility")
+    client.set_cookie("lang", lang)
+    page = client.get("/views?q=footbridge").get_data(as_text=True)
+    assert f"<h1>{heading}</h1>" in page and found in page
+    area = client.get("/areas/mobility").get_data(as_text=True)
+    assert {"en": "General views and answers", "zh_Hant": "一般意見及回覆", "zh_Hans": "一般意见及回复"}[lang] in area
