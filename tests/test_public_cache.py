@@ -233,3 +233,27 @@ def test_a_stored_page_gets_each_visitors_own_working_csrf_token(cached, app, mo
     with Statements() as statements:
         again = visitor.get("/areas/mobility")
     assert again.status_code == 200 and statements.count == 1 and "ETag" in again.headers
+
+
+def test_an_entry_changed_in_redis_is_never_read(app, redis_url):
+    """Entries are signed bytes, not pickles: what someone else wrote into Redis is a miss."""
+    import pickle
+
+    import redis
+
+    prefix = f"test-public-{uuid.uuid4().hex[:8]}:"
+    app.config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=redis_url, CACHE_KEY_PREFIX=prefix)
+    public_cache.configure(app)
+    store = redis.Redis.from_url(redis_url)
+    try:
+        first = app.test_client().get("/areas/mobility")
+        keys = list(store.scan_iter(f"{prefix}*"))
+        assert keys
+        for key in keys:
+            store.set(key, b"!" + pickle.dumps(("text/html", b"<h1>Planted</h1>")))
+        app.extensions["public_cache_fallback"].clear()
+        again = app.test_client().get("/areas/mobility")
+        assert again.status_code == 200 and b"Planted" not in again.data and again.data == first.data
+    finally:
+        for key in store.scan_iter(f"{prefix}*"):
+            store.delete(key)

@@ -7,7 +7,7 @@ from ..extensions import limiter
 from ..kernel import public
 from ..web.forms import CONTROL_CHARACTERS
 from ..web.i18n import remember_language
-from ..web.public_cache import cached, public_page
+from ..web.public_cache import public_page
 from ..web.urls import safe_next
 from . import bp, services
 
@@ -44,10 +44,8 @@ def favicon():
 @bp.get("/views/<reference>")
 @public_page(on="public")
 def view(reference):
-    # The page carries the support form's CSRF token, so it is rendered for each visitor; the
-    # view itself (read, masked, its answers rendered) is the same for all, and kept.
-    found = cached("public-view", reference, compute=lambda: public.view(reference))
-    return render_template("public/view.html", view=found or abort(404))
+    # The support form's CSRF token is filled in for each visitor (web/public_cache.py).
+    return render_template("public/view.html", view=public.view(reference) or abort(404))
 
 
 def _supporter(response) -> tuple[str, tuple[str, ...]]:

@@ -19,7 +19,7 @@ Two layers, both here so that no view repeats the rules:
   that also carry per-visitor parts (the support form's CSRF token on /views/<reference>).
 
 The store is Flask-Caching (extensions.cache): Redis when REDIS_URL is set, with a short socket
-timeout; while Redis fails, pages use this process's memory instead (correct, since keys carry
+timeout and entries kept as signed bytes (never pickles, which Redis could hand back altered); while Redis fails, pages use this process's memory instead (correct, since keys carry
 the version), and the failure is logged once per outage.
 """
 
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import pickle  # nosec B403 - only to name its errors; cachelib reads back our own entries
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,17 +51,44 @@ KINDS = ("public", "stats")
 _ROOT = Path(__file__).resolve().parents[2]
 _FALLBACK = "public_cache_fallback"
 _DOWN_UNTIL = "public_cache_down_until"
-# What a failing store raises: Redis down or slow, an entry that cannot be read back.
-_STORE_ERRORS = (RedisError, OSError, pickle.PickleError, EOFError, ValueError, TypeError)
+# What a failing store raises: Redis down or slow, an entry that cannot be read.
+_STORE_ERRORS = (RedisError, OSError, ValueError, TypeError)
+
+
+class _SignedBytes:
+    """How entries are kept in Redis: our own bytes behind a keyed hash, never a pickle. The
+    store's default unpickles whatever it reads, so anyone able to write to Redis could run code
+    in the app; here an entry that is not ours (or was changed) reads as a miss."""
+
+    def __init__(self, key: bytes):
+        self._key = key
+
+    def _mac(self, value: bytes) -> bytes:
+        return hmac.new(self._key, value, hashlib.sha256).digest()
+
+    def dumps(self, value: bytes) -> bytes:
+        return self._mac(value) + value
+
+    def loads(self, data: bytes | None) -> bytes | None:
+        if data is None or len(data) < 32:
+            return None
+        mac, value = data[:32], data[32:]
+        return value if hmac.compare_digest(mac, self._mac(value)) else None
 
 
 def configure(app: Flask) -> None:
-    """Bind the cache: a short socket timeout on Redis, so a dead one costs a page little."""
+    """Bind the cache: a short socket timeout on Redis, so a dead one costs a page little, and
+    entries signed there instead of pickled."""
     config: dict[str, Any] = {}
-    if app.config.get("CACHE_TYPE") == "RedisCache":
+    redis = app.config.get("CACHE_TYPE") == "RedisCache"
+    if redis:
         timeout = float(app.config.get("CACHE_REDIS_TIMEOUT", 0.2))
         config["CACHE_OPTIONS"] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
     cache.init_app(app, config=config)
+    if redis:
+        secret = str(app.config["SECRET_KEY"]).encode()
+        signing = hmac.new(secret, b"public-cache entries", hashlib.sha256).digest()
+        cache.cache.serializer = _SignedBytes(signing)  # type: ignore[assignment]  # cachelib types its own
     app.extensions[_FALLBACK] = SimpleCache(threshold=int(app.config.get("CACHE_THRESHOLD", 500)))
     app.extensions[_DOWN_UNTIL] = 0.0
 
@@ -124,7 +150,7 @@ def _failed(app: Flask, error: Exception) -> None:
     app.extensions[_DOWN_UNTIL] = time.monotonic() + float(app.config.get("CACHE_RETRY_SECONDS", 30))
 
 
-def _get(key: str) -> Any:
+def _get(key: str) -> bytes | None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         return _store(app).get(key)
@@ -133,7 +159,7 @@ def _get(key: str) -> Any:
         return None
 
 
-def _set(key: str, value: Any) -> None:
+def _set(key: str, value: bytes) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         _store(app).set(key, value)
@@ -148,23 +174,13 @@ def fragment(name: str, *key: object, render: Callable[[], str], on: str = "publ
     """`render()` once per version, language and `key`, then from the cache. What it renders
     must be the same for every visitor: no CSRF token, no name, nothing from the session."""
     cache_key = "fragment:" + _key(on, name, *key)
-    html = _get(cache_key)
-    if html is None:
+    stored = _get(cache_key)
+    if stored is not None:
+        html = stored.decode()
+    else:
         html = str(render())
-        _set(cache_key, html)
+        _set(cache_key, html.encode())
     return Markup(html)  # nosec B704 - the output of our own autoescaping templates
-
-
-def cached(name: str, *key: object, compute: Callable[[], Any], on: str = "public") -> Any:
-    """`compute()` once per version, language and `key`, then from the cache (pickled: a frozen
-    public object, never a row). None is not kept: a page that is not there is asked again."""
-    cache_key = "value:" + _key(on, name, *key)
-    value = _get(cache_key)
-    if value is None:
-        value = compute()
-        if value is not None:
-            _set(cache_key, value)
-    return value
 
 
 # --- whole pages ----------------------------------------------------------------------------
@@ -256,18 +272,20 @@ def public_page(on: str = "public") -> Callable:
             last_modified = max(modified, _deployment()[1]) if modified is not None else None
             if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
                 return _with_validators(current_app.response_class(status=304), etag, modified)
-            cached = _get("page:" + key)
-            if cached is None:
+            stored = _get("page:" + key)
+            if stored is None:
                 response = _render_with_hole(view, args, kwargs)
                 if not _shareable_response(response):
                     response.set_data(_filled(response.get_data()))
                     return _sent_privately(response)
-                cached = (response.get_data(), response.mimetype)
-                _set("page:" + key, cached)
-            body, mimetype = cached
+                stored = response.mimetype.encode() + b"\n" + response.get_data()
+                _set("page:" + key, stored)
+            mimetype, _, body = stored.partition(b"\n")
+            page = current_app.response_class(body, mimetype=mimetype.decode())
             if _csrf_hole().encode() in body:  # the page carries a form: this visitor's alone
-                return _sent_privately(current_app.response_class(_filled(body), mimetype=mimetype))
-            return _with_validators(current_app.response_class(body, mimetype=mimetype), etag, modified)
+                page.set_data(_filled(body))
+                return _sent_privately(page)
+            return _with_validators(page, etag, modified)
 
         return wrapper
 
