@@ -257,3 +257,11 @@ def test_an_entry_changed_in_redis_is_never_read(app, redis_url):
     finally:
         for key in store.scan_iter(f"{prefix}*"):
             store.delete(key)
+
+
+def test_a_stored_page_keeps_its_content_type(cached, client):
+    url = f"/initiatives/{factories.initiative().code}/answers.atom"
+    first, again = client.get(url), client.get(url)
+    assert first.status_code == again.status_code == 200
+    assert again.headers["Content-Type"] == first.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
+    assert again.data == first.data

@@ -278,10 +278,10 @@ def public_page(on: str = "public") -> Callable:
                 if not _shareable_response(response):
                     response.set_data(_filled(response.get_data()))
                     return _sent_privately(response)
-                stored = response.mimetype.encode() + b"\n" + response.get_data()
+                stored = response.content_type.encode() + b"\n" + response.get_data()
                 _set("page:" + key, stored)
-            mimetype, _, body = stored.partition(b"\n")
-            page = current_app.response_class(body, mimetype=mimetype.decode())
+            content_type, _, body = stored.partition(b"\n")
+            page = current_app.response_class(body, content_type=content_type.decode())
             if _csrf_hole().encode() in body:  # the page carries a form: this visitor's alone
                 page.set_data(_filled(body))
                 return _sent_privately(page)
