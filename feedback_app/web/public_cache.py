@@ -14,6 +14,8 @@ Two layers, both here so that no view repeats the rules:
   visitor as it is sent; such a page is sent privately, without validators. A page whose
   rendering wrote the session otherwise (a flash) or set a cookie is sent privately and never
   stored. Anyone else (signed in, a flash waiting) gets the page rendered for them alone.
+  A stored page keeps its body and Content-Type only: a view that sets other headers of its own
+  must not be decorated.
 - `fragment(name, *key, render=...)`: a piece of a page that is the same for every visitor
   (a list of published views and answers) rendered once per version and language, for pages
   that also carry per-visitor parts (the support form's CSRF token on /views/<reference>).
