@@ -45,6 +45,7 @@ AROUND_ANSWER = "Thank you for writing. The department will study the lift."
 ANY_KIND = st.sampled_from(sorted(KINDS)).flatmap(lambda kind: KINDS[kind])
 _LABEL = re.compile(r"\[[A-Z]{2,5} \d{4}-\d{2}-\d{2} (?:en|zh)\] |\[(?:en|zh)\] ")
 _TAG = re.compile(r"<[^>]+>")
+_CODE = re.compile(r"[0-9A-Za-z_-]*")
 _TOKENS = re.compile("|".join(re.escape(token) for token in PLACEHOLDERS.values()))
 
 
@@ -58,13 +59,13 @@ def _outputs(client, initiative_code: str) -> dict[str, str]:
 
 
 def _texts(outputs: dict[str, str]) -> list[str]:
-    """Every text a program reads out of the files: the cells of the CSV files (an answer's labels
+    """Every text a program reads out of the files: the text cells of views.csv (an answer's labels
     of bureau, date and language taken off), the text fields of the JSON, the feeds' summaries and
-    contents as plain text."""
-    texts = []
-    for url in ("/open-data/views.csv", "/open-data/statistics.csv"):
-        for row in csv.reader(io.StringIO(outputs[url], newline="")):
-            texts += [_LABEL.sub("", cell) for cell in row]
+    contents as plain text. statistics.csv holds no text at all: codes, months and counts."""
+    rows = csv.DictReader(io.StringIO(outputs["/open-data/views.csv"], newline=""))
+    texts = [_LABEL.sub("", row[key]) for row in rows for key in ("text", "answers", "closing_note")]
+    for row in csv.reader(io.StringIO(outputs["/open-data/statistics.csv"], newline="")):
+        assert all(_CODE.fullmatch(cell) for cell in row), row
     for view in json.loads(outputs["/open-data/views.json"]):
         texts += [view["text"], view["closing_note"] or ""]
         texts += [a[key] or "" for a in view["answers"] for key in ("text", "translation")]
