@@ -12,7 +12,8 @@ from .admin.services import AccountFilter, fill_missing_due_dates, two_factor_on
 from .auth import demo_accounts, enrolment
 from .auth import services as accounts
 from .auth.demo_accounts import DEMO_ACCOUNTS
-from .kernel import catalogue
+from .kernel import catalogue, public
+from .kernel.database import write_transaction
 from .kernel.models import ClassifierVersion, Role, User
 from .routing import versions as model_versions
 from .stats import rollups as stats_rollups
@@ -32,6 +33,9 @@ def load_catalogue():
         report = catalogue.load_reference_data()
     except catalogue.ReferenceDataError as exc:
         raise click.ClickException(str(exc)) from exc
+    # Names and summaries are on every public page: the public pages' caches start afresh.
+    with write_transaction():
+        public.mark_changed()
     click.echo(
         f"Reference data: {report.areas} smart areas, {report.bureaus} bureaus, {report.initiatives} initiatives."
     )

@@ -88,3 +88,10 @@ def test_the_worker_notes_whether_a_view_holds_personal_data(app):
     found = db.session.get(Submission, with_phone.id)
     assert found.personal_data_found is True
     assert found.status == Status.NEEDS_REVIEW  # and it waits for a moderator, as before
+
+
+def test_reloading_the_catalogue_moves_the_version(app, runner):
+    before = _version()
+    result = runner.invoke(args=["catalogue", "load"])
+    assert result.exit_code == 0, result.output
+    assert _version() == before + 1
