@@ -147,10 +147,10 @@ def test_statistics_page_shows_each_figure_as_a_chart_and_the_same_numbers_in_it
     }
     assert "Transport and Logistics Bureau</text>" in _figure(html, "by-bureau")
 
-    answered = {row[0]: row[1:] for row in _cells(html, "answered")[1:]}
+    answered = {row[0]: row[1:] for row in _cells(html, "answered-share")[1:]}
     assert answered["Transport and Logistics Bureau"] == ["67%", "20 of 30"]
     assert answered["Environment and Ecology Bureau"] == ["40%", "4 of 10"]
-    assert ">67%</text>" in _figure(html, "answered")
+    assert ">67%</text>" in _figure(html, "answered-share")
     median = {row[0]: row[1] for row in _cells(html, "median-days")[1:]}
     assert median == {"Transport and Logistics Bureau": "5", "Environment and Ecology Bureau": "2"}
     on_time = {row[0]: row[1:] for row in _cells(html, "on-time")[1:]}
@@ -222,7 +222,7 @@ def test_moderation_report_by_month_with_its_method(client, known):
     response = client.get("/statistics/moderation")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert _cells(html, "received")[-2:] == [[last.strftime("%b %Y"), "40"], [this.strftime("%b %Y"), "6"]]
+    assert _cells(html, "received-chart")[-2:] == [[last.strftime("%b %Y"), "40"], [this.strftime("%b %Y"), "6"]]
     outcomes = _cells(html, "outcomes")
     assert outcomes[0] == ["Month", "Received", "Published", "Hidden", "Not accepted", "Personal data masked"]
     assert outcomes[1] == [this.strftime("%b %Y"), "6", "0", "0", "3", "0"]  # newest first
@@ -230,10 +230,10 @@ def test_moderation_report_by_month_with_its_method(client, known):
     assert outcomes[-1] == ["Total", "46", "33", "2", "3", "3"]
     assert len(outcomes) == 1 + 12 + 1
 
-    rejected = _cells(html, "rejected")
+    rejected = _cells(html, "rejected-chart")
     assert rejected[0] == ["Month", "Spam", "Abusive", "Off-topic", "Duplicate", "All reasons"]
     assert rejected[-1] == ["Total", "2", "1", "0", "0", "3"]
-    assert ">Spam</text>" in _figure(html, "rejected")
+    assert ">Spam</text>" in _figure(html, "rejected-chart")
 
     routing = _cells(html, "routing")
     assert routing[-1] == ["Total", "24", "16", "2"]
@@ -261,7 +261,7 @@ def test_a_view_rejected_through_the_services_is_counted_in_the_report(client, a
     moderation.reject(sub.id, reason=RejectionReason.SPAM, note=None, actor=moderator, version=sub.version)
     rollups.rebuild()
     html = client.get("/statistics/moderation").get_data(as_text=True)
-    assert _cells(html, "rejected")[-1] == ["Total", "1", "0", "0", "0", "1"]
+    assert _cells(html, "rejected-chart")[-1] == ["Total", "1", "0", "0", "0", "1"]
     assert _cells(html, "outcomes")[-1][:2] == ["Total", "1"]
 
 
