@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event, update
@@ -265,3 +266,28 @@ def test_a_stored_page_keeps_its_content_type(cached, client):
     assert first.status_code == again.status_code == 200
     assert again.headers["Content-Type"] == first.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
     assert again.data == first.data
+
+
+def test_a_statistics_page_moves_on_at_the_turn_of_a_month_in_hong_kong(cached, app, client, monkeypatch):
+    """ "The last twelve months" changes at midnight Hong Kong time on the 1st, with no view changed."""
+    calls = []
+
+    @public_cache.public_page(on="stats")
+    def months():
+        calls.append(1)
+        return f"months {len(calls)}"
+
+    app.add_url_rule("/test-months", "test_months", months)
+
+    class Clock(datetime):
+        now_utc = datetime(2026, 11, 30, 15, 59, tzinfo=UTC)  # 23:59 on 30 November in Hong Kong
+
+        @classmethod
+        def now(cls, tz=None):
+            return cls.now_utc.astimezone(tz) if tz else cls.now_utc.replace(tzinfo=None)
+
+    monkeypatch.setattr(public_cache, "datetime", Clock)
+    assert client.get("/test-months").data == b"months 1"
+    assert client.get("/test-months").data == b"months 1"
+    Clock.now_utc = datetime(2026, 11, 30, 16, 1, tzinfo=UTC)  # 00:01 on 1 December
+    assert client.get("/test-months").data == b"months 2"

@@ -48,6 +48,7 @@ from werkzeug.http import is_resource_modified
 
 from ..extensions import cache
 from ..kernel import public
+from ..kernel.deadlines import HONG_KONG
 
 KINDS = ("public", "stats")
 _ROOT = Path(__file__).resolve().parents[2]
@@ -111,7 +112,10 @@ def _version(on: str) -> _Version:
         # 1) never meets the pages a shared Redis kept for the old one.
         return _Version(f"{state.version}@{state.changed_at.isoformat()}", state.changed_at)
     refreshed = state.stats_refreshed_at
-    return _Version(refreshed.isoformat() if refreshed else "never", refreshed)
+    # And the month in Hong Kong: the default period ("the last twelve months") moves on at a
+    # month's turn even when no view changed.
+    month = datetime.now(HONG_KONG).strftime("%Y-%m")
+    return _Version(f"{refreshed.isoformat() if refreshed else 'never'}@{month}", refreshed)
 
 
 @once
