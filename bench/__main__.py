@@ -22,7 +22,17 @@ from feedback_app.kernel.models import Initiative
 from feedback_app.routing import services as routing
 from feedback_app.routing import versions as model_versions
 
-from . import export_volume, inbox_volume, mail_delivery, queue_volume, redaction_false_positives, submit_http
+from . import (
+    export_volume,
+    inbox_volume,
+    mail_delivery,
+    open_data_volume,
+    public_pages,
+    queue_volume,
+    redaction_false_positives,
+    stats_volume,
+    submit_http,
+)
 
 REPEAT = 7
 
@@ -95,10 +105,13 @@ def main() -> None:
                 )
 
     submit_http.run()
+    public_pages.run()
     mail_delivery.run()
     queue_volume.run()
     inbox_volume.run()
     redaction_false_positives.run()
+    stats_volume.run()
+    open_data_volume.run()
 
 
 if __name__ == "__main__":
@@ -116,6 +129,12 @@ if __name__ == "__main__":
         mail_delivery.run()
     elif sys.argv[1:] == ["submit"]:  # `python -m bench submit`: sending a view over HTTP
         submit_http.run()
+    elif sys.argv[1:] == ["public"]:  # `python -m bench public`: public pages against a bare "hello"
+        public_pages.run()
+    elif sys.argv[1:] == ["stats"]:  # `python -m bench stats`: the statistics at 1,000,000 views
+        stats_volume.run()
+    elif sys.argv[1:] == ["opendata"]:  # `python -m bench opendata`: exports of 1,000,000 published views
+        open_data_volume.run()
     elif sys.argv[1:] == ["redaction"]:  # `python -m bench redaction`: what the masking hides in ordinary text
         redaction_false_positives.run()
     else:
