@@ -458,7 +458,8 @@ def test_no_route_answers_hostile_input_with_a_server_error(app, client, backend
         # Ids of existing rows (users and submissions share small numbers, so each id reaches
         # both kinds of page); the first of each list is what the form pages are read with.
         "id": [str(receipt.submission_id), *(str(i) for i in ids if i != receipt.submission_id)],
-        "code": [areas[0], initiatives[0], "en", *areas[1:], *initiatives[1:], "zh_Hant"],
+        # A bureau's code too: its answers' feed (/bureaus/<code>/answers.atom) takes one.
+        "code": [areas[0], initiatives[0], "en", *areas[1:], *initiatives[1:], "zh_Hant", "TLB"],
         "reference": [receipt.reference],
         "token": [receipt.tracking_token, _verification_token()],
         "filename": ["style.css"],
