@@ -100,6 +100,9 @@ def run() -> None:
                 f"\nOpen data at volume on {dialect}: {published:,} published views, half answered, one in twenty "
                 f"in a campaign (filled in {time.perf_counter() - started:.0f} s)"
             )
+            initiative = db.session.execute(
+                text("SELECT i.code FROM initiative i JOIN submission s ON s.initiative_id = i.id LIMIT 1")
+            ).scalar_one()
             db.session.remove()
 
         client = app.test_client()
@@ -145,6 +148,11 @@ def run() -> None:
                 )
             print(f"  {f'{name} resident set growth':<34}            ({rss / 1024:.1f} MiB; ru_maxrss)")
         print(f"  {'bare select resident set growth':<34}            ({bare_rss / 1024:.1f} MiB more; ru_maxrss)")
+        # A feed of the newest 50 answers, the first request of a version (then the shared cache).
+        for url in (f"/bureaus/{BUREAU}/answers.atom", f"/initiatives/{initiative}/answers.atom"):
+            start = time.perf_counter()
+            assert client.get(url).status_code == 200
+            print(f"  {url + ', uncached':<34}            ({(time.perf_counter() - start) * 1e3:.0f} ms)")
         with app.app_context():
             db.engine.dispose()
 
