@@ -158,6 +158,14 @@ class Config:
     ACCOUNT_VERIFICATION_HOURS = _env_int("ACCOUNT_VERIFICATION_HOURS", 48)
     VERIFICATION_RESEND_RATE_LIMIT = _env("VERIFICATION_RESEND_RATE_LIMIT", "3 per hour")
     ACCOUNT_EXPORT_RATE_LIMIT = _env("ACCOUNT_EXPORT_RATE_LIMIT", "10 per hour")
+    # Open data (/open-data): the licence the operator publishes the files under (an SPDX id, its
+    # title and address: the platform proposes CC BY 4.0; the choice is the operator's), and how
+    # often one client address may download the whole published views (CSV and JSON counted
+    # together; a 304 is never counted): a million views take minutes of masking to write out.
+    OPEN_DATA_LICENCE_NAME = _env("OPEN_DATA_LICENCE_NAME", "CC-BY-4.0")
+    OPEN_DATA_LICENCE_TITLE = _env("OPEN_DATA_LICENCE_TITLE", "Creative Commons Attribution 4.0 International")
+    OPEN_DATA_LICENCE_URL = _env("OPEN_DATA_LICENCE_URL", "https://creativecommons.org/licenses/by/4.0/")
+    OPEN_DATA_RATE_LIMIT = _env("OPEN_DATA_RATE_LIMIT", "20 per hour")
 
     # A view that makes this many or more from one client address within this many minutes is
     # flagged repeated_posting for a moderator (never refused: many residents share an address).

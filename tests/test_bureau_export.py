@@ -19,6 +19,7 @@ from bench import export_volume
 from feedback_app.bureau import export, inbox, services
 from feedback_app.extensions import db
 from feedback_app.kernel.models import AuditAction, AuditEvent, Role, Status, Submission
+from feedback_app.text import spreadsheet
 
 from . import factories
 from .conftest import hypothesis_examples, make_app
@@ -252,7 +253,7 @@ def test_a_formula_comes_back_from_csv_as_quoted_text(app, text):
 def test_any_text_comes_back_from_csv_whole_or_quoted(app, text):
     read = _through_csv({"text": text})["text as sent"]
     stripped = text.lstrip()
-    dangerous = text.startswith(export.FORMULA_STARTS) or stripped.startswith(export.FORMULA_STARTS)
+    dangerous = text.startswith(spreadsheet.FORMULA_STARTS) or stripped.startswith(spreadsheet.FORMULA_STARTS)
     # csv.reader reads a lone CR as a line end unless quoted; the csv module quotes it.
     assert read == ("'" + text if dangerous else text)
 

@@ -18,6 +18,7 @@ from feedback_app.extensions import db
 from feedback_app.kernel import open_data, public
 from feedback_app.kernel.models import Answer, PublicState, Role, StatsMonth, Visibility
 from feedback_app.moderation import services as moderation
+from feedback_app.text import spreadsheet
 
 from . import test_public_projection as projection
 from .conftest import make_app
@@ -128,8 +129,8 @@ def test_csv_cells_a_spreadsheet_would_run_start_with_an_apostrophe(app, client,
     assert rows[0]["answers"].startswith("[TLB ")  # the answer's cell starts with its label
     objects = json.loads(client.get("/open-data/views.json").get_data(as_text=True))
     assert objects[0]["text"].startswith("=HYPERLINK")  # JSON carries the text as published
-    assert open_data.spreadsheet_safe("-") == "'-" and open_data.spreadsheet_safe("\r") == "'\r"
-    assert open_data.spreadsheet_safe("ok = fine") == "ok = fine"
+    assert spreadsheet.neutralise("-") == "'-" and spreadsheet.neutralise("\r") == "'\r"
+    assert spreadsheet.neutralise("ok = fine") == "ok = fine"
 
 
 @pytest.mark.parametrize("name", ["views.csv", "views.json", "statistics.csv", "datapackage.json"])

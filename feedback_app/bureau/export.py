@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -37,6 +36,7 @@ from ..kernel import audit
 from ..kernel.database import write_transaction
 from ..kernel.deadlines import HONG_KONG
 from ..kernel.models import Answer, AuditAction, Initiative, SmartArea, Submission, User
+from ..text.spreadsheet import neutralise
 from . import inbox
 
 MAX_ROWS = 100_000
@@ -166,22 +166,6 @@ def records(
                 yield record
     finally:
         result.close()  # a download stopped half-way frees its cursor at once
-
-
-# Spreadsheets read a cell starting with one of these as a formula (OWASP, "CSV Injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# ... and, after spaces an importer may trim, one of these (tab and CR are whitespace themselves).
-_FORMULA = re.compile(r"[\t\r]|\s*[=+\-@]")
-
-
-def neutralise(cell: str) -> str:
-    """`cell` made safe to open in a spreadsheet: a leading quote if it could be read as a formula.
-
-    OWASP names the first character; we also look past leading whitespace, because importers
-    that trim spaces (LibreOffice's "Trim spaces", Google Sheets) turn " =HYPERLINK(...)" into a
-    live formula. The cost is a quote before a text such as " -5 buses": shown, never executed.
-    """
-    return "'" + cell if _FORMULA.match(cell) else cell
 
 
 def _csv_text(value: str | None) -> str:

@@ -574,6 +574,8 @@ class Answer(Model):
     `language` ("en" or "zh"), and optionally the same answer in the other one (`translation`)."""
 
     __tablename__ = "answer"
+    # A bureau's newest answers (its Atom feed, public/feeds.py).
+    __table_args__ = (Index("ix_answer_bureau_created", "bureau_code", "created_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)

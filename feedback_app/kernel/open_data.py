@@ -27,7 +27,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..text.redaction import PLACEHOLDERS, published_text, redact
+from ..text.spreadsheet import neutralise
 from . import public
 from .deadlines import HONG_KONG
 from .models import Answer, Bureau, Initiative, StatsMonth, Status, Submission
@@ -420,16 +420,6 @@ STATISTICS_KEY = ("month", "smart_area", "bureau")
 # Excel opens a CSV file in the machine's legacy code page (Big5 on a Hong Kong Windows set to
 # Traditional Chinese) unless it starts with a UTF-8 byte order mark.
 BOM = "\ufeff"
-# Spreadsheets read a cell starting with one of these as a formula (OWASP, "CSV Injection")...
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# ... and, after spaces an importer may trim, one of these (tab and CR are whitespace themselves).
-_FORMULA = re.compile(r"[\t\r]|\s*[=+\-@]")
-
-
-def spreadsheet_safe(cell: str) -> str:
-    """`cell` with a leading `'` if a spreadsheet could read it as a formula (bureau/export.py
-    writes the same rule for the bureaus' exports)."""
-    return "'" + cell if _FORMULA.match(cell) else cell
 
 
 def _csv_answers(answers: Iterable[OpenAnswer]) -> str:
@@ -446,7 +436,7 @@ def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, str):
-        return spreadsheet_safe(value)
+        return neutralise(value)
     if isinstance(value, date):
         return value.isoformat()
     return value

@@ -28,12 +28,6 @@ from . import bp
 
 # A file's layout: moved by hand whenever a file's columns change, so no cache keeps the old one.
 LAYOUT = 1
-DEFAULT_LICENCE = {
-    "OPEN_DATA_LICENCE_NAME": "CC-BY-4.0",
-    "OPEN_DATA_LICENCE_TITLE": "Creative Commons Attribution 4.0 International",
-    "OPEN_DATA_LICENCE_URL": "https://creativecommons.org/licenses/by/4.0/",
-}
-DEFAULT_RATE_LIMIT = "20 per hour"
 CSV = "text/csv; charset=utf-8"
 JSON = "application/json"
 # Stored by any cache, always asked again: the ETag makes asking cheap, and nothing stale is served.
@@ -43,9 +37,7 @@ CACHE_CONTROL = "public, no-cache"
 def licence() -> dict[str, str]:
     """The licence the operator publishes the data under: name (an SPDX id), title, URL."""
     config = current_app.config
-    return {
-        key.removeprefix("OPEN_DATA_LICENCE_").lower(): config.get(key, value) for key, value in DEFAULT_LICENCE.items()
-    }
+    return {part: config[f"OPEN_DATA_LICENCE_{part.upper()}"] for part in ("name", "title", "url")}
 
 
 # --- conditional requests ----------------------------------------------------------------------
@@ -95,7 +87,7 @@ def _statistics_validators() -> tuple[str, datetime]:
 
 
 def _download_limit() -> str:
-    return current_app.config.get("OPEN_DATA_RATE_LIMIT", DEFAULT_RATE_LIMIT)
+    return current_app.config["OPEN_DATA_RATE_LIMIT"]
 
 
 def _sent_in_full(response: Response) -> bool:

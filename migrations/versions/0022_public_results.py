@@ -13,7 +13,8 @@ Create Date: 2026-12-07
   rollups last took a change in.
 - submission.personal_data_found: the masking found personal data in the view as sent.
 - indexes: submission (created_at, id) for a month of views; (topic_area_code, visibility, id)
-  for a smart area's published general views.
+  for a smart area's published general views; answer (bureau_code, created_at, id) for a
+  bureau's newest answers (its feed).
 """
 
 import importlib
@@ -56,6 +57,7 @@ def upgrade():
     op.add_column("submission", sa.Column("personal_data_found", sa.Boolean(), nullable=True))
     op.create_index("ix_submission_created_at", "submission", ["created_at", "id"])
     op.create_index("ix_submission_topic_area_visibility_id", "submission", ["topic_area_code", "visibility", "id"])
+    op.create_index("ix_answer_bureau_created", "answer", ["bureau_code", "created_at", "id"])
     op.create_table(
         "stats_month",
         sa.Column("month", sa.Date(), primary_key=True),
@@ -91,6 +93,7 @@ def downgrade():
     bind = op.get_bind()
     for table in ("public_state", "stats_dirty_month", "stats_distribution", "stats_month"):
         op.drop_table(table)
+    op.drop_index("ix_answer_bureau_created", table_name="answer")
     op.drop_index("ix_submission_topic_area_visibility_id", table_name="submission")
     op.drop_index("ix_submission_created_at", table_name="submission")
     if bind.dialect.name == "sqlite":
