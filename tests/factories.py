@@ -10,7 +10,8 @@ from feedback_app.auth import services as accounts
 from feedback_app.extensions import db
 from feedback_app.intake import services as intake
 from feedback_app.kernel import catalogue
-from feedback_app.kernel.models import Initiative, Role, Submission
+from feedback_app.kernel.models import Initiative, Role, Submission, Visibility
+from feedback_app.moderation import services as moderation
 
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
@@ -44,3 +45,25 @@ def submission(
         intake.NewSubmission(body=body, language="en", topic_area=area or init.area_code, initiative_id=init.id)
     )
     return db.session.get(Submission, receipt.submission_id)
+
+
+def routed(sub: Submission, moderator, bureau: str = "TLB") -> Submission:
+    """`sub` routed by `moderator` to `bureau` (in its own smart area), read back."""
+    moderation.route(
+        sub.id,
+        area=sub.topic_area_code,
+        bureau=bureau,
+        actor=moderator,
+        version=db.session.get(Submission, sub.id).version,
+    )
+    db.session.expire_all()
+    return db.session.get(Submission, sub.id)
+
+
+def published(sub: Submission, moderator) -> Submission:
+    """`sub` published by `moderator`, read back."""
+    moderation.set_visibility(
+        sub.id, visibility=Visibility.PUBLISHED, actor=moderator, version=db.session.get(Submission, sub.id).version
+    )
+    db.session.expire_all()
+    return db.session.get(Submission, sub.id)

@@ -42,29 +42,9 @@ def send(body: str, *, area: str = "mobility", initiative_code: str | None = Non
     return db.session.get(Submission, receipt.submission_id)
 
 
-def route(sub: Submission, moderator) -> Submission:
-    moderation.route(
-        sub.id,
-        area=sub.topic_area_code,
-        bureau="TLB",
-        actor=moderator,
-        version=db.session.get(Submission, sub.id).version,
-    )
-    db.session.expire_all()
-    return db.session.get(Submission, sub.id)
-
-
-def publish(sub: Submission, moderator) -> Submission:
-    moderation.set_visibility(
-        sub.id, visibility=Visibility.PUBLISHED, actor=moderator, version=db.session.get(Submission, sub.id).version
-    )
-    db.session.expire_all()
-    return db.session.get(Submission, sub.id)
-
-
 def published(body: str, moderator, **where) -> Submission:
-    sub = route(send(body, **where), moderator)
-    return sub if sub.visibility == Visibility.PUBLISHED else publish(sub, moderator)
+    sub = factories.routed(send(body, **where), moderator)
+    return sub if sub.visibility == Visibility.PUBLISHED else factories.published(sub, moderator)
 
 
 def answer(officer, sub: Submission, text: str) -> None:
@@ -82,7 +62,9 @@ def test_area_page_lists_its_published_general_views_with_answers(client, modera
         initiative_code=factories.initiative().code,
         area=factories.initiative().area_code,
     )
-    waiting = route(send("A general view nobody has published yet about cycling tracks in Sha Tin."), moderator)
+    waiting = factories.routed(
+        send("A general view nobody has published yet about cycling tracks in Sha Tin."), moderator
+    )
     if waiting.visibility == Visibility.PUBLISHED:  # the policy may publish routed views at once
         moderation.set_visibility(waiting.id, visibility=Visibility.HIDDEN, actor=moderator, version=waiting.version)
         db.session.commit()

@@ -81,28 +81,8 @@ def _send(body: str) -> Submission:
     return sub
 
 
-def _route(sub: Submission, moderator) -> Submission:
-    moderation.route(
-        sub.id,
-        area=sub.topic_area_code,
-        bureau="TLB",
-        actor=moderator,
-        version=db.session.get(Submission, sub.id).version,
-    )
-    db.session.expire_all()
-    return db.session.get(Submission, sub.id)
-
-
-def _publish(sub: Submission, moderator) -> Submission:
-    moderation.set_visibility(
-        sub.id, visibility=Visibility.PUBLISHED, actor=moderator, version=db.session.get(Submission, sub.id).version
-    )
-    db.session.expire_all()
-    return db.session.get(Submission, sub.id)
-
-
 def _published(body: str, moderator) -> Submission:
-    return _publish(_route(_send(body), moderator), moderator)
+    return factories.published(factories.routed(_send(body), moderator), moderator)
 
 
 def _answer(officer, sub_id: int, english: str) -> None:
@@ -118,11 +98,13 @@ def world(app, moderator):
     app.config["CAMPAIGNS"] = True  # campaigns and suggestions need the near-copy keys
     officer = _staff(Role.OFFICER, MARKERS["officer"], email=MARKERS["officer_email"], bureau_code="TLB")
     # A view a moderator edited: the text as sent holds a marker the edit left out.
-    edited = _route(_send(f"The minibus stop is unsafe. {MARKERS['sent']} Call {MARKERS['phone']}."), moderator)
+    edited = factories.routed(
+        _send(f"The minibus stop is unsafe. {MARKERS['sent']} Call {MARKERS['phone']}."), moderator
+    )
     moderation.edit_public_text(
         edited.id, text=f"The minibus stop is unsafe. Call {MARKERS['phone']}.", actor=moderator, version=edited.version
     )
-    edited = _publish(edited, moderator)
+    edited = factories.published(edited, moderator)
     db.session.add(OfficialContact(bureau_code="TLB", value=OFFICIAL_HOTLINE, label_en="Enquiry line"))
     db.session.commit()
     _answer(
@@ -152,7 +134,7 @@ def world(app, moderator):
             email=MARKERS["email"],
         )
     )
-    tracked = _route(db.session.get(Submission, receipt.submission_id), moderator)
+    tracked = factories.routed(db.session.get(Submission, receipt.submission_id), moderator)
     bureau.send_back(officer, tracked.id, reason=MARKERS["note"])
     db.session.expire_all()
     tracked = db.session.get(Submission, receipt.submission_id)

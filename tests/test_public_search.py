@@ -15,7 +15,7 @@ from feedback_app.kernel.models import Role, Visibility
 from feedback_app.moderation import services as moderation
 
 from . import factories
-from .test_public_lists import answer, published, route, send
+from .test_public_lists import answer, published, send
 
 PERSONAL = (
     "Mr Chan Tai-man says the zebra crossing outside Yau Ma Tei market needs a countdown signal. "
@@ -56,7 +56,7 @@ def test_masked_personal_data_cannot_be_found(app, client, moderator, personal):
 
 
 def test_words_a_moderator_edited_out_are_not_found(client, moderator):
-    sub = route(send("The tram stop at Happy Valley is too narrow. SECRETWORD is my nickname."), moderator)
+    sub = factories.routed(send("The tram stop at Happy Valley is too narrow. SECRETWORD is my nickname."), moderator)
     moderation.edit_public_text(
         sub.id, text="The tram stop at Happy Valley is too narrow.", actor=moderator, version=sub.version
     )
@@ -70,7 +70,7 @@ def test_words_a_moderator_edited_out_are_not_found(client, moderator):
 
 
 def test_unpublished_views_are_never_found(client, moderator):
-    sub = route(send("A hidden view about the ferry pier at Central needing more seats."), moderator)
+    sub = factories.routed(send("A hidden view about the ferry pier at Central needing more seats."), moderator)
     if sub.visibility == Visibility.PUBLISHED:
         moderation.set_visibility(sub.id, visibility=Visibility.HIDDEN, actor=moderator, version=sub.version)
         db.session.commit()

@@ -22,6 +22,7 @@ from feedback_app.intake import services as intake
 from feedback_app.kernel import catalogue, events, public, workflow
 from feedback_app.kernel.deadlines import HONG_KONG
 from feedback_app.kernel.models import (
+    STATS_COUNTS,
     AnswerFeedback,
     AuditAction,
     AuditEvent,
@@ -497,25 +498,7 @@ def _expected_rows(expected: dict) -> dict:
     return {key: {name: counts.get(name, 0) for name in ROLLUP_COUNTS} for key, counts in expected.items()}
 
 
-ROLLUP_COUNTS = (
-    "received",
-    "published",
-    "hidden",
-    "rejected_spam",
-    "rejected_abusive",
-    "rejected_off_topic",
-    "rejected_duplicate",
-    "personal_data",
-    "routed_auto",
-    "routed_moderator",
-    "overridden",
-    "answered",
-    "answered_on_time",
-    "helped_yes",
-    "helped_partly",
-    "helped_no",
-    "in_campaign",
-)
+ROLLUP_COUNTS = STATS_COUNTS
 
 
 def test_after_random_events_the_rollups_equal_a_direct_count(app, backend, monkeypatch, moderator, runner):

@@ -781,6 +781,12 @@ class StatsMonth(Model):
     in_campaign: Mapped[int] = mapped_column(Integer, default=0)  # copies of a campaign
 
 
+# The counts of a StatsMonth row, in the table's order (open data's statistics.csv writes them).
+STATS_COUNTS: tuple[str, ...] = tuple(
+    column.key for column in StatsMonth.__table__.columns if column.key not in ("month", "area_code", "bureau_code")
+)
+
+
 class StatsDistribution(Model):
     """How often each value of a measure occurred among a month's views, per bureau ('' for
     none): medians and campaign sizes over any period are read from these (migration 0022)."""

@@ -42,7 +42,7 @@ from ..text.redaction import PLACEHOLDERS, published_text, redact
 from ..text.spreadsheet import neutralise
 from . import public
 from .deadlines import HONG_KONG
-from .models import Answer, Bureau, Initiative, StatsMonth, Status, Submission
+from .models import STATS_COUNTS, Answer, Bureau, Initiative, StatsMonth, Status, Submission
 
 BATCH = 1000
 FEED_SIZE = 50
@@ -232,25 +232,7 @@ def published_count() -> int:
 
 # --- the statistics' rollup ------------------------------------------------------------------
 
-COUNTERS = (
-    "received",
-    "published",
-    "hidden",
-    "rejected_spam",
-    "rejected_abusive",
-    "rejected_off_topic",
-    "rejected_duplicate",
-    "personal_data",
-    "routed_auto",
-    "routed_moderator",
-    "overridden",
-    "answered",
-    "answered_on_time",
-    "helped_yes",
-    "helped_partly",
-    "helped_no",
-    "in_campaign",
-)
+COUNTERS = STATS_COUNTS
 
 
 def statistics_rows() -> Iterator[dict[str, Any]]:

@@ -27,27 +27,21 @@ def _period() -> tuple[figures.Period, list[figures.Period], bool]:
     return chosen or figures.period(None, today), figures.periods(today), unknown  # type: ignore[return-value]
 
 
+def _period_page(template: str, figures_for, name: str):
+    """A page of figures for the period asked: a 404 (showing the default period, with a notice)
+    when the value names no period."""
+    chosen, choices, unknown = _period()
+    page = render_template(template, **{name: figures_for(chosen)}, periods=choices, unknown_period=unknown)
+    return page, 404 if unknown else 200
+
+
 @bp.get("/statistics")
 @public_page(on="stats")
 def statistics():
-    chosen, choices, unknown = _period()
-    page = render_template(
-        "public/statistics.html",
-        stats=figures.statistics(chosen),
-        periods=choices,
-        unknown_period=unknown,
-    )
-    return page, 404 if unknown else 200
+    return _period_page("public/statistics.html", figures.statistics, "stats")
 
 
 @bp.get("/statistics/moderation")
 @public_page(on="stats")
 def moderation_report():
-    chosen, choices, unknown = _period()
-    page = render_template(
-        "public/moderation_report.html",
-        report=figures.moderation_report(chosen),
-        periods=choices,
-        unknown_period=unknown,
-    )
-    return page, 404 if unknown else 200
+    return _period_page("public/moderation_report.html", figures.moderation_report, "report")
