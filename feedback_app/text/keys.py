@@ -56,6 +56,17 @@ def equal(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
+def signature(key: bytes, value: bytes) -> bytes:
+    """HMAC-SHA256 of raw bytes under `key` (32 bytes): signs what is kept outside the app, such
+    as the public pages' cache entries in Redis."""
+    return hmac.new(key, value, hashlib.sha256).digest()
+
+
+def same_bytes(a: bytes, b: bytes) -> bool:
+    """`equal` for raw bytes (a signature read back)."""
+    return hmac.compare_digest(a, b)
+
+
 def new_token(nbytes: int = TOKEN_BYTES) -> str:
     """`nbytes` random bytes in URL-safe base64 without padding."""
     return secrets.token_urlsafe(nbytes)

@@ -28,8 +28,6 @@ the version), and the failure is logged once per outage.
 from __future__ import annotations
 
 import hashlib
-import hmac
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from cachelib import SimpleCache
+from cachetools import TTLCache
 from flask import Flask, current_app, g, make_response, request, session
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
@@ -49,11 +48,13 @@ from werkzeug.http import is_resource_modified
 from ..extensions import cache
 from ..kernel import public
 from ..kernel.deadlines import HONG_KONG
+from ..text import keys
 
 KINDS = ("public", "stats")
 _ROOT = Path(__file__).resolve().parents[2]
 _FALLBACK = "public_cache_fallback"
 _DOWN_UNTIL = "public_cache_down_until"
+_DOWN = "down"
 # What a failing store raises: Redis down or slow, an entry that cannot be read.
 _STORE_ERRORS = (RedisError, OSError, ValueError, TypeError)
 
@@ -67,7 +68,7 @@ class _SignedBytes:
         self._key = key
 
     def _mac(self, value: bytes) -> bytes:
-        return hmac.new(self._key, value, hashlib.sha256).digest()
+        return keys.signature(self._key, value)
 
     def dumps(self, value: bytes) -> bytes:
         return self._mac(value) + value
@@ -76,7 +77,7 @@ class _SignedBytes:
         if data is None or len(data) < 32:
             return None
         mac, value = data[:32], data[32:]
-        return value if hmac.compare_digest(mac, self._mac(value)) else None
+        return value if keys.same_bytes(mac, self._mac(value)) else None
 
 
 def configure(app: Flask) -> None:
@@ -90,10 +91,11 @@ def configure(app: Flask) -> None:
     cache.init_app(app, config=config)
     if redis:
         secret = str(app.config["SECRET_KEY"]).encode()
-        signing = hmac.new(secret, b"public-cache entries", hashlib.sha256).digest()
+        signing = bytes.fromhex(keys.keyed_hash(secret, "public-cache", "entries"))
         cache.cache.serializer = _SignedBytes(signing)  # type: ignore[assignment]  # cachelib types its own
     app.extensions[_FALLBACK] = SimpleCache(threshold=int(app.config.get("CACHE_THRESHOLD", 500)))
-    app.extensions[_DOWN_UNTIL] = 0.0
+    # Holds one mark while the shared store is taken for down: it expires after CACHE_RETRY_SECONDS.
+    app.extensions[_DOWN_UNTIL] = TTLCache(maxsize=1, ttl=float(app.config.get("CACHE_RETRY_SECONDS", 30)))
 
 
 @dataclass(frozen=True)
@@ -134,26 +136,26 @@ def _deployment() -> tuple[str, datetime]:
 def _key(on: str, *parts: object) -> str:
     version = _version(on)
     raw = "\x1f".join(map(str, (on, version.tag, get_locale(), _deployment()[0], *parts)))
-    return hashlib.sha256(raw.encode()).hexdigest()
+    return keys.digest(raw)
 
 
 # --- the store, and what happens when it fails ------------------------------------------------
 
 
 def _store(app: Flask):
-    if time.monotonic() < app.extensions[_DOWN_UNTIL]:
+    if _DOWN in app.extensions[_DOWN_UNTIL]:
         return app.extensions[_FALLBACK]
     return cache.cache
 
 
 def _failed(app: Flask, error: Exception) -> None:
-    if time.monotonic() >= app.extensions[_DOWN_UNTIL]:
+    if _DOWN not in app.extensions[_DOWN_UNTIL]:
         app.logger.error(
             "Public pages' cache failed (%s): using this process's memory for %ss.",
             type(error).__name__,
             app.config.get("CACHE_RETRY_SECONDS", 30),
         )
-    app.extensions[_DOWN_UNTIL] = time.monotonic() + float(app.config.get("CACHE_RETRY_SECONDS", 30))
+    app.extensions[_DOWN_UNTIL][_DOWN] = True
 
 
 def _get(key: str) -> bytes | None:
@@ -213,7 +215,7 @@ def _csrf_hole() -> str:
     # Stands for the visitor's CSRF token in a stored page: the same on every node (from the
     # key), and nothing a resident could type into a view to have it replaced.
     secret = str(current_app.config["SECRET_KEY"]).encode()
-    return "csrf-" + hmac.new(secret, b"public-cache csrf hole", hashlib.sha256).hexdigest()[:32]
+    return "csrf-" + keys.keyed_hash(secret, "public-cache", "csrf hole")[:32]
 
 
 def _render_with_hole(view: Callable, args: tuple, kwargs: dict):
