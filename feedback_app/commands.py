@@ -283,11 +283,14 @@ def setup(ctx, base_url):
     """Everything `make run` needs, in one process: the database upgraded, the reference data
     loaded, the demo accounts, an active classifier version. Safe to re-run (a second run only
     checks); the same as `flask db upgrade`, `flask catalogue load`, `flask users demo` and
-    `flask classifier ensure` one after another, but the app is imported once instead of four times."""
+    `flask classifier ensure` one after another (and, once, `flask stats rebuild` for a database
+    that has views the statistics never counted), but the app is imported once instead of four times."""
     upgrade()
     ctx.invoke(load_catalogue)
     ctx.invoke(create_demo_accounts, base_url=base_url)
     ctx.invoke(ensure)
+    if counted := stats_rollups.ensure():
+        click.echo(f"Statistics counted for the views already stored: {counted} months.")
 
 
 i18n_cli = AppGroup("i18n", help="Interface languages.")

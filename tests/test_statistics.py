@@ -26,6 +26,7 @@ from feedback_app.kernel.models import (
     AnswerFeedback,
     AuditAction,
     AuditEvent,
+    PublicState,
     RejectionReason,
     Role,
     StatsDirtyMonth,
@@ -294,6 +295,22 @@ def test_a_change_marks_its_month_and_the_periodic_task_recounts_it(app, monkeyp
     rollups.refresh_rollups.call_local()
     published = db.session.execute(select(func.sum(StatsMonth.published))).scalar_one()
     assert published == 1 and _marks() == {}
+
+
+def test_setup_counts_the_views_of_a_database_never_counted_once(app, monkeypatch):
+    """A database upgraded to 0022 with views in it: `flask setup` (make run) counts them once;
+    after that the worker keeps the rollups and setup leaves them alone."""
+    now = datetime.now(UTC)
+    _view(monkeypatch, TEXTS[0], rollups.month_of(now), route=False, day=now.astimezone(HONG_KONG).day)
+    db.session.execute(delete(StatsMonth))
+    db.session.execute(update(PublicState).values(stats_refreshed_at=None))
+    db.session.commit()
+    assert rollups.ensure() == 1
+    assert _received(rollups.month_of(now)) == 1
+    db.session.execute(delete(StatsMonth))
+    db.session.commit()
+    assert rollups.ensure() == 0  # counted before: the worker's marks keep it from now on
+    assert _received(rollups.month_of(now)) == 0
 
 
 def test_a_month_marked_again_while_it_was_counted_keeps_its_mark(app):

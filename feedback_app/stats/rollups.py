@@ -327,6 +327,14 @@ def refresh_rollups() -> int:
     return refresh()
 
 
+def ensure() -> int:
+    """Count every month once if the rollups were never counted: a database upgraded to migration
+    0022 with views in it (`flask setup`, which `make run` calls). The months counted; 0 when the
+    worker keeps them already (or there is nothing to count)."""
+    refreshed = db.session.execute(select(PublicState.stats_refreshed_at)).scalar_one_or_none()
+    return 0 if refreshed is not None else rebuild()
+
+
 def rebuild() -> int:
     """Recount every month from scratch (`flask stats rebuild`); the number of months counted.
     Rows of months without views are dropped; marks read before counting are cleared."""
