@@ -16,7 +16,7 @@ from sqlalchemy import delete, event, update
 
 from feedback_app.extensions import db
 from feedback_app.kernel import open_data, public
-from feedback_app.kernel.models import Answer, PublicState, Role, StatsMonth, Visibility
+from feedback_app.kernel.models import Answer, PublicState, Role, StatsDistribution, StatsMonth, Visibility
 from feedback_app.moderation import services as moderation
 from feedback_app.text import spreadsheet
 
@@ -27,7 +27,7 @@ from .test_public_projection import _answer, _published, _staff
 # The projection test's world: published views of every kind beside ones the public never sees.
 moderator, world = projection.moderator, projection.world
 
-FILES = ("views.csv", "views.json", "statistics.csv", "datapackage.json")
+FILES = ("views.csv", "views.json", "statistics.csv", "distributions.csv", "datapackage.json")
 
 
 def _csv(response) -> list[dict[str, str]]:
@@ -43,6 +43,13 @@ def _statistics() -> None:
             StatsMonth(month=date(2026, 11, 1), area_code="mobility", bureau_code="", received=3, published=1),
             StatsMonth(month=date(2026, 11, 1), area_code="mobility", bureau_code="TLB", received=5, answered=2),
             StatsMonth(month=date(2026, 12, 1), area_code="living", bureau_code="HB", received=1, hidden=1),
+        ]
+    )
+    db.session.execute(delete(StatsDistribution))
+    db.session.add_all(
+        [
+            StatsDistribution(month=date(2026, 11, 1), measure="answer_days", bureau_code="TLB", value=3, count=2),
+            StatsDistribution(month=date(2026, 11, 1), measure="campaign_size", bureau_code="", value=4, count=1),
         ]
     )
     db.session.execute(update(PublicState).values(stats_refreshed_at=db.func.now()))
@@ -87,6 +94,10 @@ def test_exports_are_valid_against_their_own_data_package(app, client, world, tm
         ((2026, 12), "HB"),
     ]
     assert rows["statistics"][1]["received"] == 5 and rows["statistics"][1]["answered"] == 2
+    assert [(r["measure"], r["bureau"], r["value"], r["count"]) for r in rows["distributions"]] == [
+        ("answer_days", "TLB", 3, 2),
+        ("campaign_size", "", 4, 1),
+    ]
 
 
 def test_the_data_package_states_the_operators_licence(app, client):
@@ -133,7 +144,7 @@ def test_csv_cells_a_spreadsheet_would_run_start_with_an_apostrophe(app, client,
     assert spreadsheet.neutralise("ok = fine") == "ok = fine"
 
 
-@pytest.mark.parametrize("name", ["views.csv", "views.json", "statistics.csv", "datapackage.json"])
+@pytest.mark.parametrize("name", ["views.csv", "views.json", "statistics.csv", "distributions.csv", "datapackage.json"])
 def test_a_repeated_download_is_a_304_without_reading_a_row(app, client, world, monkeypatch, name):
     _statistics()
     first = client.get(f"/open-data/{name}")

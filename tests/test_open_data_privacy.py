@@ -37,7 +37,12 @@ from .test_redaction_kinds import KINDS, Sample, ascii_digits
 
 moderator, world = projection.moderator, projection.world
 
-EXPORTS = ("/open-data/views.csv", "/open-data/views.json", "/open-data/statistics.csv")
+EXPORTS = (
+    "/open-data/views.csv",
+    "/open-data/views.json",
+    "/open-data/statistics.csv",
+    "/open-data/distributions.csv",
+)
 # Words around the values: no digits and no Chinese numerals, so a value's digits found in a
 # file's text can only be the value's.
 AROUND_VIEW = "The footbridge at the market needs a lift and a roof for rainy days, please."
@@ -61,11 +66,13 @@ def _outputs(client, initiative_code: str) -> dict[str, str]:
 def _texts(outputs: dict[str, str]) -> list[str]:
     """Every text a program reads out of the files: the text cells of views.csv (an answer's labels
     of bureau, date and language taken off), the text fields of the JSON, the feeds' summaries and
-    contents as plain text. statistics.csv holds no text at all: codes, months and counts."""
+    contents as plain text. statistics.csv and distributions.csv hold no text at all: codes, months
+    and counts."""
     rows = csv.DictReader(io.StringIO(outputs["/open-data/views.csv"], newline=""))
     texts = [_LABEL.sub("", row[key]) for row in rows for key in ("text", "answers", "closing_note")]
-    for row in csv.reader(io.StringIO(outputs["/open-data/statistics.csv"], newline="")):
-        assert all(_CODE.fullmatch(cell) for cell in row), row
+    for table in ("/open-data/statistics.csv", "/open-data/distributions.csv"):
+        for row in csv.reader(io.StringIO(outputs[table], newline="")):
+            assert all(_CODE.fullmatch(cell) for cell in row), row
     for view in json.loads(outputs["/open-data/views.json"]):
         texts += [view["text"], view["closing_note"] or ""]
         texts += [a[key] or "" for a in view["answers"] for key in ("text", "translation")]

@@ -42,7 +42,17 @@ from ..text.redaction import PLACEHOLDERS, published_text, redact
 from ..text.spreadsheet import neutralise
 from . import public
 from .deadlines import HONG_KONG
-from .models import STATS_COUNTS, Answer, Bureau, Initiative, StatsMonth, Status, Submission
+from .models import (
+    STATS_COUNTS,
+    Answer,
+    Bureau,
+    Initiative,
+    StatsDistribution,
+    StatsMeasure,
+    StatsMonth,
+    Status,
+    Submission,
+)
 
 BATCH = 1000
 FEED_SIZE = 50
@@ -256,6 +266,26 @@ def statistics_count() -> int:
     return db.session.execute(select(func.count()).select_from(StatsMonth)).scalar_one()
 
 
+def distribution_rows() -> Iterator[dict[str, Any]]:
+    """The rollup's distributions (models.StatsDistribution): the medians and campaign sizes of
+    the statistics page come from these, so anyone can compute them over any months."""
+    stmt = select(StatsDistribution).order_by(
+        StatsDistribution.month, StatsDistribution.measure, StatsDistribution.bureau_code, StatsDistribution.value
+    )
+    result = db.session.execute(stmt.execution_options(yield_per=BATCH))
+    try:
+        for row in result.scalars():
+            yield {
+                "month": f"{row.month:%Y-%m}",
+                "measure": row.measure,
+                "bureau": row.bureau_code,
+                "value": row.value,
+                "count": row.count,
+            }
+    finally:
+        result.close()
+
+
 # --- the data dictionary: every file's fields (datapackage.json and the /open-data page) --------
 
 
@@ -395,6 +425,27 @@ STATISTICS_FIELDS = (
     *(Field(name, "integer", _COUNTER_MEANINGS[name], {"required": True, "minimum": 0}) for name in COUNTERS),
 )
 STATISTICS_KEY = ("month", "smart_area", "bureau")
+DISTRIBUTION_FIELDS = (
+    Field("month", "yearmonth", _l("The month the views were received (YYYY-MM, Hong Kong time)."), {"required": True}),
+    Field(
+        "measure",
+        "string",
+        _l(
+            "What is counted: answer_days, the whole days from a view's routing to its bureau's first answer; "
+            "campaign_size, the copies in a campaign, in the month of its first copy."
+        ),
+        {"required": True, "enum": [str(m) for m in StatsMeasure]},
+    ),
+    Field("bureau", "string", _l("The code of the bureau that answered (answer_days); empty for campaign_size.")),
+    Field("value", "integer", _l("The number of days, or of copies."), {"required": True, "minimum": 0}),
+    Field(
+        "count",
+        "integer",
+        _l("How many views (answer_days) or campaigns (campaign_size) had that value."),
+        {"required": True, "minimum": 0},
+    ),
+)
+DISTRIBUTION_KEY = ("month", "measure", "bureau", "value")
 
 
 # --- writing the files -----------------------------------------------------------------------
@@ -469,9 +520,17 @@ def views_csv(records: Iterable[OpenView]) -> Iterator[str]:
     return _chunks((_csv_view(v) for v in records), [f.name for f in VIEWS_CSV_FIELDS])
 
 
-def statistics_csv(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    names = [f.name for f in STATISTICS_FIELDS]
+def _table_csv(rows: Iterable[dict[str, Any]], fields: Sequence[Field]) -> Iterator[str]:
+    names = [f.name for f in fields]
     return _chunks(([_csv_cell(row[name]) for name in names] for row in rows), names)
+
+
+def statistics_csv(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    return _table_csv(rows, STATISTICS_FIELDS)
+
+
+def distributions_csv(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    return _table_csv(rows, DISTRIBUTION_FIELDS)
 
 
 def _json_view(view: OpenView) -> dict[str, Any]:

@@ -121,6 +121,18 @@ def statistics_csv():
     )
 
 
+@bp.get("/open-data/distributions.csv")
+def distributions_csv():
+    etag, modified = _statistics_validators()
+    return _download(
+        "distributions-" + etag,
+        modified,
+        "distributions.csv",
+        CSV,
+        lambda: open_data.distributions_csv(open_data.distribution_rows()),
+    )
+
+
 def _schema(fields: tuple[open_data.Field, ...], key: tuple[str, ...], **extra: Any) -> dict[str, Any]:
     return {
         "fields": [
@@ -139,7 +151,7 @@ def _schema(fields: tuple[open_data.Field, ...], key: tuple[str, ...], **extra: 
 
 def package() -> dict[str, Any]:
     """The Frictionless Data Package (https://specs.frictionlessdata.io/data-package/) that
-    describes the three files, in English (field names and codes are English in every file)."""
+    describes the four files, in English (field names and codes are English in every file)."""
     state = public.state()
     views_modified = state.changed_at.astimezone(UTC).replace(microsecond=0).isoformat()
     stats_modified = (state.stats_refreshed_at or state.changed_at).astimezone(UTC).replace(microsecond=0).isoformat()
@@ -212,6 +224,22 @@ def package() -> dict[str, Any]:
                     "schema": _schema(open_data.STATISTICS_FIELDS, open_data.STATISTICS_KEY, missingValues=[]),
                     "last_modified": stats_modified,
                 },
+                {
+                    "name": "distributions",
+                    "path": "distributions.csv",
+                    "profile": "tabular-data-resource",
+                    "format": "csv",
+                    "mediatype": "text/csv",
+                    "encoding": "utf-8-sig",
+                    "description": (
+                        "What the statistics page's medians and campaign sizes are read from: for each month, how "
+                        "many views took each whole number of days from routing to their bureau's first answer "
+                        "(per bureau), and how many campaigns had each number of copies."
+                    ),
+                    "dialect": csv_dialect,
+                    "schema": _schema(open_data.DISTRIBUTION_FIELDS, open_data.DISTRIBUTION_KEY, missingValues=[]),
+                    "last_modified": stats_modified,
+                },
             ],
         }
 
@@ -242,5 +270,6 @@ def data_dictionary():
         json_fields=open_data.VIEWS_JSON_FIELDS,
         answer_fields=open_data.ANSWER_FIELDS,
         statistics_fields=open_data.STATISTICS_FIELDS,
+        distribution_fields=open_data.DISTRIBUTION_FIELDS,
         bureaus=in_reading_order(catalogue.list_bureaus(), "name"),
     )
