@@ -36,11 +36,6 @@ def cached(app):
     return app
 
 
-@pytest.fixture
-def moderator(app):
-    return factories.user(Role.MODERATOR)
-
-
 class Statements:
     """Counts the SQL statements run while it is open (SQLite's explicit BEGIN aside)."""
 

@@ -13,23 +13,13 @@ from feedback_app.bureau import services as bureau
 from feedback_app.extensions import db
 from feedback_app.intake import services as intake
 from feedback_app.kernel import public
-from feedback_app.kernel.models import Role, Submission, Visibility
+from feedback_app.kernel.models import Submission, Visibility
 from feedback_app.moderation import services as moderation
 
 from . import factories
 from .test_campaigns import COPIES
 
 GENERAL = "Smart lampposts along the Tsim Sha Tsui promenade should show air quality readings for walkers."
-
-
-@pytest.fixture
-def moderator(app):
-    return factories.user(Role.MODERATOR)
-
-
-@pytest.fixture
-def officer(app):
-    return factories.user(Role.OFFICER, bureau="TLB")
 
 
 def send(body: str, *, area: str = "mobility", initiative_code: str | None = None, language: str = "en") -> Submission:

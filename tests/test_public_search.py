@@ -23,11 +23,6 @@ PERSONAL = (
 )
 
 
-@pytest.fixture
-def moderator(app):
-    return factories.user(Role.MODERATOR)
-
-
 def results(client, query: str = "", **args) -> list[str]:
     page = client.get("/views", query_string={"q": query, **args})
     assert page.status_code == 200
