@@ -161,7 +161,7 @@ def test_moderator_works_through_the_queue_with_the_keyboard_only(journey_factor
     # The dashboard, from the queue: the backlog by age, decisions per day, time to triage.
     _press(journey, page, "nav.breadcrumb a", "back-to-queue-last")
     _press(journey, page, "main a[href$='/moderation/dashboard']", "dashboard")
-    assert page.locator("svg.chart").count() == 2 and page.locator("main table").count() >= 2
+    assert page.locator("svg.chart-svg").count() == 2 and page.locator("main table").count() >= 2
 
 
 _SHOPS = itertools.count()
